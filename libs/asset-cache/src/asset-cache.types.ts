@@ -1,0 +1,78 @@
+import { I18nString } from '@app/portal-contracts';
+
+/** How a cached read was answered; sent to callers as X-Cache. */
+export type CacheStatus = 'HIT' | 'MISS' | 'STALE';
+
+/** Details of one asset of an OU, stored once per OU (never copied into users' entries). */
+export interface AssetDetails {
+  names: I18nString;
+  type?: string;
+  typeNames?: I18nString;
+}
+
+/** One user's accessible asset ids in upstream order. */
+export interface UserAssetSet {
+  assetIds: string[];
+  total: number;
+  complete: boolean;
+}
+
+/** Which set: the OU and the resource-type filter (undefined or empty = all types). */
+export interface UserSetScope {
+  orgId: string;
+  types?: string[];
+}
+
+/**
+ * A cached user set. `set` is null when the portal said the user is not in the OU (negative entry).
+ * While an entry is served from the in-process copy, the same object instance is returned, so callers
+ * may memoize derived data (serialized bytes) in a WeakMap keyed by it.
+ */
+export interface CachedUserSet {
+  userId: string;
+  set: UserAssetSet | null;
+  status: CacheStatus;
+  /** Seconds since the entry was fetched from the portal. */
+  ageS: number;
+}
+
+/** What a loader returns: sets by user id (null = not found) and the details of the assets it saw. */
+export interface LoadedSets {
+  sets: Map<string, UserAssetSet | null>;
+  assets: Map<string, AssetDetails>;
+}
+
+export interface ReadOptions {
+  /** Cache-Control: no-cache: skip the cached copy, load, store the fresh result. */
+  bypass?: boolean;
+}
+
+export interface AssetCacheObserver {
+  onResult?(status: CacheStatus, count: number): void;
+  onCoalesced?(): void;
+  onLockWait?(): void;
+  onRedisError?(op: string): void;
+}
+
+export interface AssetCacheOptions {
+  /** REDIS_URL; when set the cache is Redis. */
+  redisUrl?: string;
+  /** REDIS_CLUSTER_NODES as host:port strings; when set the cache is a Redis Cluster. */
+  clusterNodes?: string[];
+  ttlS: number;
+  staleS: number;
+  negativeTtlS: number;
+  /** Random spread on the TTL as a fraction (0.1 = up to 10% shorter). */
+  ttlJitter?: number;
+  /** Lifetime of the in-process copy in ms (0 = off); invalidated across instances by pub/sub. */
+  localTtlMs?: number;
+  localMaxEntries?: number;
+  /** Redis lock expiry for a cold-key load, and how long waiters wait for its result. */
+  lockTtlMs?: number;
+  /** Bound on every Redis command before it counts as failed (cache bypass). */
+  redisTimeoutMs?: number;
+  keyPrefix?: string;
+  observer?: AssetCacheObserver;
+}
+
+export const ASSET_CACHE_OPTIONS = Symbol('ASSET_CACHE_OPTIONS');

@@ -1,0 +1,95 @@
+import { AssetListItem, I18nString, UserAssetInfo, UsersUserAssets } from '@app/portal-contracts';
+
+/** Everything the client needs to reach the portal; built once from the service configuration. */
+export interface PortalClientOptions {
+  baseUrl: string;
+  appKey: string;
+  appSecret: string;
+  /** Per upstream call (PORTAL_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Most calls in flight at once (PORTAL_CONCURRENCY). */
+  concurrency: number;
+  /** Users per users/assetList call, 1..1000 (PORTAL_BATCH_SIZE). */
+  batchSize: number;
+  /** Page size of asset/list (PORTAL_PAGE_SIZE). */
+  pageSize: number;
+  /** Stop merging pages past this many assets (memory guard); the result then says complete: false. */
+  maxAssets?: number;
+  /** Micro-batch window of getUserAssetsBatched, ms. */
+  batchWindowMs?: number;
+  /** Retries of a transient failure (network, timeout, 5xx, gateway 1001/1005). */
+  retries?: number;
+  /** Consecutive failures that open the circuit, and how long it stays open before a probe. */
+  circuitFailures?: number;
+  circuitHalfOpenAfterMs?: number;
+  /** Optional observer for metrics; the client never depends on a metrics library. */
+  observer?: PortalClientObserver;
+}
+
+export const PORTAL_CLIENT_OPTIONS = Symbol('PORTAL_CLIENT_OPTIONS');
+
+export type PortalCallOutcome = 'ok' | 'error' | 'timeout' | 'unavailable' | 'rejected';
+export type CircuitStateName = 'closed' | 'open' | 'half-open';
+
+export interface PortalClientObserver {
+  /** One upstream HTTP call finished (each retry is a call). */
+  onCall?(endpoint: string, outcome: PortalCallOutcome, durationMs: number): void;
+  onCircuitState?(state: CircuitStateName): void;
+  /** A single-user lookup joined a micro-batch. */
+  onBatchedLookup?(batchSize: number): void;
+}
+
+/** All asset/list pages of one user, merged in upstream order, each asset once. */
+export interface UserAssetsResult {
+  orgId: string;
+  userId: string;
+  total: number;
+  /** False when the data changed between pages and a re-read did not settle it, or maxAssets was reached. */
+  complete: boolean;
+  assets: AssetListItem[];
+}
+
+/** users/assetList over any number of users: each requested user once (request order), each asset once. */
+export interface UsersAssetsResult {
+  orgId: string;
+  users: UsersUserAssets[];
+  assets: UserAssetInfo[];
+}
+
+/** One user's share of a micro-batched users/assetList call. */
+export interface SingleUserAssets {
+  userId: string;
+  assetIds: string[];
+  assets: UserAssetInfo[];
+}
+
+/** A normalized tree node; `names` comes from nameJson (or {default: name}). Children are in upstream order. */
+export interface AssetTreeNode {
+  id: string;
+  kind: 'node' | 'asset';
+  names: I18nString;
+  parentId: string | null;
+  order: number;
+  tags: { key: string; value: string }[];
+  type?: string;
+  typeName?: I18nString;
+  children: AssetTreeNode[];
+  associatedResources?: AssetTreeNode[];
+}
+
+export interface TreeOptions {
+  resourceTypes?: string[];
+  associated: boolean;
+}
+
+/** What went wrong upstream, one kind per way the caller is answered. */
+export enum PortalErrorKind {
+  BadRequest = 'BAD_REQUEST',
+  NotFound = 'NOT_FOUND',
+  PermissionMissing = 'PERMISSION_MISSING',
+  TokenInvalid = 'TOKEN_INVALID',
+  OuNotSelected = 'OU_NOT_SELECTED',
+  Timeout = 'TIMEOUT',
+  Unavailable = 'UNAVAILABLE',
+  BadResponse = 'BAD_RESPONSE',
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Compiles the apps and libs into dist/ with tsc, then rewrites the @app/* path aliases to relative
+// requires (tsc-alias) so that `node dist/apps/<app>/src/main.js` runs without a loader.
+// `node scripts/build.js` builds everything; `node scripts/build.js portal-sim` builds one app and its libs.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+const root = path.resolve(__dirname, '..');
+const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+const app = process.argv[2];
+const project = app ? `apps/${app}/tsconfig.app.json` : 'tsconfig.build.json';
+try {
+  run(bin('tsc'), ['-p', project]);
+  run(bin('tsc-alias'), ['-p', project]);
+} catch {
+  console.error(`build failed (${project})`);
+  process.exit(1);
+}
