@@ -73,6 +73,26 @@ export interface AssetCacheOptions {
   redisTimeoutMs?: number;
   keyPrefix?: string;
   observer?: AssetCacheObserver;
+  /** Most keys the in-process driver keeps (only without Redis). */
+  memoryMaxEntries?: number;
+  /** Random source in [0, 1) for the TTL spread; injectable for tests. */
+  random?: () => number;
+  /** Clock in epoch ms; injectable for tests. */
+  now?: () => number;
+  /** Where the cache logs (Redis failures, once per burst); defaults to a Nest Logger. */
+  logger?: AssetCacheLogger;
 }
+
+/** The slice of a Nest LoggerService the cache uses. */
+export interface AssetCacheLogger {
+  log(message: string): void;
+  warn(message: string): void;
+}
+
+/** Which store backs the cache. */
+export type CacheDriverKind = 'redis' | 'cluster' | 'memory';
+
+/** Reachability of the shared store; `none` for the in-process driver. */
+export type CacheHealth = 'up' | 'down' | 'none';
 
 export const ASSET_CACHE_OPTIONS = Symbol('ASSET_CACHE_OPTIONS');

@@ -22,6 +22,10 @@ export interface PortalClientOptions {
   /** Consecutive failures that open the circuit, and how long it stays open before a probe. */
   circuitFailures?: number;
   circuitHalfOpenAfterMs?: number;
+  /** First retry delay, ms; later ones grow exponentially with jitter (default 100). */
+  retryBaseDelayMs?: number;
+  /** Calls that may wait for a free slot beyond `concurrency`; past it a call fails at once with Unavailable (default 10000). */
+  maxQueued?: number;
   /** Optional observer for metrics; the client never depends on a metrics library. */
   observer?: PortalClientObserver;
 }

@@ -6,3 +6,4 @@ export * from './tree';
 export * from './auth';
 export * from './login';
 export * from './sim-admin';
+export * from './sim-data';

@@ -18,6 +18,7 @@ import { PortalEndpointName } from './endpoints';
  * POST   /__sim/orgs/:orgId/users/:userId/grant   body { assetIds: string[] } -> 204
  * POST   /__sim/orgs/:orgId/users/:userId/revoke  body { assetIds: string[] } -> 204
  * POST   /__sim/token-ttl                body { appTokenTtlS?: number, userTokenTtlS?: number } -> 204
+ * POST   /__sim/tokens/expire            -> 204 (every app token issued so far is expired: the next signed call gets 1203)
  */
 export interface SimEndpointCounter {
   calls: number;

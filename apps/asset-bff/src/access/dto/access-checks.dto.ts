@@ -1,0 +1,21 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export const MAX_CHECKS = 10_000;
+
+export class CheckDto {
+  @ApiProperty({ example: 'u0001' }) userId!: string;
+  @ApiProperty({ example: '2rVQ6zfF' }) assetId!: string;
+}
+
+/** POST /v1/orgs/{orgId}/access-checks body. Unknown fields are rejected. */
+export class AccessChecksRequestDto {
+  @ApiProperty({ type: [CheckDto], minItems: 1, maxItems: MAX_CHECKS }) checks!: CheckDto[];
+}
+
+export class CheckResultDto extends CheckDto {
+  @ApiProperty() allowed!: boolean;
+}
+
+export class AccessChecksResultDto {
+  @ApiProperty({ type: [CheckResultDto], description: 'In request order' }) results!: CheckResultDto[];
+}

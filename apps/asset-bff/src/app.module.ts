@@ -1,0 +1,94 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import { AssetCacheModule, AssetCacheOptions } from '@app/asset-cache';
+import { PortalClientModule, PortalClientOptions } from '@app/portal-client';
+import { AccessController } from './access/access.controller';
+import { AccessService } from './access/access.service';
+import { AssetsController } from './assets/assets.controller';
+import { AssetsService } from './assets/assets.service';
+import { BatchAssetsService } from './assets/batch-assets.service';
+import { ApiKeyService } from './auth/api-key.service';
+import { AuthGuard } from './auth/auth.guard';
+import { UserTokenService } from './auth/user-token.service';
+import { CacheAdminController } from './cache-admin/cache-admin.controller';
+import { CacheAdminService } from './cache-admin/cache-admin.service';
+import { ProblemFilter } from './common/problem.filter';
+import { APP_CONFIG, AppConfig } from './config/app-config';
+import { CoreModule } from './core.module';
+import { HealthController } from './health/health.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsService } from './metrics/metrics.service';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
+import { RateLimitService } from './rate-limit/rate-limit.service';
+import { TreeController } from './tree/tree.controller';
+import { TreeService } from './tree/tree.service';
+
+/** Headers that carry credentials: never logged. */
+const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'];
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.LOG_LEVEL,
+            redact: { paths: REDACT, censor: '[redacted]' },
+            // Only what identifies a request; headers (credentials) and bodies are never logged.
+            serializers: {
+              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url?.split('?')[0] }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
+            customProps: (req: { id?: unknown }) => ({ requestId: req.id }),
+            quietReqLogger: true,
+          },
+        }),
+        TerminusModule.forRoot({ logger: false }),
+        PortalClientModule.forRootAsync({
+          inject: [APP_CONFIG, MetricsService],
+          useFactory: (c: AppConfig, m: MetricsService): PortalClientOptions => ({
+            baseUrl: c.PORTAL_BASE_URL,
+            appKey: c.PORTAL_APP_KEY,
+            appSecret: c.PORTAL_APP_SECRET,
+            timeoutMs: c.PORTAL_TIMEOUT_MS,
+            concurrency: c.PORTAL_CONCURRENCY,
+            batchSize: c.PORTAL_BATCH_SIZE,
+            pageSize: c.PORTAL_PAGE_SIZE,
+            observer: m.portalObserver,
+          }),
+        }),
+        AssetCacheModule.forRootAsync({
+          inject: [APP_CONFIG, MetricsService],
+          useFactory: (c: AppConfig, m: MetricsService): AssetCacheOptions => ({
+            redisUrl: c.REDIS_URL,
+            clusterNodes: c.REDIS_CLUSTER_NODES,
+            ttlS: c.CACHE_TTL_S,
+            staleS: c.CACHE_STALE_S,
+            negativeTtlS: c.CACHE_NEGATIVE_TTL_S,
+            localTtlMs: c.CACHE_LOCAL_TTL_MS,
+            observer: m.cacheObserver,
+          }),
+        }),
+      ],
+      controllers: [AssetsController, AccessController, TreeController, CacheAdminController, HealthController, MetricsController],
+      providers: [
+        ApiKeyService,
+        UserTokenService,
+        AssetsService,
+        BatchAssetsService,
+        AccessService,
+        TreeService,
+        CacheAdminService,
+        RateLimitService,
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,94 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UsePipes } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { Access } from '../auth/access.decorator';
+import { AppException } from '../common/app.exception';
+import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
+import { ErrorCode } from '../common/error-code';
+import { cacheHeaders, callerOf, prefsOf, userCallerOf, wantsBypass } from '../common/http';
+import { IdParamsPipe } from '../common/validation';
+import { AssetsService } from './assets.service';
+import { BatchAssetsService } from './batch-assets.service';
+import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
+import { UserAssetsRequestDto } from './dto/user-assets-request.dto';
+import { parseUserAssetsBody } from './user-assets.request';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Asset reads: one user's assets (all asset/list pages merged), one asset, and batches of users. */
+@ApiTags('assets')
+@ApiSecurity('apiKey')
+@ApiSecurity('bearer')
+@Controller('v1')
+@UsePipes(IdParamsPipe)
+export class AssetsController {
+  constructor(
+    private readonly assets: AssetsService,
+    private readonly batch: BatchAssetsService,
+  ) {}
+
+  @Get('orgs/:orgId/users/:userId/assets')
+  @Access({ scope: 'assets:read', users: 'self' })
+  @ApiOperation({ summary: "Every asset the user can access in the OU (all asset/list pages merged, upstream order)" })
+  @ApiParam({ name: 'orgId' })
+  @ApiParam({ name: 'userId' })
+  @ApiQuery({ name: 'lang', required: false, description: 'e.g. zh_CN, en' })
+  @ApiCached()
+  @ApiOkResponse({ type: UserAssetsDto, description: 'Headers X-Cache (HIT|MISS|STALE) and Age' })
+  @ApiProblems(...READ_ERRORS)
+  async list(@Param() p: { orgId: string; userId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req));
+    cacheHeaders(reply, r.status, r.ageS);
+    await reply.type(JSON_TYPE).send(r.body);
+  }
+
+  @Get('me/assets')
+  @Access({ users: 'self' })
+  @ApiOperation({ summary: 'The same for the calling user (user callers only)' })
+  @ApiQuery({ name: 'lang', required: false })
+  @ApiCached()
+  @ApiOkResponse({ type: UserAssetsDto })
+  @ApiProblems(...READ_ERRORS)
+  async mine(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const me = userCallerOf(req);
+    const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req));
+    cacheHeaders(reply, r.status, r.ageS);
+    await reply.type(JSON_TYPE).send(r.body);
+  }
+
+  @Get('orgs/:orgId/users/:userId/assets/:assetId')
+  @Access({ scope: 'assets:read', users: 'self' })
+  @ApiOperation({ summary: 'The asset when the user can access it; 404 ASSET_NOT_ACCESSIBLE when not' })
+  @ApiParam({ name: 'orgId' })
+  @ApiParam({ name: 'userId' })
+  @ApiParam({ name: 'assetId' })
+  @ApiQuery({ name: 'lang', required: false })
+  @ApiCached()
+  @ApiOkResponse({ type: AssetDto })
+  @ApiProblems(...READ_ERRORS)
+  async one(@Param() p: { orgId: string; userId: string; assetId: string }, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<AssetDto> {
+    const r = await this.assets.one(p.orgId, p.userId, p.assetId, prefsOf(req), wantsBypass(req));
+    cacheHeaders(reply, r.status, r.ageS);
+    return r.asset as AssetDto;
+  }
+
+  @Post('orgs/:orgId/user-assets')
+  @HttpCode(200)
+  @Access({ scope: 'assets:read', users: 'org' })
+  @ApiOperation({ summary: 'Many users at once (users/assetList in chunks): each user once in request order, each asset once' })
+  @ApiParam({ name: 'orgId' })
+  @ApiQuery({ name: 'lang', required: false })
+  @ApiBody({ type: UserAssetsRequestDto })
+  @ApiCached()
+  @ApiOkResponse({ type: BatchUserAssetsDto })
+  @ApiProblems(...READ_ERRORS, 413)
+  async usersAssets(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<BatchUserAssetsDto> {
+    const prefs = prefsOf(req);
+    const { userIds, resourceTypes } = parseUserAssetsBody(body);
+    const caller = callerOf(req);
+    if (caller.kind === 'user' && userIds.some((u) => u !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may read only itself');
+    const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req));
+    cacheHeaders(reply, r.status, r.ageS);
+    return r.result as BatchUserAssetsDto;
+  }
+}

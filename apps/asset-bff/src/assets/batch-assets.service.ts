@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets } from '@app/asset-cache';
+import { PortalClient } from '@app/portal-client';
+import { AppException } from '../common/app.exception';
+import { ErrorCode } from '../common/error-code';
+import { LangPrefs, localize } from '../common/i18n';
+import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
+
+export interface BatchAssetView {
+  id: string;
+  name: string;
+  names: AssetDetails['names'];
+  type: string | null;
+  typeName: string | null;
+  typeNames: AssetDetails['typeNames'] | null;
+}
+
+export interface BatchResult {
+  orgId: string;
+  users: { userId: string; assetIds: string[] }[];
+  assets: BatchAssetView[];
+}
+
+/** Aggregate cache status of many entries: STALE if any is stale, else MISS if any was loaded, else HIT. */
+export function aggregateStatus(entries: Iterable<CachedUserSet>): { status: CacheStatus; ageS: number } {
+  let status: CacheStatus = 'HIT';
+  let ageS = 0;
+  for (const e of entries) {
+    if (e.status === 'STALE') status = 'STALE';
+    else if (e.status === 'MISS' && status === 'HIT') status = 'MISS';
+    if (e.ageS > ageS) ageS = e.ageS;
+  }
+  return { status, ageS };
+}
+
+/** Sorted, de-duplicated resource types; undefined for "all types". */
+export function typesKey(types: string[] | undefined): string[] | undefined {
+  if (!types || types.length === 0) return undefined;
+  return [...new Set(types)].sort();
+}
+
+/**
+ * Many users' asset sets in one OU (users/assetList in chunks), read through the cache: cached users
+ * come from one pipelined read, only the others reach the portal.
+ */
+@Injectable()
+export class BatchAssetsService {
+  constructor(
+    private readonly cache: AssetSetCache,
+    private readonly portal: PortalClient,
+  ) {}
+
+  /** Each requested user once in request order (duplicates folded), each asset once. */
+  async usersAssets(orgId: string, userIds: string[], resourceTypes: string[] | undefined, prefs: LangPrefs, bypass: boolean): Promise<{ result: BatchResult; status: CacheStatus; ageS: number }> {
+    const users = [...new Set(userIds)];
+    const types = typesKey(resourceTypes);
+    const entries = await this.sets(orgId, users, types, bypass);
+    let ids = collectIds(users, entries);
+    let details = await this.cache.getAssetDetails(orgId, ids);
+    // Entries filled by asset/list know names but not types: reload the users whose assets lack a type.
+    const incomplete = users.filter((u) => entries.get(u)?.set?.assetIds.some((id) => details.get(id)?.type === undefined));
+    if (incomplete.length && !bypass) {
+      const fresh = await this.sets(orgId, incomplete, types, true);
+      for (const [u, e] of fresh) entries.set(u, e);
+      ids = collectIds(users, entries);
+      details = await this.cache.getAssetDetails(orgId, ids);
+    }
+    const assets = ids.map((id) => batchView(id, details.get(id), prefs));
+    const result: BatchResult = { orgId, users: users.map((userId) => ({ userId, assetIds: entries.get(userId)?.set?.assetIds ?? [] })), assets };
+    return { result, ...aggregateStatus(entries.values()) };
+  }
+
+  /** Cached sets of these users; missing ones loaded with users/assetList. OU not found is cached negatively. */
+  async sets(orgId: string, users: string[], types: string[] | undefined, bypass: boolean, batched = false): Promise<Map<string, CachedUserSet>> {
+    if (await this.cache.isOrgMissing(orgId)) throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
+    try {
+      return await this.cache.getUserSets({ orgId, types }, users, (missing) => (batched ? this.loadBatched(orgId, missing, types) : this.load(orgId, missing, types)), { bypass });
+    } catch (err) {
+      if (isNotFound(err)) {
+        await this.cache.markOrgMissing(orgId);
+        throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
+      }
+      throw mapUpstreamError(err, 'batch');
+    }
+  }
+
+  private async load(orgId: string, users: string[], types: string[] | undefined): Promise<LoadedSets> {
+    const r = await this.portal.getUsersAssets(orgId, users, types);
+    const sets: LoadedSets['sets'] = new Map();
+    for (const u of r.users) sets.set(u.userId, { assetIds: u.userAssetIds, total: u.userAssetIds.length, complete: true });
+    const assets = new Map<string, AssetDetails>();
+    for (const a of r.assets) assets.set(a.id, { names: a.name ?? {}, type: a.type, typeNames: a.typeName ?? undefined });
+    return { sets, assets };
+  }
+
+  /** The same through the micro-batcher, so that concurrent requests' missing users share upstream calls. */
+  private async loadBatched(orgId: string, users: string[], types: string[] | undefined): Promise<LoadedSets> {
+    const results = await Promise.all(users.map((u) => this.portal.getUserAssetsBatched(orgId, u, types)));
+    const sets: LoadedSets['sets'] = new Map();
+    const assets = new Map<string, AssetDetails>();
+    for (const r of results) {
+      sets.set(r.userId, { assetIds: r.assetIds, total: r.assetIds.length, complete: true });
+      for (const a of r.assets) if (!assets.has(a.id)) assets.set(a.id, { names: a.name ?? {}, type: a.type, typeNames: a.typeName ?? undefined });
+    }
+    return { sets, assets };
+  }
+}
+
+function collectIds(users: string[], entries: Map<string, CachedUserSet>): string[] {
+  const seen = new Set<string>();
+  for (const u of users) for (const id of entries.get(u)?.set?.assetIds ?? []) seen.add(id);
+  return [...seen];
+}
+
+function batchView(id: string, d: AssetDetails | undefined, prefs: LangPrefs): BatchAssetView {
+  const names = d?.names ?? { default: id };
+  return {
+    id,
+    name: localize(names, prefs) || id,
+    names,
+    type: d?.type ?? null,
+    typeName: d?.typeNames ? localize(d.typeNames, prefs) : null,
+    typeNames: d?.typeNames ?? null,
+  };
+}

@@ -1,0 +1,31 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { ServiceCaller } from './caller';
+
+const MAX_KEY_LENGTH = 512;
+
+/** Service callers by X-Api-Key: only SHA-256 hashes are configured; every entry is compared in constant time. */
+@Injectable()
+export class ApiKeyService {
+  private readonly entries: { hash: Buffer; caller: ServiceCaller }[];
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.entries = config.API_KEYS.map((k) => ({
+      hash: Buffer.from(k.sha256, 'hex'),
+      caller: { kind: 'service', id: k.id, orgs: [...k.orgs], scopes: [...k.scopes] },
+    }));
+  }
+
+  /** The caller whose key this is, or undefined. */
+  verify(key: string): ServiceCaller | undefined {
+    if (key.length === 0 || key.length > MAX_KEY_LENGTH) return undefined;
+    const hash = createHash('sha256').update(key, 'utf8').digest();
+    let found: ServiceCaller | undefined;
+    // No early exit: the time taken does not depend on which entry (if any) matches.
+    for (const e of this.entries) {
+      if (timingSafeEqual(e.hash, hash) && !found) found = e.caller;
+    }
+    return found;
+  }
+}

@@ -1,0 +1,38 @@
+import { Controller, Delete, HttpCode, Param, UsePipes } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Access } from '../auth/access.decorator';
+import { ApiProblems } from '../common/api-docs';
+import { IdParamsPipe } from '../common/validation';
+import { CacheAdminService } from './cache-admin.service';
+
+/** Cache invalidation (scope cache:write); effective on every instance sharing the cache. */
+@ApiTags('cache')
+@ApiSecurity('apiKey')
+@Controller('v1/orgs/:orgId')
+@UsePipes(IdParamsPipe)
+export class CacheAdminController {
+  constructor(private readonly admin: CacheAdminService) {}
+
+  @Delete('users/:userId/cache')
+  @HttpCode(204)
+  @Access({ scope: 'cache:write' })
+  @ApiOperation({ summary: "The next read of this user goes upstream" })
+  @ApiParam({ name: 'orgId' })
+  @ApiParam({ name: 'userId' })
+  @ApiNoContentResponse()
+  @ApiProblems(400, 401, 403, 429)
+  async user(@Param() p: { orgId: string; userId: string }): Promise<void> {
+    await this.admin.invalidateUser(p.orgId, p.userId);
+  }
+
+  @Delete('cache')
+  @HttpCode(204)
+  @Access({ scope: 'cache:write' })
+  @ApiOperation({ summary: 'The next read of every user of the OU goes upstream (O(1): a generation number, not a key scan)' })
+  @ApiParam({ name: 'orgId' })
+  @ApiNoContentResponse()
+  @ApiProblems(400, 401, 403, 429)
+  async org(@Param() p: { orgId: string }): Promise<void> {
+    await this.admin.invalidateOrg(p.orgId);
+  }
+}

@@ -1,0 +1,39 @@
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { CacheStatus } from '@app/asset-cache';
+import { AppException } from './app.exception';
+import { ErrorCode } from './error-code';
+import { LangPrefs, langPrefs } from './i18n';
+import { parseReadQuery } from './read-query';
+import { Caller, UserCaller } from '../auth/caller';
+
+/** True when the caller sent Cache-Control: no-cache (skip the cached copy, store the fresh result). */
+export function wantsBypass(req: FastifyRequest): boolean {
+  const cc = req.headers['cache-control'];
+  return typeof cc === 'string' && cc.toLowerCase().includes('no-cache');
+}
+
+/** The caller's language preferences from a validated `lang` query or Accept-Language. */
+export function prefsOf(req: FastifyRequest): LangPrefs {
+  const { lang } = parseReadQuery(req.query as Record<string, unknown>);
+  const al = req.headers['accept-language'];
+  return langPrefs(lang, typeof al === 'string' ? al : undefined);
+}
+
+/** Sets X-Cache and Age on a cached read. */
+export function cacheHeaders(reply: FastifyReply, status: CacheStatus, ageS: number): void {
+  reply.header('X-Cache', status);
+  reply.header('Age', String(Math.max(0, Math.floor(ageS))));
+}
+
+/** The authenticated caller (set by the AuthGuard). */
+export function callerOf(req: FastifyRequest): Caller {
+  if (!req.caller) throw new AppException(ErrorCode.Unauthenticated);
+  return req.caller;
+}
+
+/** The authenticated user caller with an OU (for /v1/me and the tree). */
+export function userCallerOf(req: FastifyRequest): UserCaller {
+  const c = callerOf(req);
+  if (c.kind !== 'user') throw new AppException(ErrorCode.Forbidden, 'This route is for user callers only');
+  return c;
+}

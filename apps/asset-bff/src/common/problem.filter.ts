@@ -1,0 +1,58 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { AppException } from './app.exception';
+import { ErrorCode } from './error-code';
+import { PROBLEM_CONTENT_TYPE, problemOf } from './problem';
+
+/** HTTP statuses of framework errors (routing, body parsing) mapped to the contract's codes. */
+function codeForStatus(status: number, fastifyCode?: string): ErrorCode {
+  if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) return ErrorCode.PayloadTooLarge;
+  if (status === 415) return ErrorCode.UnsupportedMediaType;
+  if (status === 404) return ErrorCode.NotFound;
+  if (status === 405) return ErrorCode.MethodNotAllowed;
+  if (status === 401) return ErrorCode.Unauthenticated;
+  if (status === 403) return ErrorCode.Forbidden;
+  if (status === 429) return ErrorCode.RateLimited;
+  if (status >= 400 && status < 500) return ErrorCode.ValidationFailed;
+  return ErrorCode.Internal;
+}
+
+/** Any thrown value as the AppException the caller will see. */
+export function toAppException(err: unknown): AppException {
+  if (err instanceof AppException) return err;
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const code = codeForStatus(status);
+    return new AppException(code, code === ErrorCode.NotFound ? 'No such route' : code === ErrorCode.ValidationFailed ? err.message : undefined);
+  }
+  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    const code = codeForStatus(e.statusCode, typeof e.code === 'string' ? e.code : undefined);
+    // Body parse errors: say what is wrong with the body, never echo it.
+    const detail = code === ErrorCode.ValidationFailed ? 'body: is not valid JSON' : undefined;
+    return new AppException(code, detail, code === ErrorCode.ValidationFailed ? { fields: [{ field: 'body', problems: ['is not valid JSON'] }] } : {});
+  }
+  return new AppException(ErrorCode.Internal);
+}
+
+/** Writes a problem+json answer (and Retry-After where it applies). */
+export function sendProblem(err: unknown, req: FastifyRequest, reply: FastifyReply, logger: Logger): void {
+  const e = toAppException(err);
+  const body = problemOf(e, String(req.id));
+  if (body.status >= 500 && e.code === ErrorCode.Internal) {
+    logger.error({ requestId: req.id, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }, 'unhandled error');
+  }
+  if (e.extra.retryAfterS !== undefined) reply.header('Retry-After', String(e.extra.retryAfterS));
+  void reply.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+}
+
+/** The one exception filter: every error becomes the contract's application/problem+json. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemFilter');
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    sendProblem(err, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), this.logger);
+  }
+}

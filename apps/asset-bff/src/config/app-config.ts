@@ -1,0 +1,134 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import {
+  ArrayNotEmpty,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+
+export const SCOPES = ['assets:read', 'cache:write'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** One service caller of API_KEYS: only the SHA-256 of its key is configured. */
+export class ApiKeyEntry {
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'id must be 1..64 chars of [A-Za-z0-9_.:-]' })
+  id!: string;
+
+  @IsString()
+  @Matches(/^[0-9a-fA-F]{64}$/, { message: 'sha256 must be 64 hex characters' })
+  sha256!: string;
+
+  @IsArray()
+  @ArrayNotEmpty()
+  @IsString({ each: true })
+  orgs!: string[];
+
+  @IsArray()
+  @IsIn(SCOPES as unknown as string[], { each: true })
+  scopes!: Scope[];
+}
+
+/** The service configuration, parsed once from the environment and validated at boot (API.md section 2). */
+export class AppConfig {
+  @IsInt() @Min(0) @Max(65535)
+  PORT = 3000;
+
+  @IsString() @IsNotEmpty()
+  HOST = '0.0.0.0';
+
+  @Matches(/^https?:\/\/[^\s/$.?#].[^\s]*$/, { message: 'PORTAL_BASE_URL must be an http(s) URL' })
+  PORTAL_BASE_URL!: string;
+
+  @IsString() @IsNotEmpty({ message: 'PORTAL_APP_KEY is required' })
+  PORTAL_APP_KEY!: string;
+
+  @IsString() @IsNotEmpty({ message: 'PORTAL_APP_SECRET is required' })
+  PORTAL_APP_SECRET!: string;
+
+  @IsInt() @Min(50) @Max(120_000)
+  PORTAL_TIMEOUT_MS = 5000;
+
+  @IsInt() @Min(1) @Max(256)
+  PORTAL_CONCURRENCY = 8;
+
+  @IsInt() @Min(1) @Max(1000)
+  PORTAL_BATCH_SIZE = 1000;
+
+  @IsInt() @Min(1) @Max(1000)
+  PORTAL_PAGE_SIZE = 1000;
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must look like redis://host:port/db' })
+  REDIS_URL?: string;
+
+  @IsOptional()
+  @IsArray()
+  @Matches(/^[^\s:]+:\d{1,5}$/, { each: true, message: 'REDIS_CLUSTER_NODES must be a comma list of host:port' })
+  REDIS_CLUSTER_NODES?: string[];
+
+  @IsInt() @Min(1) @Max(86_400)
+  CACHE_TTL_S = 300;
+
+  @IsInt() @Min(0) @Max(604_800)
+  CACHE_STALE_S = 3600;
+
+  @IsInt() @Min(0) @Max(86_400)
+  CACHE_NEGATIVE_TTL_S = 30;
+
+  /** In-process copy lifetime (not in the contract; 0 turns it off). */
+  @IsInt() @Min(0) @Max(60_000)
+  CACHE_LOCAL_TTL_MS = 2000;
+
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => ApiKeyEntry)
+  API_KEYS: ApiKeyEntry[] = [];
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  JWT_SECRET?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/.+/, { message: 'JWT_JWKS_URL must be an http(s) URL' })
+  JWT_JWKS_URL?: string;
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  JWT_ISSUER?: string;
+
+  @IsOptional() @IsString() @IsNotEmpty()
+  JWT_AUDIENCE?: string;
+
+  @IsString() @IsNotEmpty()
+  JWT_USER_CLAIM = 'sub';
+
+  @IsString() @IsNotEmpty()
+  JWT_ORG_CLAIM = 'orgId';
+
+  @IsInt() @Min(0) @Max(1_000_000)
+  RATE_LIMIT_PER_S = 0;
+
+  @IsArray()
+  @Matches(/^https?:\/\/[^\s,]+$/, { each: true, message: 'CORS_ORIGINS must be a comma list of http(s) origins' })
+  CORS_ORIGINS: string[] = [];
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  /** Largest request body accepted; larger bodies get 413. */
+  @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
+  BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
+  /** On SIGTERM: how long readiness says 503 before the server stops accepting, then in-flight requests finish. */
+  @IsInt() @Min(0) @Max(60_000)
+  SHUTDOWN_DRAIN_MS = 0;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { ConfigError, loadConfig } from './load-config';
+
+const base = { PORTAL_BASE_URL: 'http://127.0.0.1:4010', PORTAL_APP_KEY: 'fake-key', PORTAL_APP_SECRET: 'fake-secret' };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const c = loadConfig(base);
+    expect(c).toMatchObject({ PORT: 3000, HOST: '0.0.0.0', PORTAL_TIMEOUT_MS: 5000, PORTAL_CONCURRENCY: 8, PORTAL_BATCH_SIZE: 1000, PORTAL_PAGE_SIZE: 1000, CACHE_TTL_S: 300, CACHE_STALE_S: 3600, CACHE_NEGATIVE_TTL_S: 30, JWT_USER_CLAIM: 'sub', JWT_ORG_CLAIM: 'orgId', RATE_LIMIT_PER_S: 0 });
+    expect(c.API_KEYS).toEqual([]);
+    expect(c.CORS_ORIGINS).toEqual([]);
+  });
+
+  it('parses lists and API keys', () => {
+    const sha = createHash('sha256').update('k').digest('hex').toUpperCase();
+    const c = loadConfig({ ...base, REDIS_CLUSTER_NODES: '127.0.0.1:7001, 127.0.0.1:7002', CORS_ORIGINS: 'http://a.test,https://b.test', API_KEYS: JSON.stringify([{ id: 'billing', sha256: sha, orgs: ['o1'], scopes: ['assets:read'] }]) });
+    expect(c.REDIS_CLUSTER_NODES).toEqual(['127.0.0.1:7001', '127.0.0.1:7002']);
+    expect(c.CORS_ORIGINS).toEqual(['http://a.test', 'https://b.test']);
+    expect(c.API_KEYS[0].sha256).toBe(sha.toLowerCase());
+  });
+
+  it('lists every problem, one line each, naming the variable', () => {
+    const p = problems({ PORT: 'abc', PORTAL_BATCH_SIZE: '5000', API_KEYS: '[{"id":"x","sha256":"nothex","orgs":[],"scopes":["root"]}]', REDIS_URL: 'http://nope' });
+    expect(p).toEqual(
+      expect.arrayContaining([
+        'PORT: must be an integer',
+        expect.stringMatching(/^PORTAL_BASE_URL: /),
+        'PORTAL_APP_KEY: PORTAL_APP_KEY is required',
+        expect.stringMatching(/^PORTAL_BATCH_SIZE: /),
+        expect.stringMatching(/^REDIS_URL: /),
+        expect.stringMatching(/^API_KEYS\[0\]\[sha256\]: /),
+        expect.stringMatching(/^API_KEYS\[0\]\[orgs\]: /),
+        expect.stringMatching(/^API_KEYS\[0\]\[scopes\]: /),
+      ]),
+    );
+    expect(p.every((l) => !l.includes('\n'))).toBe(true);
+  });
+
+  it('never echoes a secret value', () => {
+    const p = problems({ ...base, PORTAL_APP_SECRET: '', JWT_SECRET: 'super-secret-value', JWT_JWKS_URL: 'http://x.test/jwks' });
+    expect(p.join('\n')).not.toContain('super-secret-value');
+    expect(p).toContain('JWT_SECRET, JWT_JWKS_URL: set one of them, not both');
+  });
+
+  it('rejects bad JSON in API_KEYS and both cache drivers at once', () => {
+    expect(problems({ ...base, API_KEYS: '{' })).toContain('API_KEYS: is not valid JSON');
+    expect(problems({ ...base, REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'a:1' })).toContain('REDIS_URL, REDIS_CLUSTER_NODES: set one of them, not both');
+  });
+});

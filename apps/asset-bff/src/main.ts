@@ -1,0 +1,114 @@
+import 'reflect-metadata';
+import helmet from '@fastify/helmet';
+import { Logger as NestLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { Logger } from 'nestjs-pino';
+import { AssetSetCache } from '@app/asset-cache';
+import { AppModule } from './app.module';
+import { AppException } from './common/app.exception';
+import { ErrorCode } from './common/error-code';
+import { sendProblem } from './common/problem.filter';
+import { AppConfig } from './config/app-config';
+import { ConfigError, loadConfig } from './config/load-config';
+import { LifecycleService } from './health/lifecycle.service';
+import { MetricsService } from './metrics/metrics.service';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const CORS_HEADERS = ['Authorization', 'X-Api-Key', 'Content-Type', 'X-Request-Id', 'Cache-Control', 'Accept-Language'];
+const EXPOSED_HEADERS = ['X-Request-Id', 'X-Cache', 'Age', 'Retry-After'];
+
+/** The caller's X-Request-Id when it is a sane token, else a new UUID. */
+function requestId(raw: IncomingMessage): string {
+  const given = raw.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  (raw as IncomingMessage & { id?: string }).id = id;
+  return id;
+}
+
+function configOrExit(): AppConfig {
+  try {
+    return loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const p of e.problems) process.stderr.write(`asset-bff: configuration error: ${p}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+/** Builds the whole service (also used by tests and the demo); does not listen. */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: config.BODY_LIMIT_BYTES, genReqId: requestId, logger: false, return503OnClosing: true });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  const logger = new NestLogger('http');
+  const metrics = app.get(MetricsService);
+  const fastify = app.getHttpAdapter().getInstance();
+
+  fastify.addHook('onRequest', async (req, reply) => {
+    reply.header('X-Request-Id', req.id);
+  });
+  fastify.addHook('onResponse', async (req, reply) => {
+    metrics.requestDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  fastify.setErrorHandler((err, req, reply) => sendProblem(err, req, reply, logger));
+  fastify.setNotFoundHandler((req, reply) => sendProblem(new AppException(ErrorCode.NotFound, 'No such route'), req, reply, logger));
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] },
+    },
+  });
+  app.enableCors({
+    origin: config.CORS_ORIGINS.length ? config.CORS_ORIGINS : false,
+    methods: ['GET', 'POST', 'DELETE'],
+    allowedHeaders: CORS_HEADERS,
+    exposedHeaders: EXPOSED_HEADERS,
+    maxAge: 600,
+  });
+
+  const doc = new DocumentBuilder()
+    .setTitle('asset-bff')
+    .setDescription('Which EnOS assets can this user (or these 50,000 users) access? Errors are application/problem+json.')
+    .setVersion('1.0')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key' }, 'apiKey')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+  return app;
+}
+
+async function bootstrap(): Promise<void> {
+  const config = configOrExit();
+  const app = await createApp(config);
+  const lifecycle = app.get(LifecycleService);
+  const logger = app.get(Logger);
+  let closing = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    lifecycle.state = 'draining';
+    logger.log(`${signal}: draining (readiness 503), then closing after in-flight requests finish`);
+    await new Promise((r) => setTimeout(r, config.SHUTDOWN_DRAIN_MS));
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ port: config.PORT, host: config.HOST });
+  lifecycle.state = 'ready';
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const driver = app.get(AssetSetCache).driver;
+  const cache = driver === 'memory' ? 'in-process LRU (no REDIS_URL or REDIS_CLUSTER_NODES set; single instance only)' : driver === 'cluster' ? 'Redis Cluster' : 'Redis';
+  logger.log(`cache: ${cache}`);
+  process.stdout.write(`asset-bff listening on http://${config.HOST}:${port} (cache: ${driver})\n`);
+}
+
+if (require.main === module) void bootstrap();

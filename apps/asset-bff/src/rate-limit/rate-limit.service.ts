@@ -1,0 +1,67 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import Redis, { Cluster } from 'ioredis';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+
+const WINDOW_MS = 1000;
+const REDIS_TIMEOUT_MS = 100;
+const KEY_PREFIX = 'abff:rl:';
+
+/**
+ * Fixed one-second windows per caller, counted in Redis so that every instance shares the limit
+ * (INCR + PEXPIRE in one round trip). Without Redis, or while it is down, each instance counts alone:
+ * the limit degrades to per instance rather than failing requests.
+ */
+@Injectable()
+export class RateLimitService implements OnModuleDestroy {
+  private readonly logger = new Logger(RateLimitService.name);
+  private readonly limit: number;
+  private readonly redis?: Redis | Cluster;
+  private local = new Map<string, number>();
+  private localWindow = 0;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.limit = config.RATE_LIMIT_PER_S;
+    if (this.limit <= 0) return;
+    const common = { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: REDIS_TIMEOUT_MS, lazyConnect: false };
+    if (config.REDIS_CLUSTER_NODES?.length) {
+      this.redis = new Cluster(config.REDIS_CLUSTER_NODES.map((n) => ({ host: n.split(':')[0], port: Number(n.split(':')[1]) })), { redisOptions: common });
+    } else if (config.REDIS_URL) {
+      this.redis = new Redis(config.REDIS_URL, common);
+    }
+    this.redis?.on('error', () => undefined);
+  }
+
+  get enabled(): boolean {
+    return this.limit > 0;
+  }
+
+  /** Counts one request of `key`; returns the seconds to wait when over the limit, else 0. */
+  async hit(key: string): Promise<number> {
+    const now = Date.now();
+    const window = Math.floor(now / WINDOW_MS);
+    const retryAfterS = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
+    let count: number | undefined;
+    if (this.redis && this.redis.status === 'ready') {
+      try {
+        const k = `${KEY_PREFIX}{${key}}:${window}`;
+        const res = await this.redis.multi().incr(k).pexpire(k, WINDOW_MS * 2).exec();
+        count = Number(res?.[0]?.[1]);
+      } catch {
+        this.logger.warn('rate limit: Redis unavailable, counting per instance');
+      }
+    }
+    if (count === undefined || Number.isNaN(count)) {
+      if (window !== this.localWindow) {
+        this.local = new Map();
+        this.localWindow = window;
+      }
+      count = (this.local.get(key) ?? 0) + 1;
+      this.local.set(key, count);
+    }
+    return count > this.limit ? retryAfterS : 0;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.redis?.disconnect();
+  }
+}

@@ -1,0 +1,39 @@
+import { Controller, Get, Param, Req, UsePipes } from '@nestjs/common';
+import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { FastifyRequest } from 'fastify';
+import { Access } from '../auth/access.decorator';
+import { ApiProblems } from '../common/api-docs';
+import { prefsOf, userCallerOf } from '../common/http';
+import { IdParamsPipe } from '../common/validation';
+
+import { FlatViewDto, TreeViewDto } from './dto/tree.dto';
+import { TreeService } from './tree.service';
+import { parseTreeQuery } from './tree.query';
+
+
+/** The caller's app asset tree (user callers only; their token is forwarded to the portal). */
+@ApiTags('tree')
+@ApiBearerAuth('bearer')
+@ApiExtraModels(TreeViewDto, FlatViewDto)
+@Controller('v1/apps/:accessKey/asset-tree')
+@UsePipes(IdParamsPipe)
+export class TreeController {
+  constructor(private readonly trees: TreeService) {}
+
+  @Get()
+  @Access({ users: 'any' })
+  @ApiOperation({ summary: 'Normalized, localized asset tree; view=tree keeps the OU root, view=flat lists nodes depth-first' })
+  @ApiParam({ name: 'accessKey' })
+  @ApiQuery({ name: 'types', required: false, description: 'Comma list of resource types' })
+  @ApiQuery({ name: 'associated', required: false, type: Boolean, description: 'Include associated resources (default false)' })
+  @ApiQuery({ name: 'view', required: false, enum: ['tree', 'flat'] })
+  @ApiQuery({ name: 'lang', required: false })
+  @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(TreeViewDto) }, { $ref: getSchemaPath(FlatViewDto) }] } })
+  @ApiProblems(400, 401, 403, 404, 409, 429, 502, 503, 504)
+  async tree(@Param() p: { accessKey: string }, @Req() req: FastifyRequest): Promise<unknown> {
+    const me = userCallerOf(req);
+    const prefs = prefsOf(req);
+    const q = parseTreeQuery(req.query as Record<string, unknown>);
+    return this.trees.tree(me.token, p.accessKey, q, prefs);
+  }
+}

@@ -1,0 +1,24 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { AssetListData, PortalEnvelope, PortalPaths, UsersAssetListData } from '@app/portal-contracts';
+import { SimEndpoint } from '../common/sim-endpoint.decorator';
+import { AssetsService } from './assets.service';
+
+/** The two app-credential asset endpoints. */
+@Controller()
+export class AssetsController {
+  constructor(private readonly assets: AssetsService) {}
+
+  @Post(PortalPaths.usersAssetList)
+  @HttpCode(200)
+  @SimEndpoint('usersAssetList', { signed: true })
+  usersAssetList(@Body() body: unknown): PortalEnvelope<UsersAssetListData> {
+    return { code: 0, message: 'OK', data: this.assets.usersAssetList(body) };
+  }
+
+  @Post(PortalPaths.assetList)
+  @HttpCode(200)
+  @SimEndpoint('assetList', { signed: true })
+  assetList(@Body() body: unknown): PortalEnvelope<AssetListData> {
+    return { code: 0, message: 'OK', data: this.assets.assetList(body) };
+  }
+}

@@ -1,0 +1,116 @@
+import { CallHandler, ExecutionContext, HttpException, Injectable, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import { NEVER, Observable, catchError, map, throwError } from 'rxjs';
+import { PortalEndpointName, SimFault } from '@app/portal-contracts';
+import { sleep } from '../common/clock';
+import { PortalError } from '../common/portal-error';
+import { SIM_ENDPOINT, SimEndpointMeta } from '../common/sim-endpoint.decorator';
+import { AppTokenService } from '../gateway/app-token.service';
+import { CallContext, CallRecorder, OUTCOME_NO_ANSWER } from './call-recorder.service';
+import { SimControl } from './sim-control.service';
+
+type RawRequest = FastifyRequest & { rawBody?: Buffer };
+
+/**
+ * Runs around every simulated endpoint: notes what was asked (users, page), applies the injected fault,
+ * verifies the apim signature of signed calls, applies the legacy success code quirk and records the outcome.
+ */
+@Injectable()
+export class PortalCallInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly recorder: CallRecorder,
+    private readonly control: SimControl,
+    private readonly tokens: AppTokenService,
+  ) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const meta = this.reflector.get<SimEndpointMeta | undefined>(SIM_ENDPOINT, context.getHandler());
+    if (!meta) return next.handle();
+    const req = context.switchToHttp().getRequest<RawRequest>();
+    const call: CallContext = this.recorder.context(req.raw) ?? { endpoint: meta.name, startedAt: Date.now() };
+    this.describe(meta.name, req.body, call);
+    try {
+      const fault = this.control.takeFault(meta.name);
+      if (fault) {
+        const stop = await this.applyFault(fault, meta, req, call);
+        if (stop) return stop;
+      }
+      if (meta.signed) this.tokens.verify(req.headers, queryOf(req.url), req.rawBody?.toString('utf8') ?? '');
+    } catch (err) {
+      call.outcome = outcomeOf(err);
+      throw err;
+    }
+    return next.handle().pipe(
+      map((body: unknown) => this.success(meta, body, call)),
+      catchError((err: unknown) => {
+        call.outcome = outcomeOf(err);
+        return throwError(() => err);
+      }),
+    );
+  }
+
+  private success(meta: SimEndpointMeta, body: unknown, call: CallContext): unknown {
+    const b = body as { code?: number; status?: number };
+    if (meta.wire === 'portal' && b.code === 0 && this.control.quirks.legacySuccessCode) {
+      call.outcome = 200;
+      return { ...b, code: 200 };
+    }
+    call.outcome = b.code ?? b.status ?? 0;
+    return body;
+  }
+
+  private describe(endpoint: PortalEndpointName, body: unknown, call: CallContext): void {
+    const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    if (endpoint === 'usersAssetList') {
+      if (typeof b.organizationId === 'string') call.orgId = b.organizationId;
+      const n = Array.isArray(b.userIds) ? b.userIds.length : 0;
+      call.userCount = n;
+      this.recorder.addUsers(endpoint, n);
+    } else if (endpoint === 'assetList') {
+      if (typeof b.orgId === 'string') call.orgId = b.orgId;
+      if (typeof b.userId === 'string') call.userId = b.userId;
+      const p = b.pagination as { pageNo?: unknown } | undefined;
+      const pageNo = typeof p?.pageNo === 'number' ? p.pageNo : 0;
+      call.pageNo = pageNo;
+      this.recorder.addPage(endpoint, pageNo);
+    } else if (endpoint === 'login' && typeof b.account === 'string') {
+      call.userId = b.account;
+    }
+  }
+
+  /** Latency first, then drop, hang or error; resolves to an Observable when the call must not reach its handler. */
+  private async applyFault(fault: SimFault, meta: SimEndpointMeta, req: RawRequest, call: CallContext): Promise<Observable<unknown> | undefined> {
+    const latency = (fault.latencyMs ?? 0) + (fault.latencyJitterMs ? Math.random() * fault.latencyJitterMs : 0);
+    if (latency > 0) await sleep(latency);
+    if (fault.drop) {
+      call.outcome = OUTCOME_NO_ANSWER;
+      req.raw.socket.destroy();
+      return NEVER;
+    }
+    if (fault.hang) return NEVER;
+    const failing = (fault.errorCode !== undefined || fault.httpStatus !== undefined) && Math.random() < (fault.errorRate ?? 1);
+    if (!failing) return undefined;
+    if (fault.httpStatus !== undefined) {
+      throw new HttpException({ code: fault.httpStatus, message: STATUS_CODES[fault.httpStatus] ?? 'Error', data: null }, fault.httpStatus);
+    }
+    throw new PortalError(fault.errorCode!, 'Injected fault', meta.wire, 200);
+  }
+}
+
+function outcomeOf(err: unknown): number {
+  if (err instanceof PortalError) return err.code;
+  if (err instanceof HttpException) return err.getStatus();
+  return 500;
+}
+
+/** The query parameters as sent (decoded; the last value wins when one repeats). */
+function queryOf(url: string): Record<string, string> {
+  const q = url.indexOf('?');
+  if (q < 0) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(url.slice(q + 1))) out[k] = v;
+  return out;
+}

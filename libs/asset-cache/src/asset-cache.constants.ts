@@ -1,0 +1,35 @@
+/** Defaults of AssetCacheOptions and the fixed tuning numbers of the cache, in one place. */
+
+/** Default key prefix; every key starts with it (no braces: the OU is the only hash tag). */
+export const DEFAULT_KEY_PREFIX = 'abff';
+/** Default TTL spread: up to 10% shorter, so keys loaded together do not expire together. */
+export const DEFAULT_TTL_JITTER = 0.1;
+/** Default lifetime of the in-process copy in front of Redis: short, because it is the window in which a lost invalidation message could still serve an old set. */
+export const DEFAULT_LOCAL_TTL_MS = 1_000;
+/** Default number of user sets kept in the in-process copy. */
+export const DEFAULT_LOCAL_MAX_ENTRIES = 10_000;
+/** Default number of keys of the in-process driver (used without Redis). */
+export const DEFAULT_MEMORY_MAX_ENTRIES = 100_000;
+/** Default Redis lock expiry for a cold-key load; also the longest a waiter waits for another instance. */
+export const DEFAULT_LOCK_TTL_MS = 5_000;
+/** Default bound on one Redis command before it counts as failed. */
+export const DEFAULT_REDIS_TIMEOUT_MS = 250;
+
+/** How often a waiter looks for the lock holder's result. */
+export const LOCK_POLL_MS = 25;
+/** A hit in the last 10% of its fresh lifetime starts one background refresh. */
+export const REFRESH_AHEAD_FRACTION = 0.1;
+/** Redis reconnect backoff: step per attempt and cap. */
+export const RECONNECT_STEP_MS = 100;
+export const RECONNECT_MAX_MS = 2_000;
+/** TCP connect bound for Redis (commands themselves are bounded by redisTimeoutMs). */
+export const CONNECT_TIMEOUT_MS = 2_000;
+/**
+ * Generation counters and the OU id dictionary outlive every entry that refers to them by this factor of
+ * (ttl + stale), so a counter never expires and restarts under entries written against its old value.
+ */
+export const GENERATION_LIFETIME_FACTOR = 2;
+/** Most OUs whose id dictionary is mirrored in process. */
+export const DICTIONARY_MAX_ORGS = 1_000;
+/** Version tag of the entry encoding; entries of another version are misses. */
+export const ENTRY_VERSION = '1';

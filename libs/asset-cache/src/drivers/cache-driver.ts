@@ -1,0 +1,55 @@
+import { CacheDriverKind, CacheHealth } from '../asset-cache.types';
+
+/** One write of a batch; a batch goes to Redis as one pipeline. */
+export type WriteOp =
+  | { op: 'set'; key: string; value: string; ttlMs: number }
+  /** Merge asset details into an OU hash: typed details always win, untyped ones never replace typed ones. */
+  | { op: 'details'; key: string; ttlMs: number; fields: [string, string][] }
+  | { op: 'incr'; key: string; ttlMs: number }
+  | { op: 'del'; key: string };
+
+/**
+ * The store behind the cache (Redis, Redis Cluster or in-process). Methods never throw for store failures:
+ * they report them (observer + burst log) and answer `undefined` / `false`, which the cache treats as a miss.
+ */
+export interface CacheDriver {
+  readonly kind: CacheDriverKind;
+  /** True when other processes see the same data (locks and pub/sub matter). */
+  readonly shared: boolean;
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  health(): CacheHealth;
+  /** Values of the keys (null when absent); undefined when the store failed. */
+  mget(keys: string[]): Promise<(string | null)[] | undefined>;
+  /** Values of the hash fields; undefined when the store failed. */
+  hmget(key: string, fields: string[]): Promise<(string | null)[] | undefined>;
+  /** Applies the ops in one round trip; false when the store failed. */
+  write(ops: WriteOp[]): Promise<boolean>;
+  /**
+   * Gives each id its stable small integer in the OU dictionary (creating it with `epochCandidate` when absent)
+   * and refreshes its expiry. Answers [epoch, index, index, …]; undefined when the store failed.
+   */
+  assignIndexes(key: string, epochCandidate: string, ids: string[], ttlMs: number): Promise<string[] | undefined>;
+  /** SET NX PX: true when taken, false when held by someone else, undefined when the store failed. */
+  tryLock(key: string, token: string, ttlMs: number): Promise<boolean | undefined>;
+  /** Releases the lock only if `token` still owns it (compare-and-delete). */
+  unlock(key: string, token: string): Promise<void>;
+  /** Broadcasts to every subscriber; false when the store failed. */
+  publish(channel: string, message: string): Promise<boolean>;
+  /** Subscribes; `onResync` runs when the subscription (re)connects, since messages may have been missed. */
+  subscribe(channel: string, onMessage: (message: string) => void, onResync: () => void): Promise<void>;
+}
+
+/** Field names of the OU id dictionary hash (asset ids never start with '@'). */
+export const DICT_EPOCH_FIELD = '@e';
+export const DICT_COUNTER_FIELD = '@n';
+/** Field of an id's index. */
+export const dictIdField = (id: string): string => `i:${id}`;
+/** Field of an index's id. */
+export const dictIndexField = (index: number): string => `x:${index.toString(36)}`;
+
+/** Receives store failures and successes; the cache turns them into observer calls and burst logs. */
+export interface DriverReporter {
+  error(op: string, err: unknown): void;
+  ok(): void;
+}

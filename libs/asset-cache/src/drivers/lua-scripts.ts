@@ -1,0 +1,51 @@
+/** Lua run inside Redis; each touches only KEYS[1], so it is valid on a Redis Cluster. */
+
+/** Deletes the lock only when its value is the caller's token, so a late holder never frees someone else's lock. */
+export const UNLOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** ARGV: ttlMs, then id/value pairs. Values starting with 'T' (typed) always win; untyped never replace typed. */
+export const MERGE_DETAILS_SCRIPT = `
+for i = 2, #ARGV, 2 do
+  local v = ARGV[i + 1]
+  if string.byte(v, 1) == 84 then
+    redis.call('HSET', KEYS[1], ARGV[i], v)
+  else
+    local cur = redis.call('HGET', KEYS[1], ARGV[i])
+    if (not cur) or string.byte(cur, 1) ~= 84 then redis.call('HSET', KEYS[1], ARGV[i], v) end
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
+/**
+ * ARGV: ttlMs, epoch candidate, ids. Answers {epoch, index…}: each id keeps the index it was first given
+ * (fields i:<id> and x:<base36 index>), so every instance decodes the same entry the same way.
+ */
+export const ASSIGN_INDEXES_SCRIPT = `
+local epoch = redis.call('HGET', KEYS[1], '@e')
+if not epoch then
+  epoch = ARGV[2]
+  redis.call('HSET', KEYS[1], '@e', epoch)
+end
+local out = {epoch}
+for i = 3, #ARGV do
+  local f = 'i:' .. ARGV[i]
+  local idx = redis.call('HGET', KEYS[1], f)
+  if not idx then
+    local n = redis.call('HINCRBY', KEYS[1], '@n', 1)
+    idx = tostring(n)
+    local b36 = ''
+    local digits = '0123456789abcdefghijklmnopqrstuvwxyz'
+    repeat
+      local d = n % 36
+      b36 = string.sub(digits, d + 1, d + 1) .. b36
+      n = math.floor(n / 36)
+    until n == 0
+    redis.call('HSET', KEYS[1], f, idx, 'x:' .. b36, ARGV[i])
+  end
+  out[#out + 1] = idx
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return out`;

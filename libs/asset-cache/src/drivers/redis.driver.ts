@@ -1,0 +1,188 @@
+import Redis, { Cluster, ClusterOptions, RedisOptions } from 'ioredis';
+import { CONNECT_TIMEOUT_MS, RECONNECT_MAX_MS, RECONNECT_STEP_MS } from '../asset-cache.constants';
+import { CacheHealth } from '../asset-cache.types';
+import { CacheDriver, DriverReporter, WriteOp } from './cache-driver';
+import { ASSIGN_INDEXES_SCRIPT, MERGE_DETAILS_SCRIPT, UNLOCK_SCRIPT } from './lua-scripts';
+
+type Client = Redis | Cluster;
+
+/** The custom commands defined from lua-scripts.ts. */
+interface ScriptCommands {
+  abffUnlock(key: string, token: string): Promise<number>;
+  /** Arrays are flattened into arguments by ioredis (no spread: OUs may have 100k assets). */
+  abffAssign(key: string, ttlMs: number, epochCandidate: string, ids: string[]): Promise<string[]>;
+}
+interface ScriptPipeline {
+  abffMergeDetails(key: string, ttlMs: number, pairs: string[]): unknown;
+}
+
+/** Where to connect: a single Redis URL or the seed nodes of a cluster. */
+export type RedisTarget = { url: string } | { nodes: string[] };
+
+/** Reconnect forever with a capped linear backoff: Redis coming back must heal the cache without a restart. */
+const reconnectDelay = (attempt: number): number => Math.min(attempt * RECONNECT_STEP_MS, RECONNECT_MAX_MS);
+
+/**
+ * Redis and Redis Cluster behind CacheDriver. Every command is bounded by `commandTimeout`, nothing queues
+ * while disconnected (`enableOfflineQueue: false`), and failures are reported, never thrown.
+ */
+export class RedisDriver implements CacheDriver {
+  readonly kind: 'redis' | 'cluster';
+  readonly shared = true;
+  private readonly client: Client;
+  private subscriber?: Client;
+  /** Set by a failed command, cleared by the next success: a reachable but timing-out Redis is 'down' too. */
+  private failing = false;
+  private closed = false;
+
+  constructor(target: RedisTarget, timeoutMs: number, private readonly reporter: DriverReporter) {
+    const redisOptions: RedisOptions = {
+      commandTimeout: timeoutMs,
+      connectTimeout: Math.max(CONNECT_TIMEOUT_MS, timeoutMs),
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: reconnectDelay,
+      lazyConnect: true,
+      enableAutoPipelining: true,
+    };
+    if ('url' in target) {
+      this.kind = 'redis';
+      this.client = new Redis(target.url, redisOptions);
+    } else {
+      this.kind = 'cluster';
+      const options: ClusterOptions = {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        clusterRetryStrategy: reconnectDelay,
+        redisOptions: { ...redisOptions, lazyConnect: undefined, retryStrategy: undefined },
+      };
+      this.client = new Cluster(target.nodes.map(parseNode), options);
+    }
+    this.client.defineCommand('abffUnlock', { numberOfKeys: 1, lua: UNLOCK_SCRIPT });
+    this.client.defineCommand('abffAssign', { numberOfKeys: 1, lua: ASSIGN_INDEXES_SCRIPT });
+    this.client.defineCommand('abffMergeDetails', { numberOfKeys: 1, lua: MERGE_DETAILS_SCRIPT });
+    this.client.on('error', (err) => this.fail('connection', err));
+    this.client.on('ready', () => this.succeed());
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.client.connect();
+    } catch (err) {
+      // Not fatal: the client keeps reconnecting and the cache bypasses Redis until it is back.
+      this.fail('connect', err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.subscriber?.disconnect();
+    this.client.disconnect();
+  }
+
+  health(): CacheHealth {
+    return this.client.status === 'ready' && !this.failing ? 'up' : 'down';
+  }
+
+  async mget(keys: string[]): Promise<(string | null)[] | undefined> {
+    return this.run('mget', () => this.client.mget(keys));
+  }
+
+  async hmget(key: string, fields: string[]): Promise<(string | null)[] | undefined> {
+    if (fields.length === 0) return [];
+    return this.run('hmget', () => (this.client.hmget as unknown as (k: string, f: string[]) => Promise<(string | null)[]>)(key, fields));
+  }
+
+  async write(ops: WriteOp[]): Promise<boolean> {
+    if (ops.length === 0) return true;
+    const done = await this.run('write', async () => {
+      const p = this.client.pipeline();
+      for (const o of ops) {
+        switch (o.op) {
+          case 'set':
+            p.set(o.key, o.value, 'PX', o.ttlMs);
+            break;
+          case 'incr':
+            p.incr(o.key);
+            p.pexpire(o.key, o.ttlMs);
+            break;
+          case 'del':
+            p.del(o.key);
+            break;
+          case 'details':
+            (p as unknown as ScriptPipeline).abffMergeDetails(o.key, o.ttlMs, o.fields.flat());
+            break;
+        }
+      }
+      const results = (await p.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0];
+      return true;
+    });
+    return done === true;
+  }
+
+  async assignIndexes(key: string, epochCandidate: string, ids: string[], ttlMs: number): Promise<string[] | undefined> {
+    return this.run('assign', () => (this.client as unknown as ScriptCommands).abffAssign(key, ttlMs, epochCandidate, ids));
+  }
+
+  async tryLock(key: string, token: string, ttlMs: number): Promise<boolean | undefined> {
+    const r = await this.run('lock', () => this.client.set(key, token, 'PX', ttlMs, 'NX'));
+    return r === undefined ? undefined : r === 'OK';
+  }
+
+  async unlock(key: string, token: string): Promise<void> {
+    await this.run('unlock', () => (this.client as unknown as ScriptCommands).abffUnlock(key, token));
+  }
+
+  async publish(channel: string, message: string): Promise<boolean> {
+    return (await this.run('publish', () => this.client.publish(channel, message))) !== undefined;
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void, onResync: () => void): Promise<void> {
+    // A dedicated connection (subscribers cannot run commands); it may queue its SUBSCRIBE until connected,
+    // and ioredis re-subscribes after every reconnect. Each (re)connect may have missed messages: resync.
+    const sub =
+      this.client instanceof Cluster
+        ? this.client.duplicate(undefined, { enableOfflineQueue: true, lazyConnect: false })
+        : this.client.duplicate({ enableOfflineQueue: true, lazyConnect: false, enableAutoPipelining: false });
+    this.subscriber = sub;
+    sub.on('error', (err) => this.fail('subscriber', err));
+    sub.on('ready', onResync);
+    sub.on('message', (ch: string, msg: string) => {
+      if (ch === channel) onMessage(msg);
+    });
+    sub.subscribe(channel).catch((err: unknown) => this.fail('subscribe', err));
+  }
+
+  private async run<T>(op: string, fn: () => Promise<T>): Promise<T | undefined> {
+    if (this.closed) return undefined;
+    try {
+      const r = await fn();
+      if (this.failing) this.succeed();
+      return r;
+    } catch (err) {
+      this.fail(op, err);
+      return undefined;
+    }
+  }
+
+  private fail(op: string, err: unknown): void {
+    if (this.closed) return;
+    this.failing = true;
+    this.reporter.error(op, err);
+  }
+
+  private succeed(): void {
+    this.failing = false;
+    this.reporter.ok();
+  }
+}
+
+/** `host:port` (or `redis://host:port`) to an ioredis cluster node. */
+function parseNode(node: string): { host: string; port: number } {
+  const bare = node.trim().replace(/^rediss?:\/\//, '');
+  const at = bare.lastIndexOf(':');
+  return { host: bare.slice(0, at), port: Number(bare.slice(at + 1)) };
+}

@@ -1,0 +1,237 @@
+import { HttpService } from '@nestjs/axios';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import DataLoader from 'dataloader';
+import {
+  AssetListItem,
+  AssetListRequest,
+  I18nString,
+  PortalLimits,
+  PortalPaths,
+  UserAssetInfo,
+  UsersAssetListRequest,
+  UsersUserAssets,
+} from '@app/portal-contracts';
+import { AssetPage, MergedPages, mergePages, pagesToRead } from './asset-pages';
+import { ResolvedPortalClientOptions, resolvePortalClientOptions } from './portal-client.defaults';
+import {
+  AssetTreeNode,
+  CircuitStateName,
+  PORTAL_CLIENT_OPTIONS,
+  PortalClientOptions,
+  SingleUserAssets,
+  TreeOptions,
+  UserAssetsResult,
+  UsersAssetsResult,
+} from './portal-client.types';
+import { PortalFailure, toPortalError } from './portal-error';
+import { PortalTransport } from './portal-transport';
+import { MalformedTreeError, normalizeTree } from './tree-normalizer';
+
+/** Loaders kept at most; past it the oldest idle (org, types) loader is dropped (it holds no cache). */
+const MAX_LOADERS = 1_000;
+
+type Raw = Record<string, unknown>;
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function malformed(endpoint: string, reason: string): never {
+  throw toPortalError({ type: 'malformed', reason } satisfies PortalFailure, endpoint);
+}
+
+function i18nOf(v: unknown): I18nString {
+  return isObject(v) ? (v as I18nString) : {};
+}
+
+/** Each value once, first occurrence wins, order kept. */
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}
+
+/**
+ * The one place that talks to the Application Portal: gateway token and signing, envelopes and errors,
+ * retries, circuit breaker and bulkhead, asset/list pagination, users/assetList chunking and micro-batching.
+ * It knows nothing of callers or caching. Every method throws PortalError on failure.
+ */
+@Injectable()
+export class PortalClient implements OnModuleDestroy {
+  private readonly logger = new Logger(PortalClient.name);
+  private readonly o: ResolvedPortalClientOptions;
+  private readonly transport: PortalTransport;
+  private readonly loaders = new Map<string, DataLoader<string, SingleUserAssets>>();
+
+  constructor(@Inject(PORTAL_CLIENT_OPTIONS) options: PortalClientOptions, private readonly http: HttpService) {
+    this.o = resolvePortalClientOptions(options);
+    this.transport = new PortalTransport(http.axiosRef, this.o);
+  }
+
+  /**
+   * Every asset the user can access in the OU (`asset/list`), all pages merged in upstream order, each asset once.
+   * Page 0 gives totalElements; the other pages are read concurrently within the bulkhead. When the data
+   * changes between pages (a page disagrees on the total, is shorter or longer than it should be, or
+   * repeats an id) every page is read once more; if that pass is inconsistent too, its merge is returned
+   * with `complete: false`. Reaching `maxAssets` also yields `complete: false` (and at most maxAssets assets).
+   */
+  async getUserAssets(orgId: string, userId: string): Promise<UserAssetsResult> {
+    let merged = await this.readAllPages(orgId, userId);
+    if (!merged.consistent) {
+      this.logger.debug(`asset/list pages changed while being read (org ${orgId}); reading again`);
+      merged = await this.readAllPages(orgId, userId);
+      if (!merged.consistent) this.logger.warn(`asset/list pages still inconsistent for a user of org ${orgId}; answering complete: false`);
+    }
+    return { orgId, userId, total: merged.total, complete: merged.consistent && !merged.capped, assets: merged.assets };
+  }
+
+  /**
+   * `users/assetList` for any number of users: chunks of at most batchSize users sent concurrently within the
+   * bulkhead, merged so that each requested user appears once in request order (an empty list when the portal
+   * leaves a user out) and each asset's details once. More than 1000 resourceTypes is a BadRequest (no call).
+   */
+  async getUsersAssets(orgId: string, userIds: string[], resourceTypes?: string[]): Promise<UsersAssetsResult> {
+    const endpoint = 'usersAssetList';
+    const types = resourceTypes === undefined ? undefined : unique(resourceTypes);
+    if (types && types.length > PortalLimits.maxResourceTypes) {
+      throw toPortalError({ type: 'invalidArgument', reason: `more than ${PortalLimits.maxResourceTypes} resourceTypes` }, endpoint);
+    }
+    const ids = unique(userIds);
+    const chunks: string[][] = [];
+    for (let i = 0; i < ids.length; i += this.o.batchSize) chunks.push(ids.slice(i, i + this.o.batchSize));
+    const answers = await Promise.all(chunks.map((chunk) => this.usersAssetListCall(orgId, chunk, types)));
+
+    const byUser = new Map<string, string[]>();
+    const assets = new Map<string, UserAssetInfo>();
+    for (const answer of answers) {
+      for (const u of answer.usersUserAssets) {
+        const list = byUser.get(u.userId);
+        byUser.set(u.userId, list ? unique([...list, ...u.userAssetIds]) : unique(u.userAssetIds));
+      }
+      for (const a of answer.userAssets) if (!assets.has(a.id)) assets.set(a.id, a);
+    }
+    const users: UsersUserAssets[] = ids.map((userId) => ({ userId, userAssetIds: byUser.get(userId) ?? [] }));
+    return { orgId, users, assets: [...assets.values()] };
+  }
+
+  /**
+   * One user's share of a micro-batched `users/assetList`: lookups for the same OU and type filter arriving
+   * within batchWindowMs become one call (at most batchSize users); each caller gets only its own ids and
+   * those assets' details. A failure of the batch (e.g. 31404 for the OU) rejects every caller in it.
+   */
+  getUserAssetsBatched(orgId: string, userId: string, resourceTypes?: string[]): Promise<SingleUserAssets> {
+    const types = resourceTypes === undefined ? undefined : [...new Set(resourceTypes)].sort();
+    return this.loaderFor(orgId, types).load(userId);
+  }
+
+  /**
+   * The user's asset tree for an app (`user/app/asset/tree`), sent with the user's own token and normalized
+   * (quirky spellings, null children, type under data). A tree that cannot be normalized is a BadResponse.
+   * The user token is never logged nor put in an error.
+   */
+  async getAppAssetTree(userToken: string, accessKey: string, opts: TreeOptions): Promise<AssetTreeNode> {
+    const endpoint = 'appAssetTree';
+    if (opts.resourceTypes && unique(opts.resourceTypes).length > PortalLimits.maxResourceTypes) {
+      throw toPortalError({ type: 'invalidArgument', reason: `more than ${PortalLimits.maxResourceTypes} resourceTypes` }, endpoint);
+    }
+    const data = await this.transport.call({
+      endpoint,
+      method: 'GET',
+      path: PortalPaths.appAssetTree,
+      query: { accessKey, resourceTypes: opts.resourceTypes?.length ? unique(opts.resourceTypes).join(',') : undefined },
+      headers: { authorization: `Bearer ${userToken}`, needAssociatedAsset: String(opts.associated) },
+    });
+    try {
+      return normalizeTree(data);
+    } catch (err) {
+      if (err instanceof MalformedTreeError) malformed(endpoint, err.message);
+      throw err;
+    }
+  }
+
+  /** Circuit state and whether the last upstream call got a proper answer (null before the first), for readiness. */
+  state(): { circuit: CircuitStateName; lastCallOk: boolean | null } {
+    return this.transport.state();
+  }
+
+  /** Drops the loaders and closes the keep-alive sockets so that the process can exit. */
+  onModuleDestroy(): void {
+    this.loaders.clear();
+    const defaults = this.http.axiosRef.defaults as { httpAgent?: { destroy?: () => void }; httpsAgent?: { destroy?: () => void } };
+    defaults.httpAgent?.destroy?.();
+    defaults.httpsAgent?.destroy?.();
+  }
+
+  private async readAllPages(orgId: string, userId: string): Promise<MergedPages> {
+    const first = await this.assetListPage(orgId, userId, 0);
+    const count = pagesToRead(first.totalElements, this.o.pageSize, this.o.maxAssets);
+    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => this.assetListPage(orgId, userId, i + 1)));
+    return mergePages([first, ...rest], this.o.pageSize, this.o.maxAssets);
+  }
+
+  private async assetListPage(orgId: string, userId: string, pageNo: number): Promise<AssetPage> {
+    const endpoint = 'assetList';
+    const body: AssetListRequest = { userId, orgId, pagination: { pageNo, pageSize: this.o.pageSize } };
+    const data = await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.assetList, body });
+    if (!isObject(data) || !isObject(data.pagination) || !Array.isArray(data.assets)) malformed(endpoint, 'data without pagination/assets');
+    const totalElements = data.pagination.totalElements;
+    if (typeof totalElements !== 'number' || !Number.isInteger(totalElements) || totalElements < 0) malformed(endpoint, 'bad totalElements');
+    const assets: AssetListItem[] = data.assets.map((a: unknown) => {
+      if (!isObject(a) || typeof a.id !== 'string' || !a.id) malformed(endpoint, 'asset without id');
+      return { id: a.id, name: i18nOf(a.name) };
+    });
+    return { pageNo, totalElements, assets };
+  }
+
+  private async usersAssetListCall(orgId: string, userIds: string[], resourceTypes?: string[]): Promise<{ usersUserAssets: UsersUserAssets[]; userAssets: UserAssetInfo[] }> {
+    const endpoint = 'usersAssetList';
+    const body: UsersAssetListRequest = { organizationId: orgId, userIds };
+    if (resourceTypes !== undefined) body.resourceTypes = resourceTypes;
+    const data = await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.usersAssetList, body });
+    if (!isObject(data)) malformed(endpoint, 'data is not an object');
+    const rawUsers = data.usersUserAssets ?? [];
+    const rawAssets = data.userAssets ?? [];
+    if (!Array.isArray(rawUsers) || !Array.isArray(rawAssets)) malformed(endpoint, 'usersUserAssets/userAssets are not lists');
+    const usersUserAssets = rawUsers.map((u: unknown): UsersUserAssets => {
+      if (!isObject(u) || typeof u.userId !== 'string') malformed(endpoint, 'user entry without userId');
+      const ids = u.userAssetIds ?? [];
+      if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string')) malformed(endpoint, 'userAssetIds is not a list of ids');
+      return { userId: u.userId, userAssetIds: ids as string[] };
+    });
+    const userAssets = rawAssets.map((a: unknown): UserAssetInfo => {
+      if (!isObject(a) || typeof a.id !== 'string') malformed(endpoint, 'asset entry without id');
+      return { id: a.id, name: i18nOf(a.name), type: typeof a.type === 'string' ? a.type : '', typeName: i18nOf(a.typeName) };
+    });
+    return { usersUserAssets, userAssets };
+  }
+
+  private loaderFor(orgId: string, types: string[] | undefined): DataLoader<string, SingleUserAssets> {
+    const key = JSON.stringify([orgId, types ?? null]);
+    let loader = this.loaders.get(key);
+    if (loader) {
+      // Re-insert so the map stays in least-recently-used order.
+      this.loaders.delete(key);
+      this.loaders.set(key, loader);
+      return loader;
+    }
+    loader = new DataLoader<string, SingleUserAssets>((userIds) => this.loadBatch(orgId, userIds, types), {
+      cache: false,
+      maxBatchSize: this.o.batchSize,
+      batchScheduleFn: (run) => setTimeout(run, this.o.batchWindowMs),
+    });
+    this.loaders.set(key, loader);
+    if (this.loaders.size > MAX_LOADERS) this.loaders.delete(this.loaders.keys().next().value as string);
+    return loader;
+  }
+
+  private async loadBatch(orgId: string, userIds: readonly string[], types: string[] | undefined): Promise<SingleUserAssets[]> {
+    this.o.observer?.onBatchedLookup?.(userIds.length);
+    const result = await this.getUsersAssets(orgId, [...userIds], types);
+    const ids = new Map(result.users.map((u) => [u.userId, u.userAssetIds]));
+    const details = new Map(result.assets.map((a) => [a.id, a]));
+    return userIds.map((userId) => {
+      const assetIds = ids.get(userId) ?? [];
+      const assets: UserAssetInfo[] = [];
+      for (const id of assetIds) {
+        const a = details.get(id);
+        if (a) assets.push(a);
+      }
+      return { userId, assetIds, assets };
+    });
+  }
+}

@@ -1,0 +1,280 @@
+import { Logger } from '@nestjs/common';
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import {
+  BrokenCircuitError,
+  BulkheadPolicy,
+  BulkheadRejectedError,
+  CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  RetryPolicy,
+  TimeoutPolicy,
+  TimeoutStrategy,
+  bulkhead,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  timeout,
+} from 'cockatiel';
+import { GatewayCode, PortalCode, PortalEndpointName, PortalPaths, TokenGetRequest, isSuccessCode, tokenEncryption } from '@app/portal-contracts';
+import { AppTokenProvider, FetchedAppToken } from './app-token.provider';
+import { PORTAL_CLIENT_DEFAULTS, ResolvedPortalClientOptions } from './portal-client.defaults';
+import { CircuitStateName, PortalCallOutcome } from './portal-client.types';
+import { PortalError, PortalFailure, PortalFailureSignal, isTransientFailure, toPortalError } from './portal-error';
+import { QueryParams, signRequest } from './request-signer';
+
+/** One logical upstream request; the transport signs, sends, retries and unwraps it. */
+export interface PortalRequest {
+  endpoint: PortalEndpointName;
+  method: 'GET' | 'POST';
+  path: string;
+  query?: QueryParams;
+  /** Serialized once; that exact text is signed and sent. */
+  body?: unknown;
+  /** Extra headers (e.g. the user's Authorization); never logged. */
+  headers?: Record<string, string>;
+}
+
+/** Gateway codes that mean "this access token is no longer good": fetch a new one and resend once. */
+const TOKEN_REJECTED = new Set<number>([GatewayCode.TokenExpired, GatewayCode.InvalidAccessToken]);
+/** Gateway codes that mean the app credentials are wrong: an operator must act. */
+const CREDENTIALS_REJECTED = new Set<number>([GatewayCode.UnknownAppKey, GatewayCode.BadEncryption, GatewayCode.BadSignature]);
+const KNOWN_PORTAL_CODES = new Set<number>([PortalCode.BadRequest, PortalCode.InvalidUserToken, PortalCode.NotPermitted, PortalCode.NotFound, PortalCode.OuNotSelected]);
+/** Envelope codes in this range come from the API gateway, not the portal. */
+const GATEWAY_CODE_MIN = 1000;
+const GATEWAY_CODE_MAX = 1999;
+
+type Outcome = { data: unknown } | { failure: PortalFailure };
+
+const CIRCUIT_NAMES: Record<CircuitState, CircuitStateName> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'open',
+};
+
+/** Outcome label of one HTTP call for the observer. */
+function outcomeLabel(f: PortalFailure | undefined): PortalCallOutcome {
+  if (!f) return 'ok';
+  switch (f.type) {
+    case 'timeout':
+      return 'timeout';
+    case 'network':
+    case 'http':
+    case 'circuitOpen':
+    case 'bulkheadFull':
+      return 'unavailable';
+    case 'envelope':
+    case 'gateway':
+      return 'rejected';
+    case 'malformed':
+    case 'invalidArgument':
+      return 'error';
+  }
+}
+
+/** Short, secret-free description of a transport error. */
+function networkReason(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  return typeof e?.code === 'string' ? e.code : 'connection failed';
+}
+
+function retryAfterHeader(res: AxiosResponse): number | undefined {
+  const raw = res.headers?.['retry-after'];
+  const n = typeof raw === 'string' ? Number(raw) : NaN;
+  return Number.isFinite(n) && n >= 0 ? Math.ceil(n) : undefined;
+}
+
+/**
+ * Signing, gateway tokens, envelopes and resilience for every portal call.
+ * Policy order, outermost first: retry → circuit breaker → bulkhead → timeout → attempt. Retries run
+ * outside the circuit so that an open circuit stops them at once, and outside the bulkhead so a call
+ * waiting for its backoff does not hold a slot; the timeout starts once a slot is held, so queueing
+ * behind the bulkhead is not mistaken for a slow portal.
+ */
+export class PortalTransport {
+  private readonly logger = new Logger('PortalClient');
+  private readonly tokens: AppTokenProvider;
+  private readonly retryPolicy: RetryPolicy;
+  private readonly circuit: CircuitBreakerPolicy;
+  private readonly bulkheadPolicy: BulkheadPolicy;
+  private readonly timeoutPolicy: TimeoutPolicy;
+  private lastCallOk: boolean | null = null;
+
+  constructor(
+    private readonly http: AxiosInstance,
+    private readonly o: ResolvedPortalClientOptions,
+  ) {
+    this.tokens = new AppTokenProvider(() => this.fetchToken());
+    const transient = handleWhen((e) => e instanceof PortalFailureSignal && isTransientFailure(e.failure));
+    this.retryPolicy = retry(transient, {
+      maxAttempts: o.retries,
+      backoff: new ExponentialBackoff({ initialDelay: o.retryBaseDelayMs, maxDelay: PORTAL_CLIENT_DEFAULTS.retryMaxDelayMs }),
+    });
+    this.circuit = circuitBreaker(transient, { halfOpenAfter: o.circuitHalfOpenAfterMs, breaker: new ConsecutiveBreaker(o.circuitFailures) });
+    this.bulkheadPolicy = bulkhead(o.concurrency, o.maxQueued);
+    this.timeoutPolicy = timeout(o.timeoutMs, TimeoutStrategy.Cooperative);
+    this.circuit.onStateChange((s) => {
+      const name = CIRCUIT_NAMES[s];
+      if (name === 'open') this.logger.warn(`portal circuit open: failing fast for ${o.circuitHalfOpenAfterMs} ms`);
+      else this.logger.log(`portal circuit ${name}`);
+      o.observer?.onCircuitState?.(name);
+    });
+  }
+
+  /** Circuit state and whether the last HTTP call reached a portal that answered properly. */
+  state(): { circuit: CircuitStateName; lastCallOk: boolean | null } {
+    return { circuit: CIRCUIT_NAMES[this.circuit.state], lastCallOk: this.lastCallOk };
+  }
+
+  /** Sends a signed request through the policies and returns the envelope's `data`, or throws PortalError. */
+  async call(req: PortalRequest): Promise<unknown> {
+    const bodyText = req.body === undefined ? undefined : JSON.stringify(req.body);
+    try {
+      return await this.retryPolicy.execute(() =>
+        this.circuit.execute(() => this.bulkheadPolicy.execute(() => this.timeoutPolicy.execute(({ signal }) => this.attempt(req, bodyText, signal)))),
+      );
+    } catch (err) {
+      throw this.toError(err, req.endpoint);
+    }
+  }
+
+  /** Maps anything the pipeline threw to a PortalError; unexpected errors are programming faults and pass through. */
+  private toError(err: unknown, endpoint: string): unknown {
+    if (err instanceof PortalError) return err;
+    if (err instanceof PortalFailureSignal) return toPortalError(err.failure, endpoint);
+    if (err instanceof BrokenCircuitError) {
+      return toPortalError({ type: 'circuitOpen', retryAfterS: Math.max(1, Math.ceil(this.o.circuitHalfOpenAfterMs / 1000)) }, endpoint);
+    }
+    if (err instanceof BulkheadRejectedError) return toPortalError({ type: 'bulkheadFull' }, endpoint);
+    return err;
+  }
+
+  /** One attempt: a fresh timestamp and signature; a rejected gateway token is replaced and the call resent once. */
+  private async attempt(req: PortalRequest, bodyText: string | undefined, signal: AbortSignal): Promise<unknown> {
+    let token = await this.tokens.get();
+    let outcome = await this.send(req, bodyText, token, signal);
+    if ('failure' in outcome && outcome.failure.type === 'gateway' && TOKEN_REJECTED.has(outcome.failure.code)) {
+      this.logger.debug(`gateway rejected the app token (${outcome.failure.code}); fetching a new one`);
+      this.tokens.invalidate(token);
+      token = await this.tokens.get();
+      outcome = await this.send(req, bodyText, token, signal);
+    }
+    if ('failure' in outcome) throw new PortalFailureSignal(outcome.failure);
+    return outcome.data;
+  }
+
+  private async send(req: PortalRequest, bodyText: string | undefined, accessToken: string, signal: AbortSignal): Promise<Outcome> {
+    const signed = signRequest({ path: req.path, query: req.query, bodyText, accessToken, appSecret: this.o.appSecret, timestamp: Date.now() });
+    const started = performance.now();
+    let outcome: Outcome;
+    let status: number | string;
+    try {
+      const res = await this.http.request({
+        method: req.method,
+        baseURL: this.o.baseUrl,
+        url: signed.url,
+        headers: { ...req.headers, ...signed.headers, accept: 'application/json' },
+        data: signed.bodyText,
+        // The signed text goes out byte for byte.
+        transformRequest: [(d: unknown) => d],
+        validateStatus: () => true,
+        signal,
+        timeout: this.o.timeoutMs,
+      });
+      status = res.status;
+      outcome = this.interpret(res);
+    } catch (err) {
+      status = signal.aborted ? 'timeout' : networkReason(err);
+      outcome = { failure: this.transportFailure(err, signal) };
+    }
+    this.finishCall(req.endpoint, req.method, req.path, status, started, 'failure' in outcome ? outcome.failure : undefined);
+    return outcome;
+  }
+
+  private transportFailure(err: unknown, signal?: AbortSignal): PortalFailure {
+    const code = (err as { code?: unknown })?.code;
+    if (signal?.aborted || code === 'ECONNABORTED' || code === 'ETIMEDOUT') return { type: 'timeout', timeoutMs: this.o.timeoutMs };
+    return { type: 'network', reason: networkReason(err) };
+  }
+
+  /** Reads an API envelope: success is code 0 or 200 whatever the HTTP status; an error may come with HTTP 200. */
+  private interpret(res: AxiosResponse): Outcome {
+    const body = res.data as unknown;
+    const code = typeof body === 'object' && body !== null ? (body as { code?: unknown }).code : undefined;
+    const message = typeof body === 'object' && body !== null ? ((body as { message?: unknown; msg?: unknown }).message ?? (body as { msg?: unknown }).msg) : undefined;
+    const msg = typeof message === 'string' ? message : undefined;
+    if (typeof code !== 'number') {
+      if (res.status >= 500) return { failure: { type: 'http', httpStatus: res.status, retryAfterS: retryAfterHeader(res) } };
+      return { failure: { type: 'malformed', reason: 'no envelope code', httpStatus: res.status } };
+    }
+    if (isSuccessCode(code)) return { data: (body as { data?: unknown }).data };
+    if (code >= GATEWAY_CODE_MIN && code <= GATEWAY_CODE_MAX) return { failure: { type: 'gateway', code, message: msg, httpStatus: res.status } };
+    if (res.status >= 500 && !KNOWN_PORTAL_CODES.has(code)) return { failure: { type: 'http', httpStatus: res.status, retryAfterS: retryAfterHeader(res) } };
+    return { failure: { type: 'envelope', code, message: msg, httpStatus: res.status } };
+  }
+
+  /** `token/get`; not signed, not retried on its own (the attempt that needed it is). */
+  private async fetchToken(): Promise<FetchedAppToken> {
+    const timestamp = Date.now();
+    const body: TokenGetRequest = { appKey: this.o.appKey, encryption: tokenEncryption(this.o.appKey, timestamp, this.o.appSecret), timestamp };
+    const started = performance.now();
+    let status: number | string;
+    let failure: PortalFailure | undefined;
+    let token: FetchedAppToken | undefined;
+    try {
+      const res = await this.http.request({
+        method: 'POST',
+        baseURL: this.o.baseUrl,
+        url: PortalPaths.tokenGet,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        data: JSON.stringify(body),
+        transformRequest: [(d: unknown) => d],
+        validateStatus: () => true,
+        signal: AbortSignal.timeout(this.o.timeoutMs),
+        timeout: this.o.timeoutMs,
+      });
+      status = res.status;
+      const reply = res.data as { status?: unknown; code?: unknown; msg?: unknown; message?: unknown; data?: { accessToken?: unknown; expire?: unknown } | null };
+      const code = typeof reply?.status === 'number' ? reply.status : typeof reply?.code === 'number' ? reply.code : undefined;
+      const msg = typeof reply?.msg === 'string' ? reply.msg : typeof reply?.message === 'string' ? reply.message : undefined;
+      if (code === undefined) {
+        failure = res.status >= 500 ? { type: 'http', httpStatus: res.status, retryAfterS: retryAfterHeader(res) } : { type: 'malformed', reason: 'token reply without status', httpStatus: res.status };
+      } else if (code !== 0) {
+        failure = res.status >= 500 && (code < GATEWAY_CODE_MIN || code > GATEWAY_CODE_MAX) ? { type: 'http', httpStatus: res.status } : { type: 'gateway', code, message: msg, httpStatus: res.status };
+      } else if (typeof reply.data?.accessToken !== 'string' || !reply.data.accessToken || typeof reply.data.expire !== 'number' || !(reply.data.expire > 0)) {
+        failure = { type: 'malformed', reason: 'token reply without accessToken/expire', httpStatus: res.status };
+      } else {
+        token = { accessToken: reply.data.accessToken, expireS: reply.data.expire };
+      }
+    } catch (err) {
+      status = networkReason(err);
+      failure = this.transportFailure(err);
+    }
+    this.finishCall('tokenGet', 'POST', PortalPaths.tokenGet, status, started, failure);
+    if (failure) {
+      if (failure.type === 'gateway' && CREDENTIALS_REJECTED.has(failure.code)) {
+        this.logger.error(`gateway rejected the app credentials (code ${failure.code}) for appKey ${this.o.appKey.slice(0, 4)}…; check PORTAL_APP_KEY / PORTAL_APP_SECRET`);
+      }
+      throw new PortalFailureSignal(failure);
+    }
+    return token as FetchedAppToken;
+  }
+
+  /** Bookkeeping of one HTTP call: debug log (path only, never query values or headers), observer, readiness. */
+  private finishCall(endpoint: PortalEndpointName, method: string, path: string, status: number | string, started: number, failure: PortalFailure | undefined): void {
+    const ms = performance.now() - started;
+    // A business error still proves the portal is reachable and accepts our credentials.
+    this.lastCallOk = failure === undefined || failure.type === 'envelope';
+    this.logger.debug(`${method} ${path} ${status} ${ms.toFixed(1)}ms`);
+    if (failure?.type === 'gateway' && CREDENTIALS_REJECTED.has(failure.code) && endpoint !== 'tokenGet') {
+      this.logger.error(`gateway rejected a signed ${endpoint} call (code ${failure.code}); check PORTAL_APP_SECRET`);
+    }
+    try {
+      this.o.observer?.onCall?.(endpoint, outcomeLabel(failure), ms);
+    } catch (err) {
+      this.logger.warn(`portal observer failed: ${(err as Error)?.message ?? err}`);
+    }
+  }
+}

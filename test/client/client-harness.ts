@@ -1,0 +1,83 @@
+import { Test, TestingModule } from '@nestjs/testing';
+import { PortalClient, PortalClientModule, PortalClientOptions } from '@app/portal-client';
+import { PortalEndpointName, SimCallRecord } from '@app/portal-contracts';
+
+/** The pieces of a started simulator the client suites use. */
+export interface SimLike {
+  url: string;
+  appKey: string;
+  appSecret: string;
+}
+
+/** Options of a client against the simulator: production defaults, overridable per suite. */
+export function clientOptions(sim: SimLike, overrides: Partial<PortalClientOptions> = {}): PortalClientOptions {
+  return {
+    baseUrl: sim.url,
+    appKey: sim.appKey,
+    appSecret: sim.appSecret,
+    timeoutMs: 5_000,
+    concurrency: 8,
+    batchSize: 1_000,
+    pageSize: 1_000,
+    retryBaseDelayMs: 20,
+    ...overrides,
+  };
+}
+
+/** A PortalClient built the way the service builds it: Nest DI, forRootAsync, the real HttpService. */
+export async function buildClient(options: PortalClientOptions): Promise<{ client: PortalClient; close(): Promise<void> }> {
+  const OPTIONS = 'TEST_PORTAL_OPTIONS';
+  const moduleRef: TestingModule = await Test.createTestingModule({
+    imports: [
+      PortalClientModule.forRootAsync({
+        imports: [
+          {
+            module: class TestConfigModule {},
+            providers: [{ provide: OPTIONS, useValue: options }],
+            exports: [OPTIONS],
+          },
+        ],
+        inject: [OPTIONS],
+        useFactory: (o: PortalClientOptions) => o,
+      }),
+    ],
+  }).compile();
+  await moduleRef.init();
+  return { client: moduleRef.get(PortalClient), close: () => moduleRef.close() };
+}
+
+/** Calls of one endpoint from the simulator's log, oldest first. */
+export function callsOf(log: SimCallRecord[], endpoint: PortalEndpointName): SimCallRecord[] {
+  return log.filter((c) => c.endpoint === endpoint).sort((a, b) => a.startedAt - b.startedAt);
+}
+
+/** Most calls that were in flight at the same instant, from their [startedAt, finishedAt] intervals. */
+export function maxInFlight(calls: SimCallRecord[]): number {
+  const events = calls.flatMap((c) => [
+    { t: c.startedAt, d: 1 },
+    { t: c.finishedAt, d: -1 },
+  ]);
+  // An end and a start at the same instant do not overlap.
+  events.sort((a, b) => a.t - b.t || a.d - b.d);
+  let now = 0;
+  let max = 0;
+  for (const e of events) {
+    now += e.d;
+    max = Math.max(max, now);
+  }
+  return max;
+}
+
+/** Groups calls into waves: a new wave starts when a call starts more than `gapMs` after the previous one. */
+export function waves(calls: SimCallRecord[], gapMs: number): SimCallRecord[][] {
+  const out: SimCallRecord[][] = [];
+  let prev = -Infinity;
+  for (const c of calls) {
+    if (c.startedAt - prev > gapMs) out.push([]);
+    out[out.length - 1].push(c);
+    prev = c.startedAt;
+  }
+  return out;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
