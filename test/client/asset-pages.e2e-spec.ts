@@ -94,8 +94,12 @@ describe('PortalClient asset/list pagination (real simulator)', () => {
     const first = await paged.client.getUserAssets('o-pages', 'moving');
     const allIds = first.assets.map((a) => a.id);
     const pending = paged.client.getUserAssets('o-pages', 'moving');
-    // Page 0 is answered at ~300 ms, pages 1-2 at ~600 ms: revoke in between.
-    await sleep(450);
+    // Once page 0 of this read is answered, pages 1-2 sit in their 300 ms latency: revoke now.
+    const until = Date.now() + 5_000;
+    while ((await sim.admin.counters()).log.filter((c) => c.endpoint === 'assetList').length < 4) {
+      if (Date.now() > until) throw new Error('page 0 of the second read never finished');
+      await sleep(10);
+    }
     await sim.admin.revoke('o-pages', 'moving', allIds.slice(0, 10));
     const r = await pending;
 

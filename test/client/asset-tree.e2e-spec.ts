@@ -1,6 +1,6 @@
 import { AssetTreeNode, PortalClient, PortalError, PortalErrorKind } from '@app/portal-client';
 import { startSim } from '../support/sim';
-import { buildClient, clientOptions } from './client-harness';
+import { buildClient, captureLogs, clientOptions, failure } from './client-harness';
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
 
@@ -14,10 +14,13 @@ describe('PortalClient app asset tree (real simulator)', () => {
   let close: () => Promise<void>;
   let orgId: string;
   let userToken: string;
+  let logs: ReturnType<typeof captureLogs>;
 
   beforeAll(async () => {
     sim = await startSim({ profile: 'test' });
     ({ client, close } = await buildClient(clientOptions(sim)));
+    // After compile(): the testing module installs its own logger while compiling.
+    logs = captureLogs();
     const orgs = await sim.admin.orgs();
     orgId = orgs[0].orgId;
     const detail = await sim.admin.org(orgId);
@@ -26,8 +29,13 @@ describe('PortalClient app asset tree (real simulator)', () => {
   });
 
   afterAll(async () => {
+    logs?.restore();
     await close?.();
     await sim?.stop();
+  });
+
+  afterEach(() => {
+    expect(logs.lines.join('\n')).not.toContain(userToken);
   });
 
   beforeEach(async () => {
@@ -66,10 +74,12 @@ describe('PortalClient app asset tree (real simulator)', () => {
 
   it('maps a bad user token to TokenInvalid without the token in the error', async () => {
     const bad = 'not-a-real-token-0123456789';
-    const err = await client.getAppAssetTree(bad, sim.accessKey, { associated: false }).catch((e: unknown) => e as PortalError);
+    const err = await failure(client.getAppAssetTree(bad, sim.accessKey, { associated: false }));
     expect(err).toBeInstanceOf(PortalError);
     expect(err.kind).toBe(PortalErrorKind.TokenInvalid);
     expect(`${err.message} ${err.stack} ${JSON.stringify(err)}`).not.toContain(bad);
+    expect(logs.lines.join('\n')).not.toContain(bad);
+    expect(logs.lines.some((l) => /^GET \/app-portal-service\/v2\.2\/user\/app\/asset\/tree 200 /.test(l))).toBe(true);
     expect((await sim.admin.counters()).endpoints.appAssetTree.calls).toBe(1);
   });
 

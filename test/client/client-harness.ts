@@ -1,5 +1,6 @@
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import { PortalClient, PortalClientModule, PortalClientOptions } from '@app/portal-client';
+import { PortalClient, PortalClientModule, PortalClientOptions, PortalError } from '@app/portal-client';
 import { PortalEndpointName, SimCallRecord } from '@app/portal-contracts';
 
 /** The pieces of a started simulator the client suites use. */
@@ -81,3 +82,21 @@ export function waves(calls: SimCallRecord[], gapMs: number): SimCallRecord[][] 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Routes every Nest log line (all levels) into `lines` until `restore()`. */
+export function captureLogs(): { lines: string[]; restore(): void } {
+  const lines: string[] = [];
+  const push = (m: unknown) => void lines.push(String(m));
+  Logger.overrideLogger({ log: push, error: push, warn: push, debug: push, verbose: push, fatal: push });
+  return { lines, restore: () => Logger.overrideLogger(new ConsoleLogger()) };
+}
+
+/** The PortalError a call fails with; fails the test when the call succeeds or throws something else. */
+export async function failure(call: Promise<unknown>): Promise<PortalError> {
+  const outcome = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(outcome instanceof PortalError)) throw new Error(`expected a PortalError, got ${outcome === undefined ? 'success' : String(outcome)}`);
+  return outcome;
+}

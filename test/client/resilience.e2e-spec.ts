@@ -1,6 +1,6 @@
 import { CircuitStateName, PortalClient, PortalError, PortalErrorKind } from '@app/portal-client';
 import { startSim } from '../support/sim';
-import { buildClient, clientOptions, sleep } from './client-harness';
+import { buildClient, captureLogs, clientOptions, failure, sleep } from './client-harness';
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
 
@@ -98,7 +98,7 @@ describe('PortalClient resilience and gateway auth (real simulator)', () => {
     expect(client.state()).toEqual({ circuit: 'open', lastCallOk: false });
     expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(5);
 
-    const err = await client.getUserAssets('o-res', 'u1').catch((e: unknown) => e as PortalError);
+    const err = await failure(client.getUserAssets('o-res', 'u1'));
     expect(err).toBeInstanceOf(PortalError);
     expect(err).toMatchObject({ kind: PortalErrorKind.Unavailable, retryAfterS: 1 });
     await expect(client.getUsersAssets('o-res', ['u1'])).rejects.toMatchObject({ kind: PortalErrorKind.Unavailable });
@@ -151,7 +151,11 @@ describe('PortalClient resilience and gateway auth (real simulator)', () => {
   it('reports wrong app credentials as Unavailable without retrying or leaking the secret', async () => {
     const secret = 'definitely-wrong-secret-value';
     const client = await fresh({ appSecret: secret });
-    const err = await client.getUserAssets('o-res', 'u1').catch((e: unknown) => e as PortalError);
+    const logs = captureLogs();
+    const err = await failure(client.getUserAssets('o-res', 'u1'));
+    logs.restore();
+    expect(logs.lines.some((l) => l.includes('rejected the app credentials (code 1003)'))).toBe(true);
+    expect(logs.lines.join('\n')).not.toContain(secret);
     expect(err).toBeInstanceOf(PortalError);
     expect(err.kind).toBe(PortalErrorKind.Unavailable);
     expect(err.upstreamCode).toBe(1003);

@@ -12,6 +12,7 @@ import {
   SimOrgSummary,
   SimQuirks,
   TokenReply,
+  isSuccessCode,
   requestSignature,
   signingParams,
   tokenEncryption,
@@ -172,14 +173,14 @@ export class SimAdmin {
       account: userId,
       password: this.password,
     });
-    if (login.code !== 0 || !login.data) throw new Error(`login of ${userId} failed with ${login.code}`);
+    if (!isSuccessCode(login.code) || !login.data) throw new Error(`login of ${userId} failed with ${login.code}`);
     if (orgId === undefined) return login.data.accessToken;
     const session = await postJson<{ code: number; data: { accessToken: string } | null }>(
       `${this.url}${PortalPaths.sessionSet}`,
       { orgId },
       { authorization: `Bearer ${login.data.accessToken}` },
     );
-    if (session.code !== 0 || !session.data) throw new Error(`session/set of ${userId} to ${orgId} failed with ${session.code}`);
+    if (!isSuccessCode(session.code) || !session.data) throw new Error(`session/set of ${userId} to ${orgId} failed with ${session.code}`);
     return session.data.accessToken;
   }
 

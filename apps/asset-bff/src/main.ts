@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import helmet from '@fastify/helmet';
-import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -9,9 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
 import { AssetSetCache } from '@app/asset-cache';
 import { AppModule } from './app.module';
-import { AppException } from './common/app.exception';
-import { ErrorCode } from './common/error-code';
-import { sendProblem } from './common/problem.filter';
 import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { LifecycleService } from './health/lifecycle.service';
@@ -46,7 +42,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const adapter = new FastifyAdapter({ bodyLimit: config.BODY_LIMIT_BYTES, genReqId: requestId, logger: false, return503OnClosing: true });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
-  const logger = new NestLogger('http');
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
 
@@ -56,8 +51,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   fastify.addHook('onResponse', async (req, reply) => {
     metrics.requestDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
-  fastify.setErrorHandler((err, req, reply) => sendProblem(err, req, reply, logger));
-  fastify.setNotFoundHandler((req, reply) => sendProblem(new AppException(ErrorCode.NotFound, 'No such route'), req, reply, logger));
 
   await app.register(helmet, {
     contentSecurityPolicy: {

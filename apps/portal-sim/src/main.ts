@@ -12,7 +12,7 @@ async function bootstrap(): Promise<void> {
   const config = loadSimConfig();
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forConfig(config),
-    new FastifyAdapter({ logger: false, bodyLimit: BODY_LIMIT_BYTES }),
+    new FastifyAdapter({ logger: false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true }),
     { rawBody: true, logger: ['error', 'warn'] },
   );
   const recorder = app.get(CallRecorder);

@@ -83,11 +83,13 @@ export class PortalClient implements OnModuleDestroy {
   /**
    * `users/assetList` for any number of users: chunks of at most batchSize users sent concurrently within the
    * bulkhead, merged so that each requested user appears once in request order (an empty list when the portal
-   * leaves a user out) and each asset's details once. More than 1000 resourceTypes is a BadRequest (no call).
+   * leaves a user out) and each asset's details once. Duplicate types are folded, an empty list means no filter;
+   * more than 1000 distinct resourceTypes is a BadRequest raised before any call (the portal's own limit).
    */
   async getUsersAssets(orgId: string, userIds: string[], resourceTypes?: string[]): Promise<UsersAssetsResult> {
     const endpoint = 'usersAssetList';
-    const types = resourceTypes === undefined ? undefined : unique(resourceTypes);
+    // An empty filter means no filter (as the portal reads it); it is left out of the body.
+    const types = resourceTypes?.length ? unique(resourceTypes) : undefined;
     if (types && types.length > PortalLimits.maxResourceTypes) {
       throw toPortalError({ type: 'invalidArgument', reason: `more than ${PortalLimits.maxResourceTypes} resourceTypes` }, endpoint);
     }
@@ -115,7 +117,8 @@ export class PortalClient implements OnModuleDestroy {
    * those assets' details. A failure of the batch (e.g. 31404 for the OU) rejects every caller in it.
    */
   getUserAssetsBatched(orgId: string, userId: string, resourceTypes?: string[]): Promise<SingleUserAssets> {
-    const types = resourceTypes === undefined ? undefined : [...new Set(resourceTypes)].sort();
+    // Sorted so that the same filter in any order shares one loader (and one call).
+    const types = resourceTypes?.length ? [...new Set(resourceTypes)].sort() : undefined;
     return this.loaderFor(orgId, types).load(userId);
   }
 

@@ -86,7 +86,7 @@ export class AppConfig {
 
   /** In-process copy lifetime (not in the contract; 0 turns it off). */
   @IsInt() @Min(0) @Max(60_000)
-  CACHE_LOCAL_TTL_MS = 2000;
+  CACHE_LOCAL_TTL_MS = 1000;
 
   @IsArray()
   @ValidateNested({ each: true })

@@ -55,7 +55,7 @@ export class RedisDriver implements CacheDriver {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         clusterRetryStrategy: reconnectDelay,
-        redisOptions: { ...redisOptions, lazyConnect: undefined, retryStrategy: undefined },
+        redisOptions: { commandTimeout: redisOptions.commandTimeout, connectTimeout: redisOptions.connectTimeout, maxRetriesPerRequest: 0 },
       };
       this.client = new Cluster(target.nodes.map(parseNode), options);
     }

@@ -1,0 +1,651 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import {
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_LOCAL_MAX_ENTRIES,
+  DEFAULT_LOCAL_TTL_MS,
+  DEFAULT_LOCK_TTL_MS,
+  DEFAULT_MEMORY_MAX_ENTRIES,
+  DEFAULT_REDIS_TIMEOUT_MS,
+  DEFAULT_TTL_JITTER,
+  GENERATION_LIFETIME_FACTOR,
+  LOCK_POLL_MS,
+  REFRESH_AHEAD_FRACTION,
+} from './asset-cache.constants';
+import { CacheUnavailableError } from './asset-cache.errors';
+import {
+  ASSET_CACHE_OPTIONS,
+  AssetCacheLogger,
+  AssetCacheObserver,
+  AssetCacheOptions,
+  AssetDetails,
+  CachedUserSet,
+  CacheDriverKind,
+  CacheHealth,
+  CacheStatus,
+  LoadedSets,
+  ReadOptions,
+  UserAssetSet,
+  UserSetScope,
+} from './asset-cache.types';
+import { AssetIdDictionary } from './asset-id-dictionary';
+import { CacheDriver, DriverReporter, WriteOp } from './drivers/cache-driver';
+import { MemoryDriver } from './drivers/memory.driver';
+import { RedisDriver } from './drivers/redis.driver';
+import { decodeDetails, decodeEntry, encodeDetails, encodeEntry, RawEntry, StoredEntry } from './entry-codec';
+import { CacheKeys, scopeId } from './keys';
+import { jitteredTtlMs, refreshAt } from './ttl';
+
+/** One user set of one scope: what every step of a read needs to know. */
+interface KeyCtx {
+  orgId: string;
+  userId: string;
+  scopeId: string;
+  /** The user-set key; also the key of in-process flights and of the in-process copy. */
+  key: string;
+}
+
+/** An in-process copy: the very object handed to callers on a hit, until `expiresAt`. */
+interface LocalEntry {
+  value: CachedUserSet;
+  loadedAt: number;
+  expiresAt: number;
+  orgId: string;
+  userId: string;
+}
+
+/** A load (or read) in flight in this process, joined by concurrent callers of the same key. */
+interface Flight<T> {
+  orgId: string;
+  userId: string;
+  promise: Promise<T>;
+}
+
+/** Generations of the OU and of each user, as read just before a load. */
+interface ReadResult {
+  og: number;
+  ugs: number[];
+  entries: (StoredEntry | undefined)[];
+}
+
+type LoadMode = 'wait' | 'bypass';
+
+const noop = (): void => undefined;
+/** Bytes of randomness in a lock token. */
+const LOCK_TOKEN_BYTES = 12;
+const MS_PER_S = 1000;
+
+/**
+ * Read-through cache of users' asset sets per OU and type filter, with the OU's asset details stored once per OU.
+ *
+ * Layers: an in-process copy (short lifetime, dropped on pub/sub invalidations), then the store (Redis, Redis
+ * Cluster, or an in-process LRU). Cold keys are loaded once: concurrent callers in a process share one promise,
+ * and instances sharing Redis wait on a short lock for the holder's result. A store failure is a miss, never an
+ * error: the loaders answer instead. Fresh hits in the last 10% of their lifetime refresh in the background.
+ */
+@Injectable()
+export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
+  /** Which store backs the cache. */
+  readonly driver: CacheDriverKind;
+  private readonly store: CacheDriver;
+  private readonly keys: CacheKeys;
+  private readonly dict: AssetIdDictionary;
+  private readonly local?: LRUCache<string, LocalEntry>;
+  private readonly localTtlMs: number;
+  private readonly loads = new Map<string, Flight<StoredEntry>>();
+  private readonly reads = new Map<string, Flight<CachedUserSet>>();
+  private readonly refreshing = new Set<string>();
+  private readonly observer: AssetCacheObserver;
+  private readonly logger: AssetCacheLogger;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly ttlS: number;
+  private readonly staleMs: number;
+  private readonly negativeTtlMs: number;
+  private readonly ttlJitter: number;
+  private readonly lockTtlMs: number;
+  /** Lifetime of generation counters, the id dictionary and the details hash: longer than any entry's. */
+  private readonly longLifeMs: number;
+  /** Bumped by every invalidation seen here: a load that started before one must not fill the in-process copy. */
+  private localEpoch = 0;
+  /** Errors of the current Redis failure burst (undefined while healthy): logged once per burst. */
+  private burst?: { count: number };
+
+  constructor(@Inject(ASSET_CACHE_OPTIONS) options: AssetCacheOptions) {
+    this.observer = options.observer ?? {};
+    this.logger = options.logger ?? new Logger(AssetSetCache.name);
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.ttlS = options.ttlS;
+    this.staleMs = options.staleS * MS_PER_S;
+    this.negativeTtlMs = options.negativeTtlS * MS_PER_S;
+    this.ttlJitter = options.ttlJitter ?? DEFAULT_TTL_JITTER;
+    this.lockTtlMs = options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
+    this.longLifeMs = GENERATION_LIFETIME_FACTOR * (options.ttlS + options.staleS) * MS_PER_S;
+    this.keys = new CacheKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+
+    const timeoutMs = options.redisTimeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS;
+    const reporter: DriverReporter = { error: (op, err) => this.onStoreError(op, err), ok: () => this.onStoreOk() };
+    if (options.clusterNodes && options.clusterNodes.length > 0) {
+      this.store = new RedisDriver({ nodes: options.clusterNodes }, timeoutMs, reporter);
+    } else if (options.redisUrl) {
+      this.store = new RedisDriver({ url: options.redisUrl }, timeoutMs, reporter);
+    } else {
+      this.store = new MemoryDriver(options.memoryMaxEntries ?? DEFAULT_MEMORY_MAX_ENTRIES, this.now);
+    }
+    this.driver = this.store.kind;
+    this.dict = new AssetIdDictionary(this.store, this.keys);
+
+    // Without Redis nothing else can change the store, so the in-process copy may live as long as the entry.
+    this.localTtlMs = options.localTtlMs ?? (this.store.shared ? DEFAULT_LOCAL_TTL_MS : Number.POSITIVE_INFINITY);
+    if (this.localTtlMs > 0) {
+      this.local = new LRUCache<string, LocalEntry>({ max: options.localMaxEntries ?? DEFAULT_LOCAL_MAX_ENTRIES });
+    }
+  }
+
+  /** Connects to the store and subscribes to invalidations (Nest lifecycle). */
+  async onModuleInit(): Promise<void> {
+    await this.connect();
+  }
+
+  /** Disconnects (Nest lifecycle). */
+  async onModuleDestroy(): Promise<void> {
+    await this.close();
+  }
+
+  /** Connects to the store and subscribes to invalidations; a Redis that is down is not an error (it is retried). */
+  async connect(): Promise<void> {
+    await this.store.connect();
+    await this.store.subscribe(
+      this.keys.invalidationChannel(),
+      (msg) => this.onInvalidationMessage(msg),
+      () => this.dropAllLocal(),
+    );
+  }
+
+  /** Disconnects from the store. */
+  async close(): Promise<void> {
+    await this.store.close();
+    this.local?.clear();
+  }
+
+  /** Reachability of Redis: 'up', 'down', or 'none' for the in-process driver. */
+  health(): CacheHealth {
+    return this.store.health();
+  }
+
+  /** One user's set, read through the cache; `load` runs at most once per cold key across instances. */
+  async getUserSet(scope: UserSetScope, userId: string, load: () => Promise<LoadedSets>, opts?: ReadOptions): Promise<CachedUserSet> {
+    const sid = scopeId(scope.types);
+    const key = this.keys.userSet(scope.orgId, sid, userId);
+    const bypass = opts?.bypass === true;
+    if (!bypass) {
+      const hit = this.localHit(key);
+      if (hit) {
+        this.observer.onResult?.('HIT', 1);
+        return hit;
+      }
+      const joined = this.reads.get(key);
+      if (joined) {
+        this.observer.onCoalesced?.();
+        return this.reported(await joined.promise);
+      }
+    }
+    const ctx: KeyCtx = { orgId: scope.orgId, userId, scopeId: sid, key };
+    const promise = this.resolveOne(ctx, load, bypass);
+    if (!bypass) this.track(this.reads, key, { orgId: scope.orgId, userId, promise });
+    return this.reported(await promise);
+  }
+
+  /** Many users' sets: one read round trip, then one `loadMissing` call with only the users neither cached nor in flight. */
+  async getUserSets(
+    scope: UserSetScope,
+    userIds: string[],
+    loadMissing: (missing: string[]) => Promise<LoadedSets>,
+    opts?: ReadOptions,
+  ): Promise<Map<string, CachedUserSet>> {
+    const { orgId } = scope;
+    const sid = scopeId(scope.types);
+    const bypass = opts?.bypass === true;
+    const results = new Map<string, CachedUserSet>();
+    const order: string[] = [];
+    const pending: KeyCtx[] = [];
+    const seen = new Set<string>();
+    for (const userId of userIds) {
+      if (seen.has(userId)) continue;
+      seen.add(userId);
+      order.push(userId);
+      const key = this.keys.userSet(orgId, sid, userId);
+      const hit = bypass ? undefined : this.localHit(key);
+      if (hit) results.set(userId, hit);
+      else pending.push({ orgId, userId, scopeId: sid, key });
+    }
+
+    if (pending.length > 0) {
+      const epoch = this.localEpoch;
+      const read = await this.readMany(orgId, pending);
+      const now = this.now();
+      const cold: { ctx: KeyCtx; prev?: StoredEntry; ug?: number }[] = [];
+      pending.forEach((ctx, i) => {
+        const entry = read?.entries[i];
+        if (!bypass && entry && now < entry.freshUntil) results.set(ctx.userId, this.hitResult(ctx, entry, epoch, now));
+        else cold.push({ ctx, prev: entry, ug: read?.ugs[i] });
+      });
+
+      const toLoad: typeof cold = [];
+      const joined: { c: (typeof cold)[number]; promise: Promise<StoredEntry> }[] = [];
+      for (const c of cold) {
+        const flight = this.loads.get(c.ctx.key);
+        if (flight) {
+          this.observer.onCoalesced?.();
+          joined.push({ c, promise: flight.promise });
+        } else {
+          toLoad.push(c);
+        }
+      }
+
+      let failure: { err: unknown } | undefined;
+      const settle = (c: (typeof cold)[number], entry: StoredEntry | undefined, err?: unknown): void => {
+        if (entry) {
+          results.set(c.ctx.userId, this.missResult(c.ctx, entry, epoch));
+          return;
+        }
+        const stale = this.staleResult(c.ctx, c.prev);
+        if (stale) results.set(c.ctx.userId, stale);
+        else failure ??= { err };
+      };
+
+      if (toLoad.length > 0) {
+        const batch = this.loadBatch(orgId, toLoad, read, loadMissing);
+        for (const c of toLoad) {
+          const promise = batch.then((m) => m.get(c.ctx.key) as StoredEntry);
+          promise.catch(noop);
+          this.track(this.loads, c.ctx.key, { orgId, userId: c.ctx.userId, promise });
+        }
+        try {
+          const loaded = await batch;
+          for (const c of toLoad) settle(c, loaded.get(c.ctx.key));
+        } catch (err) {
+          for (const c of toLoad) settle(c, undefined, err);
+        }
+      }
+      for (const j of joined) {
+        try {
+          settle(j.c, await j.promise);
+        } catch (err) {
+          settle(j.c, undefined, err);
+        }
+      }
+      if (failure) throw failure.err;
+    }
+
+    const ordered = new Map<string, CachedUserSet>();
+    const counts: Record<CacheStatus, number> = { HIT: 0, MISS: 0, STALE: 0 };
+    for (const userId of order) {
+      const r = results.get(userId) as CachedUserSet;
+      counts[r.status]++;
+      ordered.set(userId, r);
+    }
+    for (const status of ['HIT', 'MISS', 'STALE'] as const) if (counts[status] > 0) this.observer.onResult?.(status, counts[status]);
+    return ordered;
+  }
+
+  /** Details of the OU's assets among `ids` (one HMGET); unknown ids are absent from the map. */
+  async getAssetDetails(orgId: string, ids: string[]): Promise<Map<string, AssetDetails>> {
+    const out = new Map<string, AssetDetails>();
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return out;
+    const values = await this.store.hmget(this.keys.assetDetails(orgId), unique);
+    if (!values) return out;
+    unique.forEach((id, i) => {
+      const d = decodeDetails(values[i]);
+      if (d) out.set(id, d);
+    });
+    return out;
+  }
+
+  /** Makes the next read of every scope of the user a miss, on every instance; throws CacheUnavailableError if Redis did not take it. */
+  async invalidateUser(orgId: string, userId: string): Promise<void> {
+    this.dropLocal(orgId, userId);
+    const ok = await this.store.write([{ op: 'incr', key: this.keys.userGeneration(orgId, userId), ttlMs: this.longLifeMs }]);
+    await this.store.publish(this.keys.invalidationChannel(), JSON.stringify({ o: orgId, u: userId }));
+    if (!ok) throw new CacheUnavailableError();
+  }
+
+  /** Makes the next read of every user of the OU a miss, on every instance, in O(1) (generation bump); throws CacheUnavailableError if Redis did not take it. */
+  async invalidateOrg(orgId: string): Promise<void> {
+    this.dropLocal(orgId);
+    const ok = await this.store.write([
+      { op: 'incr', key: this.keys.orgGeneration(orgId), ttlMs: this.longLifeMs },
+      { op: 'del', key: this.keys.orgMissing(orgId) },
+    ]);
+    await this.store.publish(this.keys.invalidationChannel(), JSON.stringify({ o: orgId }));
+    if (!ok) throw new CacheUnavailableError();
+  }
+
+  /** Remembers for negativeTtlS that the portal does not know the OU. */
+  async markOrgMissing(orgId: string): Promise<void> {
+    await this.store.write([{ op: 'set', key: this.keys.orgMissing(orgId), value: '1', ttlMs: this.negativeTtlMs }]);
+  }
+
+  /** True while a "OU not found" is cached. */
+  async isOrgMissing(orgId: string): Promise<boolean> {
+    const r = await this.store.mget([this.keys.orgMissing(orgId)]);
+    return r !== undefined && r[0] !== null;
+  }
+
+  // ---- single-key path -------------------------------------------------------------------------------------
+
+  private async resolveOne(ctx: KeyCtx, load: () => Promise<LoadedSets>, bypass: boolean): Promise<CachedUserSet> {
+    const epoch = this.localEpoch;
+    const read = await this.readMany(ctx.orgId, [ctx]);
+    const cached = read?.entries[0];
+    const now = this.now();
+    if (!bypass && cached && now < cached.freshUntil) {
+      if (read && now >= refreshAt(cached.loadedAt, cached.freshUntil, REFRESH_AHEAD_FRACTION)) this.refreshAhead(ctx, load, read);
+      return this.hitResult(ctx, cached, epoch, now);
+    }
+    try {
+      const entry = await this.loadOne(ctx, load, read, bypass ? 'bypass' : 'wait');
+      return this.missResult(ctx, entry, epoch);
+    } catch (err) {
+      const stale = this.staleResult(ctx, cached);
+      if (stale) return stale;
+      throw err;
+    }
+  }
+
+  /** A load of one key, shared with any load of that key already in flight here (single or batch). */
+  private loadOne(ctx: KeyCtx, load: () => Promise<LoadedSets>, read: ReadResult | undefined, mode: LoadMode): Promise<StoredEntry> {
+    const flight = this.loads.get(ctx.key);
+    if (flight) {
+      this.observer.onCoalesced?.();
+      return flight.promise;
+    }
+    const promise = this.lockedLoad(ctx, load, read, mode);
+    this.track(this.loads, ctx.key, { orgId: ctx.orgId, userId: ctx.userId, promise });
+    return promise;
+  }
+
+  /**
+   * Loads under the Redis lock. A caller that finds the lock taken waits for the holder's result (polling the
+   * entry) and loads itself only if the lock is released without a result or lockTtlMs passes (a dead holder).
+   */
+  private async lockedLoad(ctx: KeyCtx, load: () => Promise<LoadedSets>, read: ReadResult | undefined, mode: LoadMode): Promise<StoredEntry> {
+    const lockKey = this.keys.lock(ctx.orgId, ctx.scopeId, ctx.userId);
+    let token: string | undefined;
+    if (this.store.shared && read && mode === 'wait') {
+      const deadline = Date.now() + this.lockTtlMs;
+      let waited = false;
+      for (;;) {
+        const candidate = randomBytes(LOCK_TOKEN_BYTES).toString('base64url');
+        const got = await this.store.tryLock(lockKey, candidate, this.lockTtlMs);
+        if (got !== false) {
+          token = got ? candidate : undefined;
+          break;
+        }
+        if (!waited) {
+          waited = true;
+          this.observer.onLockWait?.();
+        }
+        const peer = await this.waitForPeer(ctx, deadline);
+        if (peer.entry) return peer.entry;
+        if (peer.timedOut) break;
+      }
+    }
+    try {
+      return await this.loadAndStore(ctx, load, read);
+    } finally {
+      if (token) await this.store.unlock(lockKey, token);
+    }
+  }
+
+  /** Polls the entry until the lock holder stored it, released the lock without it, or the deadline passed. */
+  private async waitForPeer(ctx: KeyCtx, deadline: number): Promise<{ entry?: StoredEntry; timedOut?: boolean }> {
+    const keys = [
+      this.keys.orgGeneration(ctx.orgId),
+      this.keys.userGeneration(ctx.orgId, ctx.userId),
+      ctx.key,
+      this.keys.lock(ctx.orgId, ctx.scopeId, ctx.userId),
+    ];
+    while (Date.now() < deadline) {
+      await sleep(Math.min(LOCK_POLL_MS, Math.max(1, deadline - Date.now())));
+      const r = await this.store.mget(keys);
+      if (!r) return { timedOut: true };
+      const entry = (await this.validEntries(ctx.orgId, Number(r[0] ?? 0), [Number(r[1] ?? 0)], [r[2]]))[0];
+      if (entry && this.now() < entry.freshUntil) return { entry };
+      if (r[3] === null) return {};
+    }
+    return { timedOut: true };
+  }
+
+  /** Runs the loader and stores its answer, unless the generations are unknown (store down) . */
+  private async loadAndStore(ctx: KeyCtx, load: () => Promise<LoadedSets>, read: ReadResult | undefined): Promise<StoredEntry> {
+    const loaded = await load();
+    const entry = this.newEntry(loaded.sets.get(ctx.userId) ?? null, read?.og ?? 0, read?.ugs[0] ?? 0);
+    if (read) await this.storeEntries(ctx.orgId, [[ctx.key, entry]], loaded.assets);
+    return entry;
+  }
+
+  /** One background refresh of a hot key near expiry, under the lock; skipped if a load is already running anywhere. */
+  private refreshAhead(ctx: KeyCtx, load: () => Promise<LoadedSets>, read: ReadResult): void {
+    if (this.refreshing.has(ctx.key) || this.loads.has(ctx.key)) return;
+    this.refreshing.add(ctx.key);
+    const lockKey = this.keys.lock(ctx.orgId, ctx.scopeId, ctx.userId);
+    const token = randomBytes(LOCK_TOKEN_BYTES).toString('base64url');
+    const run = async (): Promise<void> => {
+      if (this.store.shared && (await this.store.tryLock(lockKey, token, this.lockTtlMs)) !== true) return;
+      try {
+        await this.loadAndStore(ctx, load, read);
+      } finally {
+        if (this.store.shared) await this.store.unlock(lockKey, token);
+      }
+    };
+    run()
+      .catch((err: unknown) => this.logger.warn(`background refresh failed, the entry stays until it expires: ${describe(err)}`))
+      .finally(() => this.refreshing.delete(ctx.key));
+  }
+
+  // ---- batch path ------------------------------------------------------------------------------------------
+
+  private async loadBatch(
+    orgId: string,
+    cold: { ctx: KeyCtx; ug?: number }[],
+    read: ReadResult | undefined,
+    loadMissing: (missing: string[]) => Promise<LoadedSets>,
+  ): Promise<Map<string, StoredEntry>> {
+    const loaded = await loadMissing(cold.map((c) => c.ctx.userId));
+    const out = new Map<string, StoredEntry>();
+    const items: [string, StoredEntry][] = [];
+    for (const c of cold) {
+      // A user the loader did not answer for is treated as not found (the portal omits unknown users).
+      const entry = this.newEntry(loaded.sets.get(c.ctx.userId) ?? null, read?.og ?? 0, c.ug ?? 0);
+      out.set(c.ctx.key, entry);
+      items.push([c.ctx.key, entry]);
+    }
+    if (read) await this.storeEntries(orgId, items, loaded.assets);
+    return out;
+  }
+
+  // ---- store access ----------------------------------------------------------------------------------------
+
+  /** Generations and valid entries of users of one OU in one MGET; undefined when the store failed. */
+  private async readMany(orgId: string, ctxs: KeyCtx[]): Promise<ReadResult | undefined> {
+    const keys = new Array<string>(1 + 2 * ctxs.length);
+    keys[0] = this.keys.orgGeneration(orgId);
+    ctxs.forEach((c, i) => {
+      keys[1 + i] = this.keys.userGeneration(orgId, c.userId);
+      keys[1 + ctxs.length + i] = c.key;
+    });
+    const r = await this.store.mget(keys);
+    if (!r) return undefined;
+    const og = Number(r[0] ?? 0);
+    const ugs = ctxs.map((_, i) => Number(r[1 + i] ?? 0));
+    const entries = await this.validEntries(orgId, og, ugs, r.slice(1 + ctxs.length));
+    return { og, ugs, entries };
+  }
+
+  /** Decodes entries and keeps those written under the current generations, with their ids resolved. */
+  private async validEntries(orgId: string, og: number, ugs: number[], values: (string | null)[]): Promise<(StoredEntry | undefined)[]> {
+    const raws: RawEntry[] = [];
+    const at: number[] = [];
+    values.forEach((v, i) => {
+      const raw = decodeEntry(v);
+      if (raw && raw.og === og && raw.ug === ugs[i]) {
+        raws.push(raw);
+        at.push(i);
+      }
+    });
+    const out = new Array<StoredEntry | undefined>(values.length);
+    if (raws.length === 0) return out;
+    const ids = await this.dict.resolve(orgId, raws);
+    raws.forEach((raw, k) => {
+      const assetIds = ids[k];
+      if (!assetIds) return;
+      const set: UserAssetSet | null = raw.negative ? null : { assetIds, total: raw.total, complete: raw.complete };
+      out[at[k]] = { og: raw.og, ug: raw.ug, loadedAt: raw.loadedAt, freshUntil: raw.freshUntil, set };
+    });
+    return out;
+  }
+
+  /** Writes entries (one pipeline) after merging the asset details and assigning dictionary indexes (one more). */
+  private async storeEntries(orgId: string, items: [string, StoredEntry][], assets: Map<string, AssetDetails>): Promise<void> {
+    const ids = new Set<string>();
+    for (const [, e] of items) if (e.set) for (const id of e.set.assetIds) ids.add(id);
+    const details: WriteOp[] =
+      assets.size > 0
+        ? [{ op: 'details', key: this.keys.assetDetails(orgId), ttlMs: this.longLifeMs, fields: [...assets].map(([id, d]) => [id, encodeDetails(d)]) }]
+        : [];
+    const [dict] = await Promise.all([
+      ids.size > 0 ? this.dict.assign(orgId, [...ids], this.longLifeMs) : Promise.resolve({ epoch: '', indexOf: new Map<string, number>() }),
+      this.store.write(details),
+    ]);
+    if (!dict) return;
+    const now = this.now();
+    await this.store.write(
+      items.map(([key, e]) => ({ op: 'set', key, value: encodeEntry(e, dict.epoch, dict.indexOf), ttlMs: Math.max(1, e.freshUntil + this.staleMs - now) })),
+    );
+  }
+
+  // ---- results and the in-process copy ---------------------------------------------------------------------
+
+  private newEntry(set: UserAssetSet | null, og: number, ug: number): StoredEntry {
+    const loadedAt = this.now();
+    const lifeMs = set ? jitteredTtlMs(this.ttlS, this.ttlJitter, this.random) : this.negativeTtlMs;
+    return { og, ug, loadedAt, freshUntil: loadedAt + lifeMs, set };
+  }
+
+  private localHit(key: string): CachedUserSet | undefined {
+    const l = this.local?.get(key);
+    if (l === undefined) return undefined;
+    const now = this.now();
+    if (l.expiresAt <= now) return undefined;
+    l.value.ageS = ageS(l.loadedAt, now);
+    return l.value;
+  }
+
+  /** A HIT from the store; kept in process so repeated hits return this same object. */
+  private hitResult(ctx: KeyCtx, e: StoredEntry, epoch: number, now: number): CachedUserSet {
+    const value: CachedUserSet = { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now) };
+    this.remember(ctx, e, value, epoch, now);
+    return value;
+  }
+
+  /** A freshly loaded entry: MISS for this caller, a HIT object for the in-process copy. */
+  private missResult(ctx: KeyCtx, e: StoredEntry, epoch: number): CachedUserSet {
+    const now = this.now();
+    this.remember(ctx, e, { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now) }, epoch, now);
+    return { userId: ctx.userId, set: e.set, status: 'MISS', ageS: ageS(e.loadedAt, now) };
+  }
+
+  /** The previous entry as STALE when it is younger than its TTL + staleS; undefined otherwise. */
+  private staleResult(ctx: KeyCtx, prev: StoredEntry | undefined): CachedUserSet | undefined {
+    const now = this.now();
+    if (!prev || now >= prev.freshUntil + this.staleMs) return undefined;
+    return { userId: ctx.userId, set: prev.set, status: 'STALE', ageS: ageS(prev.loadedAt, now) };
+  }
+
+  /** Keeps the object in process until the local lifetime ends or the refresh-ahead window opens, whichever first. */
+  private remember(ctx: KeyCtx, e: StoredEntry, value: CachedUserSet, epoch: number, now: number): void {
+    if (!this.local || epoch !== this.localEpoch) return;
+    const expiresAt = Math.min(now + this.localTtlMs, refreshAt(e.loadedAt, e.freshUntil, REFRESH_AHEAD_FRACTION));
+    if (expiresAt > now) this.local.set(ctx.key, { value, loadedAt: e.loadedAt, expiresAt, orgId: ctx.orgId, userId: ctx.userId });
+  }
+
+  private reported(r: CachedUserSet): CachedUserSet {
+    this.observer.onResult?.(r.status, 1);
+    return r;
+  }
+
+  private track<T>(map: Map<string, Flight<T>>, key: string, flight: Flight<T>): void {
+    map.set(key, flight);
+    const done = (): void => {
+      if (map.get(key) === flight) map.delete(key);
+    };
+    flight.promise.then(done, done);
+  }
+
+  // ---- invalidation ----------------------------------------------------------------------------------------
+
+  /** Drops in-process copies and flights of an OU (or one user of it), so no later read joins older data. */
+  private dropLocal(orgId: string, userId?: string): void {
+    this.localEpoch++;
+    const matches = (f: { orgId: string; userId: string }): boolean => f.orgId === orgId && (userId === undefined || f.userId === userId);
+    if (this.local) {
+      const doomed: string[] = [];
+      for (const [k, v] of this.local.entries()) if (matches(v)) doomed.push(k);
+      for (const k of doomed) this.local.delete(k);
+    }
+    for (const map of [this.loads, this.reads] as Map<string, Flight<unknown>>[]) {
+      for (const [k, f] of map) if (matches(f)) map.delete(k);
+    }
+  }
+
+  /** After a (re)subscription, messages may have been missed: forget every in-process copy. */
+  private dropAllLocal(): void {
+    this.localEpoch++;
+    this.local?.clear();
+    this.dict.clear();
+  }
+
+  private onInvalidationMessage(message: string): void {
+    try {
+      const m = JSON.parse(message) as { o?: unknown; u?: unknown };
+      if (typeof m.o !== 'string') throw new Error('no OU');
+      this.dropLocal(m.o, typeof m.u === 'string' ? m.u : undefined);
+    } catch (err) {
+      this.logger.warn(`ignored a malformed invalidation message: ${describe(err)}`);
+    }
+  }
+
+  // ---- store failures --------------------------------------------------------------------------------------
+
+  private onStoreError(op: string, err: unknown): void {
+    this.observer.onRedisError?.(op);
+    if (this.burst) {
+      this.burst.count++;
+      return;
+    }
+    this.burst = { count: 0 };
+    this.logger.warn(`Redis ${op} failed; reads bypass the cache until it recovers: ${describe(err)}`);
+  }
+
+  private onStoreOk(): void {
+    if (!this.burst) return;
+    this.logger.log(`Redis is back (${this.burst.count} further errors were not logged)`);
+    this.burst = undefined;
+  }
+}
+
+/** Whole seconds since `loadedAt` (never negative: instances' clocks differ slightly). */
+function ageS(loadedAt: number, now: number): number {
+  return Math.max(0, Math.floor((now - loadedAt) / MS_PER_S));
+}
+
+/** An error's message without credentials that a Redis URL might carry. */
+function describe(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.replace(/\/\/[^@/\s]*@/g, '//***@');
+}

@@ -1,0 +1,13 @@
+export * from './asset-cache.types';
+export * from './asset-cache.errors';
+export * from './asset-cache.module';
+export { AssetSetCache } from './asset-set-cache';
+export { CacheKeys, scopeId } from './keys';
+export {
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_LOCAL_MAX_ENTRIES,
+  DEFAULT_LOCAL_TTL_MS,
+  DEFAULT_LOCK_TTL_MS,
+  DEFAULT_REDIS_TIMEOUT_MS,
+  DEFAULT_TTL_JITTER,
+} from './asset-cache.constants';

@@ -1,0 +1,149 @@
+import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
+import { cleanRedisDb } from '../support/redis-db';
+import { SimHandle, startSim } from '../support/sim';
+
+const key = TEST_KEYS.reader;
+const problemType = /^application\/problem\+json/;
+
+/** Every error code of the contract's upstream table, produced through the simulator's fault and data controls. */
+describe('asset-bff upstream errors', () => {
+  let sim: SimHandle;
+  let bff: BffHandle;
+
+  beforeAll(async () => {
+    sim = await startSim();
+    bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(2), PORTAL_TIMEOUT_MS: '400', CACHE_NEGATIVE_TTL_S: '30' } });
+  });
+  afterAll(async () => {
+    await bff?.stop();
+    await sim?.stop();
+  });
+  beforeEach(() => sim.admin.reset());
+
+  const noCache = { 'cache-control': 'no-cache' };
+
+  it('31404 on a single user read: 404 USER_NOT_FOUND, cached negatively', async () => {
+    const r = await call(bff.url, 'GET', '/v1/orgs/o1/users/nobody/assets', { key });
+    expect(r.status).toBe(404);
+    expect(r.headers.get('content-type')).toMatch(problemType);
+    expect(r.body).toMatchObject({ code: 'USER_NOT_FOUND', status: 404, upstream: { code: 31404 } });
+    const again = await call(bff.url, 'GET', '/v1/orgs/o1/users/nobody/assets', { key });
+    expect(again.status).toBe(404);
+    expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(1);
+  });
+
+  it('31404 on batch routes: 404 ORG_NOT_FOUND, cached negatively', async () => {
+    const body = { userIds: ['u0001'] };
+    const r = await call(bff.url, 'POST', '/v1/orgs/o-missing/user-assets', { key: TEST_KEYS.admin, body });
+    expect(r.status).toBe(404);
+    expect(r.body.code).toBe('ORG_NOT_FOUND');
+    const checks = await call(bff.url, 'POST', '/v1/orgs/o-missing/access-checks', { key: TEST_KEYS.admin, body: { checks: [{ userId: 'u1', assetId: 'a1' }] } });
+    expect(checks.status).toBe(404);
+    expect(checks.body.code).toBe('ORG_NOT_FOUND');
+    expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(1);
+  });
+
+  it('31403 on app-credential calls: 502 UPSTREAM_PERMISSION_MISSING', async () => {
+    await sim.admin.setAppPermission(false);
+    const r = await call(bff.url, 'GET', '/v1/orgs/o1/users/u0003/assets', { key, headers: noCache });
+    expect(r.status).toBe(502);
+    expect(r.body).toMatchObject({ code: 'UPSTREAM_PERMISSION_MISSING', upstream: { code: 31403 } });
+    const b = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, body: { userIds: ['u0003'] }, headers: noCache });
+    expect(b.status).toBe(502);
+    expect(b.body.code).toBe('UPSTREAM_PERMISSION_MISSING');
+  });
+
+  it('31400: 502 UPSTREAM_REJECTED', async () => {
+    await sim.admin.setFault('assetList', { errorCode: 31400 });
+    const r = await call(bff.url, 'GET', '/v1/orgs/o1/users/u0004/assets', { key, headers: noCache });
+    expect(r.status).toBe(502);
+    expect(r.body).toMatchObject({ code: 'UPSTREAM_REJECTED', upstream: { code: 31400 } });
+  });
+
+  it('timeout: 504 UPSTREAM_TIMEOUT, within the timeout plus retries', async () => {
+    await sim.admin.setFault('assetList', { latencyMs: 1500 });
+    const r = await call(bff.url, 'GET', '/v1/orgs/o1/users/u0006/assets', { key, headers: noCache });
+    expect(r.status).toBe(504);
+    expect(r.body.code).toBe('UPSTREAM_TIMEOUT');
+    expect(r.body.detail).not.toMatch(/stack|at .*\.js/);
+  });
+
+  it('5xx: 503 UPSTREAM_UNAVAILABLE with Retry-After', async () => {
+    await sim.admin.setFault('assetList', { httpStatus: 503 });
+    const r = await call(bff.url, 'GET', '/v1/orgs/o1/users/u0007/assets', { key, headers: noCache });
+    expect(r.status).toBe(503);
+    expect(r.body.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('dropped connections: 503 UPSTREAM_UNAVAILABLE', async () => {
+    await sim.admin.setFault('usersAssetList', { drop: true });
+    const r = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, body: { userIds: ['u0008'] }, headers: noCache });
+    expect(r.status).toBe(503);
+    expect(r.body.code).toBe('UPSTREAM_UNAVAILABLE');
+  });
+
+  describe('tree', () => {
+    it('31401 on the tree: 401 UNAUTHENTICATED', async () => {
+      const token = await sim.admin.userToken('u0001', 'o1');
+      await sim.admin.setFault('appAssetTree', { errorCode: 31401 });
+      const r = await call(bff.url, 'GET', `/v1/apps/${sim.accessKey}/asset-tree`, { token });
+      expect(r.status).toBe(401);
+      expect(r.body).toMatchObject({ code: 'UNAUTHENTICATED', upstream: { code: 31401 } });
+    });
+
+    it('31403 on the tree: 403 FORBIDDEN', async () => {
+      const token = await sim.admin.userToken('u0001', 'o1');
+      await sim.admin.setFault('appAssetTree', { errorCode: 31403 });
+      const r = await call(bff.url, 'GET', `/v1/apps/${sim.accessKey}/asset-tree`, { token });
+      expect(r.status).toBe(403);
+      expect(r.body.code).toBe('FORBIDDEN');
+    });
+
+    it('31512 (token without OU): 409 OU_NOT_SELECTED', async () => {
+      const token = await sim.admin.userToken('u0001');
+      const r = await call(bff.url, 'GET', `/v1/apps/${sim.accessKey}/asset-tree`, { token });
+      expect(r.status).toBe(409);
+      expect(r.body).toMatchObject({ code: 'OU_NOT_SELECTED', upstream: { code: 31512 } });
+    });
+
+    it('unknown accessKey: 404', async () => {
+      const token = await sim.admin.userToken('u0001', 'o1');
+      const r = await call(bff.url, 'GET', '/v1/apps/no-such-app/asset-tree', { token });
+      expect(r.status).toBe(404);
+      expect(r.body.upstream.code).toBe(31404);
+    });
+  });
+
+  describe('bad input never reaches the portal', () => {
+    it('400 VALIDATION_FAILED naming the fields, 413 for oversized bodies, 404 for unknown routes', async () => {
+      const cases: [string, string, unknown, string[]][] = [
+        ['GET', '/v1/orgs/o1/users/' + 'x'.repeat(129) + '/assets', undefined, ['userId']],
+        ['GET', '/v1/orgs/o1/users/u0001/assets?lang=%00', undefined, ['lang']],
+        ['POST', '/v1/orgs/o1/user-assets', { userIds: [] }, ['userIds']],
+        ['POST', '/v1/orgs/o1/user-assets', { userIds: ['u1'], admin: true }, ['admin']],
+        ['POST', '/v1/orgs/o1/user-assets', { userIds: 'u1' }, ['userIds']],
+        ['POST', '/v1/orgs/o1/access-checks', { checks: [{ userId: 'u1' }] }, ['checks[0].assetId']],
+        ['POST', '/v1/orgs/o1/access-checks', { checks: [] }, ['checks']],
+      ];
+      for (const [method, path, body, fields] of cases) {
+        const r = await call(bff.url, method, path, { key, body });
+        expect(r.status).toBe(400);
+        expect(r.headers.get('content-type')).toMatch(problemType);
+        expect(r.body.code).toBe('VALIDATION_FAILED');
+        expect(r.body.fields.map((f: { field: string }) => f.field)).toEqual(fields);
+      }
+      const bad = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, rawBody: '{"userIds": [' });
+      expect(bad.status).toBe(400);
+      expect(bad.body.code).toBe('VALIDATION_FAILED');
+      const huge = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, rawBody: JSON.stringify({ userIds: new Array(400_000).fill('abcdefghijklmnopqrstuvwxyz') }) });
+      expect(huge.status).toBe(413);
+      expect(huge.body.code).toBe('PAYLOAD_TOO_LARGE');
+      const unknown = await call(bff.url, 'GET', '/v2/nothing', { key });
+      expect(unknown.status).toBe(404);
+      expect(unknown.headers.get('content-type')).toMatch(problemType);
+      const c = await sim.admin.counters();
+      expect(c.endpoints.assetList.calls + c.endpoints.usersAssetList.calls + c.endpoints.appAssetTree.calls).toBe(0);
+    });
+  });
+});

@@ -1,0 +1,99 @@
+import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
+import { cleanRedisDb } from '../support/redis-db';
+import { SimHandle, startSim } from '../support/sim';
+
+describe('configuration and lifecycle', () => {
+  let sim: SimHandle;
+
+  beforeAll(async () => {
+    sim = await startSim();
+  });
+  afterAll(async () => {
+    await sim?.stop();
+  });
+
+  it('invalid configuration stops the service before it listens, one line per problem, no secret echoed', async () => {
+    const bff = await startBff({
+      expectListen: false,
+      env: { PORTAL_BASE_URL: 'not a url', PORTAL_APP_KEY: 'k', PORTAL_APP_SECRET: 'very-secret-value', PORTAL_BATCH_SIZE: '5000', API_KEYS: '{oops', PORT: 'x', REDIS_URL: 'http://x' },
+    });
+    expect(bff.proc.exitCode).toBe(1);
+    const lines = bff.output().trim().split('\n');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'asset-bff: configuration error: PORT: must be an integer',
+        'asset-bff: configuration error: API_KEYS: is not valid JSON',
+        expect.stringMatching(/^asset-bff: configuration error: PORTAL_BASE_URL: /),
+        expect.stringMatching(/^asset-bff: configuration error: PORTAL_BATCH_SIZE: /),
+        expect.stringMatching(/^asset-bff: configuration error: REDIS_URL: /),
+      ]),
+    );
+    expect(lines.every((l) => l.startsWith('asset-bff: configuration error: '))).toBe(true);
+    expect(bff.output()).not.toContain('very-secret-value');
+  });
+
+  it('without Redis settings it uses the in-process cache and says so', async () => {
+    const bff = await startBff({ sim, env: { REDIS_URL: undefined } });
+    try {
+      expect(bff.output()).toMatch(/in-process LRU/);
+      const first = await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.reader });
+      const second = await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.reader });
+      expect([first.headers.get('x-cache'), second.headers.get('x-cache')]).toEqual(['MISS', 'HIT']);
+      expect((await call(bff.url, 'GET', '/health/ready')).body).toEqual({ status: 'ok', redis: 'none', upstream: 'up' });
+    } finally {
+      await bff.stop();
+    }
+  });
+
+  it('SIGTERM: readiness goes 503, the request in flight completes, then the process exits 0', async () => {
+    const bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(6), SHUTDOWN_DRAIN_MS: '800' } });
+    await sim.admin.setFault('assetList', { latencyMs: 600 });
+    const inFlight = call(bff.url, 'GET', '/v1/orgs/o1/users/u0019/assets', { key: TEST_KEYS.reader });
+    await new Promise((r) => setTimeout(r, 150));
+    const exit = bff.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    const ready = await call(bff.url, 'GET', '/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body.status).toBe('draining');
+    const r = await inFlight;
+    expect(r.status).toBe(200);
+    expect(r.body.assets).toHaveLength(10);
+    expect(await exit).toBe(0);
+    await sim.admin.clearFaults();
+  });
+
+  it('rate limits per caller across instances with 429 and Retry-After', async () => {
+    const env = { REDIS_URL: await cleanRedisDb(7), RATE_LIMIT_PER_S: '5' };
+    const [a, b] = await Promise.all([startBff({ sim, env }), startBff({ sim, env })]);
+    try {
+      // Align to the start of a one-second window so that all requests fall into it.
+      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
+      const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => call((i % 2 ? a : b).url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.reader })));
+      const statuses = rs.map((r) => r.status).sort();
+      expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(3);
+      const limited = rs.find((r) => r.status === 429);
+      expect(limited?.body.code).toBe('RATE_LIMITED');
+      expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // Another caller has its own budget.
+      expect((await call(a.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.admin })).status).toBe(200);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('CORS allows only configured origins; security headers are set', async () => {
+    const bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(8), CORS_ORIGINS: 'http://app.example.test' } });
+    try {
+      const ok = await fetch(`${bff.url}/v1/me/assets`, { method: 'OPTIONS', headers: { origin: 'http://app.example.test', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+      expect(ok.headers.get('access-control-allow-origin')).toBe('http://app.example.test');
+      const evil = await fetch(`${bff.url}/v1/me/assets`, { method: 'OPTIONS', headers: { origin: 'http://evil.test', 'access-control-request-method': 'GET' } });
+      expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+      const live = await fetch(`${bff.url}/health/live`);
+      expect(live.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(live.headers.get('x-frame-options')).toBeTruthy();
+    } finally {
+      await bff.stop();
+    }
+  });
+});

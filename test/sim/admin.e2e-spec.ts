@@ -1,0 +1,204 @@
+import { GatewayCode, PortalCode, PortalPaths, SimCallRecord } from '@app/portal-contracts';
+import { SimHandle, appToken, signedCall, startSim } from '../support/sim';
+
+describe('portal-sim: admin API (counters, faults, data)', () => {
+  let sim: SimHandle;
+  let app: string;
+  beforeAll(async () => {
+    sim = await startSim();
+  });
+  afterAll(() => sim.stop());
+  beforeEach(async () => {
+    await sim.admin.reset();
+    app = await appToken(sim);
+    await sim.admin.resetCounters();
+  });
+
+  const list = (body: unknown, signal?: AbortSignal) => signedCall(sim, 'POST', PortalPaths.assetList, { body, appToken: app, signal });
+  const batch = (userIds: string[]) => signedCall(sim, 'POST', PortalPaths.usersAssetList, { body: { organizationId: 'o1', userIds }, appToken: app });
+
+  /** The log entries of one endpoint, waiting briefly for calls whose connection is still closing. */
+  async function logOf(endpoint: SimCallRecord['endpoint'], n: number): Promise<SimCallRecord[]> {
+    for (let i = 0; i < 40; i++) {
+      const entries = (await sim.admin.counters()).log.filter((r) => r.endpoint === endpoint);
+      if (entries.length >= n) return entries;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`fewer than ${n} ${endpoint} log entries`);
+  }
+
+  describe('counters', () => {
+    it('count every portal call exactly (rejected ones too), users per batch, pages in order; never admin calls', async () => {
+      await batch(['u0001', 'u0002', 'u0003']);
+      await batch(['u0004', 'ghost']);
+      await signedCall(sim, 'POST', PortalPaths.usersAssetList, { body: { organizationId: 'o1', userIds: ['u0001'] }, appToken: 'bogus' });
+      for (const pageNo of [0, 2, 1]) await list({ userId: 'u0001', orgId: 'o1', pagination: { pageNo, pageSize: 1000 } });
+      await list({ userId: 'u0001', orgId: 'o1' });
+      await sim.admin.orgs();
+      await sim.admin.org('o1');
+      const c = await sim.admin.counters();
+      expect(c.endpoints.usersAssetList).toEqual({ calls: 3, users: 6, pages: [] });
+      expect(c.endpoints.assetList).toEqual({ calls: 4, users: 0, pages: [0, 2, 1, 0] });
+      expect(c.endpoints.tokenGet.calls).toBe(0);
+      expect(c.endpoints.appAssetTree.calls).toBe(0);
+      expect(c.log.map((r) => [r.endpoint, r.outcome])).toEqual([
+        ['usersAssetList', 0],
+        ['usersAssetList', 0],
+        ['usersAssetList', GatewayCode.InvalidAccessToken],
+        ['assetList', 0],
+        ['assetList', 0],
+        ['assetList', 0],
+        ['assetList', 0],
+      ]);
+      expect(c.log[0]).toMatchObject({ orgId: 'o1', userCount: 3 });
+      expect(c.log[4]).toMatchObject({ orgId: 'o1', userId: 'u0001', pageNo: 2 });
+      for (const r of c.log) expect(r.finishedAt).toBeGreaterThanOrEqual(r.startedAt);
+      await sim.admin.resetCounters();
+      expect((await sim.admin.counters()).endpoints.assetList).toEqual({ calls: 0, users: 0, pages: [] });
+    });
+
+    it('count a call rejected by its JSON parser', async () => {
+      const res = await fetch(`${sim.url}${PortalPaths.usersAssetList}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+      expect(res.status).toBe(400);
+      expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(1);
+    });
+  });
+
+  describe('faults', () => {
+    const body = { userId: 'u0005', orgId: 'o1' };
+
+    it('latency is added to the matching endpoint only, and the log spans it', async () => {
+      await sim.admin.setFault('assetList', { latencyMs: 300, latencyJitterMs: 50 });
+      const t0 = Date.now();
+      expect((await list(body)).body.code).toBe(0);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+      const t1 = Date.now();
+      await batch(['u0005']);
+      expect(Date.now() - t1).toBeLessThan(280);
+      const [rec] = await logOf('assetList', 1);
+      expect(rec.finishedAt - rec.startedAt).toBeGreaterThanOrEqual(295);
+      expect(rec.finishedAt - rec.startedAt).toBeLessThan(1_000);
+    });
+
+    it('errorCode answers that code in the envelope with HTTP 200', async () => {
+      await sim.admin.setFault('usersAssetList', { errorCode: PortalCode.NotPermitted });
+      const res = await batch(['u0001']);
+      expect(res).toEqual({ status: 200, body: { code: PortalCode.NotPermitted, message: expect.any(String), data: null } });
+      expect((await logOf('usersAssetList', 1))[0].outcome).toBe(PortalCode.NotPermitted);
+    });
+
+    it('httpStatus answers a 5xx', async () => {
+      await sim.admin.setFault('assetList', { httpStatus: 503 });
+      const res = await list(body);
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ code: 503, data: null });
+      expect((await logOf('assetList', 1))[0].outcome).toBe(503);
+    });
+
+    it('times: the fault applies to the next N calls only', async () => {
+      await sim.admin.setFault('assetList', { httpStatus: 502, times: 2 });
+      expect((await list(body)).status).toBe(502);
+      expect((await list(body)).status).toBe(502);
+      expect((await list(body)).status).toBe(200);
+      expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(3);
+    });
+
+    it('errorRate 0 never fails; clearFaults removes every fault', async () => {
+      await sim.admin.setFault('assetList', { errorRate: 0, errorCode: 31400 });
+      for (let i = 0; i < 5; i++) expect((await list(body)).body.code).toBe(0);
+      await sim.admin.setFault('assetList', { errorCode: 31400 });
+      expect((await list(body)).body.code).toBe(31400);
+      await sim.admin.clearFaults();
+      expect((await list(body)).body.code).toBe(0);
+    });
+
+    it("'*' applies to every endpoint, token service included (in its own envelope)", async () => {
+      await sim.admin.setFault('*', { errorCode: GatewayCode.GatewayBusy });
+      expect((await list(body)).body.code).toBe(GatewayCode.GatewayBusy);
+      await expect(appToken(sim)).rejects.toThrow(/1005/);
+    });
+
+    it('hang: the call never answers until the client gives up', async () => {
+      await sim.admin.setFault('assetList', { hang: true });
+      const t0 = Date.now();
+      await expect(list(body, AbortSignal.timeout(300))).rejects.toThrow();
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
+      const [rec] = await logOf('assetList', 1);
+      expect(rec.outcome).toBe(-1);
+      expect(rec.finishedAt - rec.startedAt).toBeGreaterThanOrEqual(250);
+      await sim.admin.clearFaults();
+      expect((await list(body)).body.code).toBe(0);
+    });
+
+    it('drop: the connection is destroyed without an answer', async () => {
+      await sim.admin.setFault('assetList', { drop: true, times: 1 });
+      await expect(list(body)).rejects.toThrow(/fetch failed/);
+      expect((await logOf('assetList', 1))[0].outcome).toBe(-1);
+      expect((await list(body)).body.code).toBe(0);
+    });
+
+    it('replay (1001) only through fault injection', async () => {
+      const same = { body, appToken: app };
+      expect((await signedCall(sim, 'POST', PortalPaths.assetList, same)).body.code).toBe(0);
+      expect((await signedCall(sim, 'POST', PortalPaths.assetList, same)).body.code).toBe(0);
+      await sim.admin.setFault('assetList', { errorCode: GatewayCode.RepeatedRequest, times: 1 });
+      expect((await signedCall(sim, 'POST', PortalPaths.assetList, same)).body.code).toBe(GatewayCode.RepeatedRequest);
+    });
+  });
+
+  describe('data', () => {
+    it('lists orgs and details of the test profile', async () => {
+      expect(await sim.admin.orgs()).toEqual([
+        { orgId: 'o1', users: 20, assets: 2500 },
+        { orgId: 'o2', users: 6, assets: 30 },
+        { orgId: 'o3', users: 1, assets: 0 },
+      ]);
+      const o1 = await sim.admin.org('o1');
+      expect(o1.userAssetCounts.slice(0, 5)).toEqual([
+        { userId: 'u0001', assets: 2500 },
+        { userId: 'u0002', assets: 0 },
+        { userId: 'u0003', assets: 1000 },
+        { userId: 'u0004', assets: 1001 },
+        { userId: 'u0005', assets: 10 },
+      ]);
+      expect(o1.resourceTypes).toEqual(['inverter', 'wind_turbine', 'meter', 'auth_unit', 'site']);
+    });
+
+    it('creates an OU with users, adds/replaces and deletes users; reset restores the seed', async () => {
+      expect(await sim.admin.createOrg({ orgId: 'big', assetCount: 1200, userCount: 3, assetsPerUser: 1100 })).toEqual({ orgId: 'big', users: 3, assets: 1200 });
+      const page = await list({ userId: 'big-u0002', orgId: 'big', pagination: { pageNo: 1, pageSize: 1000 } });
+      expect(page.body.data.pagination.totalElements).toBe(1100);
+      expect(page.body.data.assets).toHaveLength(100);
+
+      await sim.admin.createUser('big', { userId: 'w', assetCount: 5, assetOffset: 1198 });
+      const wrapped = await list({ userId: 'w', orgId: 'big' });
+      expect(wrapped.body.data.assets.map((a: { id: string }) => a.id)).toEqual(['big-a0001', 'big-a0002', 'big-a0003', 'big-a1199', 'big-a1200']);
+      await sim.admin.createUser('big', { userId: 'w', assetIds: ['big-a0010'] });
+      expect((await list({ userId: 'w', orgId: 'big' })).body.data.pagination.totalElements).toBe(1);
+
+      await sim.admin.deleteUser('big', 'w');
+      expect((await list({ userId: 'w', orgId: 'big' })).body.code).toBe(PortalCode.NotFound);
+      await expect(sim.admin.deleteUser('big', 'w')).rejects.toThrow(/404/);
+      await expect(sim.admin.grant('o1', 'u0005', ['no-such-asset'])).rejects.toThrow(/400/);
+
+      await sim.admin.reset();
+      expect((await sim.admin.orgs()).map((o) => o.orgId)).toEqual(['o1', 'o2', 'o3']);
+    });
+
+    it('a new user can log in and see the tree of a new OU', async () => {
+      await sim.admin.createOrg({ orgId: 'fresh', assetCount: 120 });
+      await sim.admin.createUser('fresh', { userId: 'newbie', assetCount: 60 });
+      const jwt = await sim.admin.userToken('newbie', 'fresh');
+      const res = await signedCall(sim, 'GET', PortalPaths.appAssetTree, { query: { accessKey: sim.accessKey }, token: jwt, appToken: app });
+      expect(res.body.code).toBe(0);
+      expect(res.body.data.id).toBe('fresh');
+      const ids: string[] = [];
+      const walk = (n: { tag?: string | null; id: string; children?: unknown[] | null }): void => {
+        if (n.tag === 'asset') ids.push(n.id);
+        (n.children ?? []).forEach((c) => walk(c as typeof n));
+      };
+      walk(res.body.data);
+      expect(ids).toHaveLength(60);
+    });
+  });
+});
