@@ -1,4 +1,4 @@
-import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
+import { BffHandle, call, postLarge, startBff, TEST_KEYS } from '../support/bff';
 import { cleanRedisDb } from '../support/redis-db';
 import { SimHandle, startSim } from '../support/sim';
 
@@ -21,6 +21,70 @@ describe('asset-bff upstream errors', () => {
   beforeEach(() => sim.admin.reset());
 
   const noCache = { 'cache-control': 'no-cache' };
+
+  describe('tree', () => {
+    it('31401 on the tree: 401 UNAUTHENTICATED', async () => {
+      const token = await sim.admin.userToken('u0001', 'o1');
+      await sim.admin.setFault('appAssetTree', { errorCode: 31401 });
+      const r = await call(bff.url, 'GET', `/v1/apps/${sim.accessKey}/asset-tree`, { token });
+      expect(r.status).toBe(401);
+      expect(r.body).toMatchObject({ code: 'UNAUTHENTICATED', upstream: { code: 31401 } });
+    });
+
+    it('31403 on the tree: 403 FORBIDDEN', async () => {
+      const token = await sim.admin.userToken('u0001', 'o1');
+      await sim.admin.setFault('appAssetTree', { errorCode: 31403 });
+      const r = await call(bff.url, 'GET', `/v1/apps/${sim.accessKey}/asset-tree`, { token });
+      expect(r.status).toBe(403);
+      expect(r.body.code).toBe('FORBIDDEN');
+    });
+
+    it('31512 (token without OU): 409 OU_NOT_SELECTED', async () => {
+      const token = await sim.admin.userToken('u0001');
+      const r = await call(bff.url, 'GET', `/v1/apps/${sim.accessKey}/asset-tree`, { token });
+      expect(r.status).toBe(409);
+      expect(r.body).toMatchObject({ code: 'OU_NOT_SELECTED', upstream: { code: 31512 } });
+    });
+
+    it('unknown accessKey: 404', async () => {
+      const token = await sim.admin.userToken('u0001', 'o1');
+      const r = await call(bff.url, 'GET', '/v1/apps/no-such-app/asset-tree', { token });
+      expect(r.status).toBe(404);
+      expect(r.body.upstream.code).toBe(31404);
+    });
+  });
+
+  describe('bad input never reaches the portal', () => {
+    it('400 VALIDATION_FAILED naming the fields, 413 for oversized bodies, 404 for unknown routes', async () => {
+      const cases: [string, string, unknown, string[]][] = [
+        ['GET', '/v1/orgs/o1/users/' + 'x'.repeat(129) + '/assets', undefined, ['userId']],
+        ['GET', '/v1/orgs/o1/users/u0001/assets?lang=%00', undefined, ['lang']],
+        ['POST', '/v1/orgs/o1/user-assets', { userIds: [] }, ['userIds']],
+        ['POST', '/v1/orgs/o1/user-assets', { userIds: ['u1'], admin: true }, ['admin']],
+        ['POST', '/v1/orgs/o1/user-assets', { userIds: 'u1' }, ['userIds']],
+        ['POST', '/v1/orgs/o1/access-checks', { checks: [{ userId: 'u1' }] }, ['checks[0].assetId']],
+        ['POST', '/v1/orgs/o1/access-checks', { checks: [] }, ['checks']],
+      ];
+      for (const [method, path, body, fields] of cases) {
+        const r = await call(bff.url, method, path, { key, body });
+        expect(r.status).toBe(400);
+        expect(r.headers.get('content-type')).toMatch(problemType);
+        expect(r.body.code).toBe('VALIDATION_FAILED');
+        expect(r.body.fields.map((f: { field: string }) => f.field)).toEqual(fields);
+      }
+      const bad = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, rawBody: '{"userIds": [' });
+      expect(bad.status).toBe(400);
+      expect(bad.body.code).toBe('VALIDATION_FAILED');
+      const huge = await postLarge(bff.url, '/v1/orgs/o1/user-assets', JSON.stringify({ userIds: new Array(400_000).fill('abcdefghijklmnopqrstuvwxyz') }), { 'x-api-key': key });
+      expect(huge.status).toBe(413);
+      expect(huge.body.code).toBe('PAYLOAD_TOO_LARGE');
+      const unknown = await call(bff.url, 'GET', '/v2/nothing', { key });
+      expect(unknown.status).toBe(404);
+      expect(unknown.headers.get('content-type')).toMatch(problemType);
+      const c = await sim.admin.counters();
+      expect(c.endpoints.assetList.calls + c.endpoints.usersAssetList.calls + c.endpoints.appAssetTree.calls).toBe(0);
+    });
+  });
 
   it('31404 on a single user read: 404 USER_NOT_FOUND, cached negatively', async () => {
     const r = await call(bff.url, 'GET', '/v1/orgs/o1/users/nobody/assets', { key });
@@ -83,67 +147,4 @@ describe('asset-bff upstream errors', () => {
     expect(r.body.code).toBe('UPSTREAM_UNAVAILABLE');
   });
 
-  describe('tree', () => {
-    it('31401 on the tree: 401 UNAUTHENTICATED', async () => {
-      const token = await sim.admin.userToken('u0001', 'o1');
-      await sim.admin.setFault('appAssetTree', { errorCode: 31401 });
-      const r = await call(bff.url, 'GET', `/v1/apps/${sim.accessKey}/asset-tree`, { token });
-      expect(r.status).toBe(401);
-      expect(r.body).toMatchObject({ code: 'UNAUTHENTICATED', upstream: { code: 31401 } });
-    });
-
-    it('31403 on the tree: 403 FORBIDDEN', async () => {
-      const token = await sim.admin.userToken('u0001', 'o1');
-      await sim.admin.setFault('appAssetTree', { errorCode: 31403 });
-      const r = await call(bff.url, 'GET', `/v1/apps/${sim.accessKey}/asset-tree`, { token });
-      expect(r.status).toBe(403);
-      expect(r.body.code).toBe('FORBIDDEN');
-    });
-
-    it('31512 (token without OU): 409 OU_NOT_SELECTED', async () => {
-      const token = await sim.admin.userToken('u0001');
-      const r = await call(bff.url, 'GET', `/v1/apps/${sim.accessKey}/asset-tree`, { token });
-      expect(r.status).toBe(409);
-      expect(r.body).toMatchObject({ code: 'OU_NOT_SELECTED', upstream: { code: 31512 } });
-    });
-
-    it('unknown accessKey: 404', async () => {
-      const token = await sim.admin.userToken('u0001', 'o1');
-      const r = await call(bff.url, 'GET', '/v1/apps/no-such-app/asset-tree', { token });
-      expect(r.status).toBe(404);
-      expect(r.body.upstream.code).toBe(31404);
-    });
-  });
-
-  describe('bad input never reaches the portal', () => {
-    it('400 VALIDATION_FAILED naming the fields, 413 for oversized bodies, 404 for unknown routes', async () => {
-      const cases: [string, string, unknown, string[]][] = [
-        ['GET', '/v1/orgs/o1/users/' + 'x'.repeat(129) + '/assets', undefined, ['userId']],
-        ['GET', '/v1/orgs/o1/users/u0001/assets?lang=%00', undefined, ['lang']],
-        ['POST', '/v1/orgs/o1/user-assets', { userIds: [] }, ['userIds']],
-        ['POST', '/v1/orgs/o1/user-assets', { userIds: ['u1'], admin: true }, ['admin']],
-        ['POST', '/v1/orgs/o1/user-assets', { userIds: 'u1' }, ['userIds']],
-        ['POST', '/v1/orgs/o1/access-checks', { checks: [{ userId: 'u1' }] }, ['checks[0].assetId']],
-        ['POST', '/v1/orgs/o1/access-checks', { checks: [] }, ['checks']],
-      ];
-      for (const [method, path, body, fields] of cases) {
-        const r = await call(bff.url, method, path, { key, body });
-        expect(r.status).toBe(400);
-        expect(r.headers.get('content-type')).toMatch(problemType);
-        expect(r.body.code).toBe('VALIDATION_FAILED');
-        expect(r.body.fields.map((f: { field: string }) => f.field)).toEqual(fields);
-      }
-      const bad = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, rawBody: '{"userIds": [' });
-      expect(bad.status).toBe(400);
-      expect(bad.body.code).toBe('VALIDATION_FAILED');
-      const huge = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, rawBody: JSON.stringify({ userIds: new Array(400_000).fill('abcdefghijklmnopqrstuvwxyz') }) });
-      expect(huge.status).toBe(413);
-      expect(huge.body.code).toBe('PAYLOAD_TOO_LARGE');
-      const unknown = await call(bff.url, 'GET', '/v2/nothing', { key });
-      expect(unknown.status).toBe(404);
-      expect(unknown.headers.get('content-type')).toMatch(problemType);
-      const c = await sim.admin.counters();
-      expect(c.endpoints.assetList.calls + c.endpoints.usersAssetList.calls + c.endpoints.appAssetTree.calls).toBe(0);
-    });
-  });
 });

@@ -126,3 +126,26 @@ export async function call(
   }
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
+
+/**
+ * POSTs a body too large for the service: declares its full Content-Length but writes only the first
+ * 64 KiB, so that the answer (413, sent as soon as the length is seen) is read before any EPIPE.
+ */
+export function postLarge(base: string, path: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const http = require('node:http') as typeof import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = http.request(base + path, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+      });
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') reject(e);
+    });
+    req.write(body.slice(0, 64 * 1024));
+  });
+}

@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, UserAssetSet } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
+import { PortalCode } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, localize, prefsKey } from '../common/i18n';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
+
+/** What the portal said when the negative entry was stored. */
+const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is not found, or not in the organization' };
 
 /** A cached read as the controller sends it: the body already serialized, plus the X-Cache and Age headers. */
 export interface CachedBody {
@@ -68,7 +72,7 @@ export class AssetsService {
     } catch (err) {
       throw mapUpstreamError(err, 'user');
     }
-    if (entry.set === null) throw new AppException(ErrorCode.UserNotFound, 'The user is not found in this OU');
+    if (entry.set === null) throw new AppException(ErrorCode.UserNotFound, 'The user is not found in this OU', { upstream: NOT_FOUND_UPSTREAM });
     return entry;
   }
 

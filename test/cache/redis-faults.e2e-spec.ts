@@ -1,0 +1,146 @@
+import Redis from 'ioredis';
+import { AssetCacheOptions, AssetSetCache } from '@app/asset-cache';
+import { freePort } from '../support/ports';
+import { OwnRedis } from '../support/redis';
+import { countingObserver, eventually, FakePortal, recordingLogger, uniquePrefix } from './support/fake-portal';
+
+const ORG = 'org-f';
+const BASE = { ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 200 };
+
+describe('AssetSetCache when Redis fails', () => {
+  let redis: OwnRedis;
+  let portal: FakePortal;
+  let caches: AssetSetCache[] = [];
+
+  async function makeCache(extra: Partial<AssetCacheOptions> = {}): Promise<AssetSetCache> {
+    const c = new AssetSetCache({ ...BASE, redisUrl: redis.url, keyPrefix: uniquePrefix('faults'), ...extra } as AssetCacheOptions);
+    await c.connect();
+    caches.push(c);
+    return c;
+  }
+
+  beforeAll(async () => {
+    redis = new OwnRedis(await freePort());
+    await redis.start();
+  });
+
+  beforeEach(async () => {
+    portal = new FakePortal();
+    if (!(await redisUp())) await redis.start();
+  });
+
+  afterEach(async () => {
+    await Promise.all(caches.map((c) => c.close()));
+    caches = [];
+  });
+
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  async function redisUp(): Promise<boolean> {
+    const probe = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await probe.connect();
+      return (await probe.ping()) === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  it('Redis killed mid-run: every read is answered by the loader, health is down, errors are logged once; restarted: HITs again', async () => {
+    const { counts, observer } = countingObserver();
+    const { lines, logger } = recordingLogger();
+    const cache = await makeCache({ localTtlMs: 0, observer, logger });
+    expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('MISS');
+    expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('HIT');
+    expect(cache.health()).toBe('up');
+
+    await redis.kill();
+    await eventually(() => cache.health() === 'down', 5_000, 'health down');
+    for (let i = 0; i < 20; i++) {
+      const r = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+      expect(r).toMatchObject({ status: 'MISS', set: portal.setOf('u1') });
+    }
+    const batch = await cache.getUserSets({ orgId: ORG }, ['u1', 'u2'], portal.batch);
+    expect([...batch.values()].map((r) => r.status)).toEqual(['MISS', 'MISS']);
+    expect(await cache.getAssetDetails(ORG, ['asset-0001'])).toEqual(new Map());
+    expect(await cache.isOrgMissing(ORG)).toBe(false);
+    expect(portal.count).toBe(22);
+    expect(counts.redisErrors).toBeGreaterThan(0);
+    const warnings = lines.filter((l) => l.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].message).not.toContain('redis://');
+
+    await redis.start();
+    await eventually(() => cache.health() === 'up', 10_000, 'health up');
+    expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('MISS');
+    expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('HIT');
+    expect(portal.count).toBe(23);
+    expect(lines.filter((l) => l.level === 'log' && /back/.test(l.message))).toHaveLength(1);
+  });
+
+  it('a slow Redis (blocked past redisTimeoutMs) is a cache bypass, not a failed or slow call', async () => {
+    const { counts, observer } = countingObserver();
+    const cache = await makeCache({ localTtlMs: 0, observer, logger: recordingLogger().logger });
+    await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+    const blocker = new Redis(redis.url);
+    const blocked = blocker.call('DEBUG', 'SLEEP', '1.5');
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    const r = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+    const tookMs = Date.now() - started;
+    expect(r.status).toBe('MISS');
+    expect(portal.count).toBe(2);
+    expect(tookMs).toBeLessThan(1_000);
+    expect(counts.redisErrors).toBeGreaterThan(0);
+    expect(cache.health()).toBe('down');
+    await blocked;
+    blocker.disconnect();
+    await eventually(async () => (await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status === 'HIT', 5_000, 'HIT after Redis unblocks');
+    expect(cache.health()).toBe('up');
+  });
+
+  it('while Redis is down the in-process copy still serves within its short lifetime', async () => {
+    const cache = await makeCache({ localTtlMs: 60_000, logger: recordingLogger().logger });
+    await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+    const held = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+    await redis.kill();
+    await eventually(() => cache.health() === 'down', 5_000, 'health down');
+    expect(await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).toBe(held);
+    expect(portal.count).toBe(1);
+  });
+
+  it('starts with Redis down (no failure), serves from the loader, and uses Redis once it appears', async () => {
+    await redis.kill();
+    const cache = await makeCache({ localTtlMs: 0, logger: recordingLogger().logger });
+    expect(cache.health()).toBe('down');
+    expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('MISS');
+    expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('MISS');
+    await expect(cache.invalidateUser(ORG, 'u1')).rejects.toMatchObject({ code: 'CACHE_UNAVAILABLE' });
+    await redis.start();
+    await eventually(() => cache.health() === 'up', 10_000, 'health up');
+    await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+    expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('HIT');
+    expect(portal.count).toBe(3);
+  });
+
+  it('after a restart emptied Redis, invalidations still reach other instances (subscription restored)', async () => {
+    const shared = { keyPrefix: uniquePrefix('faults'), localTtlMs: 60_000, logger: recordingLogger().logger };
+    const a = await makeCache(shared);
+    const b = await makeCache(shared);
+    await redis.kill();
+    await redis.start();
+    await eventually(() => a.health() === 'up' && b.health() === 'up', 10_000, 'both up');
+    await a.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+    const held = await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+    expect(held.status).toBe('HIT');
+    await eventually(async () => {
+      await a.invalidateUser(ORG, 'u1');
+      await new Promise((r) => setTimeout(r, 50));
+      return (await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))) !== held;
+    }, 5_000, 'b drops its copy');
+  });
+});
