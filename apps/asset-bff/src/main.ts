@@ -41,7 +41,7 @@ function configOrExit(): AppConfig {
 
 /** Builds the whole service (also used by tests and the demo); does not listen. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: config.BODY_LIMIT_BYTES, maxParamLength: MAX_PARAM_LENGTH, genReqId: requestId, logger: false, return503OnClosing: true });
+  const adapter = new FastifyAdapter({ bodyLimit: config.BODY_LIMIT_BYTES, routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, genReqId: requestId, logger: false, return503OnClosing: true });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   const metrics = app.get(MetricsService);
@@ -103,7 +103,7 @@ async function bootstrap(): Promise<void> {
   const driver = app.get(AssetSetCache).driver;
   const cache = driver === 'memory' ? 'in-process LRU (no REDIS_URL or REDIS_CLUSTER_NODES set; single instance only)' : driver === 'cluster' ? 'Redis Cluster' : 'Redis';
   logger.log(`cache: ${cache}`);
-  process.stdout.write(`asset-bff listening on http://${config.HOST}:${port} (cache: ${driver})\n`);
+  process.stdout.write(`asset-bff listening on http://${config.HOST}:${port} (cache: ${cache})\n`);
 }
 
 if (require.main === module) void bootstrap();
