@@ -97,6 +97,8 @@ async function main() {
   const token = session.data.accessToken;
   const accessKey = process.env.SIM_ACCESS_KEY || 'demo-access-key';
   const base = `http://127.0.0.1:${bffPort}`;
+  const sample = await json(`${base}/v1/orgs/${org.orgId}/users/${user.userId}/assets`, { headers: { 'x-api-key': demoKey } });
+  const assetId = sample.assets && sample.assets[0] ? sample.assets[0].id : 'some-asset';
   const users = detail.userAssetCounts.slice(0, 3).map((u) => u.userId);
   const lines = [
     '',
@@ -108,7 +110,7 @@ async function main() {
     '# many users at once:',
     `curl -s -H 'X-Api-Key: ${demoKey}' -H 'Content-Type: application/json' -d '{"userIds":${JSON.stringify(users)}}' '${base}/v1/orgs/${org.orgId}/user-assets'`,
     '# permission checks:',
-    `curl -s -H 'X-Api-Key: ${demoKey}' -H 'Content-Type: application/json' -d '{"checks":[{"userId":"${user.userId}","assetId":"some-asset"}]}' '${base}/v1/orgs/${org.orgId}/access-checks'`,
+    `curl -s -H 'X-Api-Key: ${demoKey}' -H 'Content-Type: application/json' -d '{"checks":[{"userId":"${user.userId}","assetId":"${assetId}"}]}' '${base}/v1/orgs/${org.orgId}/access-checks'`,
     '# drop the cached copy of the OU:',
     `curl -s -X DELETE -o /dev/null -w '%{http_code}\\n' -H 'X-Api-Key: ${demoKey}' '${base}/v1/orgs/${org.orgId}/cache'`,
     `# the same user as a browser would call (user token, valid ${Math.round(session.data.expire / 60)} min):`,
