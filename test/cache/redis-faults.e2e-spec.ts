@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { AssetCacheOptions, AssetSetCache } from '@app/asset-cache';
 import { freePort } from '../support/ports';
-import { OwnRedis } from '../support/redis';
+import { OwnRedis, portOpen } from '../support/redis';
 import { countingObserver, eventually, FakePortal, recordingLogger, uniquePrefix } from './support/fake-portal';
 
 const ORG = 'org-f';
@@ -26,7 +26,7 @@ describe('AssetSetCache when Redis fails', () => {
 
   beforeEach(async () => {
     portal = new FakePortal();
-    if (!(await redisUp())) await redis.start();
+    if (!(await portOpen(redis.port))) await redis.start();
   });
 
   afterEach(async () => {
@@ -37,18 +37,6 @@ describe('AssetSetCache when Redis fails', () => {
   afterAll(async () => {
     await redis.stop();
   });
-
-  async function redisUp(): Promise<boolean> {
-    const probe = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      probe.disconnect();
-    }
-  }
 
   it('Redis killed mid-run: every read is answered by the loader, health is down, errors are logged once; restarted: HITs again', async () => {
     const { counts, observer } = countingObserver();
@@ -87,8 +75,7 @@ describe('AssetSetCache when Redis fails', () => {
     const cache = await makeCache({ localTtlMs: 0, observer, logger: recordingLogger().logger });
     await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     const blocker = new Redis(redis.url);
-    const blocked = blocker.call('DEBUG', 'SLEEP', '1.5');
-    await new Promise((r) => setTimeout(r, 50));
+    await blocker.call('CLIENT', 'PAUSE', '1500', 'ALL');
     const started = Date.now();
     const r = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     const tookMs = Date.now() - started;
@@ -97,7 +84,6 @@ describe('AssetSetCache when Redis fails', () => {
     expect(tookMs).toBeLessThan(1_000);
     expect(counts.redisErrors).toBeGreaterThan(0);
     expect(cache.health()).toBe('down');
-    await blocked;
     blocker.disconnect();
     await eventually(async () => (await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status === 'HIT', 5_000, 'HIT after Redis unblocks');
     expect(cache.health()).toBe('up');

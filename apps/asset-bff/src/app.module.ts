@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
@@ -11,6 +11,7 @@ import { AssetsService } from './assets/assets.service';
 import { BatchAssetsService } from './assets/batch-assets.service';
 import { ApiKeyService } from './auth/api-key.service';
 import { AuthGuard } from './auth/auth.guard';
+import { AuthService } from './auth/auth.service';
 import { UserTokenService } from './auth/user-token.service';
 import { CacheAdminController } from './cache-admin/cache-admin.controller';
 import { CacheAdminService } from './cache-admin/cache-admin.service';
@@ -36,6 +37,11 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config),
         LoggerModule.forRoot({
+          // The hot reads are answered before the middleware (UserAssetsHotPath) and logged by the onResponse hook.
+          exclude: [
+            { method: RequestMethod.GET, path: 'v1/orgs/:orgId/users/:userId/assets' },
+            { method: RequestMethod.GET, path: 'v1/me/assets' },
+          ],
           pinoHttp: {
             level: config.LOG_LEVEL,
             redact: { paths: REDACT, censor: '[redacted]' },
@@ -79,6 +85,7 @@ export class AppModule {
       providers: [
         ApiKeyService,
         UserTokenService,
+        AuthService,
         AssetsService,
         BatchAssetsService,
         AccessService,

@@ -8,6 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
 import { AssetSetCache } from '@app/asset-cache';
 import { AppModule } from './app.module';
+import { AssetsService } from './assets/assets.service';
+import { UserAssetsHotPath } from './assets/user-assets.hot-path';
+import { AuthService } from './auth/auth.service';
+import { RateLimitService } from './rate-limit/rate-limit.service';
 import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { LifecycleService } from './health/lifecycle.service';
@@ -47,11 +51,21 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
 
-  fastify.addHook('onRequest', async (req, reply) => {
+  fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', req.id);
+    done();
   });
-  fastify.addHook('onResponse', async (req, reply) => {
-    metrics.requestDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  const hotPath = new UserAssetsHotPath(app.get(AuthService), app.get(RateLimitService), app.get(AssetsService));
+  hotPath.install(fastify);
+  const logger = app.get(Logger);
+  const accessLog = logInfoEnabled(config.LOG_LEVEL);
+  fastify.addHook('onResponse', (req, reply, done) => {
+    metrics.observeRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    // The hot path skips the logging middleware; its requests are logged here the same way.
+    if (req.hotPath && accessLog) {
+      logger.log({ requestId: req.id, req: { id: req.id, method: req.method, url: req.url.split('?')[0] }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime) }, 'request completed');
+    }
+    done();
   });
 
   await app.register(helmet, {
@@ -75,8 +89,22 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+  await app.init();
+  hotPath.useSecurityHeaders(await securityHeadersOf(app));
   return app;
 }
+
+const NOT_SECURITY_HEADERS = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'x-request-id', 'vary']);
+
+/** The headers helmet adds, read once from a request through the full pipeline. */
+async function securityHeadersOf(app: NestFastifyApplication): Promise<Record<string, string>> {
+  const res = await app.getHttpAdapter().getInstance().inject({ method: 'GET', url: '/health/live' });
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(res.headers)) if (!NOT_SECURITY_HEADERS.has(k) && typeof v === 'string') out[k] = v;
+  return out;
+}
+
+const logInfoEnabled = (level: string): boolean => ['info', 'debug', 'trace'].includes(level);
 
 async function bootstrap(): Promise<void> {
   const config = configOrExit();

@@ -24,6 +24,8 @@ export const RECONNECT_STEP_MS = 100;
 export const RECONNECT_MAX_MS = 2_000;
 /** TCP connect bound for Redis (commands themselves are bounded by redisTimeoutMs). */
 export const CONNECT_TIMEOUT_MS = 2_000;
+/** How long close() lets a half-dead socket linger before destroying it. */
+export const DISCONNECT_TIMEOUT_MS = 300;
 /**
  * Generation counters and the OU id dictionary outlive every entry that refers to them by this factor of
  * (ttl + stale), so a counter never expires and restarts under entries written against its old value.

@@ -12,8 +12,8 @@ import { BatchAssetsService } from './batch-assets.service';
 import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
 import { UserAssetsRequestDto } from './dto/user-assets-request.dto';
 import { parseUserAssetsBody } from './user-assets.request';
+import { JSON_TYPE, MY_ASSETS_RULE, USER_ASSETS_RULE } from './user-assets.hot-path';
 
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Asset reads: one user's assets (all asset/list pages merged), one asset, and batches of users. */
 @ApiTags('assets')
@@ -27,8 +27,9 @@ export class AssetsController {
     private readonly batch: BatchAssetsService,
   ) {}
 
+  // Normally answered by UserAssetsHotPath (same rules and service); this handler serves CORS requests and documents the route.
   @Get('orgs/:orgId/users/:userId/assets')
-  @Access({ scope: 'assets:read', users: 'self' })
+  @Access(USER_ASSETS_RULE)
   @ApiOperation({ summary: "Every asset the user can access in the OU (all asset/list pages merged, upstream order)" })
   @ApiParam({ name: 'orgId' })
   @ApiParam({ name: 'userId' })
@@ -43,7 +44,7 @@ export class AssetsController {
   }
 
   @Get('me/assets')
-  @Access({ users: 'self' })
+  @Access(MY_ASSETS_RULE)
   @ApiOperation({ summary: 'The same for the calling user (user callers only)' })
   @ApiQuery({ name: 'lang', required: false })
   @ApiCached()
@@ -57,7 +58,7 @@ export class AssetsController {
   }
 
   @Get('orgs/:orgId/users/:userId/assets/:assetId')
-  @Access({ scope: 'assets:read', users: 'self' })
+  @Access(USER_ASSETS_RULE)
   @ApiOperation({ summary: 'The asset when the user can access it; 404 ASSET_NOT_ACCESSIBLE when not' })
   @ApiParam({ name: 'orgId' })
   @ApiParam({ name: 'userId' })

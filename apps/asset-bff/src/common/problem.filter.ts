@@ -17,20 +17,39 @@ function codeForStatus(status: number, fastifyCode?: string): ErrorCode {
   return ErrorCode.Internal;
 }
 
+/** Fastify's URL errors (handed over by its `frameworkErrors` option): the path, never echoed. */
+const URL_ERRORS: Record<string, string> = {
+  FST_ERR_BAD_URL: 'is not a valid URL (bad percent-encoding)',
+  FST_ERR_MAX_PARAM_LENGTH: 'has a path parameter far over the id length limit',
+};
+
+/** What is wrong with a body fastify could not parse, from its (input-free) message. */
+function bodyProblem(message: string): string {
+  if (/empty/i.test(message)) return 'must not be empty';
+  if (/prototype/i.test(message)) return 'must not contain a __proto__ or constructor.prototype key';
+  return /JSON/i.test(message) ? 'is not valid JSON' : 'is not a readable request body';
+}
+
+/** A 400 naming one field (the framework's own 4xx for a body or a URL it could not read). */
+const fieldProblem = (field: string, problem: string) => AppException.validation([{ field, problems: [problem] }]);
+
 /** Any thrown value as the AppException the caller will see. */
 export function toAppException(err: unknown): AppException {
   if (err instanceof AppException) return err;
+  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && URL_ERRORS[e.code]) return fieldProblem('path', URL_ERRORS[e.code]);
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const code = codeForStatus(status);
-    return new AppException(code, code === ErrorCode.NotFound ? 'No such route' : code === ErrorCode.ValidationFailed ? err.message : undefined);
+    // Nest wraps fastify's body parser errors (invalid or empty JSON, bad Content-Length) in an HttpException.
+    if (code === ErrorCode.ValidationFailed) return fieldProblem('body', bodyProblem(err.message));
+    return new AppException(code, code === ErrorCode.NotFound ? 'No such route' : undefined);
   }
-  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     const code = codeForStatus(e.statusCode, typeof e.code === 'string' ? e.code : undefined);
-    // Body parse errors: say what is wrong with the body, never echo it.
-    const detail = code === ErrorCode.ValidationFailed ? 'body: is not valid JSON' : undefined;
-    return new AppException(code, detail, code === ErrorCode.ValidationFailed ? { fields: [{ field: 'body', problems: ['is not valid JSON'] }] } : {});
+    // Body parse errors (secure-json-parse, prototype poisoning): say what is wrong with the body, never echo it.
+    if (code === ErrorCode.ValidationFailed) return fieldProblem('body', bodyProblem(typeof e.message === 'string' ? e.message : ''));
+    return new AppException(code);
   }
   return new AppException(ErrorCode.Internal);
 }

@@ -31,6 +31,19 @@ export class MetricsService {
   readonly circuit = new Gauge({ name: 'abff_upstream_circuit_state', help: 'Portal circuit breaker: 0 closed, 1 half-open, 2 open', registers: [this.registry] });
   readonly batchedLookups = new Counter({ name: 'abff_upstream_batched_lookups_total', help: 'Single-user lookups combined into micro-batches', registers: [this.registry] });
 
+  private readonly durationChildren = new Map<string, { observe(v: number): void }>();
+
+  /** Records one request; label children are memoized, so the hot path does not hash labels per request. */
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route} ${status}`;
+    let child = this.durationChildren.get(key);
+    if (!child) {
+      child = this.requestDuration.labels(method, route, String(status));
+      this.durationChildren.set(key, child);
+    }
+    child.observe(seconds);
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'abff_' });
   }

@@ -1,6 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import Redis, { Cluster } from 'ioredis';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Caller, callerKey } from '../auth/caller';
+import { AppException } from '../common/app.exception';
+import { ErrorCode } from '../common/error-code';
 
 const WINDOW_MS = 1000;
 const REDIS_TIMEOUT_MS = 100;
@@ -59,6 +62,13 @@ export class RateLimitService implements OnModuleDestroy {
       this.local.set(key, count);
     }
     return count > this.limit ? retryAfterS : 0;
+  }
+
+  /** Counts the caller's request; RATE_LIMITED (429, Retry-After) when over the limit. */
+  async enforce(caller: Caller): Promise<void> {
+    if (this.limit <= 0) return;
+    const wait = await this.hit(callerKey(caller));
+    if (wait > 0) throw new AppException(ErrorCode.RateLimited, `More than the allowed requests per second; retry in ${wait}s`, { retryAfterS: wait });
   }
 
   async onModuleDestroy(): Promise<void> {

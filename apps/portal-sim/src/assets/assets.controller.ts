@@ -12,7 +12,8 @@ export class AssetsController {
   @HttpCode(200)
   @SimEndpoint('usersAssetList', { signed: true })
   usersAssetList(@Body() body: unknown): PortalEnvelope<UsersAssetListData> {
-    return { code: 0, message: 'OK', data: this.assets.usersAssetList(body) };
+    // data is pre-encoded JSON (RawJson); the portal-call interceptor writes the envelope as bytes
+    return { code: 0, message: 'OK', data: this.assets.usersAssetListRaw(body) as unknown as UsersAssetListData };
   }
 
   @Post(PortalPaths.assetList)

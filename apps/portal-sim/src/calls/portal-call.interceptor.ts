@@ -1,15 +1,19 @@
 import { CallHandler, ExecutionContext, HttpException, Injectable, NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { FastifyRequest } from 'fastify';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { NEVER, Observable, catchError, map, throwError } from 'rxjs';
 import { PortalEndpointName, SimFault } from '@app/portal-contracts';
 import { sleep } from '../common/clock';
 import { PortalError } from '../common/portal-error';
+import { encodeWithRaw } from '../common/raw-json';
 import { SIM_ENDPOINT, SimEndpointMeta } from '../common/sim-endpoint.decorator';
 import { AppTokenService } from '../gateway/app-token.service';
 import { CallContext, CallRecorder, OUTCOME_NO_ANSWER } from './call-recorder.service';
 import { SimControl } from './sim-control.service';
+
+/** What fastify sends for a serialized object; pre-encoded envelopes keep it. */
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 type RawRequest = FastifyRequest & { rawBody?: Buffer };
 
@@ -45,6 +49,12 @@ export class PortalCallInterceptor implements NestInterceptor {
     }
     return next.handle().pipe(
       map((body: unknown) => this.success(meta, body, call)),
+      map((body: unknown) => {
+        const bytes = encodeWithRaw(body);
+        if (!bytes) return body;
+        void context.switchToHttp().getResponse<FastifyReply>().header('content-type', JSON_CONTENT_TYPE);
+        return bytes;
+      }),
       catchError((err: unknown) => {
         call.outcome = outcomeOf(err);
         return throwError(() => err);

@@ -1,5 +1,5 @@
 import Redis, { Cluster, ClusterOptions, RedisOptions } from 'ioredis';
-import { CONNECT_TIMEOUT_MS, RECONNECT_MAX_MS, RECONNECT_STEP_MS } from '../asset-cache.constants';
+import { CONNECT_TIMEOUT_MS, DISCONNECT_TIMEOUT_MS, RECONNECT_MAX_MS, RECONNECT_STEP_MS } from '../asset-cache.constants';
 import { CacheHealth } from '../asset-cache.types';
 import { CacheDriver, DriverReporter, WriteOp } from './cache-driver';
 import { ASSIGN_INDEXES_SCRIPT, MERGE_DETAILS_SCRIPT, UNLOCK_SCRIPT } from './lua-scripts';
@@ -39,6 +39,7 @@ export class RedisDriver implements CacheDriver {
     const redisOptions: RedisOptions = {
       commandTimeout: timeoutMs,
       connectTimeout: Math.max(CONNECT_TIMEOUT_MS, timeoutMs),
+      disconnectTimeout: DISCONNECT_TIMEOUT_MS,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       retryStrategy: reconnectDelay,
@@ -55,7 +56,7 @@ export class RedisDriver implements CacheDriver {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         clusterRetryStrategy: reconnectDelay,
-        redisOptions: { commandTimeout: redisOptions.commandTimeout, connectTimeout: redisOptions.connectTimeout, maxRetriesPerRequest: 0 },
+        redisOptions: { commandTimeout: timeoutMs, connectTimeout: redisOptions.connectTimeout, disconnectTimeout: DISCONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0 },
       };
       this.client = new Cluster(target.nodes.map(parseNode), options);
     }
@@ -141,19 +142,28 @@ export class RedisDriver implements CacheDriver {
   }
 
   async subscribe(channel: string, onMessage: (message: string) => void, onResync: () => void): Promise<void> {
-    // A dedicated connection (subscribers cannot run commands); it may queue its SUBSCRIBE until connected,
-    // and ioredis re-subscribes after every reconnect. Each (re)connect may have missed messages: resync.
+    // A dedicated connection (subscribers cannot run commands). It (re)subscribes on every ready, and each
+    // (re)connect may have missed messages, so the cache resyncs then.
+    const overrides = { enableOfflineQueue: true, lazyConnect: false, autoResubscribe: false, maxRetriesPerRequest: null };
     const sub =
       this.client instanceof Cluster
-        ? this.client.duplicate(undefined, { enableOfflineQueue: true, lazyConnect: false })
-        : this.client.duplicate({ enableOfflineQueue: true, lazyConnect: false, enableAutoPipelining: false });
+        ? this.client.duplicate(undefined, { ...overrides, redisOptions: { ...this.client.options.redisOptions, maxRetriesPerRequest: null } })
+        : this.client.duplicate({ ...overrides, enableAutoPipelining: false });
     this.subscriber = sub;
+    let first: () => void = () => undefined;
+    const subscribed = new Promise<void>((resolve) => (first = resolve));
     sub.on('error', (err) => this.fail('subscriber', err));
-    sub.on('ready', onResync);
+    sub.on('ready', () => {
+      onResync();
+      sub.subscribe(channel).then(first, (err: unknown) => this.fail('subscribe', err));
+    });
     sub.on('message', (ch: string, msg: string) => {
       if (ch === channel) onMessage(msg);
     });
-    sub.subscribe(channel).catch((err: unknown) => this.fail('subscribe', err));
+    // Start-up waits for the subscription (bounded): reads before it could miss invalidations.
+    const timer = setTimeout(first, CONNECT_TIMEOUT_MS);
+    await subscribed;
+    clearTimeout(timer);
   }
 
   private async run<T>(op: string, fn: () => Promise<T>): Promise<T | undefined> {

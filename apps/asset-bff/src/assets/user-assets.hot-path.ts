@@ -1,0 +1,90 @@
+import { Logger } from '@nestjs/common';
+import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AccessRule } from '../auth/access.decorator';
+import { AuthService } from '../auth/auth.service';
+import { callerOf, cacheHeaders, prefsOf, wantsBypass } from '../common/http';
+import { sendProblem } from '../common/problem.filter';
+import { Problems } from '../common/validation';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
+import { AssetsService } from './assets.service';
+
+/** Who may read one user's assets: a key with assets:read for the OU, or the user itself. */
+export const USER_ASSETS_RULE: AccessRule = { scope: 'assets:read', users: 'self' };
+/** Who may read /v1/me/assets: user callers only. */
+export const MY_ASSETS_RULE: AccessRule = { users: 'self' };
+
+const USER_ASSETS_ROUTE = '/v1/orgs/:orgId/users/:userId/assets';
+const MY_ASSETS_ROUTE = '/v1/me/assets';
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set when the hot path answered the request (for the access log). */
+    hotPath?: boolean;
+  }
+}
+
+/**
+ * The hot read, answered from a Fastify onRequest hook instead of the Nest pipeline: the same
+ * authentication and authorization (AuthService), rate limit, validation, service call and problem+json
+ * errors as the controller, without the per-request framework work (router context, guards, pipes,
+ * middleware) that would otherwise dominate a cached read. Requests with an Origin header (CORS) go
+ * through the full pipeline.
+ */
+export class UserAssetsHotPath {
+  private readonly logger = new Logger('UserAssetsHotPath');
+  private securityHeaders: Record<string, string> = {};
+
+  constructor(
+    private readonly auth: AuthService,
+    private readonly limits: RateLimitService,
+    private readonly assets: AssetsService,
+  ) {}
+
+  /** Registers the hook; it must run before the other onRequest hooks (helmet, CORS, logging middleware). */
+  install(fastify: FastifyInstance): void {
+    fastify.addHook('onRequest', (req, reply, done) => {
+      const route = req.routeOptions.url;
+      if (req.method !== 'GET' || (route !== USER_ASSETS_ROUTE && route !== MY_ASSETS_ROUTE) || req.headers.origin !== undefined) {
+        done();
+        return;
+      }
+      req.hotPath = true;
+      void this.serve(req, reply, route === MY_ASSETS_ROUTE);
+    });
+  }
+
+  /** The security headers the full pipeline adds (captured from it once at start-up), added to every hot answer. */
+  useSecurityHeaders(headers: Record<string, string>): void {
+    this.securityHeaders = headers;
+  }
+
+  private async serve(req: FastifyRequest, reply: FastifyReply, mine: boolean): Promise<void> {
+    reply.headers(this.securityHeaders);
+    try {
+      const params = (req.params ?? {}) as Record<string, string | undefined>;
+      req.caller = this.auth.authenticateKey(req) ?? (await this.auth.authenticate(req));
+      this.auth.authorize(req.caller, mine ? MY_ASSETS_RULE : USER_ASSETS_RULE, params);
+      if (this.limits.enabled) await this.limits.enforce(req.caller);
+      let orgId: string;
+      let userId: string;
+      if (mine) {
+        const me = callerOf(req);
+        orgId = me.kind === 'user' ? (me.orgId as string) : '';
+        userId = me.kind === 'user' ? me.userId : '';
+      } else {
+        const p = new Problems();
+        p.id(params.orgId, 'orgId');
+        p.id(params.userId, 'userId');
+        p.throwIfAny();
+        orgId = params.orgId as string;
+        userId = params.userId as string;
+      }
+      const r = await this.assets.listBody(orgId, userId, prefsOf(req), wantsBypass(req));
+      cacheHeaders(reply, r.status, r.ageS);
+      await reply.type(JSON_TYPE).send(r.body);
+    } catch (err) {
+      sendProblem(err, req, reply, this.logger);
+    }
+  }
+}
