@@ -1,7 +1,8 @@
 'use strict';
 // Runs autocannon in its own process (so the load generator never shares an event loop with what it
 // measures) and prints one JSON line with the result. Input: a JSON spec file path as argv[2]:
-// {url, connections, durationS, warmupS, method, headers, paths?: string[], bodies?: string[]}
+// {url, connections, durationS, warmupS, method, headers, paths?: string[], bodies?: string[],
+//  mix?: [{method, headers, paths?, bodies?}] (a sequence of request kinds per connection)}
 // Paths and bodies are cycled over requests (a shared counter), e.g. 10,000 distinct users.
 const autocannon = require('autocannon');
 const { readFileSync } = require('node:fs');
@@ -20,7 +21,22 @@ function run(durationS) {
     headers: spec.headers || {},
     timeout: spec.timeoutS || 30,
   };
-  if (paths || bodies) {
+  if (spec.mix) {
+    // a sequence of request kinds per connection, each cycling its own paths/bodies
+    opts.requests = spec.mix.map((m) => {
+      let k = 0;
+      return {
+        method: m.method || 'GET',
+        headers: m.headers || spec.headers || {},
+        setupRequest: (req) => {
+          const i = k++;
+          if (m.paths) req.path = m.paths[i % m.paths.length];
+          if (m.bodies) req.body = m.bodies[i % m.bodies.length];
+          return req;
+        },
+      };
+    });
+  } else if (paths || bodies) {
     opts.requests = [
       {
         setupRequest: (req) => {

@@ -91,6 +91,10 @@ describe('Redis stopped in the middle of a run', () => {
       expect(checks.body.results[0].allowed).toBe(true);
     }
     expect((await sim.admin.counters()).endpoints.assetList.calls).toBeGreaterThanOrEqual(5);
+    const inval = await call(bff.url, 'DELETE', '/v1/orgs/o2/users/u0101/cache', { key });
+    expect(inval.status).toBe(503);
+    expect(inval.body.code).toBe('CACHE_UNAVAILABLE');
+    expect(inval.headers.get('retry-after')).toBeTruthy();
     const degraded = await call(bff.url, 'GET', '/health/ready');
     expect(degraded.status).toBe(200);
     expect(degraded.body).toMatchObject({ status: 'degraded', redis: 'down' });

@@ -15,6 +15,9 @@ import {
   REFRESH_AHEAD_FRACTION,
 } from './asset-cache.constants';
 import { CacheUnavailableError } from './asset-cache.errors';
+
+/** Longest wait for this instance's own invalidation message to come back through Redis pub/sub. */
+const INVALIDATION_ECHO_WAIT_MS = 250;
 import {
   ASSET_CACHE_OPTIONS,
   AssetCacheLogger,
@@ -97,6 +100,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private readonly loads = new Map<string, Flight<StoredEntry>>();
   private readonly reads = new Map<string, Flight<CachedUserSet>>();
   private readonly refreshing = new Set<string>();
+  /** Invalidations this instance published and is waiting to receive back. */
+  private readonly echoes = new Map<string, () => void>();
   private readonly observer: AssetCacheObserver;
   private readonly logger: AssetCacheLogger;
   private readonly now: () => number;
@@ -310,7 +315,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   async invalidateUser(orgId: string, userId: string): Promise<void> {
     this.dropLocal(orgId, userId);
     const ok = await this.store.write([{ op: 'incr', key: this.keys.userGeneration(orgId, userId), ttlMs: this.longLifeMs }]);
-    await this.store.publish(this.keys.invalidationChannel(), JSON.stringify({ o: orgId, u: userId }));
+    await this.broadcast({ o: orgId, u: userId });
     if (!ok) throw new CacheUnavailableError();
   }
 
@@ -321,7 +326,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       { op: 'incr', key: this.keys.orgGeneration(orgId), ttlMs: this.longLifeMs },
       { op: 'del', key: this.keys.orgMissing(orgId) },
     ]);
-    await this.store.publish(this.keys.invalidationChannel(), JSON.stringify({ o: orgId }));
+    await this.broadcast({ o: orgId });
     if (!ok) throw new CacheUnavailableError();
   }
 
@@ -610,11 +615,26 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     this.dict.clear();
   }
 
+  /**
+   * Publishes an invalidation and waits (at most INVALIDATION_ECHO_WAIT_MS) until this instance's own
+   * subscriber receives it back: by then Redis has handed it to every subscriber (in a cluster, the bus has
+   * carried it to this subscriber's node), so a read sent to another instance after the DELETE answered
+   * does not find the old in-process copy.
+   */
+  private async broadcast(payload: { o: string; u?: string }): Promise<void> {
+    const nonce = randomBytes(8).toString('hex');
+    const echoed = new Promise<void>((resolve) => this.echoes.set(nonce, resolve));
+    const sent = await this.store.publish(this.keys.invalidationChannel(), JSON.stringify({ ...payload, n: nonce }));
+    if (sent && this.driver !== 'memory') await Promise.race([echoed, sleep(INVALIDATION_ECHO_WAIT_MS)]);
+    this.echoes.delete(nonce);
+  }
+
   private onInvalidationMessage(message: string): void {
     try {
-      const m = JSON.parse(message) as { o?: unknown; u?: unknown };
+      const m = JSON.parse(message) as { o?: unknown; u?: unknown; n?: unknown };
       if (typeof m.o !== 'string') throw new Error('no OU');
       this.dropLocal(m.o, typeof m.u === 'string' ? m.u : undefined);
+      if (typeof m.n === 'string') this.echoes.get(m.n)?.();
     } catch (err) {
       this.logger.warn(`ignored a malformed invalidation message: ${describe(err)}`);
     }

@@ -20,7 +20,7 @@ export class CacheAdminController {
   @ApiParam({ name: 'orgId' })
   @ApiParam({ name: 'userId' })
   @ApiNoContentResponse()
-  @ApiProblems(400, 401, 403, 429)
+  @ApiProblems(400, 401, 403, 429, 503)
   async user(@Param() p: { orgId: string; userId: string }): Promise<void> {
     await this.admin.invalidateUser(p.orgId, p.userId);
   }
@@ -31,7 +31,7 @@ export class CacheAdminController {
   @ApiOperation({ summary: 'The next read of every user of the OU goes upstream (O(1): a generation number, not a key scan)' })
   @ApiParam({ name: 'orgId' })
   @ApiNoContentResponse()
-  @ApiProblems(400, 401, 403, 429)
+  @ApiProblems(400, 401, 403, 429, 503)
   async org(@Param() p: { orgId: string }): Promise<void> {
     await this.admin.invalidateOrg(p.orgId);
   }

@@ -1,16 +1,34 @@
 import { Injectable } from '@nestjs/common';
-import { AssetSetCache } from '@app/asset-cache';
+import { AssetSetCache, CacheUnavailableError } from '@app/asset-cache';
+import { AppException } from '../common/app.exception';
+import { ErrorCode } from '../common/error-code';
+
+const RETRY_AFTER_S = 5;
 
 /** Invalidation through the cache; the controller never touches the cache itself. */
 @Injectable()
 export class CacheAdminService {
   constructor(private readonly cache: AssetSetCache) {}
 
+  /** The user's next read goes upstream, on every instance. */
   invalidateUser(orgId: string, userId: string): Promise<void> {
-    return this.cache.invalidateUser(orgId, userId);
+    return this.unlessUnavailable(this.cache.invalidateUser(orgId, userId));
   }
 
+  /** Every user of the OU is read upstream next, on every instance. */
   invalidateOrg(orgId: string): Promise<void> {
-    return this.cache.invalidateOrg(orgId);
+    return this.unlessUnavailable(this.cache.invalidateOrg(orgId));
+  }
+
+  /** A 204 would claim an invalidation Redis did not record: answer 503 instead (the local copy is dropped either way). */
+  private async unlessUnavailable(p: Promise<void>): Promise<void> {
+    try {
+      await p;
+    } catch (err) {
+      if (err instanceof CacheUnavailableError) {
+        throw new AppException(ErrorCode.CacheUnavailable, 'Redis did not record the invalidation; retry', { retryAfterS: RETRY_AFTER_S });
+      }
+      throw err;
+    }
   }
 }

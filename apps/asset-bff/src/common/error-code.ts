@@ -18,6 +18,7 @@ export enum ErrorCode {
   UpstreamBadResponse = 'UPSTREAM_BAD_RESPONSE',
   UpstreamUnavailable = 'UPSTREAM_UNAVAILABLE',
   ShuttingDown = 'SHUTTING_DOWN',
+  CacheUnavailable = 'CACHE_UNAVAILABLE',
   UpstreamTimeout = 'UPSTREAM_TIMEOUT',
 }
 
@@ -42,6 +43,7 @@ export function describeCode(code: ErrorCode): { status: number; title: string }
     case ErrorCode.UpstreamBadResponse: return { status: 502, title: 'The portal answered something unreadable' };
     case ErrorCode.UpstreamUnavailable: return { status: 503, title: 'The portal is unavailable' };
     case ErrorCode.ShuttingDown: return { status: 503, title: 'The service is shutting down' };
+    case ErrorCode.CacheUnavailable: return { status: 503, title: 'The shared cache is unavailable; the invalidation was not recorded' };
     case ErrorCode.UpstreamTimeout: return { status: 504, title: 'The portal did not answer in time' };
   }
 }

@@ -1,0 +1,156 @@
+'use strict';
+// `node bench/run.js --soak [--soak-minutes N]`: mixed traffic for N minutes (default 10) against one
+// service instance, with a fault injected every minute (simulator latency, simulator 5xx, Redis killed
+// and restarted). Reports RSS, event-loop delay and error counts per minute, at the start and at the end.
+// Writes bench/results/soak-latest.json.
+const { execSync } = require('node:child_process');
+const { cpus } = require('node:os');
+const { join } = require('node:path');
+const { writeFileSync } = require('node:fs');
+const procs = require('../lib/procs');
+const { cannon } = require('../lib/cannon');
+const { request, simAdmin } = require('../lib/http');
+const { fmt, table } = require('../lib/report');
+const setup = require('./setup');
+
+const CONNECTIONS = 16;
+const MINUTE_MS = 60_000;
+/** When in each minute a fault starts and ends (ms). */
+const FAULT_AT_MS = 10_000;
+const FAULT_FOR_MS = 20_000;
+/** Fault schedule, cycled from minute 1 (minute 0 is clean, the reference). */
+const FAULTS = [
+  { name: 'simulator latency 300 ms +-200', apply: (c) => simAdmin(c.sim, 'PUT', '/faults/*', { latencyMs: 300, latencyJitterMs: 200 }), clear: (c) => simAdmin(c.sim, 'DELETE', '/faults') },
+  { name: 'simulator 5xx on 50% of calls', apply: (c) => simAdmin(c.sim, 'PUT', '/faults/*', { httpStatus: 503, errorRate: 0.5 }), clear: (c) => simAdmin(c.sim, 'DELETE', '/faults') },
+  { name: 'Redis killed, restarted 20 s later', apply: (c) => c.redis.kill(), clear: (c) => c.redis.start() },
+];
+
+/** The figures a soak watches, from the service's /metrics (prom-client defaults with prefix abff_). */
+async function scrape(base) {
+  const r = await request(`${base}/metrics`).catch(() => undefined);
+  if (!r || r.status !== 200) return {};
+  const pick = (name) => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(r.text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const sum = (name, labelRe) => {
+    let s = 0;
+    for (const line of r.text.split('\n')) {
+      if (!line.startsWith(name)) continue;
+      if (labelRe && !labelRe.test(line)) continue;
+      s += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+    }
+    return s;
+  };
+  return {
+    eventLoopLagP99Ms: (pick('abff_nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000,
+    eventLoopLagMeanMs: (pick('abff_nodejs_eventloop_lag_mean_seconds') ?? NaN) * 1000,
+    eventLoopLagMaxMs: (pick('abff_nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000,
+    residentMb: (pick('abff_process_resident_memory_bytes') ?? NaN) / 1e6,
+    heapUsedMb: (pick('abff_nodejs_heap_size_used_bytes') ?? NaN) / 1e6,
+    requests: sum('abff_http_request_duration_seconds_count'),
+    responses5xx: sum('abff_http_request_duration_seconds_count', /status="5\d\d"/),
+    redisErrors: sum('abff_redis_errors_total'),
+    upstreamFailures: sum('abff_upstream_calls_total', /outcome="(?!success|ok)[^"]*"/),
+  };
+}
+
+function mix() {
+  const auth = { 'x-api-key': procs.BENCH_KEY };
+  const json = { ...auth, 'content-type': 'application/json' };
+  const users = setup.userIds(setup.HOT_ORG, setup.HOT_USERS);
+  const chunk = (k, n) => users.slice((k * n) % users.length, ((k * n) % users.length) + n);
+  return [
+    { method: 'GET', headers: auth, paths: users.map((u) => `/v1/orgs/${setup.HOT_ORG}/users/${u}/assets`) },
+    { method: 'GET', headers: auth, paths: users.slice(0, 2000).map((u) => `/v1/orgs/${setup.HOT_ORG}/users/${u}/assets/${setup.HOT_ORG}-a0007`) },
+    { method: 'POST', headers: json, paths: [`/v1/orgs/${setup.HOT_ORG}/user-assets`], bodies: Array.from({ length: 20 }, (_, k) => JSON.stringify({ userIds: chunk(k, 100) })) },
+    {
+      method: 'POST',
+      headers: json,
+      paths: [`/v1/orgs/${setup.HOT_ORG}/access-checks`],
+      bodies: Array.from({ length: 20 }, (_, k) => JSON.stringify({ checks: chunk(k, 100).map((u, i) => ({ userId: u, assetId: `${setup.HOT_ORG}-a${String((i % 100) + 1).padStart(4, '0')}` })) })),
+    },
+    // a cold read now and then: the fresh result goes upstream even while healthy
+    { method: 'GET', headers: { ...auth, 'cache-control': 'no-cache' }, paths: users.slice(0, 500).map((u) => `/v1/orgs/${setup.HOT_ORG}/users/${u}/assets`) },
+    { method: 'GET', headers: auth, paths: users.map((u) => `/v1/orgs/${setup.HOT_ORG}/users/${u}/assets`) },
+  ];
+}
+
+async function main(opt) {
+  const minutes = Math.max(1, Math.round(opt.soakMinutes || 10));
+  const started = Date.now();
+  const out = { commit: null, date: new Date().toISOString(), cpus: cpus().length, node: process.version, minutes, connections: CONNECTIONS, faults: FAULTS.map((f) => f.name), minutesLog: [] };
+  try {
+    out.commit = execSync('git rev-parse HEAD', { cwd: procs.ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    /* not a git checkout */
+  }
+  const stops = [];
+  try {
+    const redis = new procs.OwnRedis(await procs.freePort());
+    await redis.start();
+    stops.push(() => redis.stop());
+    const sim = await procs.startSim();
+    stops.push(() => sim.stop());
+    const svc = await procs.startBff(sim, { env: { REDIS_URL: redis.url, PORTAL_TIMEOUT_MS: 2_000 } });
+    stops.push(() => svc.stop());
+    const ctx = { redis, sim, svc };
+    await setup.createHotOrg(sim);
+    await setup.warm(svc.url, setup.HOT_ORG, setup.userIds(setup.HOT_ORG, setup.HOT_USERS));
+    out.start = { rssMb: procs.rssMb(svc.pid), ...(await scrape(svc.url)) };
+    const requests = mix();
+    for (let m = 0; m < minutes; m++) {
+      const fault = m === 0 ? undefined : FAULTS[(m - 1) % FAULTS.length];
+      const t0 = Date.now();
+      const load = cannon({ url: svc.url, connections: CONNECTIONS, durationS: Math.round((MINUTE_MS - 2_000) / 1000), warmupS: 0, mix: requests, timeoutS: 10 });
+      let faultRun = Promise.resolve();
+      if (fault) {
+        faultRun = (async () => {
+          await sleep(FAULT_AT_MS);
+          await fault.apply(ctx);
+          await sleep(FAULT_FOR_MS);
+          await fault.clear(ctx);
+        })();
+      }
+      const [r] = await Promise.all([load, faultRun]);
+      const metrics = await scrape(svc.url);
+      const row = {
+        minute: m + 1,
+        fault: fault ? fault.name : 'none',
+        reqPerSec: r.reqPerSec,
+        p99Ms: r.latencyMs.p99,
+        non2xx: r.non2xx,
+        socketErrors: r.errors,
+        timeouts: r.timeouts,
+        statusCodes: Object.fromEntries(Object.entries(r.statusCodes).map(([k, v]) => [k, v.count])),
+        rssMb: procs.rssMb(svc.pid),
+        ...metrics,
+      };
+      out.minutesLog.push(row);
+      process.stderr.write(`[soak] minute ${m + 1}/${minutes} (${row.fault}): ${fmt(row.reqPerSec)} req/s, ${row.non2xx} non-2xx, ${row.socketErrors} errors, RSS ${row.rssMb} MB, loop p99 ${fmt(row.eventLoopLagP99Ms, 1)} ms\n`);
+      const left = MINUTE_MS - (Date.now() - t0);
+      if (left > 0 && m < minutes - 1) await sleep(left);
+    }
+    out.end = { rssMb: procs.rssMb(svc.pid), ...(await scrape(svc.url)) };
+    out.serviceAlive = svc.proc.exitCode === null;
+    out.wallS = Math.round((Date.now() - started) / 1000);
+    const file = join(__dirname, '..', 'results', 'soak-latest.json');
+    writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+    const rows = out.minutesLog.map((r) => ({
+      scenario: `minute ${r.minute}`,
+      figure: r.fault,
+      value: `${fmt(r.reqPerSec)} req/s, p99 ${fmt(r.p99Ms)} ms, non-2xx ${r.non2xx} ${JSON.stringify(r.statusCodes)}, errors ${r.socketErrors}, RSS ${fmt(r.rssMb, 1)} MB, loop p99 ${fmt(r.eventLoopLagP99Ms, 1)} ms`,
+    }));
+    const se = (x) => `RSS ${fmt(x.rssMb, 1)} MB, heap ${fmt(x.heapUsedMb, 1)} MB, loop lag mean/p99/max ${fmt(x.eventLoopLagMeanMs, 1)}/${fmt(x.eventLoopLagP99Ms, 1)}/${fmt(x.eventLoopLagMaxMs, 1)} ms, 5xx ${fmt(x.responses5xx)}, redis errors ${fmt(x.redisErrors)}, upstream failures ${fmt(x.upstreamFailures)}, requests ${fmt(x.requests)}`;
+    rows.unshift({ scenario: 'start', figure: 'after warm-up, before traffic', value: se(out.start) });
+    rows.push({ scenario: 'end', figure: `after ${minutes} min`, value: se(out.end) });
+    process.stdout.write(`\nasset-bff soak  commit ${out.commit?.slice(0, 12)}  ${out.date}  ${out.cpus} CPUs  ${minutes} min\n\n${table(rows.map((r) => ({ ...r, target: '', met: null })))}\n\nwrote ${file}\n`);
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    procs.killAll();
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+module.exports = { main };

@@ -1,0 +1,68 @@
+import { encodeDetails } from '../entry-codec';
+import { MemoryDriver } from './memory.driver';
+
+describe('MemoryDriver', () => {
+  let t = 1_000;
+  const now = () => t;
+  let d: MemoryDriver;
+
+  beforeEach(() => {
+    t = 1_000;
+    d = new MemoryDriver(3, now);
+  });
+
+  it('expires strings at their TTL', async () => {
+    await d.write([{ op: 'set', key: 'a', value: '1', ttlMs: 100 }]);
+    expect(await d.mget(['a', 'b'])).toEqual(['1', null]);
+    t += 100;
+    expect(await d.mget(['a'])).toEqual([null]);
+  });
+
+  it('evicts the least recently used key beyond its bound', async () => {
+    for (const k of ['a', 'b', 'c']) await d.write([{ op: 'set', key: k, value: k, ttlMs: 1_000 }]);
+    await d.mget(['a']);
+    await d.write([{ op: 'set', key: 'd', value: 'd', ttlMs: 1_000 }]);
+    expect(await d.mget(['a', 'b', 'c', 'd'])).toEqual(['a', null, 'c', 'd']);
+  });
+
+  it('counts generations with INCR and deletes keys', async () => {
+    await d.write([{ op: 'incr', key: 'g', ttlMs: 1_000 }, { op: 'incr', key: 'g', ttlMs: 1_000 }]);
+    expect(await d.mget(['g'])).toEqual(['2']);
+    await d.write([{ op: 'del', key: 'g' }]);
+    expect(await d.mget(['g'])).toEqual([null]);
+  });
+
+  it('takes a lock once, and only its owner releases it; an expired lock can be taken again', async () => {
+    expect(await d.tryLock('l', 'me', 50)).toBe(true);
+    expect(await d.tryLock('l', 'you', 50)).toBe(false);
+    await d.unlock('l', 'you');
+    expect(await d.tryLock('l', 'you', 50)).toBe(false);
+    await d.unlock('l', 'me');
+    expect(await d.tryLock('l', 'you', 50)).toBe(true);
+    t += 50;
+    expect(await d.tryLock('l', 'me', 50)).toBe(true);
+  });
+
+  it('merges details: typed always wins, untyped never replaces typed', async () => {
+    const typed = encodeDetails({ names: { default: 'T' }, type: 'inverter' });
+    const untyped = encodeDetails({ names: { default: 'U' } });
+    const untyped2 = encodeDetails({ names: { default: 'U2' } });
+    await d.write([{ op: 'details', key: 'h', ttlMs: 1_000, fields: [['a', typed], ['b', untyped]] }]);
+    await d.write([{ op: 'details', key: 'h', ttlMs: 1_000, fields: [['a', untyped], ['b', untyped2]] }]);
+    expect(await d.hmget('h', ['a', 'b', 'c'])).toEqual([typed, untyped2, null]);
+  });
+
+  it('gives ids stable dictionary indexes under one epoch', async () => {
+    expect(await d.assignIndexes('dict', 'E1', ['x', 'y'], 1_000)).toEqual(['E1', '1', '2']);
+    expect(await d.assignIndexes('dict', 'E2', ['y', 'z'], 1_000)).toEqual(['E1', '2', '3']);
+    expect(await d.hmget('dict', ['x:3', '@e'])).toEqual(['z', 'E1']);
+  });
+
+  it('delivers published messages to in-process subscribers and reports no Redis health', async () => {
+    const got: string[] = [];
+    await d.subscribe('ch', (m) => got.push(m));
+    expect(await d.publish('ch', 'hello')).toBe(true);
+    expect(got).toEqual(['hello']);
+    expect(d.health()).toBe('none');
+  });
+});

@@ -1,0 +1,47 @@
+import { decodeDetails, decodeEntry, encodeDetails, encodeEntry, entryIndexes, isTypedDetails, StoredEntry } from './entry-codec';
+
+describe('entry codec', () => {
+  const indexOf = new Map(Array.from({ length: 500 }, (_, i) => [`asset-${i}`, i + 1]));
+
+  it('round-trips a set as dictionary indexes in upstream order', () => {
+    const e: StoredEntry = { og: 3, ug: 1, loadedAt: 1_700_000_000_000, freshUntil: 1_700_000_300_000, set: { assetIds: ['asset-499', 'asset-0', 'asset-35'], total: 3, complete: false } };
+    const raw = decodeEntry(encodeEntry(e, 'ep0ch', indexOf));
+    expect(raw).toMatchObject({ og: 3, ug: 1, loadedAt: e.loadedAt, freshUntil: e.freshUntil, negative: false, total: 3, complete: false, epoch: 'ep0ch' });
+    expect(entryIndexes(raw!)).toEqual([500, 1, 36]);
+  });
+
+  it('round-trips a negative entry and an empty set', () => {
+    const neg = decodeEntry(encodeEntry({ og: 0, ug: 0, loadedAt: 1, freshUntil: 2, set: null }, 'e', indexOf));
+    expect(neg).toMatchObject({ negative: true, loadedAt: 1, freshUntil: 2 });
+    const empty = decodeEntry(encodeEntry({ og: 0, ug: 0, loadedAt: 1, freshUntil: 2, set: { assetIds: [], total: 0, complete: true } }, 'e', indexOf));
+    expect(empty).toMatchObject({ negative: false, total: 0 });
+    expect(entryIndexes(empty!)).toEqual([]);
+  });
+
+  it('keeps a user with 500 assets to a few bytes per asset', () => {
+    const ids = [...indexOf.keys()];
+    const s = encodeEntry({ og: 12, ug: 3, loadedAt: Date.now(), freshUntil: Date.now() + 300_000, set: { assetIds: ids, total: 500, complete: true } }, 'abcdefgh', indexOf);
+    expect(s.length).toBeLessThan(500 * 3 + 80);
+  });
+
+  it('treats malformed or other-version values as misses', () => {
+    for (const bad of [null, '', 'garbage', '2|0|0|1|2|-', '1|x|0|1|2|-', '1|0|0|1|2|3|1']) expect(decodeEntry(bad)).toBeUndefined();
+  });
+
+  it('refuses to encode an id the dictionary does not know', () => {
+    expect(() => encodeEntry({ og: 0, ug: 0, loadedAt: 1, freshUntil: 2, set: { assetIds: ['nope'], total: 1, complete: true } }, 'e', indexOf)).toThrow();
+  });
+});
+
+describe('details codec', () => {
+  it('round-trips typed and untyped details and tells them apart', () => {
+    const typed = encodeDetails({ names: { default: 'INV-01', zh_CN: '逆变器' }, type: 'inverter', typeNames: { default: 'Inverter' } });
+    const untyped = encodeDetails({ names: { default: 'INV-01' } });
+    expect(isTypedDetails(typed)).toBe(true);
+    expect(isTypedDetails(untyped)).toBe(false);
+    expect(decodeDetails(typed)).toEqual({ names: { default: 'INV-01', zh_CN: '逆变器' }, type: 'inverter', typeNames: { default: 'Inverter' } });
+    expect(decodeDetails(untyped)).toEqual({ names: { default: 'INV-01' } });
+    expect(decodeDetails('X{}')).toBeUndefined();
+    expect(decodeDetails('T{broken')).toBeUndefined();
+  });
+});
