@@ -78,7 +78,13 @@ function analyze(file, topN = 20, window = {}) {
     }
     cats[c] = (cats[c] || 0) + us;
     const url = (n.callFrame.url || '').replace(/^.*\/node_modules\//, 'node_modules/').replace(/^.*\/dist\//, 'dist/');
-    const key = `${n.callFrame.functionName || '(anonymous)'}|${url}|${n.callFrame.lineNumber + 1}`;
+    let name = n.callFrame.functionName || '(anonymous)';
+    if (!url && c !== 'gc' && c !== 'v8/program') {
+      // a native frame: name its JS caller, which is what one can change
+      const p = parentOf(n);
+      if (p) name = `${name === '(anonymous)' ? '(native)' : name} <- ${p.callFrame.functionName || '(anonymous)'} ${(p.callFrame.url || '').replace(/^.*\/node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}:${p.callFrame.lineNumber + 1}`;
+    }
+    const key = `${name}|${url}|${n.callFrame.lineNumber + 1}`;
     fns.set(key, (fns.get(key) || 0) + us);
   }
   const busy = total - idle;

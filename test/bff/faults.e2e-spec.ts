@@ -65,7 +65,7 @@ describe('Redis stopped in the middle of a run', () => {
     sim = await startSim();
     redis = new OwnRedis(await freePort());
     await redis.start();
-    bff = await startBff({ sim, env: { REDIS_URL: redis.url } });
+    bff = await startBff({ sim, env: { REDIS_URL: redis.url, CACHE_LOCAL_TTL_MS: '1000' } });
   });
   afterAll(async () => {
     await bff?.stop();

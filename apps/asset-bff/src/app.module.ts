@@ -2,7 +2,7 @@ import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
-import { AssetCacheModule, AssetCacheOptions } from '@app/asset-cache';
+import { AssetCacheModule, AssetCacheOptions, DEFAULT_LOCK_TTL_MS } from '@app/asset-cache';
 import { PortalClientModule, PortalClientOptions } from '@app/portal-client';
 import { AccessController } from './access/access.controller';
 import { AccessService } from './access/access.service';
@@ -77,6 +77,10 @@ export class AppModule {
             staleS: c.CACHE_STALE_S,
             negativeTtlS: c.CACHE_NEGATIVE_TTL_S,
             localTtlMs: c.CACHE_LOCAL_TTL_MS,
+            localMaxEntries: c.CACHE_LOCAL_MAX_ENTRIES,
+            redisTimeoutMs: c.REDIS_TIMEOUT_MS,
+            // At least the portal timeout, so a slow but live holder is not taken for a dead one.
+            lockTtlMs: Math.max(DEFAULT_LOCK_TTL_MS, c.PORTAL_TIMEOUT_MS * 2),
             observer: m.cacheObserver,
           }),
         }),

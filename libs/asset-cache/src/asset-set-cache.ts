@@ -181,6 +181,17 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return this.store.health();
   }
 
+  /**
+   * The in-process copy of a user set, synchronously, when one is fresh and `usable` accepts it (then it
+   * counts as a HIT); undefined otherwise (then call getUserSet).
+   */
+  peekUserSet(scope: UserSetScope, userId: string, usable: (entry: CachedUserSet) => boolean = () => true): CachedUserSet | undefined {
+    const hit = this.localHit(this.keys.userSet(scope.orgId, scopeId(scope.types), userId));
+    if (!hit || !usable(hit)) return undefined;
+    this.observer.onResult?.('HIT', 1);
+    return hit;
+  }
+
   /** One user's set, read through the cache; `load` runs at most once per cold key across instances. */
   async getUserSet(scope: UserSetScope, userId: string, load: () => Promise<LoadedSets>, opts?: ReadOptions): Promise<CachedUserSet> {
     const sid = scopeId(scope.types);

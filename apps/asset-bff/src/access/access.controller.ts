@@ -5,7 +5,7 @@ import { Access } from '../auth/access.decorator';
 import { AppException } from '../common/app.exception';
 import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
-import { cacheHeaders, callerOf, wantsBypass } from '../common/http';
+import { cacheHeaders, callerOf, sendJson, wantsBypass } from '../common/http';
 import { IdParamsPipe } from '../common/validation';
 import { AccessService } from './access.service';
 import { parseChecks } from './access-checks.request';
@@ -29,12 +29,12 @@ export class AccessController {
   @ApiCached()
   @ApiOkResponse({ type: AccessChecksResultDto })
   @ApiProblems(...READ_ERRORS, 413)
-  async check(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<AccessChecksResultDto> {
+  async check(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const checks = parseChecks(body);
     const caller = callerOf(req);
     if (caller.kind === 'user' && checks.some((c) => c.userId !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may check only itself');
     const r = await this.access.check(p.orgId, checks, wantsBypass(req));
     cacheHeaders(reply, r.status, r.ageS);
-    return { results: r.results };
+    await sendJson(reply, { results: r.results });
   }
 }

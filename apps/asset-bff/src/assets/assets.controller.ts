@@ -5,7 +5,7 @@ import { Access } from '../auth/access.decorator';
 import { AppException } from '../common/app.exception';
 import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
-import { cacheHeaders, callerOf, prefsOf, userCallerOf, wantsBypass } from '../common/http';
+import { cacheHeaders, callerOf, prefsOf, sendJson, userCallerOf, wantsBypass } from '../common/http';
 import { IdParamsPipe } from '../common/validation';
 import { AssetsService } from './assets.service';
 import { BatchAssetsService } from './batch-assets.service';
@@ -83,13 +83,13 @@ export class AssetsController {
   @ApiCached()
   @ApiOkResponse({ type: BatchUserAssetsDto })
   @ApiProblems(...READ_ERRORS, 413)
-  async usersAssets(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<BatchUserAssetsDto> {
+  async usersAssets(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const prefs = prefsOf(req);
     const { userIds, resourceTypes } = parseUserAssetsBody(body);
     const caller = callerOf(req);
     if (caller.kind === 'user' && userIds.some((u) => u !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may read only itself');
     const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req));
     cacheHeaders(reply, r.status, r.ageS);
-    return r.result as BatchUserAssetsDto;
+    await sendJson(reply, r.result);
   }
 }

@@ -80,7 +80,9 @@ export class UserAssetsHotPath {
         orgId = params.orgId as string;
         userId = params.userId as string;
       }
-      const r = await this.assets.listBody(orgId, userId, prefsOf(req), wantsBypass(req));
+      const prefs = prefsOf(req);
+      const bypass = wantsBypass(req);
+      const r = (!bypass && this.assets.peekBody(orgId, userId, prefs)) || (await this.assets.listBody(orgId, userId, prefs, bypass));
       cacheHeaders(reply, r.status, r.ageS);
       await reply.type(JSON_TYPE).send(r.body);
     } catch (err) {

@@ -37,3 +37,8 @@ export function userCallerOf(req: FastifyRequest): UserCaller {
   if (c.kind !== 'user') throw new AppException(ErrorCode.Forbidden, 'This route is for user callers only');
   return c;
 }
+
+/** Sends a JSON answer encoded once to bytes (fastify would otherwise measure and then encode the string). */
+export async function sendJson(reply: FastifyReply, value: unknown): Promise<void> {
+  await reply.type('application/json; charset=utf-8').send(Buffer.from(JSON.stringify(value)));
+}

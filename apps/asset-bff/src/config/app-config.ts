@@ -84,9 +84,17 @@ export class AppConfig {
   @IsInt() @Min(0) @Max(86_400)
   CACHE_NEGATIVE_TTL_S = 30;
 
-  /** In-process copy lifetime (not in the contract; 0 turns it off). */
+  /** In-process copy lifetime (not in the contract; 0 turns it off); pub/sub invalidation drops it earlier. */
   @IsInt() @Min(0) @Max(60_000)
-  CACHE_LOCAL_TTL_MS = 1000;
+  CACHE_LOCAL_TTL_MS = 5000;
+
+  /** Most user sets kept in process. */
+  @IsInt() @Min(1) @Max(1_000_000)
+  CACHE_LOCAL_MAX_ENTRIES = 20_000;
+
+  /** Bound on every Redis command; past it the cache is bypassed for that request. */
+  @IsInt() @Min(10) @Max(10_000)
+  REDIS_TIMEOUT_MS = 1000;
 
   @IsArray()
   @ValidateNested({ each: true })
