@@ -250,8 +250,9 @@ describe('SIGTERM under load', () => {
     await sim?.stop();
   });
 
-  it('50 slow requests in flight (300 ms upstream latency): every one completes with 200, the process exits 0', async () => {
-    const bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(12), PORTAL_CONCURRENCY: '16', LOG_LEVEL: 'warn' } });
+  /** 50 slow requests (300 ms upstream latency, some needing several rounds of the bulkhead), SIGTERM once they are under way. */
+  async function sigtermUnderLoad(drainMs: number, db: number): Promise<{ failures: string[]; exitCode: number | null; upstreamCalls: number; output: string }> {
+    const bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(db), SHUTDOWN_DRAIN_MS: String(drainMs), LOG_LEVEL: 'warn' } });
     try {
       await sim.admin.setFault('assetList', { latencyMs: 300 });
       await sim.admin.setFault('usersAssetList', { latencyMs: 300 });
@@ -262,22 +263,34 @@ describe('SIGTERM under load', () => {
         if (i % 5 === 3) return call(bff.url, 'POST', '/v1/orgs/o2/user-assets', { key, body: { userIds: [o2Users[i % 5], 'u0001'] }, headers: noCache });
         if (i % 5 === 4) return call(bff.url, 'POST', '/v1/orgs/o1/access-checks', { key, body: { checks: [{ userId: u, assetId: 'o1-a0001' }] }, headers: noCache });
         return call(bff.url, 'GET', `/v1/orgs/o1/users/${u}/assets`, { key, headers: noCache });
-      });
-      // Every request is on the wire and being served (the portal has started answering) before the signal.
-      await waitFor(async () => (await sim.admin.counters()).log.length > 0 || false, 5000, 'upstream calls under way').catch(() => undefined);
+      }).map((p) => p.catch((e: Error & { cause?: { code?: string } }) => ({ status: -1, body: { code: e.cause?.code ?? e.message } }) as unknown as Res));
+      // Every request is on the wire and the portal has started answering before the signal.
+      await waitFor(async () => (await sim.admin.counters()).log.length > 0, 5000, 'upstream calls under way');
       await sleep(100);
       const exit = bff.stop('SIGTERM');
-      const results = await Promise.all(jobs.map((j) => j.catch((e: Error & { cause?: { code?: string } }) => ({ status: -1, body: { code: e.cause?.code ?? e.message } }) as unknown as Res)));
-      const statuses = results.map((r) => r.status);
-      expect(results.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.body?.code} ${r.body?.detail}`)).toEqual([]);
-      expect(results.filter((r) => r.body?.assets).every((r) => r.body.assets.length === 10)).toBe(true);
-      expect(await exit).toBe(0);
+      const results = await Promise.all(jobs);
+      const failures = results.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.body?.code}`);
+      expect(results.filter((r) => r.body?.userId).every((r) => r.body.assets.length === 10)).toBe(true);
       const c = await sim.admin.counters();
-      expect(c.endpoints.assetList.calls + c.endpoints.usersAssetList.calls).toBeGreaterThanOrEqual(10);
-      expect(bff.output()).not.toMatch(/unhandled error/);
+      return { failures, exitCode: await exit, upstreamCalls: c.endpoints.assetList.calls + c.endpoints.usersAssetList.calls, output: bff.output() };
     } finally {
       await bff.stop('SIGKILL');
       await sim.admin.clearFaults();
     }
+  }
+
+  it('SHUTDOWN_DRAIN_MS longer than the work in flight (2 s): all 50 complete with 200, exit 0', async () => {
+    const r = await sigtermUnderLoad(2000, 12);
+    expect(r.failures).toEqual([]);
+    expect(r.exitCode).toBe(0);
+    expect(r.upstreamCalls).toBeGreaterThanOrEqual(10);
+    expect(r.output).not.toMatch(/unhandled error/);
+  }, 30_000);
+
+  it('a drain shorter than the work in flight (200 ms): requests accepted before SIGTERM still complete with 200, exit 0', async () => {
+    const r = await sigtermUnderLoad(200, 13);
+    expect(r.failures).toEqual([]);
+    expect(r.exitCode).toBe(0);
+    expect(r.upstreamCalls).toBeGreaterThanOrEqual(10);
   }, 30_000);
 });

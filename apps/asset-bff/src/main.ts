@@ -61,8 +61,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const accessLog = logInfoEnabled(config.LOG_LEVEL);
   fastify.addHook('onResponse', (req, reply, done) => {
     metrics.observeRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
-    // The hot path skips the logging middleware; its requests are logged here the same way.
-    if (req.hotPath && accessLog) {
+    // The access log (one line per request, no headers, no query string).
+    if (accessLog) {
       logger.log({ requestId: req.id, req: { id: req.id, method: req.method, url: req.url.split('?')[0] }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime) }, 'request completed');
     }
     done();

@@ -34,6 +34,8 @@ export interface CachedUserSet {
   status: CacheStatus;
   /** Seconds since the entry was fetched from the portal. */
   ageS: number;
+  /** When the entry was fetched (epoch ms): the same stored entry always reports the same value, so it versions derived data. */
+  loadedAt: number;
 }
 
 /** What a loader returns: sets by user id (null = not found) and the details of the assets it saw. */

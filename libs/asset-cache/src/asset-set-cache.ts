@@ -564,7 +564,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
 
   /** A HIT from the store; kept in process so repeated hits return this same object. */
   private hitResult(ctx: KeyCtx, e: StoredEntry, epoch: number, now: number): CachedUserSet {
-    const value: CachedUserSet = { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now) };
+    const value: CachedUserSet = { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt };
     this.remember(ctx, e, value, epoch, now);
     return value;
   }
@@ -572,15 +572,15 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   /** A freshly loaded entry: MISS for this caller, a HIT object for the in-process copy. */
   private missResult(ctx: KeyCtx, e: StoredEntry, epoch: number): CachedUserSet {
     const now = this.now();
-    this.remember(ctx, e, { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now) }, epoch, now);
-    return { userId: ctx.userId, set: e.set, status: 'MISS', ageS: ageS(e.loadedAt, now) };
+    this.remember(ctx, e, { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt }, epoch, now);
+    return { userId: ctx.userId, set: e.set, status: 'MISS', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt };
   }
 
   /** The previous entry as STALE when it is younger than its TTL + staleS; undefined otherwise. */
   private staleResult(ctx: KeyCtx, prev: StoredEntry | undefined): CachedUserSet | undefined {
     const now = this.now();
     if (!prev || now >= prev.freshUntil + this.staleMs) return undefined;
-    return { userId: ctx.userId, set: prev.set, status: 'STALE', ageS: ageS(prev.loadedAt, now) };
+    return { userId: ctx.userId, set: prev.set, status: 'STALE', ageS: ageS(prev.loadedAt, now), loadedAt: prev.loadedAt };
   }
 
   /** Keeps the object in process until the local lifetime ends or the refresh-ahead window opens, whichever first. */

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, UserAssetSet } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
 import { PortalCode } from '@app/portal-contracts';
@@ -6,6 +7,10 @@ import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, localize, prefsKey } from '../common/i18n';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
+
+/** Memory bound of the serialized bodies kept for hot reads, and the bookkeeping counted per body. */
+const BODY_MEMO_BYTES = 128 * 1024 * 1024;
+const BODY_MEMO_OVERHEAD = 200;
 
 /** What the portal said when the negative entry was stored. */
 const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is not found, or not in the organization' };
@@ -30,7 +35,8 @@ export interface AssetView {
  */
 @Injectable()
 export class AssetsService {
-  private readonly bodies = new WeakMap<CachedUserSet, Map<string, Buffer>>();
+  /** Serialized bodies by OU, user and languages, versioned by the entry's loadedAt; bounded in bytes. */
+  private readonly bodies = new LRUCache<string, { loadedAt: number; body: Buffer }>({ maxSize: BODY_MEMO_BYTES, sizeCalculation: (v) => v.body.length + BODY_MEMO_OVERHEAD });
   private readonly indexes = new WeakMap<CachedUserSet, Set<string>>();
 
   constructor(
@@ -42,26 +48,25 @@ export class AssetsService {
   async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean): Promise<CachedBody> {
     let loaded: Map<string, AssetDetails> | undefined;
     const entry = await this.userSet(orgId, userId, bypass, (m) => (loaded = m));
-    const key = prefsKey(prefs);
-    let byLang = this.bodies.get(entry);
-    const memo = byLang?.get(key);
-    if (memo !== undefined) return { body: memo, status: entry.status, ageS: entry.ageS };
+    const key = memoKey(orgId, userId, prefs);
+    const memo = this.bodies.get(key);
+    if (memo !== undefined && memo.loadedAt === entry.loadedAt) return { body: memo.body, status: entry.status, ageS: entry.ageS };
     const set = entry.set as UserAssetSet;
     // The request that ran the load already holds every asset's details: no need to read them back.
     const details = loaded ?? (await this.details(orgId, userId, set));
     const assets = set.assetIds.map((id) => view(id, details.get(id), prefs));
     // Encoded once: sending a Buffer spares fastify a second pass over a (often two-byte, CJK) string.
     const body = Buffer.from(JSON.stringify({ orgId, userId, total: set.total, assets }));
-    if (!byLang) this.bodies.set(entry, (byLang = new Map()));
-    byLang.set(key, body);
+    this.bodies.set(key, { loadedAt: entry.loadedAt, body });
     return { body, status: entry.status, ageS: entry.ageS };
   }
 
   /** The serialized body of a hot in-process hit, synchronously; undefined when the full read is needed. */
   peekBody(orgId: string, userId: string, prefs: LangPrefs): CachedBody | undefined {
-    const key = prefsKey(prefs);
-    const entry = this.cache.peekUserSet({ orgId }, userId, (e) => this.bodies.get(e)?.has(key) === true);
-    return entry && { body: this.bodies.get(entry)?.get(key) as Buffer, status: entry.status, ageS: entry.ageS };
+    const memo = this.bodies.get(memoKey(orgId, userId, prefs));
+    if (memo === undefined) return undefined;
+    const entry = this.cache.peekUserSet({ orgId }, userId, (e) => e.loadedAt === memo.loadedAt);
+    return entry && { body: memo.body, status: entry.status, ageS: entry.ageS };
   }
 
   /** One asset of the user's list, or ASSET_NOT_ACCESSIBLE. */
@@ -124,6 +129,9 @@ export class AssetsService {
     }
   }
 }
+
+/** Key of a memoized body (ids cannot contain the separator). */
+const memoKey = (orgId: string, userId: string, prefs: LangPrefs): string => `${orgId}\u0000${userId}\u0000${prefsKey(prefs)}`;
 
 function view(id: string, d: AssetDetails | undefined, prefs: LangPrefs): AssetView {
   const names = d?.names ?? { default: id };

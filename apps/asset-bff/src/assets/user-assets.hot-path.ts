@@ -17,13 +17,6 @@ const USER_ASSETS_ROUTE = '/v1/orgs/:orgId/users/:userId/assets';
 const MY_ASSETS_ROUTE = '/v1/me/assets';
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set when the hot path answered the request (for the access log). */
-    hotPath?: boolean;
-  }
-}
-
 /**
  * The hot read, answered from a Fastify onRequest hook instead of the Nest pipeline: the same
  * authentication and authorization (AuthService), rate limit, validation, service call and problem+json
@@ -49,7 +42,6 @@ export class UserAssetsHotPath {
         done();
         return;
       }
-      req.hotPath = true;
       void this.serve(req, reply, route === MY_ASSETS_ROUTE);
     });
   }
