@@ -21,6 +21,8 @@ const ATTEMPTS = 3;
 const HANG_BOUND_MS = ATTEMPTS * TIMEOUT_MS * 3 + 2000;
 /** The portal client's circuit stays open this long before a probe (libs/portal-client defaults). */
 const CIRCUIT_HALF_OPEN_MS = 5000;
+/** How long a SIGTERMed service may take to exit once its drain is over. */
+const EXIT_BOUND_MS = 10_000;
 
 type Res = Awaited<ReturnType<typeof call>>;
 
@@ -251,7 +253,7 @@ describe('SIGTERM under load', () => {
   });
 
   /** 50 slow requests (300 ms upstream latency, some needing several rounds of the bulkhead), SIGTERM once they are under way. */
-  async function sigtermUnderLoad(drainMs: number, db: number): Promise<{ failures: string[]; exitCode: number | null; upstreamCalls: number; output: string }> {
+  async function sigtermUnderLoad(drainMs: number, db: number): Promise<{ failures: string[]; exitCode: number | string | null; upstreamCalls: number; output: string }> {
     const bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(db), SHUTDOWN_DRAIN_MS: String(drainMs), LOG_LEVEL: 'warn' } });
     try {
       await sim.admin.setFault('assetList', { latencyMs: 300 });
@@ -272,7 +274,8 @@ describe('SIGTERM under load', () => {
       const failures = results.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.body?.code}`);
       expect(results.filter((r) => r.body?.userId).every((r) => r.body.assets.length === 10)).toBe(true);
       const c = await sim.admin.counters();
-      return { failures, exitCode: await exit, upstreamCalls: c.endpoints.assetList.calls + c.endpoints.usersAssetList.calls, output: bff.output() };
+      const exitCode = await Promise.race([exit, sleep(EXIT_BOUND_MS).then(() => `still running ${EXIT_BOUND_MS} ms after SIGTERM`)]);
+      return { failures, exitCode, upstreamCalls: c.endpoints.assetList.calls + c.endpoints.usersAssetList.calls, output: bff.output() };
     } finally {
       await bff.stop('SIGKILL');
       await sim.admin.clearFaults();

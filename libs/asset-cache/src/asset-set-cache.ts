@@ -100,6 +100,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private readonly loads = new Map<string, Flight<StoredEntry>>();
   private readonly reads = new Map<string, Flight<CachedUserSet>>();
   private readonly refreshing = new Set<string>();
+  /** Entries another instance loaded while this one waited on the lock: served as cache hits, not misses. */
+  private readonly fromPeer = new WeakSet<StoredEntry>();
   /** Invalidations this instance published and is waiting to receive back. */
   private readonly echoes = new Map<string, () => void>();
   private readonly observer: AssetCacheObserver;
@@ -365,7 +367,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     }
     try {
       const entry = await this.loadOne(ctx, load, read, bypass ? 'bypass' : 'wait');
-      return this.missResult(ctx, entry, epoch);
+      return this.fromPeer.has(entry) ? this.hitResult(ctx, entry, epoch, this.now()) : this.missResult(ctx, entry, epoch);
     } catch (err) {
       const stale = this.staleResult(ctx, cached);
       if (stale) return stale;
@@ -407,7 +409,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
           this.observer.onLockWait?.();
         }
         const peer = await this.waitForPeer(ctx, deadline);
-        if (peer.entry) return peer.entry;
+        if (peer.entry) {
+          this.fromPeer.add(peer.entry);
+          return peer.entry;
+        }
         if (peer.timedOut) break;
       }
     }
