@@ -3,11 +3,14 @@ import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger as NestLogger } from '@nestjs/common';
 import { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
 import { AssetSetCache } from '@app/asset-cache';
 import { AppModule } from './app.module';
+import { sendProblem } from './common/problem.filter';
 import { AssetsService } from './assets/assets.service';
 import { UserAssetsHotPath } from './assets/user-assets.hot-path';
 import { AuthService } from './auth/auth.service';
@@ -19,6 +22,10 @@ import { MetricsService } from './metrics/metrics.service';
 
 /** Long enough that an over-long id reaches validation (400 naming the field) instead of fastify's 414. */
 const MAX_PARAM_LENGTH = 2048;
+/** Longest the service waits for in-flight requests after the drain, and how often idle connections are closed meanwhile. */
+const SHUTDOWN_TIMEOUT_MS = 15_000;
+const IDLE_SWEEP_MS = 100;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const CORS_HEADERS = ['Authorization', 'X-Api-Key', 'Content-Type', 'X-Request-Id', 'Cache-Control', 'Accept-Language'];
 const EXPOSED_HEADERS = ['X-Request-Id', 'X-Cache', 'Age', 'Retry-After'];
@@ -45,11 +52,22 @@ function configOrExit(): AppConfig {
 
 /** Builds the whole service (also used by tests and the demo); does not listen. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: config.BODY_LIMIT_BYTES, routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, genReqId: requestId, logger: false, return503OnClosing: true });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
+  const httpLogger = new NestLogger('http');
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    genReqId: requestId,
+    logger: false,
+    return503OnClosing: true,
+    // Errors fastify raises before routing (bad percent-encoding, over-long parameters) get problem+json too.
+    frameworkErrors: (err: Error, req: FastifyRequest, reply: FastifyReply) => sendProblem(err, req, reply, httpLogger),
+  });
+  // bodyParser: false keeps Nest from registering a form-urlencoded parser: this API takes JSON only.
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('text/plain');
 
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', req.id);
@@ -117,8 +135,20 @@ async function bootstrap(): Promise<void> {
     closing = true;
     lifecycle.state = 'draining';
     logger.log(`${signal}: draining (readiness 503), then closing after in-flight requests finish`);
-    await new Promise((r) => setTimeout(r, config.SHUTDOWN_DRAIN_MS));
-    await app.close();
+    await sleep(config.SHUTDOWN_DRAIN_MS);
+    const server = app.getHttpServer();
+    // A process that cannot finish its requests in time still exits (and says so by its exit code).
+    setTimeout(() => {
+      server.closeAllConnections();
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
+    // Keep-alive connections that finish their last request while closing are closed too, not waited for.
+    const sweeper = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+    // The HTTP server first: in-flight requests finish while the portal client and the cache are still up
+    // (Nest's close would destroy the portal client's sockets under them).
+    await app.getHttpAdapter().getInstance().close();
+    clearInterval(sweeper);
+    await Promise.race([app.close(), sleep(SHUTDOWN_TIMEOUT_MS)]);
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
