@@ -36,5 +36,8 @@ describe('request validation', () => {
     expect(parseTreeQuery({ types: 'a,b', associated: 'true', view: 'flat' })).toEqual({ types: ['a', 'b'], associated: true, view: 'flat' });
     expect(parseTreeQuery({})).toEqual({ types: undefined, associated: false, view: 'tree' });
     expect(fieldsOf(() => parseTreeQuery({ associated: 'yes', view: 'graph', types: 'a,%00' }))).toEqual(['types[1]', 'associated', 'view']);
+    // found by the property-based suite: prototype names are not booleans
+    expect(fieldsOf(() => parseTreeQuery({ associated: 'toString' }))).toEqual(['associated']);
+    expect(fieldsOf(() => parseTreeQuery({ associated: 'constructor' }))).toEqual(['associated']);
   });
 });

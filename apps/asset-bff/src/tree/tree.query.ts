@@ -2,7 +2,8 @@ import { Problems } from '../common/validation';
 import { MAX_RESOURCE_TYPES } from '../assets/dto/user-assets-request.dto';
 
 
-const BOOL: Record<string, boolean> = { true: true, false: false, '1': true, '0': false };
+/** Accepted spellings of a boolean (a Map: a plain object would also answer `toString`, `constructor`...). */
+const BOOL = new Map<string, boolean>([['true', true], ['false', false], ['1', true], ['0', false]]);
 const MAX_TYPES_QUERY = 140_000;
 
 /** Query of the tree route. */
@@ -22,7 +23,7 @@ export function parseTreeQuery(q: Record<string, unknown>): TreeQuery {
   }
   let associated = false;
   if (q.associated !== undefined) {
-    const b = typeof q.associated === 'string' ? BOOL[q.associated] : undefined;
+    const b = typeof q.associated === 'string' ? BOOL.get(q.associated) : undefined;
     if (b === undefined) p.add('associated', 'must be true or false');
     else associated = b;
   }
