@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessRule } from '../auth/access.decorator';
 import { AuthService } from '../auth/auth.service';
-import { callerOf, cacheHeaders, prefsOf, wantsBypass } from '../common/http';
+import { callerOf, prefsOf, wantsBypass } from '../common/http';
 import { sendProblem } from '../common/problem.filter';
 import { Problems } from '../common/validation';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
@@ -27,6 +27,8 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
 export class UserAssetsHotPath {
   private readonly logger = new Logger('UserAssetsHotPath');
   private securityHeaders: Record<string, string> = {};
+  /** content-type and the security headers as a flat [name, value, ...] list, built once for writeHead. */
+  private staticHeaders: string[] = ['content-type', JSON_TYPE];
 
   constructor(
     private readonly auth: AuthService,
@@ -49,6 +51,7 @@ export class UserAssetsHotPath {
   /** The security headers the full pipeline adds (captured from it once at start-up), added to every hot answer. */
   useSecurityHeaders(headers: Record<string, string>): void {
     this.securityHeaders = headers;
+    this.staticHeaders = ['content-type', JSON_TYPE, ...Object.entries(headers).flat()];
   }
 
   private async serve(req: FastifyRequest, reply: FastifyReply, mine: boolean): Promise<void> {
@@ -75,8 +78,18 @@ export class UserAssetsHotPath {
       const prefs = prefsOf(req);
       const bypass = wantsBypass(req);
       const r = (!bypass && this.assets.peekBody(orgId, userId, prefs)) || (await this.assets.listBody(orgId, userId, prefs, bypass));
-      cacheHeaders(reply, r.status, r.ageS);
-      await reply.type(JSON_TYPE).send(r.body);
+      // Written straight to the socket's response: the headers are known and the body is bytes already, so
+      // fastify's send path (header merging, onSend, serialization checks) has nothing to add. onResponse
+      // hooks (metrics, access log) still run on 'finish'.
+      reply.hijack();
+      reply.raw.writeHead(200, [
+        ...this.staticHeaders,
+        'x-request-id', String(req.id),
+        'x-cache', r.status,
+        'age', String(Math.max(0, Math.floor(r.ageS))),
+        'content-length', String(r.body.length),
+      ]);
+      reply.raw.end(r.body);
     } catch (err) {
       sendProblem(err, req, reply, this.logger);
     }

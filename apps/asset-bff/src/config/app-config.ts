@@ -86,7 +86,7 @@ export class AppConfig {
 
   /** In-process copy lifetime (not in the contract; 0 turns it off); pub/sub invalidation drops it earlier. */
   @IsInt() @Min(0) @Max(60_000)
-  CACHE_LOCAL_TTL_MS = 5000;
+  CACHE_LOCAL_TTL_MS = 30000;
 
   /** Most user sets kept in process. */
   @IsInt() @Min(1) @Max(1_000_000)
