@@ -16,6 +16,9 @@ import {
 } from './asset-cache.constants';
 import { CacheUnavailableError } from './asset-cache.errors';
 
+/** Sets at least this large are stored after the caller is answered (see loadAndStore). */
+const BACKGROUND_STORE_MIN_ASSETS = 10_000;
+
 /** Longest wait for this instance's own invalidation message to come back through Redis pub/sub. */
 const INVALIDATION_ECHO_WAIT_MS = 250;
 import {
@@ -416,11 +419,17 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         if (peer.timedOut) break;
       }
     }
+    let loaded: { entry: StoredEntry; stored: Promise<void>; background: boolean };
     try {
-      return await this.loadAndStore(ctx, load, read);
-    } finally {
+      loaded = await this.loadAndStore(ctx, load, read);
+    } catch (err) {
       if (token) await this.store.unlock(lockKey, token);
+      throw err;
     }
+    // The lock is held until the entry is stored, so other instances wait for it instead of loading again.
+    if (token && loaded.background) void loaded.stored.finally(() => this.store.unlock(lockKey, token)).catch(noop);
+    else if (token) await this.store.unlock(lockKey, token);
+    return loaded.entry;
   }
 
   /** Polls the entry until the lock holder stored it, released the lock without it, or the deadline passed. */
@@ -443,11 +452,28 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Runs the loader and stores its answer, unless the generations are unknown (store down) . */
-  private async loadAndStore(ctx: KeyCtx, load: () => Promise<LoadedSets>, read: ReadResult | undefined): Promise<StoredEntry> {
+  /**
+   * Loads and stores one entry. `stored` settles when the entry is in the store: already for ordinary sets;
+   * for a set of BACKGROUND_STORE_MIN_ASSETS or more (100,000 assets take ~1.5 s of Redis writes) the caller
+   * is answered first and the writes start on the next turn of the event loop (this instance serves the set
+   * from its in-process copy meanwhile, other instances wait on the lock).
+   */
+  private async loadAndStore(
+    ctx: KeyCtx,
+    load: () => Promise<LoadedSets>,
+    read: ReadResult | undefined,
+  ): Promise<{ entry: StoredEntry; stored: Promise<void>; background: boolean }> {
     const loaded = await load();
     const entry = this.newEntry(loaded.sets.get(ctx.userId) ?? null, read?.og ?? 0, read?.ugs[0] ?? 0);
-    if (read) await this.storeEntries(ctx.orgId, [[ctx.key, entry]], loaded.assets);
-    return entry;
+    if (!read) return { entry, stored: Promise.resolve(), background: false };
+    const store = () => this.storeEntries(ctx.orgId, [[ctx.key, entry]], loaded.assets);
+    if ((entry.set?.assetIds.length ?? 0) < BACKGROUND_STORE_MIN_ASSETS) {
+      await store();
+      return { entry, stored: Promise.resolve(), background: false };
+    }
+    const stored = new Promise<void>((resolve) => setImmediate(resolve)).then(store);
+    stored.catch((err: unknown) => this.logger.warn(`storing a large set failed, it will be loaded again: ${describe(err)}`));
+    return { entry, stored, background: true };
   }
 
   /** One background refresh of a hot key near expiry, under the lock; skipped if a load is already running anywhere. */
@@ -459,7 +485,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const run = async (): Promise<void> => {
       if (this.store.shared && (await this.store.tryLock(lockKey, token, this.lockTtlMs)) !== true) return;
       try {
-        await this.loadAndStore(ctx, load, read);
+        await (await this.loadAndStore(ctx, load, read)).stored;
       } finally {
         if (this.store.shared) await this.store.unlock(lockKey, token);
       }

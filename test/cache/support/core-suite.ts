@@ -348,6 +348,30 @@ export function describeCoreSuite(target: CoreTarget): void {
       expect(ca.counts.coalesced + cb.counts.coalesced).toBe(498);
     });
 
+    it('a very large set answers before it is stored; the other instance waits on the lock and loads nothing', async () => {
+      const a = await makeCache();
+      const b = await makeCache();
+      const ids = Array.from({ length: 12_000 }, (_, i) => `huge-${i}`);
+      let loads = 0;
+      const load = async () => {
+        loads++;
+        return {
+          sets: new Map([['huge', { assetIds: ids, total: ids.length, complete: true }]]),
+          assets: new Map(ids.map((id) => [id, { names: { default: `name ${id}` } }])),
+        };
+      };
+      const first = await a.getUserSet({ orgId: ORG }, 'huge', load);
+      expect(first.status).toBe('MISS');
+      expect(first.set?.assetIds).toHaveLength(12_000);
+      // Asked at once, while the first instance's writes may still be running: it waits, then reads them.
+      const second = await b.getUserSet({ orgId: ORG }, 'huge', load);
+      expect(second.status).toBe('HIT');
+      expect(second.set?.assetIds).toEqual(ids);
+      expect(loads).toBe(1);
+      const details = await b.getAssetDetails(ORG, ids.slice(-3));
+      expect([...details.values()].map((d) => d.names.default)).toEqual(ids.slice(-3).map((id) => `name ${id}`));
+    });
+
     it('a dead lock holder (lock left in Redis) blocks the key at most lockTtlMs, then a waiter loads', async () => {
       const { counts, observer } = countingObserver();
       const cache = await makeCache({ lockTtlMs: 600, observer });
