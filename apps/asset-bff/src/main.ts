@@ -69,12 +69,13 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
 
+  // The hot path first: it writes its own X-Request-Id (and security headers) on every answer.
+  const hotPath = new UserAssetsHotPath(app.get(AuthService), app.get(RateLimitService), app.get(AssetsService));
+  hotPath.install(fastify);
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', req.id);
     done();
   });
-  const hotPath = new UserAssetsHotPath(app.get(AuthService), app.get(RateLimitService), app.get(AssetsService));
-  hotPath.install(fastify);
   const logger = app.get(Logger);
   const accessLog = logInfoEnabled(config.LOG_LEVEL);
   fastify.addHook('onResponse', (req, reply, done) => {

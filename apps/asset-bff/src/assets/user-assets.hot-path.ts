@@ -4,6 +4,7 @@ import { AccessRule } from '../auth/access.decorator';
 import { AuthService } from '../auth/auth.service';
 import { callerOf, prefsOf, wantsBypass } from '../common/http';
 import { sendProblem } from '../common/problem.filter';
+import { isId } from '../common/ids';
 import { Problems } from '../common/validation';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { AssetsService } from './assets.service';
@@ -36,7 +37,7 @@ export class UserAssetsHotPath {
     private readonly assets: AssetsService,
   ) {}
 
-  /** Registers the hook; it must run before the other onRequest hooks (helmet, CORS, logging middleware). */
+  /** Registers the hook; it must run before the other onRequest hooks (request id, helmet, CORS). */
   install(fastify: FastifyInstance): void {
     fastify.addHook('onRequest', (req, reply, done) => {
       const route = req.routeOptions.url;
@@ -55,7 +56,6 @@ export class UserAssetsHotPath {
   }
 
   private async serve(req: FastifyRequest, reply: FastifyReply, mine: boolean): Promise<void> {
-    reply.headers(this.securityHeaders);
     try {
       const params = (req.params ?? {}) as Record<string, string | undefined>;
       req.caller = this.auth.authenticateKey(req) ?? (await this.auth.authenticate(req));
@@ -68,10 +68,12 @@ export class UserAssetsHotPath {
         orgId = me.kind === 'user' ? (me.orgId as string) : '';
         userId = me.kind === 'user' ? me.userId : '';
       } else {
-        const p = new Problems();
-        p.id(params.orgId, 'orgId');
-        p.id(params.userId, 'userId');
-        p.throwIfAny();
+        if (!isId(params.orgId) || !isId(params.userId)) {
+          const p = new Problems();
+          p.id(params.orgId, 'orgId');
+          p.id(params.userId, 'userId');
+          p.throwIfAny();
+        }
         orgId = params.orgId as string;
         userId = params.userId as string;
       }
@@ -91,6 +93,8 @@ export class UserAssetsHotPath {
       ]);
       reply.raw.end(r.body);
     } catch (err) {
+      reply.header('X-Request-Id', req.id);
+      reply.headers(this.securityHeaders);
       sendProblem(err, req, reply, this.logger);
     }
   }
