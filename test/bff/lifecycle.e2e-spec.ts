@@ -89,6 +89,18 @@ describe('configuration and lifecycle', () => {
       expect(ok.headers.get('access-control-allow-origin')).toBe('http://app.example.test');
       const evil = await fetch(`${bff.url}/v1/me/assets`, { method: 'OPTIONS', headers: { origin: 'http://evil.test', 'access-control-request-method': 'GET' } });
       expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+      // A browser GET of the hot route (Origin set) takes the full pipeline: CORS headers, same body as the hot path.
+      const hot = await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.reader });
+      const cors = await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.reader, headers: { origin: 'http://app.example.test' } });
+      expect(cors.status).toBe(200);
+      expect(cors.headers.get('access-control-allow-origin')).toBe('http://app.example.test');
+      expect(cors.headers.get('access-control-expose-headers')).toMatch(/X-Cache/i);
+      expect(cors.text).toBe(hot.text);
+      expect(hot.headers.get('access-control-allow-origin')).toBeNull();
+      for (const h of ['x-content-type-options', 'content-security-policy', 'x-request-id', 'x-cache', 'age']) {
+        expect([h, hot.headers.get(h) !== null]).toEqual([h, true]);
+        expect([h, cors.headers.get(h) !== null]).toEqual([h, true]);
+      }
       const live = await fetch(`${bff.url}/health/live`);
       expect(live.headers.get('x-content-type-options')).toBe('nosniff');
       expect(live.headers.get('x-frame-options')).toBeTruthy();
