@@ -343,6 +343,10 @@ describe('bad input, generated (fast-check) over every route', () => {
     for (const path of paths) {
       const r = await send('GET', path);
       expect({ path: path.slice(0, 60), status: r.status >= 400 && r.status < 500 }).toEqual({ path: path.slice(0, 60), status: true });
+      // fastify's own errors (before routing) go through the same problem+json writer, with a request id.
+      expect({ path: path.slice(0, 60), type: r.headers.get('content-type') }).toEqual({ path: path.slice(0, 60), type: expect.stringMatching(PROBLEM_TYPE) });
+      expect(r.headers.get('x-request-id')).toMatch(SANE_REQUEST_ID);
+      expect(r.body.requestId).toBe(r.headers.get('x-request-id'));
     }
   });
 

@@ -62,6 +62,8 @@ export function sendProblem(err: unknown, req: FastifyRequest, reply: FastifyRep
     logger.error({ requestId: req.id, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }, 'unhandled error');
   }
   if (e.extra.retryAfterS !== undefined) reply.header('Retry-After', String(e.extra.retryAfterS));
+  // Also for errors raised before the request-id hook ran (fastify's framework errors).
+  reply.header('X-Request-Id', String(req.id));
   void reply.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
 
