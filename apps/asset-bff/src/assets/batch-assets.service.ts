@@ -54,16 +54,18 @@ export class BatchAssetsService {
   async usersAssets(orgId: string, userIds: string[], resourceTypes: string[] | undefined, prefs: LangPrefs, bypass: boolean): Promise<{ result: BatchResult; status: CacheStatus; ageS: number }> {
     const users = [...new Set(userIds)];
     const types = typesKey(resourceTypes);
-    const entries = await this.sets(orgId, users, types, bypass);
+    // Details this request's own loads brought back need not be read back from the cache.
+    const loaded = new Map<string, AssetDetails>();
+    const entries = await this.sets(orgId, users, types, bypass, false, loaded);
     let ids = collectIds(users, entries);
-    let details = await this.cache.getAssetDetails(orgId, ids);
+    let details = await this.detailsOf(orgId, ids, loaded);
     // Entries filled by asset/list know names but not types: reload the users whose assets lack a type.
     const incomplete = users.filter((u) => entries.get(u)?.set?.assetIds.some((id) => details.get(id)?.type === undefined));
     if (incomplete.length && !bypass) {
-      const fresh = await this.sets(orgId, incomplete, types, true);
+      const fresh = await this.sets(orgId, incomplete, types, true, false, loaded);
       for (const [u, e] of fresh) entries.set(u, e);
       ids = collectIds(users, entries);
-      details = await this.cache.getAssetDetails(orgId, ids);
+      details = await this.detailsOf(orgId, ids, loaded);
     }
     const assets = ids.map((id) => batchView(id, details.get(id), prefs));
     const result: BatchResult = { orgId, users: users.map((userId) => ({ userId, assetIds: entries.get(userId)?.set?.assetIds ?? [] })), assets };
@@ -71,10 +73,22 @@ export class BatchAssetsService {
   }
 
   /** Cached sets of these users; missing ones loaded with users/assetList. OU not found is cached negatively. */
-  async sets(orgId: string, users: string[], types: string[] | undefined, bypass: boolean, batched = false): Promise<Map<string, CachedUserSet>> {
+  async sets(
+    orgId: string,
+    users: string[],
+    types: string[] | undefined,
+    bypass: boolean,
+    batched = false,
+    loadedDetails?: Map<string, AssetDetails>,
+  ): Promise<Map<string, CachedUserSet>> {
     if (await this.cache.isOrgMissing(orgId)) throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
+    const loader = async (missing: string[]): Promise<LoadedSets> => {
+      const r = batched ? await this.loadBatched(orgId, missing, types) : await this.load(orgId, missing, types);
+      if (loadedDetails) for (const [id, d] of r.assets) loadedDetails.set(id, d);
+      return r;
+    };
     try {
-      return await this.cache.getUserSets({ orgId, types }, users, (missing) => (batched ? this.loadBatched(orgId, missing, types) : this.load(orgId, missing, types)), { bypass });
+      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass });
     } catch (err) {
       if (isNotFound(err)) {
         await this.cache.markOrgMissing(orgId);
@@ -82,6 +96,17 @@ export class BatchAssetsService {
       }
       throw mapUpstreamError(err, 'batch');
     }
+  }
+
+  /** Details of the ids: those this request loaded, the rest from the OU's dictionary in the cache. */
+  private async detailsOf(orgId: string, ids: string[], loaded: Map<string, AssetDetails>): Promise<Map<string, AssetDetails>> {
+    const missing = ids.filter((id) => !loaded.has(id));
+    const details = missing.length ? await this.cache.getAssetDetails(orgId, missing) : new Map<string, AssetDetails>();
+    for (const id of ids) {
+      const d = loaded.get(id);
+      if (d) details.set(id, d);
+    }
+    return details;
   }
 
   private async load(orgId: string, users: string[], types: string[] | undefined): Promise<LoadedSets> {
