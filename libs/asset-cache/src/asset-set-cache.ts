@@ -16,6 +16,9 @@ import {
 } from './asset-cache.constants';
 import { CacheUnavailableError } from './asset-cache.errors';
 
+/** Random spread of the in-process copy's lifetime, as a fraction. */
+const LOCAL_TTL_JITTER = 0.2;
+
 /** Sets at least this large are stored after the caller is answered (see loadAndStore). */
 const BACKGROUND_STORE_MIN_ASSETS = 10_000;
 
@@ -617,7 +620,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   /** Keeps the object in process until the local lifetime ends or the refresh-ahead window opens, whichever first. */
   private remember(ctx: KeyCtx, e: StoredEntry, value: CachedUserSet, epoch: number, now: number): void {
     if (!this.local || epoch !== this.localEpoch) return;
-    const expiresAt = Math.min(now + this.localTtlMs, refreshAt(e.loadedAt, e.freshUntil, REFRESH_AHEAD_FRACTION));
+    // Up to LOCAL_TTL_JITTER shorter at random, so copies made together (a batch, a warm-up) do not all
+    // expire in the same instant and send every user back to Redis at once.
+    const localTtl = this.localTtlMs * (1 - LOCAL_TTL_JITTER * this.random());
+    const expiresAt = Math.min(now + localTtl, refreshAt(e.loadedAt, e.freshUntil, REFRESH_AHEAD_FRACTION));
     if (expiresAt > now) this.local.set(ctx.key, { value, loadedAt: e.loadedAt, expiresAt, orgId: ctx.orgId, userId: ctx.userId });
   }
 
