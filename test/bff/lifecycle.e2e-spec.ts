@@ -1,4 +1,4 @@
-import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
+import { call, startBff, TEST_KEYS } from '../support/bff';
 import { cleanRedisDb } from '../support/redis-db';
 import { SimHandle, startSim } from '../support/sim';
 

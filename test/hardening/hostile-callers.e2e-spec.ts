@@ -40,7 +40,7 @@ const USER_ROUTES: Route[] = [
 /** A tiny JWKS endpoint for keys this suite controls. */
 async function jwksServer(keys: () => JWK[]): Promise<{ url: string; server: Server; hits: () => number }> {
   let hits = 0;
-  const server = createServer((req, res) => {
+  const server = createServer((_req, res) => {
     hits++;
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ keys: keys() }));

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CachedUserSet, CacheStatus } from '@app/asset-cache';
 import { aggregateStatus, BatchAssetsService } from '../assets/batch-assets.service';
+import { assetIndexOf } from '../assets/asset-index';
 import { Check } from './access-checks.request';
 
 /**
@@ -9,22 +10,15 @@ import { Check } from './access-checks.request';
  */
 @Injectable()
 export class AccessService {
-  private readonly indexes = new WeakMap<CachedUserSet, Set<string>>();
-
   constructor(private readonly batch: BatchAssetsService) {}
 
   /** One result per check, in request order; a user unknown to the OU is allowed: false. */
   async check(orgId: string, checks: Check[], bypass: boolean): Promise<{ results: (Check & { allowed: boolean })[]; status: CacheStatus; ageS: number }> {
     const users = [...new Set(checks.map((c) => c.userId))];
     const entries = await this.batch.sets(orgId, users, undefined, bypass, true);
-    const results = checks.map((c) => ({ userId: c.userId, assetId: c.assetId, allowed: this.index(entries.get(c.userId))?.has(c.assetId) ?? false }));
+    const results = checks.map((c) => ({ userId: c.userId, assetId: c.assetId, allowed: assetAllowed(entries.get(c.userId), c.assetId) }));
     return { results, ...aggregateStatus(entries.values()) };
   }
-
-  private index(entry: CachedUserSet | undefined): Set<string> | undefined {
-    if (!entry?.set) return undefined;
-    let idx = this.indexes.get(entry);
-    if (!idx) this.indexes.set(entry, (idx = new Set(entry.set.assetIds)));
-    return idx;
-  }
 }
+
+const assetAllowed = (entry: CachedUserSet | undefined, assetId: string): boolean => (entry?.set ? assetIndexOf(entry.set).has(assetId) : false);

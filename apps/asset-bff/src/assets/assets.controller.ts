@@ -14,7 +14,6 @@ import { UserAssetsRequestDto } from './dto/user-assets-request.dto';
 import { parseUserAssetsBody } from './user-assets.request';
 import { JSON_TYPE, MY_ASSETS_RULE, USER_ASSETS_RULE } from './user-assets.hot-path';
 
-
 /** Asset reads: one user's assets (all asset/list pages merged), one asset, and batches of users. */
 @ApiTags('assets')
 @ApiSecurity('apiKey')

@@ -7,6 +7,7 @@ import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, localize, prefsKey } from '../common/i18n';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
+import { assetIndexOf } from './asset-index';
 
 /** Memory bound of the serialized bodies kept for hot reads, and the bookkeeping counted per body. */
 const BODY_MEMO_BYTES = 128 * 1024 * 1024;
@@ -37,7 +38,6 @@ export interface AssetView {
 export class AssetsService {
   /** Serialized bodies by OU, user and languages, versioned by the entry's loadedAt; bounded in bytes. */
   private readonly bodies = new LRUCache<string, { loadedAt: number; body: Buffer }>({ maxSize: BODY_MEMO_BYTES, sizeCalculation: (v) => v.body.length + BODY_MEMO_OVERHEAD });
-  private readonly indexes = new WeakMap<CachedUserSet, Set<string>>();
 
   constructor(
     private readonly cache: AssetSetCache,
@@ -73,9 +73,7 @@ export class AssetsService {
   async one(orgId: string, userId: string, assetId: string, prefs: LangPrefs, bypass: boolean): Promise<{ asset: AssetView; status: CacheStatus; ageS: number }> {
     const entry = await this.userSet(orgId, userId, bypass);
     const set = entry.set as UserAssetSet;
-    let index = this.indexes.get(entry);
-    if (!index) this.indexes.set(entry, (index = new Set(set.assetIds)));
-    if (!index.has(assetId)) throw new AppException(ErrorCode.AssetNotAccessible, 'The user cannot access this asset, or it does not exist');
+    if (!assetIndexOf(set).has(assetId)) throw new AppException(ErrorCode.AssetNotAccessible, 'The user cannot access this asset, or it does not exist');
     const details = await this.cache.getAssetDetails(orgId, [assetId]);
     return { asset: view(assetId, details.get(assetId), prefs), status: entry.status, ageS: entry.ageS };
   }

@@ -5,7 +5,6 @@ import {
   PortalCode,
   PortalLimits,
   UserAssetInfo,
-  UsersAssetListData,
   UsersAssetListRequest,
 } from '@app/portal-contracts';
 import { PortalError, badRequest } from '../common/portal-error';
