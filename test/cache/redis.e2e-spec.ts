@@ -1,5 +1,8 @@
 import Redis from 'ioredis';
+import { AssetCacheOptions, AssetSetCache } from '@app/asset-cache';
+import { SlowLink } from '../support/slow-link';
 import { describeCoreSuite } from './support/core-suite';
+import { FakePortal, recordingLogger, uniquePrefix } from './support/fake-portal';
 
 /** The shared Redis of the e2e suites (started by the global set-up when none runs); each test has its own key prefix. */
 const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -9,6 +12,32 @@ describe('AssetSetCache on Redis', () => {
     store: () => ({ redisUrl: SHARED_REDIS_URL }),
     shared: true,
     raw: () => new Redis(SHARED_REDIS_URL),
+  });
+
+  it('an instance whose replies come late loads nothing when the other instance stored the set meanwhile (double-checked lock)', async () => {
+    // B's replies are 150 ms late: its first read misses, A loads (20 ms), stores and unlocks, then B takes the
+    // free lock. Without a second look after taking the lock, B would call the portal again.
+    const link = new SlowLink({ host: '127.0.0.1', port: 6379 }, 150);
+    await link.start();
+    const prefix = uniquePrefix('core');
+    const base = { ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, keyPrefix: prefix, logger: recordingLogger().logger } as AssetCacheOptions;
+    const a = new AssetSetCache({ ...base, redisUrl: SHARED_REDIS_URL });
+    const b = new AssetSetCache({ ...base, redisUrl: `redis://127.0.0.1:${link.port}` });
+    try {
+      await a.connect();
+      await b.connect();
+      const portal = new FakePortal();
+      portal.delayMs = 20;
+      const [ra, rb] = await Promise.all([a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1')), b.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'))]);
+      expect(portal.count).toBe(1);
+      expect(ra.status).toBe('MISS');
+      expect(rb.status).toBe('HIT');
+      expect(rb.set?.assetIds).toEqual(ra.set?.assetIds);
+    } finally {
+      await a.close();
+      await b.close();
+      await link.stop();
+    }
   });
 
   afterAll(async () => {

@@ -406,10 +406,22 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       for (;;) {
         const candidate = randomBytes(LOCK_TOKEN_BYTES).toString('base64url');
         const got = await this.store.tryLock(lockKey, candidate, this.lockTtlMs);
-        if (got !== false) {
-          token = got ? candidate : undefined;
+        if (got === true) {
+          token = candidate;
+          // Double-checked: a holder may have stored the entry and released the lock between our first
+          // read and this acquisition (an instance busy accepting a burst reaches here late), so look again
+          // before loading. One Redis round trip per cold load, against a second upstream call.
+          const again = await this.readMany(ctx.orgId, [ctx]);
+          const entry = again?.entries[0];
+          if (entry && this.now() < entry.freshUntil) {
+            await this.store.unlock(lockKey, token);
+            this.fromPeer.add(entry);
+            return entry;
+          }
+          if (again) read = again;
           break;
         }
+        if (got !== false) break;
         if (!waited) {
           waited = true;
           this.observer.onLockWait?.();
