@@ -90,17 +90,20 @@ function rowsOf(res) {
     const s = single.service;
     const b1 = single.baselineRedis;
     const b2 = single.baselineMemory;
-    const rpsRatio = s.reqPerSec / b1.reqPerSec;
-    const p99Ratio = s.latencyMs.p99 / Math.max(1, b1.latencyMs.p99);
+    // Round by round (service and baseline 1 measured back to back), the median over the rounds.
+    const rpsRatio = single.medianRoundRatio;
+    const p99Ratio = single.medianRoundP99Ratio;
     res.hot.figures = { rpsRatio, p99Ratio, rpsRatioMemory: s.reqPerSec / b2.reqPerSec };
     const sr = 'hot single-user read (64 conn, 10,000 users)';
+    // req/s and p99 below are each the median round's
     rows.push({ scenario: sr, figure: 'service req/s', value: fmt(s.reqPerSec) });
     rows.push({ scenario: sr, figure: 'baseline 1 (node:http+ioredis) req/s', value: fmt(b1.reqPerSec) });
     rows.push({ scenario: sr, figure: 'baseline 2 (node:http, memory) req/s', value: fmt(b2.reqPerSec) });
-    rows.push({ scenario: sr, figure: 'req/s ratio to baseline 1', value: ratio(rpsRatio), target: `>= ${fmt(TARGETS.singleReadRatio, 2)}x`, met: rpsRatio >= TARGETS.singleReadRatio });
+    rows.push({ scenario: sr, figure: `req/s ratio to baseline 1 per round (${single.rounds} rounds)`, value: single.roundRatios.map(ratio).join(' / ') });
+    rows.push({ scenario: sr, figure: 'req/s ratio to baseline 1 (median round)', value: ratio(rpsRatio), target: `>= ${fmt(TARGETS.singleReadRatio, 2)}x`, met: rpsRatio >= TARGETS.singleReadRatio });
     rows.push({ scenario: sr, figure: 'req/s ratio to baseline 2', value: ratio(res.hot.figures.rpsRatioMemory) });
     rows.push({ scenario: sr, figure: 'p99 ms service / baseline 1 / baseline 2', value: `${fmt(s.latencyMs.p99)} / ${fmt(b1.latencyMs.p99)} / ${fmt(b2.latencyMs.p99)}` });
-    rows.push({ scenario: sr, figure: 'p99 ratio to baseline 1', value: ratio(p99Ratio), target: `<= ${TARGETS.p99Ratio}x`, met: p99Ratio <= TARGETS.p99Ratio });
+    rows.push({ scenario: sr, figure: 'p99 ratio to baseline 1 (median round)', value: ratio(p99Ratio), target: `<= ${TARGETS.p99Ratio}x`, met: p99Ratio <= TARGETS.p99Ratio });
     const br = 'hot batch of 1,000 users (8 conn)';
     rows.push({ scenario: br, figure: 'req/s', value: fmt(batch.reqPerSec, 1) });
     rows.push({ scenario: br, figure: 'MB/s', value: fmt(batch.bytesPerSec / 1e6, 1) });

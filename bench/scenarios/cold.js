@@ -137,4 +137,4 @@ async function run(ctx) {
   return { stampede: await stampede(ctx), orgMerge: await orgMerge(ctx), batch: await coldBatch(ctx) };
 }
 
-module.exports = { run, LATENCY_MS, COLD_USERS };
+module.exports = { run, LATENCY_MS, COLD_USERS, _scenarios: { stampede, orgMerge, batch: coldBatch } };

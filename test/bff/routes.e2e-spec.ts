@@ -7,11 +7,13 @@ import { SimHandle, startSim } from '../support/sim';
 describe('asset-bff routes', () => {
   let sim: SimHandle;
   let bff: BffHandle;
+  let redisUrl: string;
   const key = TEST_KEYS.reader;
 
   beforeAll(async () => {
     sim = await startSim();
-    bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(1) } });
+    redisUrl = await cleanRedisDb(1);
+    bff = await startBff({ sim, env: { REDIS_URL: redisUrl } });
   });
   afterAll(async () => {
     await bff?.stop();
@@ -29,6 +31,25 @@ describe('asset-bff routes', () => {
     expect(r.body.assets.map((a: { id: string }) => a.id)).toEqual(Array.from({ length: 2500 }, (_, i) => `o1-a${String(i + 1).padStart(4, '0')}`));
     const c = await sim.admin.counters();
     expect(c.endpoints.assetList.calls).toBe(3); // 2,500 assets at page size 1,000
+  });
+
+  it('a cold read (its body built page by page as asset/list pages arrive) answers the same bytes as a cached read serializes', async () => {
+    const path = '/v1/orgs/o1/users/u0001/assets?lang=zh_CN';
+    const cold = await call(bff.url, 'GET', path, { key, headers: { 'cache-control': 'no-cache' } });
+    expect(cold.status).toBe(200);
+    expect(cold.headers.get('x-cache')).toBe('MISS');
+    expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(3);
+    // Another instance on the same Redis reads the stored entry and serializes it the ordinary way.
+    const other = await startBff({ sim, env: { REDIS_URL: redisUrl } });
+    try {
+      const cached = await call(other.url, 'GET', path, { key });
+      expect(cached.headers.get('x-cache')).toBe('HIT');
+      expect(cached.text).toBe(cold.text);
+      expect(cold.body.assets[3].name).toBe(cold.body.assets[3].names.zh_CN);
+      expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(3);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('localizes name by lang, then Accept-Language (exact, then language alone), then default', async () => {

@@ -47,6 +47,12 @@ export interface LoadedSets {
 export interface ReadOptions {
   /** Cache-Control: no-cache: skip the cached copy, load, store the fresh result. */
   bypass?: boolean;
+  /**
+   * Batch reads only: when given, a large load's store (10,000 asset ids or more) is not awaited by getUserSets;
+   * its promise is pushed here instead, and the caller must await it before answering (so that another
+   * instance asked right after the answer finds the entries), doing its own work (serializing) meanwhile.
+   */
+  pendingStores?: Promise<void>[];
 }
 
 export interface AssetCacheObserver {

@@ -19,8 +19,16 @@ import { CacheUnavailableError } from './asset-cache.errors';
 /** Random spread of the in-process copy's lifetime, as a fraction. */
 const LOCAL_TTL_JITTER = 0.2;
 
-/** Sets at least this large are stored after the caller is answered (see loadAndStore). */
+/** Loads of at least this many asset ids (one large set, or a batch of users) are stored after the caller is answered. */
 const BACKGROUND_STORE_MIN_ASSETS = 10_000;
+/**
+ * Slices of a background store: new dictionary ids, detail fields and entries written per round trip, with a
+ * turn of the event loop between slices, so the answer being written meanwhile (megabytes) is not held up.
+ */
+const STORE_SLICE_IDS = 2_000;
+const STORE_SLICE_DETAILS = 2_000;
+const STORE_SLICE_ENTRIES = 1_000;
+const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Longest wait for this instance's own invalidation message to come back through Redis pub/sub. */
 const INVALIDATION_ECHO_WAIT_MS = 250;
@@ -249,6 +257,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
 
     if (pending.length > 0) {
       const epoch = this.localEpoch;
+      // Under bypass every user goes upstream anyway: the load starts together with the read, which then only
+      // supplies the generations to store under and the copies to serve STALE if the load fails.
+      const early = bypass ? loadMissing(pending.map((c) => c.userId)) : undefined;
+      early?.catch(noop);
       const read = await this.readMany(orgId, pending);
       const now = this.now();
       const cold: { ctx: KeyCtx; prev?: StoredEntry; ug?: number }[] = [];
@@ -261,7 +273,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       const toLoad: typeof cold = [];
       const joined: { c: (typeof cold)[number]; promise: Promise<StoredEntry> }[] = [];
       for (const c of cold) {
-        const flight = this.loads.get(c.ctx.key);
+        const flight = early ? undefined : this.loads.get(c.ctx.key);
         if (flight) {
           this.observer.onCoalesced?.();
           joined.push({ c, promise: flight.promise });
@@ -282,7 +294,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       };
 
       if (toLoad.length > 0) {
-        const batch = this.loadBatch(orgId, toLoad, read, loadMissing);
+        const batch = this.loadBatch(orgId, toLoad, read, early ? () => early : loadMissing, opts?.pendingStores);
         for (const c of toLoad) {
           const promise = batch.then((m) => m.get(c.ctx.key) as StoredEntry);
           promise.catch(noop);
@@ -466,12 +478,11 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return { timedOut: true };
   }
 
-  /** Runs the loader and stores its answer, unless the generations are unknown (store down) . */
   /**
-   * Loads and stores one entry. `stored` settles when the entry is in the store: already for ordinary sets;
+   * Loads and stores one entry (unless the generations are unknown: store down). `stored` settles when the entry is in the store: already for ordinary sets;
    * for a set of BACKGROUND_STORE_MIN_ASSETS or more (100,000 assets take ~1.5 s of Redis writes) the caller
-   * is answered first and the writes start on the next turn of the event loop (this instance serves the set
-   * from its in-process copy meanwhile, other instances wait on the lock).
+   * is answered first and the writes run in slices from the next turn of the event loop (this instance serves
+   * the set from its in-process copy meanwhile, other instances wait on the lock).
    */
   private async loadAndStore(
     ctx: KeyCtx,
@@ -481,14 +492,11 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const loaded = await load();
     const entry = this.newEntry(loaded.sets.get(ctx.userId) ?? null, read?.og ?? 0, read?.ugs[0] ?? 0);
     if (!read) return { entry, stored: Promise.resolve(), background: false };
-    const store = () => this.storeEntries(ctx.orgId, [[ctx.key, entry]], loaded.assets);
     if ((entry.set?.assetIds.length ?? 0) < BACKGROUND_STORE_MIN_ASSETS) {
-      await store();
+      await this.storeEntries(ctx.orgId, [[ctx.key, entry]], loaded.assets);
       return { entry, stored: Promise.resolve(), background: false };
     }
-    const stored = new Promise<void>((resolve) => setImmediate(resolve)).then(store);
-    stored.catch((err: unknown) => this.logger.warn(`storing a large set failed, it will be loaded again: ${describe(err)}`));
-    return { entry, stored, background: true };
+    return { entry, stored: this.storeInBackground(ctx.orgId, [[ctx.key, entry]], loaded.assets), background: true };
   }
 
   /** One background refresh of a hot key near expiry, under the lock; skipped if a load is already running anywhere. */
@@ -517,6 +525,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     cold: { ctx: KeyCtx; ug?: number }[],
     read: ReadResult | undefined,
     loadMissing: (missing: string[]) => Promise<LoadedSets>,
+    pendingStores?: Promise<void>[],
   ): Promise<Map<string, StoredEntry>> {
     const loaded = await loadMissing(cold.map((c) => c.ctx.userId));
     const out = new Map<string, StoredEntry>();
@@ -527,7 +536,14 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       out.set(c.ctx.key, entry);
       items.push([c.ctx.key, entry]);
     }
-    if (read) await this.storeEntries(orgId, items, loaded.assets);
+    if (!read) return out;
+    let ids = 0;
+    for (const [, e] of items) ids += e.set?.assetIds.length ?? 0;
+    // A large batch (10,000 users of 50 assets: half a million ids) leaves its store to the caller to await
+    // before it answers, so the store's Redis round trips overlap the caller's serializing.
+    if (pendingStores && ids >= BACKGROUND_STORE_MIN_ASSETS) {
+      pendingStores.push(this.storeEntries(orgId, items, loaded.assets).catch((err: unknown) => this.logger.warn(`storing a batch failed, its users will be loaded again: ${describe(err)}`)));
+    } else await this.storeEntries(orgId, items, loaded.assets);
     return out;
   }
 
@@ -572,6 +588,43 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return out;
   }
 
+  /**
+   * Stores on a later turn of the event loop, in slices (dictionary ids, details, entries), so that the caller's
+   * answer goes out first and is not held up while it is written; a failure is logged (the users load again).
+   */
+  private storeInBackground(orgId: string, items: [string, StoredEntry][], assets: Map<string, AssetDetails>): Promise<void> {
+    const stored = yieldToIo().then(() => this.storeSliced(orgId, items, assets));
+    stored.catch((err: unknown) => this.logger.warn(`storing a large load failed, it will be loaded again: ${describe(err)}`));
+    return stored;
+  }
+
+  /** storeEntries in slices with a turn of the event loop between them; nothing is stored if the dictionary changed epoch meanwhile. */
+  private async storeSliced(orgId: string, items: [string, StoredEntry][], assets: Map<string, AssetDetails>): Promise<void> {
+    const unique = new Set<string>();
+    for (let i = 0; i < items.length; i += STORE_SLICE_ENTRIES) {
+      for (let k = i; k < Math.min(items.length, i + STORE_SLICE_ENTRIES); k++) for (const id of items[k][1].set?.assetIds ?? []) unique.add(id);
+      await yieldToIo();
+    }
+    const ids = [...unique];
+    let dict: { epoch: string; indexOf: Map<string, number> } | undefined = { epoch: '', indexOf: new Map() };
+    for (let i = 0; i < ids.length; i += STORE_SLICE_IDS) {
+      const slice = await this.dict.assign(orgId, ids.slice(i, i + STORE_SLICE_IDS), this.longLifeMs);
+      // A dictionary recreated between slices would mix epochs in one entry: store nothing (a later read loads again).
+      if (!slice || (i > 0 && slice.epoch !== dict?.epoch)) return;
+      dict = slice;
+      await yieldToIo();
+    }
+    const fields = [...assets].map(([id, d]): [string, string] => [id, encodeDetails(d)]);
+    for (let i = 0; i < fields.length; i += STORE_SLICE_DETAILS) {
+      if (!(await this.store.write([{ op: 'details', key: this.keys.assetDetails(orgId), ttlMs: this.longLifeMs, fields: fields.slice(i, i + STORE_SLICE_DETAILS) }]))) return;
+      await yieldToIo();
+    }
+    for (let i = 0; i < items.length; i += STORE_SLICE_ENTRIES) {
+      if (!(await this.store.write(this.entryWrites(items.slice(i, i + STORE_SLICE_ENTRIES), dict)))) return;
+      await yieldToIo();
+    }
+  }
+
   /** Writes entries (one pipeline) after merging the asset details and assigning dictionary indexes (one more). */
   private async storeEntries(orgId: string, items: [string, StoredEntry][], assets: Map<string, AssetDetails>): Promise<void> {
     const ids = new Set<string>();
@@ -585,10 +638,13 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       this.store.write(details),
     ]);
     if (!dict) return;
+    await this.store.write(this.entryWrites(items, dict));
+  }
+
+  /** SET operations of encoded entries, each living until its stale window ends. */
+  private entryWrites(items: [string, StoredEntry][], dict: { epoch: string; indexOf: Map<string, number> }): WriteOp[] {
     const now = this.now();
-    await this.store.write(
-      items.map(([key, e]) => ({ op: 'set', key, value: encodeEntry(e, dict.epoch, dict.indexOf), ttlMs: Math.max(1, e.freshUntil + this.staleMs - now) })),
-    );
+    return items.map(([key, e]) => ({ op: 'set', key, value: encodeEntry(e, dict.epoch, dict.indexOf), ttlMs: Math.max(1, e.freshUntil + this.staleMs - now) }));
   }
 
   // ---- results and the in-process copy ---------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { Access } from '../auth/access.decorator';
 import { AppException } from '../common/app.exception';
 import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
-import { cacheHeaders, callerOf, prefsOf, sendJson, userCallerOf, wantsBypass } from '../common/http';
+import { cacheHeaders, callerOf, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
 import { IdParamsPipe } from '../common/validation';
 import { AssetsService } from './assets.service';
 import { BatchAssetsService } from './batch-assets.service';
@@ -39,7 +39,7 @@ export class AssetsController {
   async list(@Param() p: { orgId: string; userId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req));
     cacheHeaders(reply, r.status, r.ageS);
-    await reply.type(JSON_TYPE).send(r.body);
+    await sendJsonBytes(reply, r.body);
   }
 
   @Get('me/assets')
@@ -53,7 +53,7 @@ export class AssetsController {
     const me = userCallerOf(req);
     const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req));
     cacheHeaders(reply, r.status, r.ageS);
-    await reply.type(JSON_TYPE).send(r.body);
+    await sendJsonBytes(reply, r.body);
   }
 
   @Get('orgs/:orgId/users/:userId/assets/:assetId')
@@ -89,6 +89,6 @@ export class AssetsController {
     if (caller.kind === 'user' && userIds.some((u) => u !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may read only itself');
     const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req));
     cacheHeaders(reply, r.status, r.ageS);
-    await sendJson(reply, r.result);
+    await sendJsonBytes(reply, r.body);
   }
 }

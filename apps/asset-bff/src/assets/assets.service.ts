@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, UserAssetSet } from '@app/asset-cache';
-import { PortalClient } from '@app/portal-client';
+import { AssetPage, PortalClient } from '@app/portal-client';
 import { PortalCode } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
@@ -47,16 +47,21 @@ export class AssetsService {
   /** The user's whole asset list, serialized for the caller's languages. */
   async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean): Promise<CachedBody> {
     let loaded: Map<string, AssetDetails> | undefined;
-    const entry = await this.userSet(orgId, userId, bypass, (m) => (loaded = m));
+    let prebuilt: Buffer | undefined;
+    const entry = await this.userSet(orgId, userId, bypass, (m, body) => ((loaded = m), (prebuilt = body)), prefs);
     const key = memoKey(orgId, userId, prefs);
     const memo = this.bodies.get(key);
     if (memo !== undefined && memo.loadedAt === entry.loadedAt) return { body: memo.body, status: entry.status, ageS: entry.ageS };
+    if (prebuilt !== undefined) {
+      this.bodies.set(key, { loadedAt: entry.loadedAt, body: prebuilt });
+      return { body: prebuilt, status: entry.status, ageS: entry.ageS };
+    }
     const set = entry.set as UserAssetSet;
     // The request that ran the load already holds every asset's details: no need to read them back.
     const details = loaded ?? (await this.details(orgId, userId, set));
     const assets = set.assetIds.map((id) => view(id, details.get(id), prefs));
     // Encoded once: sending a Buffer spares fastify a second pass over a (often two-byte, CJK) string.
-    const body = Buffer.from(JSON.stringify({ orgId, userId, total: set.total, assets }));
+    const body = Buffer.from(JSON.stringify({ orgId, userId, total: set.total, assets } satisfies ListBody));
     this.bodies.set(key, { loadedAt: entry.loadedAt, body });
     return { body, status: entry.status, ageS: entry.ageS };
   }
@@ -78,15 +83,25 @@ export class AssetsService {
     return { asset: view(assetId, details.get(assetId), prefs), status: entry.status, ageS: entry.ageS };
   }
 
-  private async userSet(orgId: string, userId: string, bypass: boolean, onLoaded?: (assets: Map<string, AssetDetails>) => void): Promise<CachedUserSet> {
+  /**
+   * The user's cached set. When this call runs the load, `onLoaded` gets the loaded details and, given `prefs`,
+   * the whole answer body for those languages, serialized page by page while later pages were still on their way.
+   */
+  private async userSet(
+    orgId: string,
+    userId: string,
+    bypass: boolean,
+    onLoaded?: (assets: Map<string, AssetDetails>, body?: Buffer) => void,
+    prefs?: LangPrefs,
+  ): Promise<CachedUserSet> {
     let entry: CachedUserSet;
     try {
       entry = await this.cache.getUserSet(
         { orgId },
         userId,
         async () => {
-          const r = await this.load(orgId, userId);
-          onLoaded?.(r.assets);
+          const r = await this.load(orgId, userId, prefs);
+          onLoaded?.(r.assets, r.body);
           return r;
         },
         { bypass },
@@ -115,18 +130,75 @@ export class AssetsService {
     return details;
   }
 
-  private async load(orgId: string, userId: string): Promise<LoadedSets> {
+  private async load(orgId: string, userId: string, prefs?: LangPrefs): Promise<LoadedSets & { body?: Buffer }> {
+    const pages = prefs && new PageBodies(prefs);
     try {
-      const r = await this.portal.getUserAssets(orgId, userId);
+      const r = await this.portal.getUserAssets(orgId, userId, pages && ((pass, page) => pages.add(pass, page)));
       const assets = new Map<string, AssetDetails>();
       for (const a of r.assets) assets.set(a.id, { names: a.name ?? {} });
-      return { sets: new Map([[userId, { assetIds: r.assets.map((a) => a.id), total: r.total, complete: r.complete }]]), assets };
+      const body = pages?.body({ orgId, userId, total: r.total }, r.complete, r.assets.length);
+      return { sets: new Map([[userId, { assetIds: r.assets.map((a) => a.id), total: r.total, complete: r.complete }]]), assets, body };
     } catch (err) {
       if (isNotFound(err)) return { sets: new Map([[userId, null]]), assets: new Map() };
       throw err;
     }
   }
 }
+
+/** The list answer's shape; its key order is the serialized order. */
+interface ListBody {
+  orgId: string;
+  userId: string;
+  total: number;
+  assets: AssetView[];
+}
+
+/**
+ * The list answer built page by page as asset/list pages arrive: each page's views serialized (and encoded)
+ * while the other pages are still on their way, so a 100-page user costs a concatenation after the last page
+ * instead of a 16 MB JSON.stringify. Only used when the merge is exactly the pages in order (complete, every
+ * page of the final pass present, no repeated id dropped); otherwise the ordinary path serializes.
+ */
+class PageBodies {
+  private pass = 0;
+  private chunks: Buffer[] = [];
+  private counts: number[] = [];
+
+  constructor(private readonly prefs: LangPrefs) {}
+
+  add(pass: number, page: AssetPage): void {
+    if (pass !== this.pass) {
+      this.pass = pass;
+      this.chunks = [];
+      this.counts = [];
+    }
+    const views = page.assets.map((a) => view(a.id, { names: a.name ?? {} }, this.prefs));
+    // '[...]' without its brackets: pages are joined with commas.
+    this.chunks[page.pageNo] = Buffer.from(JSON.stringify(views).slice(1, -1));
+    this.counts[page.pageNo] = views.length;
+  }
+
+  /** The whole body, byte for byte what JSON.stringify of the merged answer gives; undefined when it cannot be built from pages. */
+  body(head: Omit<ListBody, 'assets'>, complete: boolean, merged: number): Buffer | undefined {
+    if (!complete || this.chunks.length === 0) return undefined;
+    const parts: Buffer[] = [];
+    let count = 0;
+    for (let i = 0; i < this.chunks.length; i++) {
+      const c = this.chunks[i];
+      if (c === undefined) return undefined;
+      count += this.counts[i];
+      if (this.counts[i] === 0) continue;
+      if (parts.length > 0) parts.push(COMMA);
+      parts.push(c);
+    }
+    // A repeated id dropped by the merge would make the pages hold more than the answer.
+    if (count !== merged) return undefined;
+    const open = JSON.stringify({ ...head, assets: [] } satisfies ListBody).slice(0, -2);
+    return Buffer.concat([Buffer.from(open), ...parts, CLOSE]);
+  }
+}
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']}');
 
 /** Key of a memoized body (ids cannot contain the separator). */
 const memoKey = (orgId: string, userId: string, prefs: LangPrefs): string => `${orgId}\u0000${userId}\u0000${prefsKey(prefs)}`;

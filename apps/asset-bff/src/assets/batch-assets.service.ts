@@ -3,6 +3,7 @@ import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets } f
 import { PortalClient } from '@app/portal-client';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
+import { jsonBytes } from '../common/http';
 import { LangPrefs, localize } from '../common/i18n';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
 
@@ -51,25 +52,30 @@ export class BatchAssetsService {
   ) {}
 
   /** Each requested user once in request order (duplicates folded), each asset once. */
-  async usersAssets(orgId: string, userIds: string[], resourceTypes: string[] | undefined, prefs: LangPrefs, bypass: boolean): Promise<{ result: BatchResult; status: CacheStatus; ageS: number }> {
+  async usersAssets(orgId: string, userIds: string[], resourceTypes: string[] | undefined, prefs: LangPrefs, bypass: boolean): Promise<{ body: Buffer; status: CacheStatus; ageS: number }> {
     const users = [...new Set(userIds)];
     const types = typesKey(resourceTypes);
     // Details this request's own loads brought back need not be read back from the cache.
     const loaded = new Map<string, AssetDetails>();
-    const entries = await this.sets(orgId, users, types, bypass, false, loaded);
+    // Stores of large loads still writing to Redis: awaited after serializing, before the answer goes out.
+    const pendingStores: Promise<void>[] = [];
+    const entries = await this.sets(orgId, users, types, bypass, false, loaded, pendingStores);
     let ids = collectIds(users, entries);
     let details = await this.detailsOf(orgId, ids, loaded);
     // Entries filled by asset/list know names but not types: reload the users whose assets lack a type.
     const incomplete = users.filter((u) => entries.get(u)?.set?.assetIds.some((id) => details.get(id)?.type === undefined));
     if (incomplete.length && !bypass) {
-      const fresh = await this.sets(orgId, incomplete, types, true, false, loaded);
+      const fresh = await this.sets(orgId, incomplete, types, true, false, loaded, pendingStores);
       for (const [u, e] of fresh) entries.set(u, e);
       ids = collectIds(users, entries);
       details = await this.detailsOf(orgId, ids, loaded);
     }
     const assets = ids.map((id) => batchView(id, details.get(id), prefs));
     const result: BatchResult = { orgId, users: users.map((userId) => ({ userId, assetIds: entries.get(userId)?.set?.assetIds ?? [] })), assets };
-    return { result, ...aggregateStatus(entries.values()) };
+    const body = jsonBytes(result);
+    // A store that failed was logged by the cache; the answer stands (those users load again next time).
+    await Promise.all(pendingStores);
+    return { body, ...aggregateStatus(entries.values()) };
   }
 
   /** Cached sets of these users; missing ones loaded with users/assetList. OU not found is cached negatively. */
@@ -80,6 +86,7 @@ export class BatchAssetsService {
     bypass: boolean,
     batched = false,
     loadedDetails?: Map<string, AssetDetails>,
+    pendingStores?: Promise<void>[],
   ): Promise<Map<string, CachedUserSet>> {
     if (await this.cache.isOrgMissing(orgId)) throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
     const loader = async (missing: string[]): Promise<LoadedSets> => {
@@ -88,7 +95,7 @@ export class BatchAssetsService {
       return r;
     };
     try {
-      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass });
+      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass, pendingStores });
     } catch (err) {
       if (isNotFound(err)) {
         await this.cache.markOrgMissing(orgId);

@@ -38,7 +38,17 @@ export function userCallerOf(req: FastifyRequest): UserCaller {
   return c;
 }
 
-/** Sends a JSON answer encoded once to bytes (fastify would otherwise measure and then encode the string). */
+/** A JSON answer encoded once to bytes (fastify would otherwise measure and then encode the string). */
+export function jsonBytes(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value));
+}
+
+/** Sends JSON bytes (from jsonBytes, or built otherwise). */
+export async function sendJsonBytes(reply: FastifyReply, body: Buffer): Promise<void> {
+  await reply.type('application/json; charset=utf-8').send(body);
+}
+
+/** Sends a JSON answer encoded once to bytes. */
 export async function sendJson(reply: FastifyReply, value: unknown): Promise<void> {
-  await reply.type('application/json; charset=utf-8').send(Buffer.from(JSON.stringify(value)));
+  await sendJsonBytes(reply, jsonBytes(value));
 }

@@ -20,6 +20,6 @@ export class AssetsController {
   @HttpCode(200)
   @SimEndpoint('assetList', { signed: true })
   assetList(@Body() body: unknown): PortalEnvelope<AssetListData> {
-    return { code: 0, message: 'OK', data: this.assets.assetList(body) };
+    return { code: 0, message: 'OK', data: this.assets.assetListRaw(body) as unknown as AssetListData };
   }
 }

@@ -65,6 +65,7 @@ const MAX_ID_LENGTH = 128;
 @Injectable()
 export class AssetsService {
   private readonly encodings = new WeakMap<SimOrg, OrgEncoding>();
+  private readonly nameEncodings = new WeakMap<SimOrg, { bytes: Buffer; offsets: Uint32Array }>();
 
   constructor(
     private readonly store: SimStore,
@@ -165,8 +166,13 @@ export class AssetsService {
     return enc;
   }
 
-  /** One 0-based page of the user's assets in the OU's asset order. */
-  assetList(body: unknown): AssetListData {
+  /**
+   * One 0-based page of the user's assets in the OU's asset order (AssetListData), already encoded: runs of
+   * consecutive assets are copied from the OU's `{id,name}` encoding, so a 1,000-asset page costs a few
+   * memcpys instead of building and stringifying 1,000 objects (the pages of a 100,000-asset user otherwise
+   * eat the core the service shares with the simulator).
+   */
+  assetListRaw(body: unknown): RawJson {
     const req = validateAssetList(body);
     if (!this.control.appPermission) throw new PortalError(PortalCode.NotPermitted, 'The application has no access to user information');
     const org = this.store.org(req.orgId);
@@ -174,10 +180,49 @@ export class AssetsService {
     if (!org || !grant) throw new PortalError(PortalCode.NotFound, 'The user is not found, or not in the organization');
     const { pageNo, pageSize } = req.pagination!;
     const start = pageNo * pageSize;
-    return {
-      pagination: { pageNo, pageSize, totalElements: grant.count },
-      assets: grant.slice(start, start + pageSize).map((i) => ({ id: org.assets[i].id, name: org.assets[i].name })),
+    const enc = this.namesEncoded(org);
+    const pagination: AssetListData['pagination'] = { pageNo, pageSize, totalElements: grant.count };
+    const out = new ByteBuilder();
+    out.text(`{"pagination":${JSON.stringify(pagination)},"assets":[`);
+    let first = true;
+    let runStart = -1;
+    let runEnd = -1;
+    const flush = (): void => {
+      if (runStart < 0) return;
+      out.slice(enc.bytes, enc.offsets[runStart] + (first ? 1 : 0), enc.offsets[runEnd]);
+      first = false;
     };
+    for (const i of grant.slice(start, start + pageSize)) {
+      if (i === runEnd) runEnd++;
+      else {
+        flush();
+        runStart = i;
+        runEnd = i + 1;
+      }
+    }
+    flush();
+    out.text(']}');
+    return new RawJson(out.toBuffer());
+  }
+
+  /** Per-OU `,{id,name}` encoding (each with a leading comma) for asset/list pages; same lifetime rule as encoded(). */
+  private namesEncoded(org: SimOrg): { bytes: Buffer; offsets: Uint32Array } {
+    let enc = this.nameEncodings.get(org);
+    if (enc) return enc;
+    const n = org.assets.length;
+    const offsets = new Uint32Array(n + 1);
+    const parts: string[] = new Array(n);
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const a = org.assets[i];
+      parts[i] = `,${JSON.stringify({ id: a.id, name: a.name })}`;
+      offsets[i] = bytes;
+      bytes += Buffer.byteLength(parts[i], 'utf8');
+    }
+    offsets[n] = bytes;
+    enc = { bytes: Buffer.from(parts.join(''), 'utf8'), offsets };
+    this.nameEncodings.set(org, enc);
+    return enc;
   }
 }
 
