@@ -82,6 +82,37 @@ describe('configuration and lifecycle', () => {
     }
   });
 
+  it('a cached read answered before the router has the headers and bytes of the ordinary path, and is counted', async () => {
+    const bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(9) } });
+    const countOf = async (): Promise<number> => {
+      const text = await (await fetch(`${bff.url}/metrics`)).text();
+      const m = /abff_http_request_duration_seconds_count\{method="GET",route="\/v1\/orgs\/:orgId\/users\/:userId\/assets",status="200"\} (\d+)/.exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+    try {
+      const path = '/v1/orgs/o2/users/u0101/assets?lang=zh_CN';
+      // A MISS through the fastify pipeline, then HITs from the in-process body before routing.
+      const miss = await call(bff.url, 'GET', path, { key: TEST_KEYS.reader });
+      expect(miss.headers.get('x-cache')).toBe('MISS');
+      const before = await countOf();
+      const hit = await call(bff.url, 'GET', path, { key: TEST_KEYS.reader, headers: { 'x-request-id': 'trace-raw-1' } });
+      expect(hit.status).toBe(200);
+      expect(hit.headers.get('x-cache')).toBe('HIT');
+      expect(hit.headers.get('x-request-id')).toBe('trace-raw-1');
+      expect(hit.text).toBe(miss.text);
+      const names = (h: Headers): string[] => [...h.keys()].filter((k) => !['date', 'keep-alive', 'connection'].includes(k)).sort();
+      expect(names(hit.headers)).toEqual(names(miss.headers));
+      for (const h of ['content-type', 'content-security-policy', 'x-content-type-options', 'strict-transport-security']) expect([h, hit.headers.get(h)]).toEqual([h, miss.headers.get(h)]);
+      expect(await countOf()).toBe(before + 1);
+      // What the raw path does not answer itself takes the ordinary route: a bad lang, an unknown key, HEAD.
+      expect((await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets?lang=@@', { key: TEST_KEYS.reader })).body.code).toBe('VALIDATION_FAILED');
+      expect((await call(bff.url, 'GET', path, { key: 'not-a-key' })).status).toBe(401);
+      expect((await fetch(`${bff.url}${path}`, { method: 'HEAD', headers: { 'x-api-key': TEST_KEYS.reader } })).status).toBe(200);
+    } finally {
+      await bff.stop();
+    }
+  });
+
   it('CORS allows only configured origins; security headers are set', async () => {
     const bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(8), CORS_ORIGINS: 'http://app.example.test' } });
     try {

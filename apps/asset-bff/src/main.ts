@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as NestLogger } from '@nestjs/common';
-import { IncomingMessage } from 'node:http';
+import { createServer, IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
@@ -30,6 +30,15 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const CORS_HEADERS = ['Authorization', 'X-Api-Key', 'Content-Type', 'X-Request-Id', 'Cache-Control', 'Accept-Language'];
 const EXPOSED_HEADERS = ['X-Request-Id', 'X-Cache', 'Age', 'Retry-After'];
 
+/** The server options fastify hands its serverFactory (its own defaults filled in). */
+interface FastifyServerTimeouts {
+  http?: ServerOptions;
+  keepAliveTimeout: number;
+  requestTimeout: number;
+  connectionTimeout: number;
+  maxRequestsPerSocket: number;
+}
+
 /** The caller's X-Request-Id when it is a sane token, else a new UUID. */
 function requestId(raw: IncomingMessage): string {
   const given = raw.headers['x-request-id'];
@@ -53,7 +62,21 @@ function configOrExit(): AppConfig {
 /** Builds the whole service (also used by tests and the demo); does not listen. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const httpLogger = new NestLogger('http');
+  // Set once the app is built, cleared when it starts closing: the hot read answered before fastify's router.
+  let hotRaw: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   const adapter = new FastifyAdapter({
+    serverFactory: (handler: RequestListener, options: Record<string, unknown>) => {
+      const opts = options as unknown as FastifyServerTimeouts;
+      const server: Server = createServer(opts.http ?? {}, (req, res) => {
+        if (hotRaw === undefined || !hotRaw(req, res)) handler(req, res);
+      });
+      // What fastify sets on the server it would have created itself.
+      server.keepAliveTimeout = opts.keepAliveTimeout;
+      server.requestTimeout = opts.requestTimeout;
+      server.setTimeout(opts.connectionTimeout);
+      if (opts.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = opts.maxRequestsPerSocket;
+      return server;
+    },
     bodyLimit: config.BODY_LIMIT_BYTES,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     genReqId: requestId,
@@ -78,12 +101,20 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   const logger = app.get(Logger);
   const accessLog = logInfoEnabled(config.LOG_LEVEL);
-  fastify.addHook('onResponse', (req, reply, done) => {
-    metrics.observeRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
-    // The access log (one line per request, no headers, no query string).
+  /** Metrics and the access log of one answer (one line per request, no headers, no query string). */
+  const answered = (id: string, method: string, url: string, route: string, status: number, ms: number): void => {
+    metrics.observeRequest(method, route, status, ms / 1000);
     if (accessLog) {
-      logger.log({ requestId: req.id, req: { id: req.id, method: req.method, url: req.url.split('?')[0] }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime) }, 'request completed');
+      logger.log({ requestId: id, req: { id, method, url: url.split('?')[0] }, res: { statusCode: status }, responseTime: Math.round(ms) }, 'request completed');
     }
+  };
+  fastify.addHook('onResponse', (req, reply, done) => {
+    answered(String(req.id), req.method, req.url, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime);
+    done();
+  });
+  // Once closing starts, every request goes through fastify (which answers 503 while it closes).
+  fastify.addHook('preClose', (done) => {
+    hotRaw = undefined;
     done();
   });
 
@@ -110,6 +141,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
   await app.init();
   hotPath.useSecurityHeaders(await securityHeadersOf(app));
+  const rawAnswered = (req: IncomingMessage, route: string, status: number, ms: number): void =>
+    answered((req as IncomingMessage & { id?: string }).id ?? '', 'GET', req.url ?? '', route, status, ms);
+  hotRaw = (req, res) => hotPath.tryRaw(req, res, requestId, rawAnswered);
   return app;
 }
 

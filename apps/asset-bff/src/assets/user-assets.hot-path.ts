@@ -1,8 +1,12 @@
 import { Logger } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessRule } from '../auth/access.decorator';
 import { AuthService } from '../auth/auth.service';
 import { callerOf, prefsOf, wantsBypass } from '../common/http';
+import { langPrefs } from '../common/i18n';
+import { parseReadQuery } from '../common/read-query';
 import { sendProblem } from '../common/problem.filter';
 import { isId } from '../common/ids';
 import { Problems } from '../common/validation';
@@ -17,6 +21,11 @@ export const MY_ASSETS_RULE: AccessRule = { users: 'self' };
 const USER_ASSETS_ROUTE = '/v1/orgs/:orgId/users/:userId/assets';
 const MY_ASSETS_ROUTE = '/v1/me/assets';
 export const JSON_TYPE = 'application/json; charset=utf-8';
+/** The user-assets path spelled out; anything else (percent-escapes, other characters) takes the router. */
+const USER_ASSETS_PATH = /^\/v1\/orgs\/([A-Za-z0-9_.:-]{1,128})\/users\/([A-Za-z0-9_.:-]{1,128})\/assets$/;
+
+/** What the raw path reports of each answer it wrote (the metrics and access log of fastify's onResponse hook). */
+export type HotAnswered = (req: IncomingMessage, route: string, status: number, ms: number) => void;
 
 /**
  * The hot read, answered from a Fastify onRequest hook instead of the Nest pipeline: the same
@@ -47,6 +56,50 @@ export class UserAssetsHotPath {
       }
       void this.serve(req, reply, route === MY_ASSETS_ROUTE);
     });
+  }
+
+  /**
+   * The hottest case, answered before fastify routes the request at all (from the HTTP server's request
+   * handler): a GET of one user's assets by a service caller with a valid API key, allowed by the route's
+   * rule, rate limit off, no Cache-Control: no-cache, whose serialized body is in process (a HIT). It runs the
+   * same key check, access rule, id and `lang` validation and body lookup as serve(), then writes the same
+   * headers and bytes. Any other case (an error, a bearer token, a miss, CORS, HEAD, an odd URL) returns
+   * false having written nothing, and the request takes the ordinary route, which answers it in full.
+   */
+  tryRaw(raw: IncomingMessage, res: ServerResponse, requestId: (raw: IncomingMessage) => string, answered: HotAnswered): boolean {
+    if (raw.method !== 'GET' || this.limits.enabled || raw.headers.origin !== undefined) return false;
+    const key = raw.headers['x-api-key'];
+    const cc = raw.headers['cache-control'];
+    if (typeof key !== 'string' || (typeof cc === 'string' && cc.toLowerCase().includes('no-cache'))) return false;
+    const url = raw.url ?? '';
+    const q = url.indexOf('?');
+    const m = USER_ASSETS_PATH.exec(q < 0 ? url : url.slice(0, q));
+    if (!m) return false;
+    const started = performance.now();
+    const caller = this.auth.verifyKey(key);
+    if (!caller) return false;
+    const orgId = m[1];
+    const userId = m[2];
+    let prefs;
+    try {
+      this.auth.authorize(caller, USER_ASSETS_RULE, { orgId, userId });
+      const al = raw.headers['accept-language'];
+      prefs = langPrefs(q < 0 ? undefined : parseReadQuery(parseQuery(url.slice(q + 1))).lang, typeof al === 'string' ? al : undefined);
+    } catch {
+      return false;
+    }
+    const r = this.assets.peekBody(orgId, userId, prefs);
+    if (!r) return false;
+    res.writeHead(200, [
+      ...this.staticHeaders,
+      'x-request-id', requestId(raw),
+      'x-cache', r.status,
+      'age', String(Math.max(0, Math.floor(r.ageS))),
+      'content-length', String(r.body.length),
+    ]);
+    res.end(r.body);
+    answered(raw, USER_ASSETS_ROUTE, 200, performance.now() - started);
+    return true;
   }
 
   /** The security headers the full pipeline adds (captured from it once at start-up), added to every hot answer. */

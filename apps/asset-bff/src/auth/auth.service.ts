@@ -23,7 +23,12 @@ export class AuthService {
   /** The service caller of a request with a valid X-Api-Key, synchronously; undefined otherwise (then use authenticate). */
   authenticateKey(req: FastifyRequest): Caller | undefined {
     const key = req.headers['x-api-key'];
-    return typeof key === 'string' ? this.keys.verify(key) : undefined;
+    return typeof key === 'string' ? this.verifyKey(key) : undefined;
+  }
+
+  /** The service caller of an X-Api-Key value, or undefined when it matches no configured key. */
+  verifyKey(key: string): Caller | undefined {
+    return this.keys.verify(key);
   }
 
   /** The caller of a request, or UNAUTHENTICATED. */
