@@ -95,7 +95,9 @@ async function orgMerge(ctx) {
       const pages = Math.ceil(BIG_USER_ASSETS / PAGE_SIZE);
       const idealMs = firstPageMs + Math.ceil((pages - 1) / config.concurrency) * LATENCY_MS;
       await simAdmin(sim, 'DELETE', `/orgs/o1/users/${user}`);
-      runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, timeline: tl, firstPageMs, upstreamCalls: calls, total, bytes: r.bytes, xCache: r.headers['x-cache'] });
+      const pageMs = counters.log.filter((l) => l.endpoint === 'assetList').map((l) => l.finishedAt - l.startedAt);
+      const meanPageMs = pageMs.reduce((a, b) => a + b, 0) / Math.max(1, pageMs.length);
+      runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, timeline: tl, firstPageMs, meanPageMs, upstreamCalls: calls, total, bytes: r.bytes, xCache: r.headers['x-cache'] });
     }
   } finally {
     await setLatency(sim, 0);

@@ -135,6 +135,20 @@ describe('configuration and lifecycle', () => {
       const live = await fetch(`${bff.url}/health/live`);
       expect(live.headers.get('x-content-type-options')).toBe('nosniff');
       expect(live.headers.get('x-frame-options')).toBeTruthy();
+      // JSON answers carry the REST set; the Swagger UI (HTML) keeps helmet's document set.
+      for (const h of [hot.headers, cors.headers, live.headers]) {
+        expect(h.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+        expect(h.get('x-frame-options')).toBe('DENY');
+        expect(h.get('strict-transport-security')).toMatch(/max-age=\d+/);
+        for (const gone of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-xss-protection']) expect([gone, h.get(gone)]).toEqual([gone, null]);
+      }
+      const docs = await fetch(`${bff.url}/docs`);
+      expect(docs.status).toBe(200);
+      expect(docs.headers.get('content-type')).toMatch(/text\/html/);
+      expect(docs.headers.get('content-security-policy')).toMatch(/script-src 'self' 'unsafe-inline'/);
+      expect(docs.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+      expect(docs.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect((await fetch(`${bff.url}/docs-json`)).headers.get('x-content-type-options')).toBe('nosniff');
     } finally {
       await bff.stop();
     }

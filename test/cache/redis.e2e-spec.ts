@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { AssetCacheOptions, AssetSetCache } from '@app/asset-cache';
+import { AssetCacheOptions, AssetSetCache, CacheKeys, scopeId } from '@app/asset-cache';
 import { SlowLink } from '../support/slow-link';
 import { describeCoreSuite } from './support/core-suite';
 import { FakePortal, recordingLogger, uniquePrefix } from './support/fake-portal';
@@ -37,6 +37,36 @@ describe('AssetSetCache on Redis', () => {
       await a.close();
       await b.close();
       await link.stop();
+    }
+  });
+
+  it('a large batch (2,500 users, stored by the caller-awaited store in SET_MANY chunks) leaves every entry with its TTL, readable by another instance', async () => {
+    const prefix = uniquePrefix('core');
+    const base = { ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, keyPrefix: prefix, logger: recordingLogger().logger, redisUrl: SHARED_REDIS_URL } as AssetCacheOptions;
+    const a = new AssetSetCache(base);
+    const b = new AssetSetCache(base);
+    const raw = new Redis(SHARED_REDIS_URL);
+    try {
+      await a.connect();
+      await b.connect();
+      const portal = new FakePortal();
+      const users = Array.from({ length: 2_500 }, (_, i) => `big-${i}`);
+      const pendingStores: Promise<void>[] = [];
+      await a.getUserSets({ orgId: 'org-1' }, users, portal.batch, { pendingStores });
+      // 2,500 users x 50 ids: a large load, so its store was handed to the caller.
+      expect(pendingStores).toHaveLength(1);
+      await Promise.all(pendingStores);
+      const keys = new CacheKeys(prefix);
+      const ttls = await Promise.all(users.map((u) => raw.pttl(keys.userSet('org-1', scopeId(undefined), u))));
+      expect(ttls.every((t) => t > 3_800_000 && t <= 3_900_000)).toBe(true);
+      const again = await b.getUserSets({ orgId: 'org-1' }, users, portal.batch);
+      expect([...again.values()].every((r) => r.status === 'HIT')).toBe(true);
+      expect(again.get('big-2499')?.set?.assetIds).toEqual(portal.setOf('big-2499').assetIds);
+      expect(portal.count).toBe(1);
+    } finally {
+      raw.disconnect();
+      await a.close();
+      await b.close();
     }
   });
 

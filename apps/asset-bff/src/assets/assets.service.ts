@@ -136,7 +136,7 @@ export class AssetsService {
       const r = await this.portal.getUserAssets(orgId, userId, pages && ((pass, page) => pages.add(pass, page)));
       const assets = new Map<string, AssetDetails>();
       for (const a of r.assets) assets.set(a.id, { names: a.name ?? {} });
-      const body = pages?.body({ orgId, userId, total: r.total }, r.complete, r.assets.length);
+      const body = await pages?.body({ orgId, userId, total: r.total }, r.complete, r.assets.length);
       return { sets: new Map([[userId, { assetIds: r.assets.map((a) => a.id), total: r.total, complete: r.complete }]]), assets, body };
     } catch (err) {
       if (isNotFound(err)) return { sets: new Map([[userId, null]]), assets: new Map() };
@@ -166,20 +166,35 @@ class PageBodies {
 
   constructor(private readonly prefs: LangPrefs) {}
 
+  private pending: Promise<void>[] = [];
+
+  /**
+   * Serializes the page on a later turn of the event loop: pages arrive in bursts (eight answers at once),
+   * and the next page requests, queued behind those answers, should be on the wire before this work runs.
+   */
   add(pass: number, page: AssetPage): void {
     if (pass !== this.pass) {
       this.pass = pass;
       this.chunks = [];
       this.counts = [];
     }
-    const views = page.assets.map((a) => view(a.id, { names: a.name ?? {} }, this.prefs));
-    // '[...]' without its brackets: pages are joined with commas.
-    this.chunks[page.pageNo] = Buffer.from(JSON.stringify(views).slice(1, -1));
-    this.counts[page.pageNo] = views.length;
+    const { chunks, counts } = this;
+    this.pending.push(
+      new Promise<void>((resolve) =>
+        setImmediate(() => {
+          const views = page.assets.map((a) => view(a.id, { names: a.name ?? {} }, this.prefs));
+          // '[...]' without its brackets: pages are joined with commas.
+          chunks[page.pageNo] = Buffer.from(JSON.stringify(views).slice(1, -1));
+          counts[page.pageNo] = views.length;
+          resolve();
+        }),
+      ),
+    );
   }
 
   /** The whole body, byte for byte what JSON.stringify of the merged answer gives; undefined when it cannot be built from pages. */
-  body(head: Omit<ListBody, 'assets'>, complete: boolean, merged: number): Buffer | undefined {
+  async body(head: Omit<ListBody, 'assets'>, complete: boolean, merged: number): Promise<Buffer | undefined> {
+    await Promise.all(this.pending);
     if (!complete || this.chunks.length === 0) return undefined;
     const parts: Buffer[] = [];
     let count = 0;

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash as digest, timingSafeEqual } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ServiceCaller } from './caller';
 
@@ -20,7 +20,8 @@ export class ApiKeyService {
   /** The caller whose key this is, or undefined. */
   verify(key: string): ServiceCaller | undefined {
     if (key.length === 0 || key.length > MAX_KEY_LENGTH) return undefined;
-    const hash = createHash('sha256').update(key, 'utf8').digest();
+    // One-shot hashing: no Hash object per request (this runs on every hot read).
+    const hash = digest('sha256', key, 'buffer');
     let found: ServiceCaller | undefined;
     // No early exit: the time taken does not depend on which entry (if any) matches.
     for (const e of this.entries) {

@@ -17,6 +17,8 @@ export class MetricsService {
     registers: [this.registry],
   });
   readonly cacheResults = new Counter({ name: 'abff_cache_results_total', help: 'Cached reads by result', labelNames: ['result'] as const, registers: [this.registry] });
+  /** Children of cacheResults by status, resolved once (a hot read counts its HIT without hashing labels). */
+  private readonly cacheResultChildren = { HIT: this.cacheResults.labels('hit'), MISS: this.cacheResults.labels('miss'), STALE: this.cacheResults.labels('stale') };
   readonly coalesced = new Counter({ name: 'abff_cache_coalesced_total', help: 'Cold reads that joined an in-flight load instead of calling the portal', registers: [this.registry] });
   readonly lockWaits = new Counter({ name: 'abff_cache_lock_waits_total', help: 'Cold reads that waited for another instance holding the Redis lock', registers: [this.registry] });
   readonly redisErrors = new Counter({ name: 'abff_redis_errors_total', help: 'Redis commands that failed or timed out (the cache was bypassed)', labelNames: ['op'] as const, registers: [this.registry] });
@@ -60,7 +62,7 @@ export class MetricsService {
 
   /** Observer handed to the cache. */
   readonly cacheObserver: AssetCacheObserver = {
-    onResult: (status: CacheStatus, count: number) => this.cacheResults.inc({ result: status.toLowerCase() }, count),
+    onResult: (status: CacheStatus, count: number) => this.cacheResultChildren[status].inc(count),
     onCoalesced: () => this.coalesced.inc(),
     onLockWait: () => this.lockWaits.inc(),
     onRedisError: (op: string) => this.redisErrors.inc({ op }),
