@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // `npm run bench`: the service against bare-Node baselines, measured side by side in one run.
-//   node bench/run.js                   every scenario (about 5 minutes on two cores)
+//   node bench/run.js                   every scenario (about 3 minutes on two cores)
 //   node bench/run.js --quick           short smoke version (3 s per load run)
 //   node bench/run.js --only hot,cold,memory
 //   node bench/run.js --soak [--soak-minutes N]   the soak benchmark (default 10 minutes)

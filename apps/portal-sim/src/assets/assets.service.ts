@@ -47,6 +47,30 @@ class ByteBuilder {
     this.length += n;
   }
 
+  /**
+   * The items at `indices` of a comma-joined encoding (item i spans [offsets[i], offsets[i + 1]) and starts
+   * with a comma), as one comma-separated list: runs of consecutive indices are copied at once.
+   */
+  runs(src: Buffer, offsets: Uint32Array, indices: Iterable<number>): void {
+    let runStart = -1;
+    let runEnd = -1;
+    let first = true;
+    const flush = (): void => {
+      if (runStart < 0) return;
+      this.slice(src, offsets[runStart] + (first ? 1 : 0), offsets[runEnd]);
+      first = false;
+    };
+    for (const i of indices) {
+      if (i === runEnd) runEnd++;
+      else {
+        flush();
+        runStart = i;
+        runEnd = i + 1;
+      }
+    }
+    flush();
+  }
+
   toBuffer(): Buffer {
     const out = Buffer.allocUnsafe(this.length);
     let off = 0;
@@ -99,26 +123,13 @@ export class AssetsService {
       if (!grant) continue;
       out.text(`${firstUser ? '' : ','}{"userId":${JSON.stringify(userId)},"userAssetIds":[`);
       firstUser = false;
-      // runs of consecutive indices are copied at once; each encoded id carries a leading comma
-      let runStart = -1;
-      let runEnd = -1;
-      let firstId = true;
-      const flush = () => {
-        if (runStart < 0) return;
-        out.slice(enc.ids, enc.idOffsets[runStart] + (firstId ? 1 : 0), enc.idOffsets[runEnd]);
-        firstId = false;
-      };
+      const picked: number[] = [];
       grant.forEach((i) => {
         if (types && !types.has(org.assets[i].type)) return;
         used[i] = 1;
-        if (i === runEnd) runEnd++;
-        else {
-          flush();
-          runStart = i;
-          runEnd = i + 1;
-        }
+        picked.push(i);
       });
-      flush();
+      out.runs(enc.ids, enc.idOffsets, picked);
       out.text(']}');
     }
     out.text('],"userAssets":[');
@@ -184,23 +195,7 @@ export class AssetsService {
     const pagination: AssetListData['pagination'] = { pageNo, pageSize, totalElements: grant.count };
     const out = new ByteBuilder();
     out.text(`{"pagination":${JSON.stringify(pagination)},"assets":[`);
-    let first = true;
-    let runStart = -1;
-    let runEnd = -1;
-    const flush = (): void => {
-      if (runStart < 0) return;
-      out.slice(enc.bytes, enc.offsets[runStart] + (first ? 1 : 0), enc.offsets[runEnd]);
-      first = false;
-    };
-    for (const i of grant.slice(start, start + pageSize)) {
-      if (i === runEnd) runEnd++;
-      else {
-        flush();
-        runStart = i;
-        runEnd = i + 1;
-      }
-    }
-    flush();
+    out.runs(enc.bytes, enc.offsets, grant.slice(start, start + pageSize));
     out.text(']}');
     return new RawJson(out.toBuffer());
   }
