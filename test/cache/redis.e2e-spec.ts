@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { AssetCacheOptions, AssetSetCache, CacheKeys, scopeId } from '@app/asset-cache';
 import { SlowLink } from '../support/slow-link';
 import { describeCoreSuite } from './support/core-suite';
-import { FakePortal, recordingLogger, uniquePrefix } from './support/fake-portal';
+import { eventually, FakePortal, JumpClock, recordingLogger, sleep, uniquePrefix } from './support/fake-portal';
 
 /** The shared Redis of the e2e suites (started by the global set-up when none runs); each test has its own key prefix. */
 const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -67,6 +67,41 @@ describe('AssetSetCache on Redis', () => {
       raw.disconnect();
       await a.close();
       await b.close();
+    }
+  });
+
+  it('an in-process copy past 70% of its lifetime is re-checked in the background: kept while current, dropped when the store moved on (a lost invalidation)', async () => {
+    const prefix = uniquePrefix('core');
+    const clock = new JumpClock();
+    const cache = new AssetSetCache({ ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, keyPrefix: prefix, logger: recordingLogger().logger, redisUrl: SHARED_REDIS_URL, localTtlMs: 10_000, now: clock.now, random: () => 0 } as AssetCacheOptions);
+    const raw = new Redis(SHARED_REDIS_URL);
+    try {
+      await cache.connect();
+      const portal = new FakePortal();
+      const first = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+      expect(first.status).toBe('MISS');
+      const copy = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+      // 8 s of a 10 s copy: still served in process, and re-checked in the background (the store agrees),
+      // which gives it a new lifetime from 8 s: to 18 s, re-checked again from 15 s.
+      clock.advance(8_000);
+      expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toBe(copy);
+      await sleep(500); // the re-check (one Redis read) finishes while the clock stands at 8 s
+      // Past the original 10 s the re-checked copy lives on: same object, no load.
+      clock.advance(4_000);
+      expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toBe(copy);
+      expect(portal.count).toBe(1);
+      // The store moves on without telling this instance (an invalidation whose pub/sub message was lost).
+      await raw.incr(new CacheKeys(prefix).userGeneration('org-1', 'u1'));
+      // At 16 s the copy is still alive (to 18 s) and due for a re-check, which finds the store moved on.
+      clock.advance(4_000);
+      expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toBe(copy); // served once more while the re-check runs
+      await eventually(() => cache.peekUserSet({ orgId: 'org-1' }, 'u1') === undefined, 2_000, 'the copy to be dropped');
+      const next = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+      expect(next.status).toBe('MISS');
+      expect(portal.count).toBe(2);
+    } finally {
+      raw.disconnect();
+      await cache.close();
     }
   });
 

@@ -18,6 +18,12 @@ import { CacheUnavailableError } from './asset-cache.errors';
 
 /** Random spread of the in-process copy's lifetime, as a fraction. */
 const LOCAL_TTL_JITTER = 0.2;
+/**
+ * Fraction of the in-process copy's lifetime after which a hit also re-checks the entry in the store, in
+ * the background: a copy still current there lives on, so a hot key does not drop out of process (and send
+ * its next read through Redis and a re-serialization) every CACHE_LOCAL_TTL_MS.
+ */
+const LOCAL_REVALIDATE_FRACTION = 0.7;
 
 /** Loads of at least this many asset ids (one large set, or a batch of users) are stored after the caller is answered. */
 const BACKGROUND_STORE_MIN_ASSETS = 10_000;
@@ -69,8 +75,13 @@ interface LocalEntry {
   value: CachedUserSet;
   loadedAt: number;
   expiresAt: number;
+  /** From here on, a hit also re-checks the entry in the store in the background (see revalidateLocal). */
+  revalidateAt: number;
+  /** The entry's own refresh point: the copy never lives past it (refresh-ahead then runs through the store). */
+  refreshAt: number;
   orgId: string;
   userId: string;
+  scopeId: string;
 }
 
 /** A load (or read) in flight in this process, joined by concurrent callers of the same key. */
@@ -114,6 +125,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private readonly loads = new Map<string, Flight<StoredEntry>>();
   private readonly reads = new Map<string, Flight<CachedUserSet>>();
   private readonly refreshing = new Set<string>();
+  private readonly revalidating = new Set<string>();
   /** Entries another instance loaded while this one waited on the lock: served as cache hits, not misses. */
   private readonly fromPeer = new WeakSet<StoredEntry>();
   /** Invalidations this instance published and is waiting to receive back. */
@@ -660,8 +672,47 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     if (l === undefined) return undefined;
     const now = this.now();
     if (l.expiresAt <= now) return undefined;
+    if (now >= l.revalidateAt) this.revalidateLocal(key, l);
     l.value.ageS = ageS(l.loadedAt, now);
     return l.value;
+  }
+
+  /**
+   * One background read of the copy's entry (per key at a time): if the store still holds the same load under
+   * the current generations, the copy gets a new lifetime; otherwise it is dropped, so the next read takes the
+   * full path. An invalidation seen meanwhile wins (the copy is not extended). The copy's staleness stays
+   * bounded by its lifetime: a lost pub/sub message is caught here, by the generations in the store.
+   */
+  private revalidateLocal(key: string, l: LocalEntry): void {
+    if (this.revalidating.has(key)) return;
+    this.revalidating.add(key);
+    const epoch = this.localEpoch;
+    const ctx: KeyCtx = { orgId: l.orgId, userId: l.userId, scopeId: l.scopeId, key };
+    this.readMany(l.orgId, [ctx])
+      .then((read) => {
+        if (epoch !== this.localEpoch || this.local?.peek(key) !== l) return;
+        const e = read?.entries[0];
+        const now = this.now();
+        if (!e || e.loadedAt !== l.loadedAt || now >= e.freshUntil) {
+          // A store that failed (read undefined) proves nothing either way: the copy runs out its lifetime.
+          if (read) this.local?.delete(key);
+          return;
+        }
+        const { expiresAt, revalidateAt } = this.localLifetime(now, l.refreshAt);
+        l.expiresAt = expiresAt;
+        l.revalidateAt = revalidateAt;
+      })
+      .catch((err: unknown) => this.logger.warn(`re-checking an in-process copy failed: ${describe(err)}`))
+      .finally(() => this.revalidating.delete(key));
+  }
+
+  /** Lifetime of an in-process copy made or re-checked at `now`, never past the entry's refresh point. */
+  private localLifetime(now: number, refreshAtMs: number): { expiresAt: number; revalidateAt: number } {
+    // Up to LOCAL_TTL_JITTER shorter at random, so copies made together (a batch, a warm-up) do not all
+    // expire in the same instant and send every user back to Redis at once.
+    const localTtl = this.localTtlMs * (1 - LOCAL_TTL_JITTER * this.random());
+    const expiresAt = Math.min(now + localTtl, refreshAtMs);
+    return { expiresAt, revalidateAt: Math.min(now + localTtl * LOCAL_REVALIDATE_FRACTION, expiresAt) };
   }
 
   /** A HIT from the store; kept in process so repeated hits return this same object. */
@@ -688,11 +739,11 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   /** Keeps the object in process until the local lifetime ends or the refresh-ahead window opens, whichever first. */
   private remember(ctx: KeyCtx, e: StoredEntry, value: CachedUserSet, epoch: number, now: number): void {
     if (!this.local || epoch !== this.localEpoch) return;
-    // Up to LOCAL_TTL_JITTER shorter at random, so copies made together (a batch, a warm-up) do not all
-    // expire in the same instant and send every user back to Redis at once.
-    const localTtl = this.localTtlMs * (1 - LOCAL_TTL_JITTER * this.random());
-    const expiresAt = Math.min(now + localTtl, refreshAt(e.loadedAt, e.freshUntil, REFRESH_AHEAD_FRACTION));
-    if (expiresAt > now) this.local.set(ctx.key, { value, loadedAt: e.loadedAt, expiresAt, orgId: ctx.orgId, userId: ctx.userId });
+    const refreshAtMs = refreshAt(e.loadedAt, e.freshUntil, REFRESH_AHEAD_FRACTION);
+    const { expiresAt, revalidateAt } = this.localLifetime(now, refreshAtMs);
+    if (expiresAt > now) {
+      this.local.set(ctx.key, { value, loadedAt: e.loadedAt, expiresAt, revalidateAt, refreshAt: refreshAtMs, orgId: ctx.orgId, userId: ctx.userId, scopeId: ctx.scopeId });
+    }
   }
 
   private reported(r: CachedUserSet): CachedUserSet {

@@ -16,6 +16,14 @@ const BODY_MEMO_OVERHEAD = 200;
 /** What the portal said when the negative entry was stored. */
 const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is not found, or not in the organization' };
 
+/** A memoized body: the entry load it was made from, and the entry object whose shortcut holds it too. */
+interface BodyMemo {
+  loadedAt: number;
+  body: Buffer;
+  prefs: string;
+  attachedTo?: CachedUserSet;
+}
+
 /** A cached read as the controller sends it: the body already serialized, plus the X-Cache and Age headers. */
 export interface CachedBody {
   body: Buffer;
@@ -37,7 +45,19 @@ export interface AssetView {
 @Injectable()
 export class AssetsService {
   /** Serialized bodies by OU, user and languages, versioned by the entry's loadedAt; bounded in bytes. */
-  private readonly bodies = new LRUCache<string, { loadedAt: number; body: Buffer }>({ maxSize: BODY_MEMO_BYTES, sizeCalculation: (v) => v.body.length + BODY_MEMO_OVERHEAD });
+  private readonly bodies = new LRUCache<string, BodyMemo>({
+    maxSize: BODY_MEMO_BYTES,
+    sizeCalculation: (v) => v.body.length + BODY_MEMO_OVERHEAD,
+    // A body leaving the memo leaves the shortcut too, so the byte bound holds for both.
+    dispose: (v) => v.attachedTo && this.attached.get(v.attachedTo)?.delete(v.prefs),
+  });
+  /**
+   * The hot read's shortcut: bodies by languages, hung on the in-process cached entry object itself (the cache
+   * hands out the same object on every in-process hit), so a hot hit is one cache lookup instead of two keyed
+   * lookups in two 10,000-entry maps (measured: the second lookup's memory traffic was ~7% of a hot read).
+   * Entries the cache drops take their bodies with them (weak keys).
+   */
+  private readonly attached = new WeakMap<CachedUserSet, Map<string, Buffer>>();
 
   constructor(
     private readonly cache: AssetSetCache,
@@ -53,7 +73,7 @@ export class AssetsService {
     const memo = this.bodies.get(key);
     if (memo !== undefined && memo.loadedAt === entry.loadedAt) return { body: memo.body, status: entry.status, ageS: entry.ageS };
     if (prebuilt !== undefined) {
-      this.bodies.set(key, { loadedAt: entry.loadedAt, body: prebuilt });
+      this.bodies.set(key, { loadedAt: entry.loadedAt, body: prebuilt, prefs: prefsKey(prefs) });
       return { body: prebuilt, status: entry.status, ageS: entry.ageS };
     }
     const set = entry.set as UserAssetSet;
@@ -62,16 +82,27 @@ export class AssetsService {
     const assets = set.assetIds.map((id) => view(id, details.get(id), prefs));
     // Encoded once: sending a Buffer spares fastify a second pass over a (often two-byte, CJK) string.
     const body = Buffer.from(JSON.stringify({ orgId, userId, total: set.total, assets } satisfies ListBody));
-    this.bodies.set(key, { loadedAt: entry.loadedAt, body });
+    this.bodies.set(key, { loadedAt: entry.loadedAt, body, prefs: prefsKey(prefs) });
     return { body, status: entry.status, ageS: entry.ageS };
   }
 
   /** The serialized body of a hot in-process hit, synchronously; undefined when the full read is needed. */
   peekBody(orgId: string, userId: string, prefs: LangPrefs): CachedBody | undefined {
-    const memo = this.bodies.get(memoKey(orgId, userId, prefs));
-    if (memo === undefined) return undefined;
-    const entry = this.cache.peekUserSet({ orgId }, userId, (e) => e.loadedAt === memo.loadedAt);
-    return entry && { body: memo.body, status: entry.status, ageS: entry.ageS };
+    const pk = prefsKey(prefs);
+    let body: Buffer | undefined;
+    const entry = this.cache.peekUserSet({ orgId }, userId, (e) => {
+      body = this.attached.get(e)?.get(pk);
+      if (body !== undefined) return true;
+      const memo = this.bodies.get(memoKey(orgId, userId, prefs));
+      if (memo === undefined || memo.loadedAt !== e.loadedAt) return false;
+      let bodies = this.attached.get(e);
+      if (bodies === undefined) this.attached.set(e, (bodies = new Map()));
+      bodies.set(pk, memo.body);
+      memo.attachedTo = e;
+      body = memo.body;
+      return true;
+    });
+    return entry && body && { body, status: entry.status, ageS: entry.ageS };
   }
 
   /** One asset of the user's list, or ASSET_NOT_ACCESSIBLE. */
