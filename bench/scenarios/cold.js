@@ -97,7 +97,14 @@ async function orgMerge(ctx) {
       await simAdmin(sim, 'DELETE', `/orgs/o1/users/${user}`);
       const pageMs = counters.log.filter((l) => l.endpoint === 'assetList').map((l) => l.finishedAt - l.startedAt);
       const meanPageMs = pageMs.reduce((a, b) => a + b, 0) / Math.max(1, pageMs.length);
-      runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, timeline: tl, firstPageMs, meanPageMs, upstreamCalls: calls, total, bytes: r.bytes, xCache: r.headers['x-cache'] });
+      // How long a freed slot stayed idle: each call after the first wave against the earliest earlier answer
+      // not yet matched (the service's handling of an answer until its next request reached the simulator).
+      const pageCalls = counters.log.filter((l) => l.endpoint === 'assetList');
+      const finishes = pageCalls.map((l) => l.finishedAt).sort((a, b) => a - b);
+      const starts = pageCalls.map((l) => l.startedAt).sort((a, b) => a - b).slice(1 + config.concurrency);
+      const gaps = starts.map((st, i) => st - finishes[i + 1]).filter((g) => g >= 0);
+      const meanSlotIdleMs = gaps.reduce((a, b) => a + b, 0) / Math.max(1, gaps.length);
+      runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, timeline: tl, firstPageMs, meanPageMs, meanSlotIdleMs, upstreamCalls: calls, total, bytes: r.bytes, xCache: r.headers['x-cache'] });
     }
   } finally {
     await setLatency(sim, 0);

@@ -626,9 +626,11 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       dict = slice;
       await yieldToIo();
     }
-    const fields = [...assets].map(([id, d]): [string, string] => [id, encodeDetails(d)]);
-    for (let i = 0; i < fields.length; i += STORE_SLICE_DETAILS) {
-      if (!(await this.store.write([{ op: 'details', key: this.keys.assetDetails(orgId), ttlMs: this.longLifeMs, fields: fields.slice(i, i + STORE_SLICE_DETAILS) }]))) return;
+    // Encoded slice by slice too (100,000 details are ~100 ms of JSON.stringify).
+    const all = [...assets];
+    for (let i = 0; i < all.length; i += STORE_SLICE_DETAILS) {
+      const fields = all.slice(i, i + STORE_SLICE_DETAILS).map(([id, d]): [string, string] => [id, encodeDetails(d)]);
+      if (!(await this.store.write([{ op: 'details', key: this.keys.assetDetails(orgId), ttlMs: this.longLifeMs, fields }]))) return;
       await yieldToIo();
     }
     for (let i = 0; i < items.length; i += STORE_SLICE_ENTRIES) {
