@@ -80,6 +80,16 @@ function networkReason(err: unknown): string {
   return typeof e?.code === 'string' ? e.code : 'connection failed';
 }
 
+/** The answer's JSON; the text itself when it is not JSON (then it has no envelope code). */
+function parseJson(data: unknown): unknown {
+  if (typeof data !== 'string' || data.length === 0) return data;
+  try {
+    return JSON.parse(data) as unknown;
+  } catch {
+    return data;
+  }
+}
+
 function retryAfterHeader(res: AxiosResponse): number | undefined {
   const raw = res.headers?.['retry-after'];
   const n = typeof raw === 'string' ? Number(raw) : NaN;
@@ -88,10 +98,13 @@ function retryAfterHeader(res: AxiosResponse): number | undefined {
 
 /**
  * Signing, gateway tokens, envelopes and resilience for every portal call.
- * Policy order, outermost first: retry → circuit breaker → bulkhead → timeout → attempt. Retries run
- * outside the circuit so that an open circuit stops them at once, and outside the bulkhead so a call
- * waiting for its backoff does not hold a slot; the timeout starts once a slot is held, so queueing
- * behind the bulkhead is not mistaken for a slow portal.
+ * Policy order, outermost first: retry → circuit breaker → attempt, and within an attempt each HTTP
+ * exchange runs under bulkhead → timeout. Retries run outside the circuit so that an open circuit stops
+ * them at once, and outside the bulkhead so a call waiting for its backoff does not hold a slot; the
+ * timeout starts once a slot is held, so queueing behind the bulkhead is not mistaken for a slow portal.
+ * A slot is held for the exchange only (the answer arrives as text): parsing and reading the envelope
+ * happen after it is freed, so the next queued call is on the wire while a large answer (a 1,000-asset
+ * page) is parsed, and eight answers arriving together do not each wait for the others' parsing.
  */
 export class PortalTransport {
   private readonly logger = new Logger('PortalClient');
@@ -132,9 +145,7 @@ export class PortalTransport {
   async call(req: PortalRequest): Promise<unknown> {
     const bodyText = req.body === undefined ? undefined : JSON.stringify(req.body);
     try {
-      return await this.retryPolicy.execute(() =>
-        this.circuit.execute(() => this.bulkheadPolicy.execute(() => this.timeoutPolicy.execute(({ signal }) => this.attempt(req, bodyText, signal)))),
-      );
+      return await this.retryPolicy.execute(() => this.circuit.execute(() => this.attempt(req, bodyText)));
     } catch (err) {
       throw this.toError(err, req.endpoint);
     }
@@ -152,56 +163,69 @@ export class PortalTransport {
   }
 
   /** One attempt: a fresh timestamp and signature; a rejected gateway token is replaced and the call resent once. */
-  private async attempt(req: PortalRequest, bodyText: string | undefined, signal: AbortSignal): Promise<unknown> {
+  private async attempt(req: PortalRequest, bodyText: string | undefined): Promise<unknown> {
     let token = await this.tokens.get();
-    let outcome = await this.send(req, bodyText, token, signal);
+    let outcome = await this.send(req, bodyText, token);
     if ('failure' in outcome && outcome.failure.type === 'gateway' && TOKEN_REJECTED.has(outcome.failure.code)) {
       this.logger.debug(`gateway rejected the app token (${outcome.failure.code}); fetching a new one`);
       this.tokens.invalidate(token);
       token = await this.tokens.get();
-      outcome = await this.send(req, bodyText, token, signal);
+      outcome = await this.send(req, bodyText, token);
     }
     if ('failure' in outcome) throw new PortalFailureSignal(outcome.failure);
     return outcome.data;
   }
 
-  private async send(req: PortalRequest, bodyText: string | undefined, accessToken: string, signal: AbortSignal): Promise<Outcome> {
-    const signed = signRequest({ path: req.path, query: req.query, bodyText, accessToken, appSecret: this.o.appSecret, timestamp: Date.now() });
-    const started = performance.now();
+  /** One HTTP exchange in a bulkhead slot under the timeout, then (slot freed) the envelope read from its text. */
+  private async send(req: PortalRequest, bodyText: string | undefined, accessToken: string): Promise<Outcome> {
+    const exchange = await this.bulkheadPolicy.execute(() =>
+      this.timeoutPolicy.execute(async ({ signal }): Promise<{ started: number; res?: AxiosResponse; err?: unknown; aborted?: boolean }> => {
+        // Signed once the slot is held: the gateway checks the timestamp against its clock.
+        const signed = signRequest({ path: req.path, query: req.query, bodyText, accessToken, appSecret: this.o.appSecret, timestamp: Date.now() });
+        const started = performance.now();
+        try {
+          const res = await this.http.request({
+            method: req.method,
+            baseURL: this.o.baseUrl,
+            url: signed.url,
+            headers: { ...req.headers, ...signed.headers, accept: 'application/json' },
+            data: signed.bodyText,
+            // The signed text goes out byte for byte; the answer comes back as text, parsed outside the slot.
+            transformRequest: [(d: unknown) => d],
+            responseType: 'text',
+            transformResponse: [(d: unknown) => d],
+            validateStatus: () => true,
+            signal,
+            timeout: this.o.timeoutMs,
+          });
+          return { started, res };
+        } catch (err) {
+          return { started, err, aborted: signal.aborted };
+        }
+      }),
+    );
     let outcome: Outcome;
     let status: number | string;
-    try {
-      const res = await this.http.request({
-        method: req.method,
-        baseURL: this.o.baseUrl,
-        url: signed.url,
-        headers: { ...req.headers, ...signed.headers, accept: 'application/json' },
-        data: signed.bodyText,
-        // The signed text goes out byte for byte.
-        transformRequest: [(d: unknown) => d],
-        validateStatus: () => true,
-        signal,
-        timeout: this.o.timeoutMs,
-      });
-      status = res.status;
-      outcome = this.interpret(res);
-    } catch (err) {
-      status = signal.aborted ? 'timeout' : networkReason(err);
-      outcome = { failure: this.transportFailure(err, signal) };
+    if (exchange.res) {
+      status = exchange.res.status;
+      outcome = this.interpret(exchange.res);
+    } else {
+      status = exchange.aborted ? 'timeout' : networkReason(exchange.err);
+      outcome = { failure: this.transportFailure(exchange.err, exchange.aborted) };
     }
-    this.finishCall(req.endpoint, req.method, req.path, status, started, 'failure' in outcome ? outcome.failure : undefined);
+    this.finishCall(req.endpoint, req.method, req.path, status, exchange.started, 'failure' in outcome ? outcome.failure : undefined);
     return outcome;
   }
 
-  private transportFailure(err: unknown, signal?: AbortSignal): PortalFailure {
+  private transportFailure(err: unknown, aborted = false): PortalFailure {
     const code = (err as { code?: unknown })?.code;
-    if (signal?.aborted || code === 'ECONNABORTED' || code === 'ETIMEDOUT') return { type: 'timeout', timeoutMs: this.o.timeoutMs };
+    if (aborted || code === 'ECONNABORTED' || code === 'ETIMEDOUT') return { type: 'timeout', timeoutMs: this.o.timeoutMs };
     return { type: 'network', reason: networkReason(err) };
   }
 
   /** Reads an API envelope: success is code 0 or 200 whatever the HTTP status; an error may come with HTTP 200. */
   private interpret(res: AxiosResponse): Outcome {
-    const body = res.data as unknown;
+    const body = parseJson(res.data);
     const code = typeof body === 'object' && body !== null ? (body as { code?: unknown }).code : undefined;
     const message = typeof body === 'object' && body !== null ? ((body as { message?: unknown; msg?: unknown }).message ?? (body as { msg?: unknown }).msg) : undefined;
     const msg = typeof message === 'string' ? message : undefined;
