@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { AssetCacheOptions, AssetSetCache, CacheKeys, scopeId } from '@app/asset-cache';
+import { AssetCacheOptions, AssetSetCache, CacheKeys, LoadedSets, scopeId } from '@app/asset-cache';
 import { SlowLink } from '../support/slow-link';
 import { describeCoreSuite } from './support/core-suite';
 import { eventually, FakePortal, JumpClock, recordingLogger, sleep, uniquePrefix } from './support/fake-portal';
@@ -65,6 +65,51 @@ describe('AssetSetCache on Redis', () => {
       expect(portal.count).toBe(1);
     } finally {
       raw.disconnect();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a batch loader\'s parts are stored as they come: another instance finds the first part while the loader still waits for the rest', async () => {
+    const prefix = uniquePrefix('core');
+    const base = { ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, keyPrefix: prefix, logger: recordingLogger().logger, redisUrl: SHARED_REDIS_URL } as AssetCacheOptions;
+    const a = new AssetSetCache(base);
+    const b = new AssetSetCache(base);
+    try {
+      await a.connect();
+      await b.connect();
+      const portal = new FakePortal();
+      const users = Array.from({ length: 400 }, (_, i) => `p-${i}`);
+      let release!: () => void;
+      const rest = new Promise<void>((r) => (release = r));
+      let partsPassed = 0;
+      const loader = async (missing: string[], onPart?: (part: LoadedSets) => void): Promise<LoadedSets> => {
+        const all = await portal.batch(missing);
+        const half = missing.slice(0, 200);
+        onPart?.({ sets: new Map(half.map((u) => [u, all.sets.get(u) ?? null])), assets: all.assets });
+        partsPassed++;
+        await rest;
+        return all;
+      };
+      const pendingStores: Promise<void>[] = [];
+      const reading = a.getUserSets({ orgId: 'org-1' }, users, loader, { bypass: true, pendingStores });
+      await eventually(() => partsPassed === 1, 5_000, 'the first part');
+      await eventually(async () => {
+        await Promise.all(pendingStores);
+        const seen = await b.getUserSets({ orgId: 'org-1' }, users.slice(0, 200), async () => ({ sets: new Map(), assets: new Map() }));
+        return [...seen.values()].every((r) => r.status === 'HIT');
+      }, 5_000, 'the first part stored');
+      release();
+      const result = await reading;
+      await Promise.all(pendingStores);
+      expect([...result.values()].every((r) => r.status === 'MISS')).toBe(true);
+      expect(result.get('p-399')?.set?.assetIds).toEqual(portal.setOf('p-399').assetIds);
+      // Two stores in all: the part's, then the rest's (200 users x 50 ids: large, so left to the caller too).
+      expect(pendingStores).toHaveLength(2);
+      const again = await b.getUserSets({ orgId: 'org-1' }, users, portal.batch);
+      expect([...again.values()].every((r) => r.status === 'HIT')).toBe(true);
+      expect(portal.count).toBe(1);
+    } finally {
       await a.close();
       await b.close();
     }

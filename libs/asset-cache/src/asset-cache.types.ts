@@ -44,6 +44,14 @@ export interface LoadedSets {
   assets: Map<string, AssetDetails>;
 }
 
+/**
+ * Handed to a batch loader: it may pass a part of its answer (some users' sets, with their details) as soon
+ * as that part is known, before it resolves; with `pendingStores`, the cache starts storing that part at
+ * once. The loader's final answer must hold the same set objects for those users (otherwise they are
+ * stored again from the final answer).
+ */
+export type PartSink = (part: LoadedSets) => void;
+
 export interface ReadOptions {
   /** Cache-Control: no-cache: skip the cached copy, load, store the fresh result. */
   bypass?: boolean;

@@ -49,6 +49,7 @@ import {
   CacheHealth,
   CacheStatus,
   LoadedSets,
+  PartSink,
   ReadOptions,
   UserAssetSet,
   UserSetScope,
@@ -247,7 +248,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   async getUserSets(
     scope: UserSetScope,
     userIds: string[],
-    loadMissing: (missing: string[]) => Promise<LoadedSets>,
+    loadMissing: (missing: string[], onPart?: PartSink) => Promise<LoadedSets>,
     opts?: ReadOptions,
   ): Promise<Map<string, CachedUserSet>> {
     const { orgId } = scope;
@@ -271,7 +272,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       const epoch = this.localEpoch;
       // Under bypass every user goes upstream anyway: the load starts together with the read, which then only
       // supplies the generations to store under and the copies to serve STALE if the load fails.
-      const early = bypass ? loadMissing(pending.map((c) => c.userId)) : undefined;
+      // With pendingStores, parts the loader passes early are stored at once (they queue until the read is in).
+      const parts = opts?.pendingStores ? new PartStores(opts.pendingStores) : undefined;
+      const early = bypass ? loadMissing(pending.map((c) => c.userId), parts?.sink) : undefined;
       early?.catch(noop);
       const read = await this.readMany(orgId, pending);
       const now = this.now();
@@ -306,7 +309,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       };
 
       if (toLoad.length > 0) {
-        const batch = this.loadBatch(orgId, toLoad, read, early ? () => early : loadMissing, opts?.pendingStores);
+        if (parts && read) parts.start(this.partStorer(orgId, toLoad, read));
+        const batch = this.loadBatch(orgId, toLoad, read, early ? () => early : (missing) => loadMissing(missing, parts?.sink), opts?.pendingStores, parts?.entries);
         for (const c of toLoad) {
           const promise = batch.then((m) => m.get(c.ctx.key) as StoredEntry);
           promise.catch(noop);
@@ -538,25 +542,49 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     read: ReadResult | undefined,
     loadMissing: (missing: string[]) => Promise<LoadedSets>,
     pendingStores?: Promise<void>[],
+    stored?: Map<string, StoredEntry>,
   ): Promise<Map<string, StoredEntry>> {
     const loaded = await loadMissing(cold.map((c) => c.ctx.userId));
     const out = new Map<string, StoredEntry>();
     const items: [string, StoredEntry][] = [];
     for (const c of cold) {
+      const set = loaded.sets.get(c.ctx.userId) ?? null;
+      // Stored already from a part of the answer (the very same set): nothing more to write for this user.
+      const early = stored?.get(c.ctx.key);
+      if (early && early.set === set) {
+        out.set(c.ctx.key, early);
+        continue;
+      }
       // A user the loader did not answer for is treated as not found (the portal omits unknown users).
-      const entry = this.newEntry(loaded.sets.get(c.ctx.userId) ?? null, read?.og ?? 0, c.ug ?? 0);
+      const entry = this.newEntry(set, read?.og ?? 0, c.ug ?? 0);
       out.set(c.ctx.key, entry);
       items.push([c.ctx.key, entry]);
     }
-    if (!read) return out;
+    if (!read || items.length === 0) return out;
+    // Users stored from parts took their details along: only the rest's are written again.
+    const assets = items.length === cold.length ? loaded.assets : detailsOf(items, loaded.assets);
     let ids = 0;
     for (const [, e] of items) ids += e.set?.assetIds.length ?? 0;
     // A large batch (10,000 users of 50 assets: half a million ids) leaves its store to the caller to await
     // before it answers, so the store's Redis round trips overlap the caller's serializing.
     if (pendingStores && ids >= BACKGROUND_STORE_MIN_ASSETS) {
-      pendingStores.push(this.storeEntries(orgId, items, loaded.assets).catch((err: unknown) => this.logger.warn(`storing a batch failed, its users will be loaded again: ${describe(err)}`)));
-    } else await this.storeEntries(orgId, items, loaded.assets);
+      pendingStores.push(this.storeEntries(orgId, items, assets).catch((err: unknown) => this.logger.warn(`storing a batch failed, its users will be loaded again: ${describe(err)}`)));
+    } else await this.storeEntries(orgId, items, assets);
     return out;
+  }
+
+  /** Makes entries for each part of a batch loader's answer and stores them at once (the caller awaits it with the others). */
+  private partStorer(orgId: string, cold: { ctx: KeyCtx; ug?: number }[], read: ReadResult): (part: LoadedSets) => { items: [string, StoredEntry][]; stored: Promise<void> } {
+    const byUser = new Map(cold.map((c) => [c.ctx.userId, c]));
+    return (part) => {
+      const items: [string, StoredEntry][] = [];
+      for (const [userId, set] of part.sets) {
+        const c = byUser.get(userId);
+        if (c) items.push([c.ctx.key, this.newEntry(set, read.og, c.ug ?? 0)]);
+      }
+      const stored = this.storeEntries(orgId, items, part.assets).catch((err: unknown) => this.logger.warn(`storing part of a batch failed, its users will be loaded again: ${describe(err)}`));
+      return { items, stored };
+    };
   }
 
   // ---- store access ----------------------------------------------------------------------------------------
@@ -826,6 +854,50 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     this.logger.log(`Redis is back (${this.burst.count} further errors were not logged)`);
     this.burst = undefined;
   }
+}
+
+/**
+ * Parts of a batch loader's answer, stored as they come: parts passed before the cache's read is in wait in a
+ * queue; each part's entries are remembered (by key) so the final answer does not store them again, and
+ * each part's store joins the caller's pendingStores.
+ */
+class PartStores {
+  readonly entries = new Map<string, StoredEntry>();
+  private queue: LoadedSets[] = [];
+  private store?: (part: LoadedSets) => { items: [string, StoredEntry][]; stored: Promise<void> };
+
+  constructor(private readonly pendingStores: Promise<void>[]) {}
+
+  readonly sink: PartSink = (part) => {
+    if (this.store) this.take(part);
+    else this.queue.push(part);
+  };
+
+  /** From now on parts are stored with `store`; queued ones first. */
+  start(store: (part: LoadedSets) => { items: [string, StoredEntry][]; stored: Promise<void> }): void {
+    this.store = store;
+    const queued = this.queue;
+    this.queue = [];
+    for (const part of queued) this.take(part);
+  }
+
+  private take(part: LoadedSets): void {
+    const { items, stored } = (this.store as NonNullable<PartStores['store']>)(part);
+    for (const [key, e] of items) this.entries.set(key, e);
+    this.pendingStores.push(stored);
+  }
+}
+
+/** The details of the entries' assets, out of `all`. */
+function detailsOf(items: [string, StoredEntry][], all: Map<string, AssetDetails>): Map<string, AssetDetails> {
+  const out = new Map<string, AssetDetails>();
+  for (const [, e] of items) {
+    for (const id of e.set?.assetIds ?? []) {
+      const d = all.get(id);
+      if (d !== undefined) out.set(id, d);
+    }
+  }
+  return out;
 }
 
 /** Whole seconds since `loadedAt` (never negative: instances' clocks differ slightly). */

@@ -18,7 +18,7 @@ export * from './portal-client.types';
 export { PortalError } from './portal-error';
 export type { PortalNotFoundSubject } from './portal-error';
 export { PortalClient } from './portal-client.service';
-export type { PageListener } from './portal-client.service';
+export type { ChunkListener, PageListener } from './portal-client.service';
 export type { AssetPage } from './asset-pages';
 export { PortalClientModule } from './portal-client.module';
 export type { PortalClientModuleAsyncOptions } from './portal-client.module';

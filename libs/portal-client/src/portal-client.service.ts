@@ -33,6 +33,13 @@ import { MalformedTreeError, normalizeTree } from './tree-normalizer';
  */
 export type PageListener = (pass: number, page: AssetPage) => void;
 
+/**
+ * Told of every `users/assetList` chunk as its answer arrives: the chunk's users in request order (an empty
+ * list for a user the portal left out) and that answer's asset details. A user's list here is the very array
+ * of the merged result unless another answer named the user too.
+ */
+export type ChunkListener = (chunk: { users: UsersUserAssets[]; assets: UserAssetInfo[] }) => void;
+
 /** Loaders kept at most; past it the oldest idle (org, types) loader is dropped (it holds no cache). */
 const MAX_LOADERS = 1_000;
 
@@ -116,7 +123,7 @@ export class PortalClient implements OnModuleDestroy {
    * leaves a user out) and each asset's details once. Duplicate types are folded, an empty list means no filter;
    * more than 1000 distinct resourceTypes is a BadRequest raised before any call (the portal's own limit).
    */
-  async getUsersAssets(orgId: string, userIds: string[], resourceTypes?: string[]): Promise<UsersAssetsResult> {
+  async getUsersAssets(orgId: string, userIds: string[], resourceTypes?: string[], onChunk?: ChunkListener): Promise<UsersAssetsResult> {
     const endpoint = 'usersAssetList';
     // An empty filter means no filter (as the portal reads it); it is left out of the body.
     const types = resourceTypes?.length ? unique(resourceTypes) : undefined;
@@ -126,15 +133,28 @@ export class PortalClient implements OnModuleDestroy {
     const ids = unique(userIds);
     const chunks: string[][] = [];
     for (let i = 0; i < ids.length; i += this.o.batchSize) chunks.push(ids.slice(i, i + this.o.batchSize));
-    const answers = await Promise.all(chunks.map((chunk) => this.usersAssetListCall(orgId, chunk, types)));
+    const table = new IdTable();
+    // Each answer's lists as it arrives (told to onChunk for its chunk's users), merged in chunk order below.
+    const answers = await Promise.all(
+      chunks.map(async (chunk) => {
+        const answer = await this.usersAssetListCall(orgId, chunk, types);
+        const lists = new Map<string, string[]>();
+        for (const u of answer.usersUserAssets) {
+          const seen = lists.get(u.userId);
+          lists.set(u.userId, table.uniqueList(seen ? [...seen, ...u.userAssetIds] : u.userAssetIds));
+        }
+        onChunk?.({ users: chunk.map((userId) => ({ userId, userAssetIds: lists.get(userId) ?? [] })), assets: answer.userAssets });
+        return { lists, userAssets: answer.userAssets };
+      }),
+    );
 
     const byUser = new Map<string, string[]>();
     const assets = new Map<string, UserAssetInfo>();
-    const table = new IdTable();
     for (const answer of answers) {
-      for (const u of answer.usersUserAssets) {
-        const list = byUser.get(u.userId);
-        byUser.set(u.userId, table.uniqueList(list ? [...list, ...u.userAssetIds] : u.userAssetIds));
+      for (const [userId, ids] of answer.lists) {
+        const list = byUser.get(userId);
+        // A user in one answer only (the rule) keeps the very list its chunk was told.
+        byUser.set(userId, list ? table.uniqueList([...list, ...ids]) : ids);
       }
       for (const a of answer.userAssets) if (!assets.has(a.id)) assets.set(a.id, a);
     }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets } from '@app/asset-cache';
+import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, PartSink, UserAssetSet } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
+import { UserAssetInfo, UsersUserAssets } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { jsonBytes } from '../common/http';
@@ -89,8 +90,8 @@ export class BatchAssetsService {
     pendingStores?: Promise<void>[],
   ): Promise<Map<string, CachedUserSet>> {
     if (await this.cache.isOrgMissing(orgId)) throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
-    const loader = async (missing: string[]): Promise<LoadedSets> => {
-      const r = batched ? await this.loadBatched(orgId, missing, types) : await this.load(orgId, missing, types);
+    const loader = async (missing: string[], onPart?: PartSink): Promise<LoadedSets> => {
+      const r = batched ? await this.loadBatched(orgId, missing, types) : await this.load(orgId, missing, types, onPart);
       if (loadedDetails) for (const [id, d] of r.assets) loadedDetails.set(id, d);
       return r;
     };
@@ -116,13 +117,24 @@ export class BatchAssetsService {
     return details;
   }
 
-  private async load(orgId: string, users: string[], types: string[] | undefined): Promise<LoadedSets> {
-    const r = await this.portal.getUsersAssets(orgId, users, types);
+  /** users/assetList in chunks; each chunk's sets are passed to `onPart` as it arrives (the cache stores them at once). */
+  private async load(orgId: string, users: string[], types: string[] | undefined, onPart?: PartSink): Promise<LoadedSets> {
     const sets: LoadedSets['sets'] = new Map();
-    for (const u of r.users) sets.set(u.userId, { assetIds: u.userAssetIds, total: u.userAssetIds.length, complete: true });
-    const assets = new Map<string, AssetDetails>();
-    for (const a of r.assets) assets.set(a.id, { names: a.name ?? {}, type: a.type, typeNames: a.typeName ?? undefined });
-    return { sets, assets };
+    const setOf = (u: UsersUserAssets): UserAssetSet => {
+      // The set a part was given is the set of the final answer, while its list is the same (see PartSink).
+      const known = sets.get(u.userId);
+      if (known && known.assetIds === u.userAssetIds) return known;
+      const set = { assetIds: u.userAssetIds, total: u.userAssetIds.length, complete: true };
+      sets.set(u.userId, set);
+      return set;
+    };
+    const onChunk = onPart && ((chunk: { users: UsersUserAssets[]; assets: UserAssetInfo[] }): void => {
+      const part: LoadedSets = { sets: new Map(chunk.users.map((u) => [u.userId, setOf(u)])), assets: detailsMap(chunk.assets) };
+      onPart(part);
+    });
+    const r = await this.portal.getUsersAssets(orgId, users, types, onChunk);
+    for (const u of r.users) setOf(u);
+    return { sets, assets: detailsMap(r.assets) };
   }
 
   /** The same through the micro-batcher, so that concurrent requests' missing users share upstream calls. */
@@ -136,6 +148,12 @@ export class BatchAssetsService {
     }
     return { sets, assets };
   }
+}
+
+function detailsMap(assets: UserAssetInfo[]): Map<string, AssetDetails> {
+  const out = new Map<string, AssetDetails>();
+  for (const a of assets) out.set(a.id, { names: a.name ?? {}, type: a.type, typeNames: a.typeName ?? undefined });
+  return out;
 }
 
 function collectIds(users: string[], entries: Map<string, CachedUserSet>): string[] {
