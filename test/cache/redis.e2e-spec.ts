@@ -7,6 +7,11 @@ import { eventually, FakePortal, JumpClock, recordingLogger, sleep, uniquePrefix
 /** The shared Redis of the e2e suites (started by the global set-up when none runs); each test has its own key prefix. */
 const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
 
+/** A cache on `redisUrl` under its own key prefix, with the suites' usual options (not yet connected). */
+function cacheOn(prefix: string, redisUrl = SHARED_REDIS_URL, extra: Partial<AssetCacheOptions> = {}): AssetSetCache {
+  return new AssetSetCache({ ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, keyPrefix: prefix, logger: recordingLogger().logger, redisUrl, ...extra } as AssetCacheOptions);
+}
+
 describe('AssetSetCache on Redis', () => {
   describeCoreSuite({
     store: () => ({ redisUrl: SHARED_REDIS_URL }),
@@ -20,9 +25,8 @@ describe('AssetSetCache on Redis', () => {
     const link = new SlowLink({ host: '127.0.0.1', port: 6379 }, 150);
     await link.start();
     const prefix = uniquePrefix('core');
-    const base = { ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, keyPrefix: prefix, logger: recordingLogger().logger } as AssetCacheOptions;
-    const a = new AssetSetCache({ ...base, redisUrl: SHARED_REDIS_URL });
-    const b = new AssetSetCache({ ...base, redisUrl: `redis://127.0.0.1:${link.port}` });
+    const a = cacheOn(prefix);
+    const b = cacheOn(prefix, `redis://127.0.0.1:${link.port}`);
     try {
       await a.connect();
       await b.connect();
@@ -42,9 +46,8 @@ describe('AssetSetCache on Redis', () => {
 
   it('a large batch (2,500 users, stored by the caller-awaited store in SET_MANY chunks) leaves every entry with its TTL, readable by another instance', async () => {
     const prefix = uniquePrefix('core');
-    const base = { ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, keyPrefix: prefix, logger: recordingLogger().logger, redisUrl: SHARED_REDIS_URL } as AssetCacheOptions;
-    const a = new AssetSetCache(base);
-    const b = new AssetSetCache(base);
+    const a = cacheOn(prefix);
+    const b = cacheOn(prefix);
     const raw = new Redis(SHARED_REDIS_URL);
     try {
       await a.connect();
@@ -72,9 +75,8 @@ describe('AssetSetCache on Redis', () => {
 
   it('a batch loader\'s parts are stored as they come: another instance finds the first part while the loader still waits for the rest', async () => {
     const prefix = uniquePrefix('core');
-    const base = { ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, keyPrefix: prefix, logger: recordingLogger().logger, redisUrl: SHARED_REDIS_URL } as AssetCacheOptions;
-    const a = new AssetSetCache(base);
-    const b = new AssetSetCache(base);
+    const a = cacheOn(prefix);
+    const b = cacheOn(prefix);
     try {
       await a.connect();
       await b.connect();
@@ -118,7 +120,7 @@ describe('AssetSetCache on Redis', () => {
   it('an in-process copy past 70% of its lifetime is re-checked in the background: kept while current, dropped when the store moved on (a lost invalidation)', async () => {
     const prefix = uniquePrefix('core');
     const clock = new JumpClock();
-    const cache = new AssetSetCache({ ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, keyPrefix: prefix, logger: recordingLogger().logger, redisUrl: SHARED_REDIS_URL, localTtlMs: 10_000, now: clock.now, random: () => 0 } as AssetCacheOptions);
+    const cache = cacheOn(prefix, SHARED_REDIS_URL, { localTtlMs: 10_000, now: clock.now, random: () => 0 });
     const raw = new Redis(SHARED_REDIS_URL);
     try {
       await cache.connect();
