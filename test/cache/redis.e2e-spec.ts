@@ -7,12 +7,25 @@ import { eventually, FakePortal, JumpClock, recordingLogger, sleep, uniquePrefix
 /** The shared Redis of the e2e suites (started by the global set-up when none runs); each test has its own key prefix. */
 const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** A cache on `redisUrl` under its own key prefix, with the suites' usual options (not yet connected). */
-function cacheOn(prefix: string, redisUrl = SHARED_REDIS_URL, extra: Partial<AssetCacheOptions> = {}): AssetSetCache {
-  return new AssetSetCache({ ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, keyPrefix: prefix, logger: recordingLogger().logger, redisUrl, ...extra } as AssetCacheOptions);
+/** Caches made by cacheOn in the running test; closed after it. */
+const made: AssetSetCache[] = [];
+
+/** Closes the caches cacheOn made (after each test, or earlier where a test needs them gone first). */
+async function closeMade(): Promise<void> {
+  await Promise.all(made.splice(0).map((c) => c.close()));
+}
+
+/** A connected cache on `redisUrl` under the test's key prefix, with the suites' usual options; closed after the test. */
+async function cacheOn(prefix: string, redisUrl = SHARED_REDIS_URL, extra: Partial<AssetCacheOptions> = {}): Promise<AssetSetCache> {
+  const c = new AssetSetCache({ ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, keyPrefix: prefix, logger: recordingLogger().logger, redisUrl, ...extra } as AssetCacheOptions);
+  made.push(c);
+  await c.connect();
+  return c;
 }
 
 describe('AssetSetCache on Redis', () => {
+  afterEach(closeMade);
+
   describeCoreSuite({
     store: () => ({ redisUrl: SHARED_REDIS_URL }),
     shared: true,
@@ -25,11 +38,9 @@ describe('AssetSetCache on Redis', () => {
     const link = new SlowLink({ host: '127.0.0.1', port: 6379 }, 150);
     await link.start();
     const prefix = uniquePrefix('core');
-    const a = cacheOn(prefix);
-    const b = cacheOn(prefix, `redis://127.0.0.1:${link.port}`);
+    const a = await cacheOn(prefix);
+    const b = await cacheOn(prefix, `redis://127.0.0.1:${link.port}`);
     try {
-      await a.connect();
-      await b.connect();
       const portal = new FakePortal();
       portal.delayMs = 20;
       const [ra, rb] = await Promise.all([a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1')), b.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'))]);
@@ -38,20 +49,18 @@ describe('AssetSetCache on Redis', () => {
       expect(rb.status).toBe('HIT');
       expect(rb.set?.assetIds).toEqual(ra.set?.assetIds);
     } finally {
-      await a.close();
-      await b.close();
+      // The caches first: the link's sockets are theirs.
+      await closeMade();
       await link.stop();
     }
   });
 
   it('a large batch (2,500 users, stored by the caller-awaited store in SET_MANY chunks) leaves every entry with its TTL, readable by another instance', async () => {
     const prefix = uniquePrefix('core');
-    const a = cacheOn(prefix);
-    const b = cacheOn(prefix);
+    const a = await cacheOn(prefix);
+    const b = await cacheOn(prefix);
     const raw = new Redis(SHARED_REDIS_URL);
     try {
-      await a.connect();
-      await b.connect();
       const portal = new FakePortal();
       const users = Array.from({ length: 2_500 }, (_, i) => `big-${i}`);
       const pendingStores: Promise<void>[] = [];
@@ -68,62 +77,56 @@ describe('AssetSetCache on Redis', () => {
       expect(portal.count).toBe(1);
     } finally {
       raw.disconnect();
-      await a.close();
-      await b.close();
     }
   });
 
   it('a batch loader\'s parts are stored as they come: another instance finds the first part while the loader still waits for the rest', async () => {
     const prefix = uniquePrefix('core');
-    const a = cacheOn(prefix);
-    const b = cacheOn(prefix);
-    try {
-      await a.connect();
-      await b.connect();
-      const portal = new FakePortal();
-      const users = Array.from({ length: 400 }, (_, i) => `p-${i}`);
-      let release!: () => void;
-      const rest = new Promise<void>((r) => (release = r));
-      let partsPassed = 0;
-      const loader = async (missing: string[], onPart?: (part: LoadedSets) => void): Promise<LoadedSets> => {
-        const all = await portal.batch(missing);
-        const half = missing.slice(0, 200);
-        onPart?.({ sets: new Map(half.map((u) => [u, all.sets.get(u) ?? null])), assets: all.assets });
-        partsPassed++;
-        await rest;
-        return all;
-      };
-      const pendingStores: Promise<void>[] = [];
-      const reading = a.getUserSets({ orgId: 'org-1' }, users, loader, { bypass: true, pendingStores });
-      await eventually(() => partsPassed === 1, 5_000, 'the first part');
-      await eventually(async () => {
-        await Promise.all(pendingStores);
-        const seen = await b.getUserSets({ orgId: 'org-1' }, users.slice(0, 200), async () => ({ sets: new Map(), assets: new Map() }));
-        return [...seen.values()].every((r) => r.status === 'HIT');
-      }, 5_000, 'the first part stored');
-      release();
-      const result = await reading;
-      await Promise.all(pendingStores);
-      expect([...result.values()].every((r) => r.status === 'MISS')).toBe(true);
-      expect(result.get('p-399')?.set?.assetIds).toEqual(portal.setOf('p-399').assetIds);
-      // Two stores in all: the part's, then the rest's (200 users x 50 ids: large, so left to the caller too).
-      expect(pendingStores).toHaveLength(2);
-      const again = await b.getUserSets({ orgId: 'org-1' }, users, portal.batch);
-      expect([...again.values()].every((r) => r.status === 'HIT')).toBe(true);
-      expect(portal.count).toBe(1);
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    const a = await cacheOn(prefix);
+    const b = await cacheOn(prefix);
+    const portal = new FakePortal();
+    const users = Array.from({ length: 400 }, (_, i) => `p-${i}`);
+    let release!: () => void;
+    const rest = new Promise<void>((r) => (release = r));
+    let partsPassed = 0;
+    const loader = async (missing: string[], onPart?: (part: LoadedSets) => void): Promise<LoadedSets> => {
+      const all = await portal.batch(missing);
+      const half = missing.slice(0, 200);
+      onPart?.({ sets: new Map(half.map((u) => [u, all.sets.get(u) ?? null])), assets: all.assets });
+      partsPassed++;
+      await rest;
+      return all;
+    };
+    const pendingStores: Promise<void>[] = [];
+    const reading = a.getUserSets({ orgId: 'org-1' }, users, loader, { bypass: true, pendingStores });
+    // The part's store is handed to the caller once the cache's own read is in.
+    await eventually(() => partsPassed === 1 && pendingStores.length === 1, 5_000, 'the first part');
+    await Promise.all(pendingStores);
+    // The other instance must find the whole first half in Redis: a loader that fails keeps a miss from
+    // being cached (it would throw here) and from passing as a hit.
+    const seen = await b.getUserSets({ orgId: 'org-1' }, users.slice(0, 200), async () => {
+      throw new Error('the first part should be in Redis');
+    });
+    expect([...seen.values()].every((r) => r.status === 'HIT')).toBe(true);
+    expect(partsPassed).toBe(1);
+    release();
+    const result = await reading;
+    await Promise.all(pendingStores);
+    expect([...result.values()].every((r) => r.status === 'MISS')).toBe(true);
+    expect(result.get('p-399')?.set?.assetIds).toEqual(portal.setOf('p-399').assetIds);
+    // Two stores in all: the part's, then the rest's (200 users x 50 ids: large, so left to the caller too).
+    expect(pendingStores).toHaveLength(2);
+    const again = await b.getUserSets({ orgId: 'org-1' }, users, portal.batch);
+    expect([...again.values()].every((r) => r.status === 'HIT')).toBe(true);
+    expect(portal.count).toBe(1);
   });
 
   it('an in-process copy past 70% of its lifetime is re-checked in the background: kept while current, dropped when the store moved on (a lost invalidation)', async () => {
     const prefix = uniquePrefix('core');
     const clock = new JumpClock();
-    const cache = cacheOn(prefix, SHARED_REDIS_URL, { localTtlMs: 10_000, now: clock.now, random: () => 0 });
+    const cache = await cacheOn(prefix, SHARED_REDIS_URL, { localTtlMs: 10_000, now: clock.now, random: () => 0 });
     const raw = new Redis(SHARED_REDIS_URL);
     try {
-      await cache.connect();
       const portal = new FakePortal();
       const first = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
       expect(first.status).toBe('MISS');
@@ -148,7 +151,6 @@ describe('AssetSetCache on Redis', () => {
       expect(portal.count).toBe(2);
     } finally {
       raw.disconnect();
-      await cache.close();
     }
   });
 

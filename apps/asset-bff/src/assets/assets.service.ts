@@ -194,10 +194,9 @@ class PageBodies {
   private pass = 0;
   private chunks: Buffer[] = [];
   private counts: number[] = [];
+  private readonly pending: Promise<void>[] = [];
 
   constructor(private readonly prefs: LangPrefs) {}
-
-  private pending: Promise<void>[] = [];
 
   /**
    * Serializes the page on a later turn of the event loop: pages arrive in bursts (eight answers at once),

@@ -144,15 +144,20 @@ export class BatchAssetsService {
     const assets = new Map<string, AssetDetails>();
     for (const r of results) {
       sets.set(r.userId, { assetIds: r.assetIds, total: r.assetIds.length, complete: true });
-      for (const a of r.assets) if (!assets.has(a.id)) assets.set(a.id, { names: a.name ?? {}, type: a.type, typeNames: a.typeName ?? undefined });
+      for (const a of r.assets) if (!assets.has(a.id)) assets.set(a.id, detailsOfAsset(a));
     }
     return { sets, assets };
   }
 }
 
+/** What the cache keeps of a users/assetList asset. */
+function detailsOfAsset(a: UserAssetInfo): AssetDetails {
+  return { names: a.name ?? {}, type: a.type, typeNames: a.typeName ?? undefined };
+}
+
 function detailsMap(assets: UserAssetInfo[]): Map<string, AssetDetails> {
   const out = new Map<string, AssetDetails>();
-  for (const a of assets) out.set(a.id, { names: a.name ?? {}, type: a.type, typeNames: a.typeName ?? undefined });
+  for (const a of assets) out.set(a.id, detailsOfAsset(a));
   return out;
 }
 

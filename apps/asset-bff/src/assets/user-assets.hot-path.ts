@@ -4,9 +4,8 @@ import { parse as parseQuery } from 'node:querystring';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessRule } from '../auth/access.decorator';
 import { AuthService } from '../auth/auth.service';
-import { callerOf, prefsOf, wantsBypass } from '../common/http';
-import { langPrefs } from '../common/i18n';
-import { parseReadQuery } from '../common/read-query';
+import { callerOf, prefsFrom, prefsOf, wantsBypass } from '../common/http';
+import { LangPrefs } from '../common/i18n';
 import { sendProblem } from '../common/problem.filter';
 import { isId } from '../common/ids';
 import { Problems } from '../common/validation';
@@ -69,8 +68,7 @@ export class UserAssetsHotPath {
   tryRaw(raw: IncomingMessage, res: ServerResponse, requestId: (raw: IncomingMessage) => string, answered: HotAnswered): boolean {
     if (raw.method !== 'GET' || this.limits.enabled || raw.headers.origin !== undefined) return false;
     const key = raw.headers['x-api-key'];
-    const cc = raw.headers['cache-control'];
-    if (typeof key !== 'string' || (typeof cc === 'string' && cc.toLowerCase().includes('no-cache'))) return false;
+    if (typeof key !== 'string' || wantsBypass(raw)) return false;
     const url = raw.url ?? '';
     const q = url.indexOf('?');
     const m = USER_ASSETS_PATH.exec(q < 0 ? url : url.slice(0, q));
@@ -80,11 +78,10 @@ export class UserAssetsHotPath {
     if (!caller) return false;
     const orgId = m[1];
     const userId = m[2];
-    let prefs;
+    let prefs: LangPrefs;
     try {
       this.auth.authorize(caller, USER_ASSETS_RULE, { orgId, userId });
-      const al = raw.headers['accept-language'];
-      prefs = langPrefs(q < 0 ? undefined : parseReadQuery(parseQuery(url.slice(q + 1))).lang, typeof al === 'string' ? al : undefined);
+      prefs = prefsFrom(q < 0 ? {} : parseQuery(url.slice(q + 1)), raw);
     } catch {
       return false;
     }

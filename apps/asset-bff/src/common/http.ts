@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { CacheStatus } from '@app/asset-cache';
 import { AppException } from './app.exception';
@@ -6,15 +7,23 @@ import { LangPrefs, langPrefs } from './i18n';
 import { parseReadQuery } from './read-query';
 import { Caller, UserCaller } from '../auth/caller';
 
+/** What the helpers below read of a request: a fastify request, or a raw node one (the hot path's). */
+type WithHeaders = { headers: IncomingHttpHeaders };
+
 /** True when the caller sent Cache-Control: no-cache (skip the cached copy, store the fresh result). */
-export function wantsBypass(req: FastifyRequest): boolean {
+export function wantsBypass(req: WithHeaders): boolean {
   const cc = req.headers['cache-control'];
   return typeof cc === 'string' && cc.toLowerCase().includes('no-cache');
 }
 
 /** The caller's language preferences from a validated `lang` query or Accept-Language. */
 export function prefsOf(req: FastifyRequest): LangPrefs {
-  const { lang } = parseReadQuery(req.query as Record<string, unknown>);
+  return prefsFrom(req.query as Record<string, unknown>, req);
+}
+
+/** prefsOf for a query already parsed by the caller; throws VALIDATION_FAILED naming `lang`. */
+export function prefsFrom(query: Record<string, unknown>, req: WithHeaders): LangPrefs {
+  const { lang } = parseReadQuery(query);
   const al = req.headers['accept-language'];
   return langPrefs(lang, typeof al === 'string' ? al : undefined);
 }
