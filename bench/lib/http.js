@@ -23,8 +23,10 @@ function request(url, { method = 'GET', headers = {}, body } = {}) {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
+        // timed at the last byte, before the driver's own decoding of the body
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
         const buf = Buffer.concat(chunks);
-        resolve({ status: res.statusCode, headers: res.headers, text: buf.toString('utf8'), bytes: buf.length, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
+        resolve({ status: res.statusCode, headers: res.headers, text: buf.toString('utf8'), bytes: buf.length, ms });
       });
       res.on('error', reject);
     });

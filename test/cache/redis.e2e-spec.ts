@@ -55,6 +55,45 @@ describe('AssetSetCache on Redis', () => {
     }
   });
 
+  it("a large single load's store waits for the caller's answer to be written (ReadOptions.answered); other instances wait on the lock, then read it", async () => {
+    const prefix = uniquePrefix('core');
+    const a = await cacheOn(prefix);
+    const b = await cacheOn(prefix);
+    const raw = new Redis(SHARED_REDIS_URL);
+    try {
+      // 12,000 assets: a large load, stored in the background
+      const ids = Array.from({ length: 12_000 }, (_, i) => `big-a${i}`);
+      let loads = 0;
+      const load = async (): Promise<LoadedSets> => {
+        loads++;
+        return { sets: new Map([['u-big', { assetIds: ids, total: ids.length, complete: true }]]), assets: new Map(ids.map((id) => [id, { names: { default: id } }])) };
+      };
+      let written!: () => void;
+      const answered = new Promise<void>((resolve) => (written = resolve));
+      const first = await a.getUserSet({ orgId: 'org-1' }, 'u-big', load, { answered });
+      expect(first.status).toBe('MISS');
+      const keys = new CacheKeys(prefix);
+      const entryKey = keys.userSet('org-1', scopeId(undefined), 'u-big');
+      // The answer is not written yet: nothing stored, the lock still held, A serves its in-process copy.
+      await sleep(300);
+      expect(await raw.exists(entryKey)).toBe(0);
+      expect(await raw.exists(keys.lock('org-1', scopeId(undefined), 'u-big'))).toBe(1);
+      expect((await a.getUserSet({ orgId: 'org-1' }, 'u-big', load)).status).toBe('HIT');
+      // B asks meanwhile: it waits on the lock and gets the stored entry once the answer is written.
+      const fromB = b.getUserSet({ orgId: 'org-1' }, 'u-big', async () => {
+        throw new Error('B must not load');
+      });
+      written();
+      const rb = await fromB;
+      expect(rb.status).toBe('HIT');
+      expect(rb.set?.assetIds).toEqual(ids);
+      expect(await raw.exists(entryKey)).toBe(1);
+      expect(loads).toBe(1);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('a large batch (2,500 users, stored by the caller-awaited store in SET_MANY chunks) leaves every entry with its TTL, readable by another instance', async () => {
     const prefix = uniquePrefix('core');
     const a = await cacheOn(prefix);

@@ -41,6 +41,7 @@ export interface CachedUserSet {
 /** What a loader returns: sets by user id (null = not found) and the details of the assets it saw. */
 export interface LoadedSets {
   sets: Map<string, UserAssetSet | null>;
+  /** May be a getter that builds the map when first read: a large load's background store reads it only then. */
   assets: Map<string, AssetDetails>;
 }
 
@@ -61,6 +62,12 @@ export interface ReadOptions {
    * instance asked right after the answer finds the entries), doing its own work (serializing) meanwhile.
    */
   pendingStores?: Promise<void>[];
+  /**
+   * Single reads only: settles once the caller's answer has been written. A large load's background store
+   * (see getUserSet) starts after it, or after at most 2 s, so that its Redis writes do not compete with
+   * sending a 16 MB answer. Other instances wait on the lock meanwhile; this one serves its in-process copy.
+   */
+  answered?: Promise<void>;
 }
 
 export interface AssetCacheObserver {

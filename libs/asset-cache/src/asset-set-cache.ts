@@ -35,6 +35,17 @@ const STORE_SLICE_IDS = 2_000;
 const STORE_SLICE_DETAILS = 2_000;
 const STORE_SLICE_ENTRIES = 1_000;
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Longest wait for a caller's answer to be written before a background store starts anyway. */
+const BACKGROUND_STORE_MAX_DEFER_MS = 2_000;
+
+/** Settles when `answered` does (fulfilled or not), or after `maxMs`, whichever is first; never keeps the process up. */
+function afterAnswer(answered: Promise<void>, maxMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, maxMs);
+    timer.unref();
+    answered.then(resolve, resolve).finally(() => clearTimeout(timer));
+  });
+}
 
 /** Longest wait for this instance's own invalidation message to come back through Redis pub/sub. */
 const INVALIDATION_ECHO_WAIT_MS = 250;
@@ -69,6 +80,8 @@ interface KeyCtx {
   scopeId: string;
   /** The user-set key; also the key of in-process flights and of the in-process copy. */
   key: string;
+  /** ReadOptions.answered of the read that runs the load. */
+  answered?: Promise<void>;
 }
 
 /** An in-process copy: the very object handed to callers on a hit, until `expiresAt`. */
@@ -238,7 +251,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         return this.reported(await joined.promise);
       }
     }
-    const ctx: KeyCtx = { orgId: scope.orgId, userId, scopeId: sid, key };
+    const ctx: KeyCtx = { orgId: scope.orgId, userId, scopeId: sid, key, answered: opts?.answered };
     const promise = this.resolveOne(ctx, load, bypass);
     if (!bypass) this.track(this.reads, key, { orgId: scope.orgId, userId, promise });
     return this.reported(await promise);
@@ -512,7 +525,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       await this.storeEntries(ctx.orgId, [[ctx.key, entry]], loaded.assets);
       return { entry, stored: Promise.resolve(), background: false };
     }
-    return { entry, stored: this.storeInBackground(ctx.orgId, [[ctx.key, entry]], loaded.assets), background: true };
+    return { entry, stored: this.storeInBackground(ctx.orgId, [[ctx.key, entry]], loaded, ctx.answered), background: true };
   }
 
   /** One background refresh of a hot key near expiry, under the lock; skipped if a load is already running anywhere. */
@@ -629,11 +642,14 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Stores on a later turn of the event loop, in slices (dictionary ids, details, entries), so that the caller's
-   * answer goes out first and is not held up while it is written; a failure is logged (the users load again).
+   * Stores on a later turn of the event loop (once `answered` settles, when given), in slices (dictionary ids,
+   * details, entries), so that the caller's answer goes out first and is not held up while it is written; a
+   * failure is logged (the users load again).
    */
-  private storeInBackground(orgId: string, items: [string, StoredEntry][], assets: Map<string, AssetDetails>): Promise<void> {
-    const stored = yieldToIo().then(() => this.storeSliced(orgId, items, assets));
+  private storeInBackground(orgId: string, items: [string, StoredEntry][], loaded: LoadedSets, answered?: Promise<void>): Promise<void> {
+    const start = answered ? afterAnswer(answered, BACKGROUND_STORE_MAX_DEFER_MS).then(yieldToIo) : yieldToIo();
+    // loaded.assets read only now: a loader may build its details lazily.
+    const stored = start.then(() => this.storeSliced(orgId, items, loaded.assets));
     stored.catch((err: unknown) => this.logger.warn(`storing a large load failed, it will be loaded again: ${describe(err)}`));
     return stored;
   }

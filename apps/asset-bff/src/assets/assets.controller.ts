@@ -5,7 +5,7 @@ import { Access } from '../auth/access.decorator';
 import { AppException } from '../common/app.exception';
 import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
-import { cacheHeaders, callerOf, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
+import { answeredOf, cacheHeaders, callerOf, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
 import { IdParamsPipe } from '../common/validation';
 import { AssetsService } from './assets.service';
 import { BatchAssetsService } from './batch-assets.service';
@@ -37,7 +37,7 @@ export class AssetsController {
   @ApiOkResponse({ type: UserAssetsDto, description: 'Headers X-Cache (HIT|MISS|STALE) and Age' })
   @ApiProblems(...READ_ERRORS)
   async list(@Param() p: { orgId: string; userId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req));
+    const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req), answeredOf(reply));
     cacheHeaders(reply, r.status, r.ageS);
     await sendJsonBytes(reply, r.body);
   }
@@ -51,7 +51,7 @@ export class AssetsController {
   @ApiProblems(...READ_ERRORS)
   async mine(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const me = userCallerOf(req);
-    const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req));
+    const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req), answeredOf(reply));
     cacheHeaders(reply, r.status, r.ageS);
     await sendJsonBytes(reply, r.body);
   }

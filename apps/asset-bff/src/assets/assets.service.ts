@@ -64,11 +64,14 @@ export class AssetsService {
     private readonly portal: PortalClient,
   ) {}
 
-  /** The user's whole asset list, serialized for the caller's languages. */
-  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean): Promise<CachedBody> {
-    let loaded: Map<string, AssetDetails> | undefined;
+  /**
+   * The user's whole asset list, serialized for the caller's languages. `answered` settles once the caller's
+   * answer is written: a large load's background store waits for it (ReadOptions.answered).
+   */
+  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean, answered?: Promise<void>): Promise<CachedBody> {
+    let loaded: LoadedSets | undefined;
     let prebuilt: Buffer | undefined;
-    const entry = await this.userSet(orgId, userId, bypass, (m, body) => ((loaded = m), (prebuilt = body)), prefs);
+    const entry = await this.userSet(orgId, userId, bypass, (r, body) => ((loaded = r), (prebuilt = body)), prefs, answered);
     const key = memoKey(orgId, userId, prefs);
     const memo = this.bodies.get(key);
     if (memo !== undefined && memo.loadedAt === entry.loadedAt) return { body: memo.body, status: entry.status, ageS: entry.ageS };
@@ -78,7 +81,7 @@ export class AssetsService {
     }
     const set = entry.set as UserAssetSet;
     // The request that ran the load already holds every asset's details: no need to read them back.
-    const details = loaded ?? (await this.details(orgId, userId, set));
+    const details = loaded?.assets ?? (await this.details(orgId, userId, set));
     const assets = set.assetIds.map((id) => view(id, details.get(id), prefs));
     // Encoded once: sending a Buffer spares fastify a second pass over a (often two-byte, CJK) string.
     const body = Buffer.from(JSON.stringify({ orgId, userId, total: set.total, assets } satisfies ListBody));
@@ -115,15 +118,16 @@ export class AssetsService {
   }
 
   /**
-   * The user's cached set. When this call runs the load, `onLoaded` gets the loaded details and, given `prefs`,
+   * The user's cached set. When this call runs the load, `onLoaded` gets the loaded sets (with the details) and, given `prefs`,
    * the whole answer body for those languages, serialized page by page while later pages were still on their way.
    */
   private async userSet(
     orgId: string,
     userId: string,
     bypass: boolean,
-    onLoaded?: (assets: Map<string, AssetDetails>, body?: Buffer) => void,
+    onLoaded?: (loaded: LoadedSets, body?: Buffer) => void,
     prefs?: LangPrefs,
+    answered?: Promise<void>,
   ): Promise<CachedUserSet> {
     let entry: CachedUserSet;
     try {
@@ -132,10 +136,10 @@ export class AssetsService {
         userId,
         async () => {
           const r = await this.load(orgId, userId, prefs);
-          onLoaded?.(r.assets, r.body);
+          onLoaded?.(r, r.body);
           return r;
         },
-        { bypass },
+        { bypass, answered },
       );
     } catch (err) {
       throw mapUpstreamError(err, 'user');
@@ -155,9 +159,9 @@ export class AssetsService {
     for (const [id, d] of await this.cache.getAssetDetails(orgId, missing)) details.set(id, d);
     missing = missing.filter((id) => !details.has(id));
     if (missing.length === 0) return details;
-    let loaded: Map<string, AssetDetails> | undefined;
-    await this.userSet(orgId, userId, true, (m) => (loaded = m));
-    for (const [id, d] of loaded ?? new Map<string, AssetDetails>()) details.set(id, d);
+    let loaded: LoadedSets | undefined;
+    await this.userSet(orgId, userId, true, (r) => (loaded = r));
+    for (const [id, d] of loaded?.assets ?? new Map<string, AssetDetails>()) details.set(id, d);
     return details;
   }
 
@@ -165,10 +169,21 @@ export class AssetsService {
     const pages = prefs && new PageBodies(prefs);
     try {
       const r = await this.portal.getUserAssets(orgId, userId, pages && ((pass, page) => pages.add(pass, page)));
-      const assets = new Map<string, AssetDetails>();
-      for (const a of r.assets) assets.set(a.id, { names: a.name ?? {} });
       const body = await pages?.body({ orgId, userId, total: r.total }, r.complete, r.assets.length);
-      return { sets: new Map([[userId, { assetIds: r.assets.map((a) => a.id), total: r.total, complete: r.complete }]]), assets, body };
+      // Built when first asked for: with a prebuilt body, only the cache's store needs the details, and a large
+      // store runs after the answer is written (100,000 details are ~30 ms of Map and objects).
+      let assets: Map<string, AssetDetails> | undefined;
+      return {
+        sets: new Map([[userId, { assetIds: r.assets.map((a) => a.id), total: r.total, complete: r.complete }]]),
+        get assets(): Map<string, AssetDetails> {
+          if (assets === undefined) {
+            assets = new Map();
+            for (const a of r.assets) assets.set(a.id, { names: a.name ?? {} });
+          }
+          return assets;
+        },
+        body,
+      };
     } catch (err) {
       if (isNotFound(err)) return { sets: new Map([[userId, null]]), assets: new Map() };
       throw err;

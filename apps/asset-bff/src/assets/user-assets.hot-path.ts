@@ -4,7 +4,7 @@ import { parse as parseQuery } from 'node:querystring';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessRule } from '../auth/access.decorator';
 import { AuthService } from '../auth/auth.service';
-import { callerOf, prefsFrom, prefsOf, wantsBypass } from '../common/http';
+import { answeredOf, callerOf, prefsFrom, prefsOf, wantsBypass } from '../common/http';
 import { LangPrefs } from '../common/i18n';
 import { sendProblem } from '../common/problem.filter';
 import { isId } from '../common/ids';
@@ -129,7 +129,7 @@ export class UserAssetsHotPath {
       }
       const prefs = prefsOf(req);
       const bypass = wantsBypass(req);
-      const r = (!bypass && this.assets.peekBody(orgId, userId, prefs)) || (await this.assets.listBody(orgId, userId, prefs, bypass));
+      const r = (!bypass && this.assets.peekBody(orgId, userId, prefs)) || (await this.assets.listBody(orgId, userId, prefs, bypass, answeredOf(reply)));
       // Written straight to the socket's response: the headers are known and the body is bytes already, so
       // fastify's send path (header merging, onSend, serialization checks) has nothing to add. onResponse
       // hooks (metrics, access log) still run on 'finish'.

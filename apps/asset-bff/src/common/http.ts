@@ -47,6 +47,13 @@ export function userCallerOf(req: FastifyRequest): UserCaller {
   return c;
 }
 
+/** Settles once the answer on this response is written out or the connection closed (the response's 'close'). */
+export function answeredOf(reply: FastifyReply): Promise<void> {
+  const raw = reply.raw;
+  if (raw.closed) return Promise.resolve();
+  return new Promise((resolve) => raw.once('close', () => resolve()));
+}
+
 /** A JSON answer encoded once to bytes (fastify would otherwise measure and then encode the string). */
 export function jsonBytes(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
