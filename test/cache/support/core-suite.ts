@@ -237,6 +237,18 @@ export function describeCoreSuite(target: CoreTarget): void {
     expect(b.get('u3')?.set).toEqual(a.get('u3')?.set);
   });
 
+  it('batch with bypass: a failing load serves the stored copies as STALE (read only once the load failed), else rethrows', async () => {
+    const cache = await makeCache();
+    await cache.getUserSets({ orgId: ORG }, ['u1', 'u2'], portal.batch);
+    const boom = new Error('upstream 503');
+    portal.failWith = boom;
+    const stale = await cache.getUserSets({ orgId: ORG }, ['u1', 'u2'], portal.batch, { bypass: true });
+    expect([...stale.values()].map((r) => r.status)).toEqual(['STALE', 'STALE']);
+    expect(stale.get('u2')?.set?.assetIds).toEqual(portal.setOf('u2').assetIds);
+    await expect(cache.getUserSets({ orgId: ORG }, ['u1', 'u3'], portal.batch, { bypass: true })).rejects.toBe(boom);
+    expect(portal.calls).toEqual([['u1', 'u2'], ['u1', 'u2'], ['u1', 'u3']]);
+  });
+
   it('batch: serves STALE copies when loadMissing fails and every missing user has one, else rethrows', async () => {
     const clock = new JumpClock();
     const cache = await makeCache({ now: clock.now, ttlS: 1, staleS: 5 });
