@@ -119,6 +119,54 @@ describe('AssetSetCache on Redis', () => {
     }
   });
 
+  it("a batch's parts write each asset's details once and send each id to the dictionary once, though every part carries them (MONITOR)", async () => {
+    const prefix = uniquePrefix('core');
+    const a = await cacheOn(prefix);
+    const b = await cacheOn(prefix);
+    const keys = new CacheKeys(prefix);
+    const detailsKey = keys.assetDetails('org-1');
+    const dictKey = keys.idDictionary('org-1');
+    const raw = new Redis(SHARED_REDIS_URL);
+    const monitor = await raw.monitor();
+    const detailWrites = new Map<string, number>();
+    const idsSent = new Map<string, number>();
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      const cmd = String(args[0]).toLowerCase();
+      if ((cmd !== 'evalsha' && cmd !== 'eval') || args[2] !== '1') return;
+      if (args[3] === detailsKey) for (let i = 5; i < args.length; i += 2) detailWrites.set(args[i], (detailWrites.get(args[i]) ?? 0) + 1);
+      if (args[3] === dictKey) for (const id of args.slice(4)) if (id.startsWith('asset-')) idsSent.set(id, (idsSent.get(id) ?? 0) + 1);
+    });
+    try {
+      const portal = new FakePortal();
+      const users = Array.from({ length: 300 }, (_, i) => `w-${i}`);
+      const loader = async (missing: string[], onPart?: (part: LoadedSets) => void): Promise<LoadedSets> => {
+        const all = await portal.batch(missing);
+        // three parts of 100 users, each with every asset's details (as each users/assetList answer has)
+        for (let k = 0; k < 3; k++) onPart?.({ sets: new Map(missing.slice(k * 100, k * 100 + 100).map((u) => [u, all.sets.get(u) ?? null])), assets: all.assets });
+        return all;
+      };
+      const pendingStores: Promise<void>[] = [];
+      const result = await a.getUserSets({ orgId: 'org-1' }, users, loader, { bypass: true, pendingStores });
+      await Promise.all(pendingStores);
+      expect(pendingStores).toHaveLength(3);
+      const assetIds = new Set(users.flatMap((u) => portal.setOf(u).assetIds));
+      await eventually(() => [...assetIds].every((id) => detailWrites.has(id)), 5_000, 'MONITOR to report every details write');
+      expect([...assetIds].map((id) => detailWrites.get(id))).toEqual([...assetIds].map(() => 1));
+      expect([...assetIds].map((id) => idsSent.get(id))).toEqual([...assetIds].map(() => 1));
+      // everything is there for another instance: every user a HIT, every asset's details
+      const again = await b.getUserSets({ orgId: 'org-1' }, users, async () => {
+        throw new Error('every user should be in Redis');
+      });
+      expect([...again.values()].every((r) => r.status === 'HIT')).toBe(true);
+      expect(again.get('w-299')?.set?.assetIds).toEqual(result.get('w-299')?.set?.assetIds);
+      const details = await b.getAssetDetails('org-1', [...assetIds]);
+      expect(details.size).toBe(assetIds.size);
+    } finally {
+      monitor.disconnect();
+      raw.disconnect();
+    }
+  });
+
   it('a batch loader\'s parts are stored as they come: another instance finds the first part while the loader still waits for the rest', async () => {
     const prefix = uniquePrefix('core');
     const a = await cacheOn(prefix);

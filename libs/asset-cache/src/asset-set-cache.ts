@@ -323,8 +323,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       };
 
       if (toLoad.length > 0) {
-        if (parts && read) parts.start(this.partStorer(orgId, toLoad, read));
-        const batch = this.loadBatch(orgId, toLoad, read, early ? () => early : (missing) => loadMissing(missing, parts?.sink), opts?.pendingStores, parts?.entries);
+        if (parts && read) parts.start(this.partStorer(orgId, toLoad, read, parts.writes));
+        const batch = this.loadBatch(orgId, toLoad, read, early ? () => early : (missing) => loadMissing(missing, parts?.sink), opts?.pendingStores, parts?.entries, parts?.writes);
         for (const c of toLoad) {
           const promise = batch.then((m) => m.get(c.ctx.key) as StoredEntry);
           promise.catch(noop);
@@ -558,6 +558,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     loadMissing: (missing: string[]) => Promise<LoadedSets>,
     pendingStores?: Promise<void>[],
     stored?: Map<string, StoredEntry>,
+    writes?: BatchWrites,
   ): Promise<Map<string, StoredEntry>> {
     const loaded = await loadMissing(cold.map((c) => c.ctx.userId));
     const out = new Map<string, StoredEntry>();
@@ -583,13 +584,13 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     // A large batch (10,000 users of 50 assets: half a million ids) leaves its store to the caller to await
     // before it answers, so the store's Redis round trips overlap the caller's serializing.
     if (pendingStores && ids >= BACKGROUND_STORE_MIN_ASSETS) {
-      pendingStores.push(this.storeEntries(orgId, items, assets).catch((err: unknown) => this.logger.warn(`storing a batch failed, its users will be loaded again: ${describe(err)}`)));
-    } else await this.storeEntries(orgId, items, assets);
+      pendingStores.push(this.storeEntries(orgId, items, assets, writes).catch((err: unknown) => this.logger.warn(`storing a batch failed, its users will be loaded again: ${describe(err)}`)));
+    } else await this.storeEntries(orgId, items, assets, writes);
     return out;
   }
 
   /** Makes entries for each part of a batch loader's answer and stores them at once (the caller awaits it with the others). */
-  private partStorer(orgId: string, cold: { ctx: KeyCtx; ug?: number }[], read: ReadResult): (part: LoadedSets) => { items: [string, StoredEntry][]; stored: Promise<void> } {
+  private partStorer(orgId: string, cold: { ctx: KeyCtx; ug?: number }[], read: ReadResult, writes: BatchWrites): (part: LoadedSets) => { items: [string, StoredEntry][]; stored: Promise<void> } {
     const byUser = new Map(cold.map((c) => [c.ctx.userId, c]));
     return (part) => {
       const items: [string, StoredEntry][] = [];
@@ -597,7 +598,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         const c = byUser.get(userId);
         if (c) items.push([c.ctx.key, this.newEntry(set, read.og, c.ug ?? 0)]);
       }
-      const stored = this.storeEntries(orgId, items, part.assets).catch((err: unknown) => this.logger.warn(`storing part of a batch failed, its users will be loaded again: ${describe(err)}`));
+      const stored = this.storeEntries(orgId, items, part.assets, writes).catch((err: unknown) => this.logger.warn(`storing part of a batch failed, its users will be loaded again: ${describe(err)}`));
       return { items, stored };
     };
   }
@@ -695,19 +696,44 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Writes entries (one pipeline) after merging the asset details and assigning dictionary indexes (one more). */
-  private async storeEntries(orgId: string, items: [string, StoredEntry][], assets: Map<string, AssetDetails>): Promise<void> {
+  /**
+   * Writes entries (one pipeline) after merging the asset details and assigning dictionary indexes (one more).
+   * With `writes` (the parts of one batch), details an earlier part wrote are not written again and ids it
+   * assigned are not sent again: the parts come from one load, and an OU's 5,000 assets recur in every
+   * 1,000-user chunk.
+   */
+  private async storeEntries(orgId: string, items: [string, StoredEntry][], assets: Map<string, AssetDetails>, writes?: BatchWrites): Promise<void> {
     const ids = new Set<string>();
     for (const [, e] of items) if (e.set) for (const id of e.set.assetIds) ids.add(id);
-    const details: WriteOp[] =
-      assets.size > 0
-        ? [{ op: 'details', key: this.keys.assetDetails(orgId), ttlMs: this.longLifeMs, fields: [...assets].map(([id, d]) => [id, encodeDetails(d)]) }]
-        : [];
-    const [dict] = await Promise.all([
-      ids.size > 0 ? this.dict.assign(orgId, [...ids], this.longLifeMs) : Promise.resolve({ epoch: '', indexOf: new Map<string, number>() }),
-      this.store.write(details),
-    ]);
+    const fields: [string, string][] = [];
+    for (const [id, d] of assets) {
+      if (writes?.details.has(id)) continue;
+      writes?.details.add(id);
+      fields.push([id, encodeDetails(d)]);
+    }
+    const details: WriteOp[] = fields.length > 0 ? [{ op: 'details', key: this.keys.assetDetails(orgId), ttlMs: this.longLifeMs, fields }] : [];
+    const [dict] = await Promise.all([this.indexesFor(orgId, [...ids], writes), this.store.write(details)]);
     if (!dict) return;
     await this.store.write(this.entryWrites(items, dict));
+  }
+
+  /** Dictionary indexes of the ids; within one batch, only the ids earlier parts did not assign go to the store. */
+  private indexesFor(orgId: string, ids: string[], writes?: BatchWrites): Promise<DictionaryView | undefined> {
+    if (ids.length === 0) return Promise.resolve({ epoch: '', indexOf: new Map<string, number>() });
+    if (!writes) return this.dict.assign(orgId, ids, this.longLifeMs);
+    const before = writes.dict;
+    const next = (async (): Promise<DictionaryView | undefined> => {
+      const prev = before && (await before);
+      const missing = prev ? ids.filter((id) => !prev.indexOf.has(id)) : ids;
+      if (prev && missing.length === 0) return prev;
+      const got = await this.dict.assign(orgId, missing, this.longLifeMs);
+      // The dictionary was recreated (a new epoch) since the earlier part: assign every id of this part anew.
+      if (got && prev && got.epoch !== prev.epoch) return this.dict.assign(orgId, ids, this.longLifeMs);
+      return got;
+    })();
+    // A part whose assignment failed stores nothing; the next part assigns all of its ids again.
+    writes.dict = next.catch(() => undefined);
+    return next;
   }
 
   /** SET operations of encoded entries, each living until its stale window ends. */
@@ -890,6 +916,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
  */
 class PartStores {
   readonly entries = new Map<string, StoredEntry>();
+  /** Shared by the stores of the parts and of the rest of the answer. */
+  readonly writes: BatchWrites = { details: new Set() };
   private queue: LoadedSets[] = [];
   private store?: (part: LoadedSets) => { items: [string, StoredEntry][]; stored: Promise<void> };
 
@@ -913,6 +941,17 @@ class PartStores {
     for (const [key, e] of items) this.entries.set(key, e);
     this.pendingStores.push(stored);
   }
+}
+
+/** Dictionary indexes as assign gives them: the epoch and the instance's mirror of id → index for it. */
+type DictionaryView = { epoch: string; indexOf: Map<string, number> };
+
+/** What the stores of one batch's parts have done so far (see storeEntries). */
+interface BatchWrites {
+  /** Asset ids whose details a part wrote (or is writing). */
+  details: Set<string>;
+  /** The indexes of the ids parts assigned so far (the latest part's). */
+  dict?: Promise<DictionaryView | undefined>;
 }
 
 /** The details of the entries' assets, out of `all`. */
