@@ -11,7 +11,7 @@ const PAGE_SIZE = 1_000;
 const COLD_ORG = 'bench-cold';
 const COLD_USERS = 10_000;
 const COLD_ASSETS_PER_USER = 50;
-const REPEATS = 3;
+const REPEATS = 5;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -17,12 +17,12 @@ async function createHotOrg(sim) {
 }
 
 /** Loads every user into the cache through POST user-assets, in chunks; returns the wall time. */
-async function warm(base, org, ids) {
+async function warm(base, org, ids, headers = {}) {
   const t0 = Date.now();
   const chunks = [];
   for (let i = 0; i < ids.length; i += WARM_CHUNK) chunks.push(ids.slice(i, i + WARM_CHUNK));
   await pool(chunks, 2, async (chunk) => {
-    const r = await bff(base, 'POST', `/v1/orgs/${org}/user-assets`, { userIds: chunk });
+    const r = await bff(base, 'POST', `/v1/orgs/${org}/user-assets`, { userIds: chunk }, headers);
     if (r.status !== 200) throw new Error(`warming ${org} failed: ${r.status} ${r.text.slice(0, 300)}`);
   });
   return Date.now() - t0;
