@@ -271,11 +271,13 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const order: string[] = [];
     const pending: KeyCtx[] = [];
     const seen = new Set<string>();
+    // The keys' common head built once (a 1,000-check request names ~1,000 users).
+    const head = this.keys.userSetHead(orgId, sid);
     for (const userId of userIds) {
       if (seen.has(userId)) continue;
       seen.add(userId);
       order.push(userId);
-      const key = this.keys.userSet(orgId, sid, userId);
+      const key = head + userId;
       const hit = bypass ? undefined : this.localHit(key);
       if (hit) results.set(userId, hit);
       else pending.push({ orgId, userId, scopeId: sid, key });
@@ -695,7 +697,6 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** Writes entries (one pipeline) after merging the asset details and assigning dictionary indexes (one more). */
   /**
    * Writes entries (one pipeline) after merging the asset details and assigning dictionary indexes (one more).
    * With `writes` (the parts of one batch), details an earlier part wrote are not written again and ids it

@@ -37,7 +37,12 @@ export class CacheKeys {
 
   /** A user's cached set for one type filter: generations, timestamps and dictionary indexes, no names. */
   userSet(orgId: string, scopeId: string, userId: string): string {
-    return `${this.org(orgId)}:u:${scopeId}:${userId}`;
+    return this.userSetHead(orgId, scopeId) + userId;
+  }
+
+  /** What every user-set key of the OU and scope starts with: `userSet` is this plus the user id. */
+  userSetHead(orgId: string, scopeId: string): string {
+    return `${this.org(orgId)}:u:${scopeId}:`;
   }
 
   /** Lock (SET NX PX) held by the instance loading a cold user set. */

@@ -16,9 +16,16 @@ export class AccessService {
   async check(orgId: string, checks: Check[], bypass: boolean): Promise<{ results: (Check & { allowed: boolean })[]; status: CacheStatus; ageS: number }> {
     const users = [...new Set(checks.map((c) => c.userId))];
     const entries = await this.batch.sets(orgId, users, undefined, bypass, true);
-    const results = checks.map((c) => ({ userId: c.userId, assetId: c.assetId, allowed: assetAllowed(entries.get(c.userId), c.assetId) }));
+    // Each user's membership index looked up once per request, not once per check.
+    const indexOfUser = new Map<string, Set<string> | null>();
+    const results = checks.map((c) => {
+      let index = indexOfUser.get(c.userId);
+      if (index === undefined) indexOfUser.set(c.userId, (index = indexOf(entries.get(c.userId))));
+      return { userId: c.userId, assetId: c.assetId, allowed: index !== null && index.has(c.assetId) };
+    });
     return { results, ...aggregateStatus(entries.values()) };
   }
 }
 
-const assetAllowed = (entry: CachedUserSet | undefined, assetId: string): boolean => (entry?.set ? assetIndexOf(entry.set).has(assetId) : false);
+/** The entry's membership index; null for a user the OU does not know (every check false). */
+const indexOf = (entry: CachedUserSet | undefined): Set<string> | null => (entry?.set ? assetIndexOf(entry.set) : null);
