@@ -16,6 +16,9 @@ const BODY_MEMO_OVERHEAD = 200;
 /** What the portal said when the negative entry was stored. */
 const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is not found, or not in the organization' };
 
+/** What a load of one user brings back: the sets and details for the cache, and the answer body when it was built from the pages. */
+type Loaded = LoadedSets & { body?: Buffer };
+
 /** A memoized body: the entry load it was made from, and the entry object whose shortcut holds it too. */
 interface BodyMemo {
   loadedAt: number;
@@ -69,9 +72,9 @@ export class AssetsService {
    * answer is written: a large load's background store waits for it (ReadOptions.answered).
    */
   async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean, answered?: Promise<void>): Promise<CachedBody> {
-    let loaded: LoadedSets | undefined;
-    let prebuilt: Buffer | undefined;
-    const entry = await this.userSet(orgId, userId, bypass, (r, body) => ((loaded = r), (prebuilt = body)), prefs, answered);
+    let loaded: Loaded | undefined;
+    const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r), prefs, answered);
+    const prebuilt = loaded?.body;
     const key = memoKey(orgId, userId, prefs);
     const memo = this.bodies.get(key);
     if (memo !== undefined && memo.loadedAt === entry.loadedAt) return { body: memo.body, status: entry.status, ageS: entry.ageS };
@@ -118,14 +121,15 @@ export class AssetsService {
   }
 
   /**
-   * The user's cached set. When this call runs the load, `onLoaded` gets the loaded sets (with the details) and, given `prefs`,
-   * the whole answer body for those languages, serialized page by page while later pages were still on their way.
+   * The user's cached set. When this call runs the load, `onLoaded` gets what it loaded: the sets, the details and,
+   * given `prefs`, the whole answer body for those languages, serialized page by page while later pages were still
+   * on their way.
    */
   private async userSet(
     orgId: string,
     userId: string,
     bypass: boolean,
-    onLoaded?: (loaded: LoadedSets, body?: Buffer) => void,
+    onLoaded?: (loaded: Loaded) => void,
     prefs?: LangPrefs,
     answered?: Promise<void>,
   ): Promise<CachedUserSet> {
@@ -136,7 +140,7 @@ export class AssetsService {
         userId,
         async () => {
           const r = await this.load(orgId, userId, prefs);
-          onLoaded?.(r, r.body);
+          onLoaded?.(r);
           return r;
         },
         { bypass, answered },
@@ -159,13 +163,13 @@ export class AssetsService {
     for (const [id, d] of await this.cache.getAssetDetails(orgId, missing)) details.set(id, d);
     missing = missing.filter((id) => !details.has(id));
     if (missing.length === 0) return details;
-    let loaded: LoadedSets | undefined;
+    let loaded: Loaded | undefined;
     await this.userSet(orgId, userId, true, (r) => (loaded = r));
     for (const [id, d] of loaded?.assets ?? new Map<string, AssetDetails>()) details.set(id, d);
     return details;
   }
 
-  private async load(orgId: string, userId: string, prefs?: LangPrefs): Promise<LoadedSets & { body?: Buffer }> {
+  private async load(orgId: string, userId: string, prefs?: LangPrefs): Promise<Loaded> {
     const pages = prefs && new PageBodies(prefs);
     try {
       const r = await this.portal.getUserAssets(orgId, userId, pages && ((pass, page) => pages.add(pass, page)));
