@@ -10,9 +10,20 @@ const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
 /** Caches made by cacheOn in the running test; closed after it. */
 const made: AssetSetCache[] = [];
 
-/** Closes the caches cacheOn made (after each test, or earlier where a test needs them gone first). */
+/** Raw clients made by rawClient in the running test; disconnected after it. */
+const clients: Redis[] = [];
+
+/** Closes the caches cacheOn made and the clients rawClient made (after each test, or earlier where a test needs them gone first). */
 async function closeMade(): Promise<void> {
   await Promise.all(made.splice(0).map((c) => c.close()));
+  for (const c of clients.splice(0)) c.disconnect();
+}
+
+/** A plain client on the shared Redis (to look at keys behind the caches' backs); disconnected after the test. */
+function rawClient(): Redis {
+  const c = new Redis(SHARED_REDIS_URL);
+  clients.push(c);
+  return c;
 }
 
 /** A connected cache on `redisUrl` under the test's key prefix, with the suites' usual options; closed after the test. */
@@ -59,64 +70,56 @@ describe('AssetSetCache on Redis', () => {
     const prefix = uniquePrefix('core');
     const a = await cacheOn(prefix);
     const b = await cacheOn(prefix);
-    const raw = new Redis(SHARED_REDIS_URL);
-    try {
-      // 12,000 assets: a large load, stored in the background
-      const ids = Array.from({ length: 12_000 }, (_, i) => `big-a${i}`);
-      let loads = 0;
-      const load = async (): Promise<LoadedSets> => {
-        loads++;
-        return { sets: new Map([['u-big', { assetIds: ids, total: ids.length, complete: true }]]), assets: new Map(ids.map((id) => [id, { names: { default: id } }])) };
-      };
-      let written!: () => void;
-      const answered = new Promise<void>((resolve) => (written = resolve));
-      const first = await a.getUserSet({ orgId: 'org-1' }, 'u-big', load, { answered });
-      expect(first.status).toBe('MISS');
-      const keys = new CacheKeys(prefix);
-      const entryKey = keys.userSet('org-1', scopeId(undefined), 'u-big');
-      // The answer is not written yet: nothing stored, the lock still held, A serves its in-process copy.
-      await sleep(300);
-      expect(await raw.exists(entryKey)).toBe(0);
-      expect(await raw.exists(keys.lock('org-1', scopeId(undefined), 'u-big'))).toBe(1);
-      expect((await a.getUserSet({ orgId: 'org-1' }, 'u-big', load)).status).toBe('HIT');
-      // B asks meanwhile: it waits on the lock and gets the stored entry once the answer is written.
-      const fromB = b.getUserSet({ orgId: 'org-1' }, 'u-big', async () => {
-        throw new Error('B must not load');
-      });
-      written();
-      const rb = await fromB;
-      expect(rb.status).toBe('HIT');
-      expect(rb.set?.assetIds).toEqual(ids);
-      expect(await raw.exists(entryKey)).toBe(1);
-      expect(loads).toBe(1);
-    } finally {
-      raw.disconnect();
-    }
+    const raw = rawClient();
+    // 12,000 assets: a large load, stored in the background
+    const ids = Array.from({ length: 12_000 }, (_, i) => `big-a${i}`);
+    let loads = 0;
+    const load = async (): Promise<LoadedSets> => {
+      loads++;
+      return { sets: new Map([['u-big', { assetIds: ids, total: ids.length, complete: true }]]), assets: new Map(ids.map((id) => [id, { names: { default: id } }])) };
+    };
+    let written!: () => void;
+    const answered = new Promise<void>((resolve) => (written = resolve));
+    const first = await a.getUserSet({ orgId: 'org-1' }, 'u-big', load, { answered });
+    expect(first.status).toBe('MISS');
+    const keys = new CacheKeys(prefix);
+    const entryKey = keys.userSet('org-1', scopeId(undefined), 'u-big');
+    // The answer is not written yet: nothing stored, the lock still held, A serves its in-process copy.
+    await sleep(300);
+    expect(await raw.exists(entryKey)).toBe(0);
+    expect(await raw.exists(keys.lock('org-1', scopeId(undefined), 'u-big'))).toBe(1);
+    expect((await a.getUserSet({ orgId: 'org-1' }, 'u-big', load)).status).toBe('HIT');
+    // B asks meanwhile: it waits on the lock and gets the stored entry once the answer is written.
+    const fromB = b.getUserSet({ orgId: 'org-1' }, 'u-big', async () => {
+      throw new Error('B must not load');
+    });
+    written();
+    const rb = await fromB;
+    expect(rb.status).toBe('HIT');
+    expect(rb.set?.assetIds).toEqual(ids);
+    expect(await raw.exists(entryKey)).toBe(1);
+    expect(loads).toBe(1);
   });
 
   it('a large batch (2,500 users, stored by the caller-awaited store in SET_MANY chunks) leaves every entry with its TTL, readable by another instance', async () => {
     const prefix = uniquePrefix('core');
     const a = await cacheOn(prefix);
     const b = await cacheOn(prefix);
-    const raw = new Redis(SHARED_REDIS_URL);
-    try {
-      const portal = new FakePortal();
-      const users = Array.from({ length: 2_500 }, (_, i) => `big-${i}`);
-      const pendingStores: Promise<void>[] = [];
-      await a.getUserSets({ orgId: 'org-1' }, users, portal.batch, { pendingStores });
-      // 2,500 users x 50 ids: a large load, so its store was handed to the caller.
-      expect(pendingStores).toHaveLength(1);
-      await Promise.all(pendingStores);
-      const keys = new CacheKeys(prefix);
-      const ttls = await Promise.all(users.map((u) => raw.pttl(keys.userSet('org-1', scopeId(undefined), u))));
-      expect(ttls.every((t) => t > 3_800_000 && t <= 3_900_000)).toBe(true);
-      const again = await b.getUserSets({ orgId: 'org-1' }, users, portal.batch);
-      expect([...again.values()].every((r) => r.status === 'HIT')).toBe(true);
-      expect(again.get('big-2499')?.set?.assetIds).toEqual(portal.setOf('big-2499').assetIds);
-      expect(portal.count).toBe(1);
-    } finally {
-      raw.disconnect();
-    }
+    const raw = rawClient();
+    const portal = new FakePortal();
+    const users = Array.from({ length: 2_500 }, (_, i) => `big-${i}`);
+    const pendingStores: Promise<void>[] = [];
+    await a.getUserSets({ orgId: 'org-1' }, users, portal.batch, { pendingStores });
+    // 2,500 users x 50 ids: a large load, so its store was handed to the caller.
+    expect(pendingStores).toHaveLength(1);
+    await Promise.all(pendingStores);
+    const keys = new CacheKeys(prefix);
+    const ttls = await Promise.all(users.map((u) => raw.pttl(keys.userSet('org-1', scopeId(undefined), u))));
+    expect(ttls.every((t) => t > 3_800_000 && t <= 3_900_000)).toBe(true);
+    const again = await b.getUserSets({ orgId: 'org-1' }, users, portal.batch);
+    expect([...again.values()].every((r) => r.status === 'HIT')).toBe(true);
+    expect(again.get('big-2499')?.set?.assetIds).toEqual(portal.setOf('big-2499').assetIds);
+    expect(portal.count).toBe(1);
   });
 
   it("a batch's parts write each asset's details once and send each id to the dictionary once, though every part carries them (MONITOR)", async () => {
@@ -126,8 +129,9 @@ describe('AssetSetCache on Redis', () => {
     const keys = new CacheKeys(prefix);
     const detailsKey = keys.assetDetails('org-1');
     const dictKey = keys.idDictionary('org-1');
-    const raw = new Redis(SHARED_REDIS_URL);
+    const raw = rawClient();
     const monitor = await raw.monitor();
+    clients.push(monitor);
     const detailWrites = new Map<string, number>();
     const idsSent = new Map<string, number>();
     monitor.on('monitor', (_time: string, args: string[]) => {
@@ -136,35 +140,30 @@ describe('AssetSetCache on Redis', () => {
       if (args[3] === detailsKey) for (let i = 5; i < args.length; i += 2) detailWrites.set(args[i], (detailWrites.get(args[i]) ?? 0) + 1);
       if (args[3] === dictKey) for (const id of args.slice(4)) if (id.startsWith('asset-')) idsSent.set(id, (idsSent.get(id) ?? 0) + 1);
     });
-    try {
-      const portal = new FakePortal();
-      const users = Array.from({ length: 300 }, (_, i) => `w-${i}`);
-      const loader = async (missing: string[], onPart?: (part: LoadedSets) => void): Promise<LoadedSets> => {
-        const all = await portal.batch(missing);
-        // three parts of 100 users, each with every asset's details (as each users/assetList answer has)
-        for (let k = 0; k < 3; k++) onPart?.({ sets: new Map(missing.slice(k * 100, k * 100 + 100).map((u) => [u, all.sets.get(u) ?? null])), assets: all.assets });
-        return all;
-      };
-      const pendingStores: Promise<void>[] = [];
-      const result = await a.getUserSets({ orgId: 'org-1' }, users, loader, { bypass: true, pendingStores });
-      await Promise.all(pendingStores);
-      expect(pendingStores).toHaveLength(3);
-      const assetIds = new Set(users.flatMap((u) => portal.setOf(u).assetIds));
-      await eventually(() => [...assetIds].every((id) => detailWrites.has(id)), 5_000, 'MONITOR to report every details write');
-      expect([...assetIds].map((id) => detailWrites.get(id))).toEqual([...assetIds].map(() => 1));
-      expect([...assetIds].map((id) => idsSent.get(id))).toEqual([...assetIds].map(() => 1));
-      // everything is there for another instance: every user a HIT, every asset's details
-      const again = await b.getUserSets({ orgId: 'org-1' }, users, async () => {
-        throw new Error('every user should be in Redis');
-      });
-      expect([...again.values()].every((r) => r.status === 'HIT')).toBe(true);
-      expect(again.get('w-299')?.set?.assetIds).toEqual(result.get('w-299')?.set?.assetIds);
-      const details = await b.getAssetDetails('org-1', [...assetIds]);
-      expect(details.size).toBe(assetIds.size);
-    } finally {
-      monitor.disconnect();
-      raw.disconnect();
-    }
+    const portal = new FakePortal();
+    const users = Array.from({ length: 300 }, (_, i) => `w-${i}`);
+    const loader = async (missing: string[], onPart?: (part: LoadedSets) => void): Promise<LoadedSets> => {
+      const all = await portal.batch(missing);
+      // three parts of 100 users, each with every asset's details (as each users/assetList answer has)
+      for (let k = 0; k < 3; k++) onPart?.({ sets: new Map(missing.slice(k * 100, k * 100 + 100).map((u) => [u, all.sets.get(u) ?? null])), assets: all.assets });
+      return all;
+    };
+    const pendingStores: Promise<void>[] = [];
+    const result = await a.getUserSets({ orgId: 'org-1' }, users, loader, { bypass: true, pendingStores });
+    await Promise.all(pendingStores);
+    expect(pendingStores).toHaveLength(3);
+    const assetIds = new Set(users.flatMap((u) => portal.setOf(u).assetIds));
+    await eventually(() => [...assetIds].every((id) => detailWrites.has(id)), 5_000, 'MONITOR to report every details write');
+    expect([...assetIds].map((id) => detailWrites.get(id))).toEqual([...assetIds].map(() => 1));
+    expect([...assetIds].map((id) => idsSent.get(id))).toEqual([...assetIds].map(() => 1));
+    // everything is there for another instance: every user a HIT, every asset's details
+    const again = await b.getUserSets({ orgId: 'org-1' }, users, async () => {
+      throw new Error('every user should be in Redis');
+    });
+    expect([...again.values()].every((r) => r.status === 'HIT')).toBe(true);
+    expect(again.get('w-299')?.set?.assetIds).toEqual(result.get('w-299')?.set?.assetIds);
+    const details = await b.getAssetDetails('org-1', [...assetIds]);
+    expect(details.size).toBe(assetIds.size);
   });
 
   it('a batch loader\'s parts are stored as they come: another instance finds the first part while the loader still waits for the rest', async () => {
@@ -212,33 +211,29 @@ describe('AssetSetCache on Redis', () => {
     const prefix = uniquePrefix('core');
     const clock = new JumpClock();
     const cache = await cacheOn(prefix, SHARED_REDIS_URL, { localTtlMs: 10_000, now: clock.now, random: () => 0 });
-    const raw = new Redis(SHARED_REDIS_URL);
-    try {
-      const portal = new FakePortal();
-      const first = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
-      expect(first.status).toBe('MISS');
-      const copy = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
-      // 8 s of a 10 s copy: still served in process, and re-checked in the background (the store agrees),
-      // which gives it a new lifetime from 8 s: to 18 s, re-checked again from 15 s.
-      clock.advance(8_000);
-      expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toBe(copy);
-      await sleep(500); // the re-check (one Redis read) finishes while the clock stands at 8 s
-      // Past the original 10 s the re-checked copy lives on: same object, no load.
-      clock.advance(4_000);
-      expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toBe(copy);
-      expect(portal.count).toBe(1);
-      // The store moves on without telling this instance (an invalidation whose pub/sub message was lost).
-      await raw.incr(new CacheKeys(prefix).userGeneration('org-1', 'u1'));
-      // At 16 s the copy is still alive (to 18 s) and due for a re-check, which finds the store moved on.
-      clock.advance(4_000);
-      expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toBe(copy); // served once more while the re-check runs
-      await eventually(() => cache.peekUserSet({ orgId: 'org-1' }, 'u1') === undefined, 2_000, 'the copy to be dropped');
-      const next = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
-      expect(next.status).toBe('MISS');
-      expect(portal.count).toBe(2);
-    } finally {
-      raw.disconnect();
-    }
+    const raw = rawClient();
+    const portal = new FakePortal();
+    const first = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+    expect(first.status).toBe('MISS');
+    const copy = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+    // 8 s of a 10 s copy: still served in process, and re-checked in the background (the store agrees),
+    // which gives it a new lifetime from 8 s: to 18 s, re-checked again from 15 s.
+    clock.advance(8_000);
+    expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toBe(copy);
+    await sleep(500); // the re-check (one Redis read) finishes while the clock stands at 8 s
+    // Past the original 10 s the re-checked copy lives on: same object, no load.
+    clock.advance(4_000);
+    expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toBe(copy);
+    expect(portal.count).toBe(1);
+    // The store moves on without telling this instance (an invalidation whose pub/sub message was lost).
+    await raw.incr(new CacheKeys(prefix).userGeneration('org-1', 'u1'));
+    // At 16 s the copy is still alive (to 18 s) and due for a re-check, which finds the store moved on.
+    clock.advance(4_000);
+    expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toBe(copy); // served once more while the re-check runs
+    await eventually(() => cache.peekUserSet({ orgId: 'org-1' }, 'u1') === undefined, 2_000, 'the copy to be dropped');
+    const next = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+    expect(next.status).toBe('MISS');
+    expect(portal.count).toBe(2);
   });
 
   afterAll(async () => {
