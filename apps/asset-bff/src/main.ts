@@ -11,6 +11,7 @@ import { Logger } from 'nestjs-pino';
 import { AssetSetCache } from '@app/asset-cache';
 import { AppModule } from './app.module';
 import { sendProblem } from './common/problem.filter';
+import { installJsonBodyParser } from './common/json-body';
 import { AssetsService } from './assets/assets.service';
 import { UserAssetsHotPath } from './assets/user-assets.hot-path';
 import { AuthService } from './auth/auth.service';
@@ -129,6 +130,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
+  installJsonBodyParser(fastify);
 
   // The hot path first: it writes its own X-Request-Id (and security headers) on every answer.
   const hotPath = new UserAssetsHotPath(app.get(AuthService), app.get(RateLimitService), app.get(AssetsService));

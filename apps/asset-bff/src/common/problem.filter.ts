@@ -26,7 +26,6 @@ const URL_ERRORS: Record<string, string> = {
 /** What is wrong with a body fastify could not parse, from its (input-free) message. */
 function bodyProblem(message: string): string {
   if (/empty/i.test(message)) return 'must not be empty';
-  if (/prototype/i.test(message)) return 'must not contain a __proto__ or constructor.prototype key';
   return /JSON/i.test(message) ? 'is not valid JSON' : 'is not a readable request body';
 }
 
@@ -47,7 +46,7 @@ export function toAppException(err: unknown): AppException {
   }
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     const code = codeForStatus(e.statusCode, typeof e.code === 'string' ? e.code : undefined);
-    // Body parse errors (secure-json-parse, prototype poisoning): say what is wrong with the body, never echo it.
+    // Body errors fastify raises itself (a bad Content-Length...): say what is wrong with the body, never echo it.
     if (code === ErrorCode.ValidationFailed) return fieldProblem('body', bodyProblem(typeof e.message === 'string' ? e.message : ''));
     return new AppException(code);
   }
