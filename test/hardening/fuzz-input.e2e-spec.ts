@@ -43,8 +43,11 @@ const invalidSegment: fc.Arbitrary<string> = fc.oneof(
 const notIdArray = fc.oneof(fc.jsonValue(), fc.array(fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.object(), fc.string()), { maxLength: 20 })).filter(
   (v) => !(Array.isArray(v) && v.length >= 1 && v.every(isId)),
 );
-/** One element that is not an id: wrong type, nested junk, or a bad string. */
+/** An object with an own `__proto__` key (as JSON.parse makes it), which JSON.stringify writes out. */
+const poisonedObject = fc.constant(JSON.parse('{"__proto__":{"isAdmin":true}}') as unknown);
+/** One element that is not an id: wrong type, nested junk (also a `__proto__` key), or a bad string. */
 const badElement = fc.oneof(
+  poisonedObject,
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.boolean(),
@@ -54,7 +57,15 @@ const badElement = fc.oneof(
   fc.string({ maxLength: 300 }).filter((s) => !isId(s)),
   fc.constant('x'.repeat(129)),
 );
-const nonObjectBody = fc.oneof(fc.string(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), fc.array(fc.jsonValue(), { maxLength: 10 }));
+const nonObjectBody = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.jsonValue(), { maxLength: 10 }),
+  fc.array(fc.oneof(fc.jsonValue(), poisonedObject), { minLength: 1, maxLength: 5 }),
+);
 /** A field name the bodies do not know (never one fastify's parser itself refuses). */
 const unknownKey = (allowed: string[]) => fc.string({ minLength: 1, maxLength: 30 }).filter((k) => !allowed.includes(k) && k !== '__proto__' && k !== 'constructor');
 

@@ -34,11 +34,21 @@ describe('JSON body parser', () => {
     // Escaped spellings are the same key once parsed.
     expect(refusal('{"\\u005f_proto__":1}').field).toBe('__proto__');
     expect(refusal('{"x":[[{"__pr\\u006fto__":1}]]}').field).toBe('x[0][0].__proto__');
+    // A body that is an array: its elements are named as the body's.
+    expect(refusal('[1,{"__proto__":{}}]').field).toBe('body[1].__proto__');
   });
 
   it('finds nothing in bodies without such keys', () => {
     expect(poisonedKeyPath({ userIds: new Array(1000).fill('__proto__') })).toBeUndefined();
     expect(poisonedKeyPath([1, 'a', null, { b: [{}] }])).toBeUndefined();
     expect(poisonedKeyPath('__proto__')).toBeUndefined();
+  });
+
+  it('walks 100,000 levels of nesting without overflowing the stack', () => {
+    const deep = `${'['.repeat(100_000)}{"__proto__":1}${']'.repeat(100_000)}`;
+    expect(poisonedKeyPath(JSON.parse(deep)) === `body${'[0]'.repeat(100_000)}.__proto__`).toBe(true);
+    // In the answer the name is cut to its first 200 characters.
+    expect(refusal(deep).field).toBe(`${`body${'[0]'.repeat(100)}`.slice(0, 200)}…`);
+    expect(parseJsonBody(`{"a":${'['.repeat(100_000)}"\\u0041"${']'.repeat(100_000)}}`)).toBeDefined();
   });
 });

@@ -8,30 +8,40 @@ import { AppException } from './app.exception';
  * poisoned body with "is not valid JSON", which is false and names no field.
  */
 
-/** Where a prototype-poisoning key is: `__proto__` anywhere, or `constructor` holding a `prototype` key. */
-export function poisonedKeyPath(value: unknown, path = ''): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const e: unknown = value[i];
-      if (typeof e === 'object' && e !== null) {
-        const found = poisonedKeyPath(e, `${path}[${i}]`);
-        if (found !== undefined) return found;
+/**
+ * Where a prototype-poisoning key is: `__proto__` anywhere, or `constructor` holding a `prototype` key.
+ * Named as the validators name fields: a top-level key plainly, an element of a top-level array `body[i]`.
+ */
+export function poisonedKeyPath(value: unknown): string | undefined {
+  // Iterative, depth first in document order: JSON.parse accepts 100,000 levels of nesting, a recursion would not.
+  const stack: [unknown, string][] = [[value, Array.isArray(value) ? 'body' : '']];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, path] = top;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) {
+        const e: unknown = v[i];
+        if (typeof e === 'object' && e !== null) stack.push([e, `${path}[${i}]`]);
+      }
+      continue;
+    }
+    const obj = v as Record<string, unknown>;
+    const keys = Object.keys(obj);
+    for (const k of keys) {
+      if (k === '__proto__') return path === '' ? k : `${path}.${k}`;
+      const c = obj[k];
+      if (k === 'constructor' && typeof c === 'object' && c !== null && Object.prototype.hasOwnProperty.call(c, 'prototype')) {
+        return `${path === '' ? k : `${path}.${k}`}.prototype`;
       }
     }
-    return undefined;
-  }
-  const obj = value as Record<string, unknown>;
-  for (const k of Object.keys(obj)) {
-    const at = path === '' ? k : `${path}.${k}`;
-    if (k === '__proto__') return at;
-    const v = obj[k];
-    if (k === 'constructor' && typeof v === 'object' && v !== null && Object.prototype.hasOwnProperty.call(v, 'prototype')) return `${at}.prototype`;
-    const found = poisonedKeyPath(v, at);
-    if (found !== undefined) return found;
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const c = obj[keys[i]];
+      if (typeof c === 'object' && c !== null) stack.push([c, path === '' ? keys[i] : `${path}.${keys[i]}`]);
+    }
   }
   return undefined;
 }
+
+const MAX_FIELD_NAME = 200;
 
 /** Parses one JSON body; a 400 naming `body` when it is empty or not JSON, the key's path when it is poisoned. */
 export function parseJsonBody(text: string): unknown {
@@ -48,7 +58,9 @@ export function parseJsonBody(text: string): unknown {
     const at = poisonedKeyPath(value);
     if (at !== undefined) {
       const problem = at.endsWith('.prototype') ? 'a constructor.prototype key is not accepted' : 'a __proto__ key is not accepted';
-      throw AppException.validation([{ field: at, problems: [problem] }]);
+      // A key 100,000 levels deep is named by its first 200 characters, not a 300 KB field name.
+      const field = at.length > MAX_FIELD_NAME ? `${at.slice(0, MAX_FIELD_NAME)}…` : at;
+      throw AppException.validation([{ field, problems: [problem] }]);
     }
   }
   return value;
