@@ -220,7 +220,7 @@ describe('asset-bff routes', () => {
     await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key });
     const metrics = await call(bff.url, 'GET', '/metrics');
     expect(metrics.status).toBe(200);
-    for (const name of ['abff_http_request_duration_seconds_bucket', 'abff_cache_results_total', 'abff_upstream_calls_total', 'abff_cache_coalesced_total', 'abff_upstream_circuit_state']) {
+    for (const name of ['abff_http_request_duration_seconds_bucket', 'abff_cache_results_total', 'abff_upstream_calls_total', 'abff_cache_coalesced_total', 'abff_upstream_circuit_state', 'abff_cache_local_copies']) {
       expect(metrics.text).toContain(name);
     }
     expect(metrics.text).toMatch(/abff_http_request_duration_seconds_count\{method="GET",route="\/v1\/orgs\/:orgId\/users\/:userId\/assets",status="200"\} \d+/);

@@ -236,6 +236,37 @@ describe('AssetSetCache on Redis', () => {
     expect(portal.count).toBe(2);
   });
 
+  it('in-process copies past their lifetime leave the heap: dropped when read, and by the sweep when never read again', async () => {
+    const clock = new JumpClock();
+    const counts: number[] = [];
+    const cache = await cacheOn(uniquePrefix('core'), SHARED_REDIS_URL, { localTtlMs: 10_000, now: clock.now, random: () => 0, observer: { onLocalCopies: (n) => counts.push(n) } });
+    const portal = new FakePortal();
+    const users = ['u1', 'u2', 'u3', 'u4'];
+    await cache.getUserSets({ orgId: 'org-1' }, users, portal.batch);
+    expect(cache.localCopies).toBe(4);
+    // Nothing has expired: the sweep drops nothing and reports the four.
+    expect(cache.purgeExpiredLocal()).toBe(0);
+    expect(counts).toEqual([4]);
+    // 6 s later u4 is loaded again under a new generation: its copy is younger than the others'.
+    clock.advance(6_000);
+    await cache.invalidateUser('org-1', 'u4');
+    await cache.getUserSet({ orgId: 'org-1' }, 'u4', portal.single('u4'));
+    expect(portal.count).toBe(2);
+    // Past the first copies' 10 s: reading u1 drops its copy at once (then reads Redis, which still holds it).
+    clock.advance(5_000);
+    expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toBeUndefined();
+    expect(cache.localCopies).toBe(3);
+    // The sweep drops u2 and u3, never read again, and keeps u4's copy, which has 5 s to go.
+    expect(cache.purgeExpiredLocal()).toBe(2);
+    expect(cache.localCopies).toBe(1);
+    expect(counts).toEqual([4, 1]);
+    expect(cache.peekUserSet({ orgId: 'org-1' }, 'u4')).toBeDefined();
+    // The dropped copies were only copies: the entries are still in Redis, no load.
+    const again = await cache.getUserSets({ orgId: 'org-1' }, ['u1', 'u2', 'u3'], portal.batch);
+    expect([...again.values()].map((r) => r.status)).toEqual(['HIT', 'HIT', 'HIT']);
+    expect(portal.count).toBe(2);
+  });
+
   afterAll(async () => {
     // Leave the shared Redis as found: drop every key the suite's unique prefixes created.
     const raw = new Redis(SHARED_REDIS_URL);

@@ -75,6 +75,8 @@ export interface AssetCacheObserver {
   onCoalesced?(): void;
   onLockWait?(): void;
   onRedisError?(op: string): void;
+  /** In-process copies left after each sweep of the expired ones (every LOCAL_SWEEP_MS). */
+  onLocalCopies?(count: number): void;
 }
 
 export interface AssetCacheOptions {

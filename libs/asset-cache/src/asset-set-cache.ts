@@ -24,6 +24,8 @@ const LOCAL_TTL_JITTER = 0.2;
  * its next read through Redis and a re-serialization) every CACHE_LOCAL_TTL_MS.
  */
 const LOCAL_REVALIDATE_FRACTION = 0.7;
+/** How often in-process copies past their lifetime are dropped (one read after its end drops a copy at once). */
+export const LOCAL_SWEEP_MS = 10_000;
 
 /** Loads of at least this many asset ids (one large set, or a batch of users) are stored after the caller is answered. */
 const BACKGROUND_STORE_MIN_ASSETS = 10_000;
@@ -155,6 +157,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private readonly lockTtlMs: number;
   /** Lifetime of generation counters, the id dictionary and the details hash: longer than any entry's. */
   private readonly longLifeMs: number;
+  private sweepTimer?: ReturnType<typeof setInterval>;
   /** Bumped by every invalidation seen here: a load that started before one must not fill the in-process copy. */
   private localEpoch = 0;
   /** Errors of the current Redis failure burst (undefined while healthy): logged once per burst. */
@@ -189,6 +192,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     this.localTtlMs = options.localTtlMs ?? (this.store.shared ? DEFAULT_LOCAL_TTL_MS : Number.POSITIVE_INFINITY);
     if (this.localTtlMs > 0) {
       this.local = new LRUCache<string, LocalEntry>({ max: options.localMaxEntries ?? DEFAULT_LOCAL_MAX_ENTRIES });
+      // Without the sweep an expired copy (10,000 users x 500 ids after a warm-up) stays on the heap until the
+      // LRU evicts it, which may be never; the GC then marks it on every major collection.
+      this.sweepTimer = setInterval(() => this.purgeExpiredLocal(), LOCAL_SWEEP_MS);
+      this.sweepTimer.unref();
     }
   }
 
@@ -214,8 +221,28 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
 
   /** Disconnects from the store. */
   async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
     await this.store.close();
     this.local?.clear();
+  }
+
+  /**
+   * Drops the in-process copies whose lifetime is over and returns how many; runs every LOCAL_SWEEP_MS on its
+   * own. Tells the observer how many copies are left.
+   */
+  purgeExpiredLocal(): number {
+    if (!this.local) return 0;
+    const now = this.now();
+    const doomed: string[] = [];
+    for (const [k, v] of this.local.entries()) if (v.expiresAt <= now) doomed.push(k);
+    for (const k of doomed) this.local.delete(k);
+    this.observer.onLocalCopies?.(this.local.size);
+    return doomed.length;
+  }
+
+  /** In-process copies held right now (expired ones included until the next sweep or read). */
+  get localCopies(): number {
+    return this.local?.size ?? 0;
   }
 
   /** Reachability of Redis: 'up', 'down', or 'none' for the in-process driver. */
@@ -755,7 +782,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const l = this.local?.get(key);
     if (l === undefined) return undefined;
     const now = this.now();
-    if (l.expiresAt <= now) return undefined;
+    if (l.expiresAt <= now) {
+      this.local?.delete(key);
+      return undefined;
+    }
     if (now >= l.revalidateAt) this.revalidateLocal(key, l);
     l.value.ageS = ageS(l.loadedAt, now);
     return l.value;

@@ -32,6 +32,7 @@ export class MetricsService {
     registers: [this.registry],
   });
   readonly circuit = new Gauge({ name: 'abff_upstream_circuit_state', help: 'Portal circuit breaker: 0 closed, 1 half-open, 2 open', registers: [this.registry] });
+  readonly localCopies = new Gauge({ name: 'abff_cache_local_copies', help: 'In-process copies of cached entries held, sampled every 10 s after the expired ones are dropped', registers: [this.registry] });
   readonly batchedLookups = new Counter({ name: 'abff_upstream_batched_lookups_total', help: 'Single-user lookups combined into micro-batches', registers: [this.registry] });
 
   private readonly durationChildren = new Map<string, HistogramChild>();
@@ -68,5 +69,6 @@ export class MetricsService {
     onCoalesced: () => this.coalesced.inc(),
     onLockWait: () => this.lockWaits.inc(),
     onRedisError: (op: string) => this.redisErrors.inc({ op }),
+    onLocalCopies: (count: number) => this.localCopies.set(count),
   };
 }
