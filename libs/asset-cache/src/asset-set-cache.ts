@@ -233,11 +233,18 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   purgeExpiredLocal(): number {
     if (!this.local) return 0;
     const now = this.now();
-    const doomed: string[] = [];
-    for (const [k, v] of this.local.entries()) if (v.expiresAt <= now) doomed.push(k);
-    for (const k of doomed) this.local.delete(k);
+    const dropped = this.deleteLocalWhere((l) => l.expiresAt <= now);
     this.observer.onLocalCopies?.(this.local.size);
-    return doomed.length;
+    return dropped;
+  }
+
+  /** Deletes the in-process copies that `doomed` picks (collected first: no deletion while iterating); returns how many. */
+  private deleteLocalWhere(doomed: (l: LocalEntry) => boolean): number {
+    if (!this.local) return 0;
+    const keys: string[] = [];
+    for (const [k, v] of this.local.entries()) if (doomed(v)) keys.push(k);
+    for (const k of keys) this.local.delete(k);
+    return keys.length;
   }
 
   /** In-process copies held right now (expired ones included until the next sweep or read). */
@@ -879,11 +886,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private dropLocal(orgId: string, userId?: string): void {
     this.localEpoch++;
     const matches = (f: { orgId: string; userId: string }): boolean => f.orgId === orgId && (userId === undefined || f.userId === userId);
-    if (this.local) {
-      const doomed: string[] = [];
-      for (const [k, v] of this.local.entries()) if (matches(v)) doomed.push(k);
-      for (const k of doomed) this.local.delete(k);
-    }
+    this.deleteLocalWhere(matches);
     for (const map of [this.loads, this.reads] as Map<string, Flight<unknown>>[]) {
       for (const [k, f] of map) if (matches(f)) map.delete(k);
     }
