@@ -27,19 +27,20 @@ export function poisonedKeyPath(value: unknown): string | undefined {
     const obj = v as Record<string, unknown>;
     const keys = Object.keys(obj);
     for (const k of keys) {
-      if (k === '__proto__') return path === '' ? k : `${path}.${k}`;
+      if (k === '__proto__') return fieldOf(path, k);
       const c = obj[k];
-      if (k === 'constructor' && typeof c === 'object' && c !== null && Object.prototype.hasOwnProperty.call(c, 'prototype')) {
-        return `${path === '' ? k : `${path}.${k}`}.prototype`;
-      }
+      if (k === 'constructor' && typeof c === 'object' && c !== null && Object.prototype.hasOwnProperty.call(c, 'prototype')) return `${fieldOf(path, k)}.prototype`;
     }
     for (let i = keys.length - 1; i >= 0; i--) {
       const c = obj[keys[i]];
-      if (typeof c === 'object' && c !== null) stack.push([c, path === '' ? keys[i] : `${path}.${keys[i]}`]);
+      if (typeof c === 'object' && c !== null) stack.push([c, fieldOf(path, keys[i])]);
     }
   }
   return undefined;
 }
+
+/** The name of key `k` of the object at `path` ('' for the body itself). */
+const fieldOf = (path: string, k: string): string => (path === '' ? k : `${path}.${k}`);
 
 const MAX_FIELD_NAME = 200;
 
