@@ -20,13 +20,16 @@ const EPOCH_BYTES = 6;
  * User entries hold the integers, so 10,000 users of one OU cost a few bytes per asset each; the mapping only
  * ever grows, and a dictionary that expired and was recreated gets a new epoch that old entries do not match.
  */
+/** Dictionary indexes as assign gives them: the epoch and the instance's mirror of id → index for it. */
+export type DictionaryView = { epoch: string; indexOf: Map<string, number> };
+
 export class AssetIdDictionary {
   private readonly orgs = new LRUCache<string, OrgDictionary>({ max: DICTIONARY_MAX_ORGS });
 
   constructor(private readonly driver: CacheDriver, private readonly keys: CacheKeys) {}
 
   /** Indexes for the ids (assigning new ones in the store); undefined when the store failed. */
-  async assign(orgId: string, ids: string[], ttlMs: number): Promise<{ epoch: string; indexOf: Map<string, number> } | undefined> {
+  async assign(orgId: string, ids: string[], ttlMs: number): Promise<DictionaryView | undefined> {
     const r = await this.driver.assignIndexes(this.keys.idDictionary(orgId), randomBytes(EPOCH_BYTES).toString('base64url'), ids, ttlMs);
     if (!r || r.length !== ids.length + 1) return undefined;
     const d = this.mirror(orgId, r[0]);

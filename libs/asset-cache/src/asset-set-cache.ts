@@ -67,7 +67,7 @@ import {
   UserAssetSet,
   UserSetScope,
 } from './asset-cache.types';
-import { AssetIdDictionary } from './asset-id-dictionary';
+import { AssetIdDictionary, DictionaryView } from './asset-id-dictionary';
 import { CacheDriver, DriverReporter, WriteOp } from './drivers/cache-driver';
 import { MemoryDriver } from './drivers/memory.driver';
 import { RedisDriver } from './drivers/redis.driver';
@@ -710,7 +710,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       await yieldToIo();
     }
     const ids = [...unique];
-    let dict: { epoch: string; indexOf: Map<string, number> } | undefined = { epoch: '', indexOf: new Map() };
+    let dict: DictionaryView | undefined = { epoch: '', indexOf: new Map() };
     for (let i = 0; i < ids.length; i += STORE_SLICE_IDS) {
       const slice = await this.dict.assign(orgId, ids.slice(i, i + STORE_SLICE_IDS), this.longLifeMs);
       // A dictionary recreated between slices would mix epochs in one entry: store nothing (a later read loads again).
@@ -772,7 +772,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   }
 
   /** SET operations of encoded entries, each living until its stale window ends. */
-  private entryWrites(items: [string, StoredEntry][], dict: { epoch: string; indexOf: Map<string, number> }): WriteOp[] {
+  private entryWrites(items: [string, StoredEntry][], dict: DictionaryView): WriteOp[] {
     const now = this.now();
     return items.map(([key, e]) => ({ op: 'set', key, value: encodeEntry(e, dict.epoch, dict.indexOf), ttlMs: Math.max(1, e.freshUntil + this.staleMs - now) }));
   }
@@ -976,9 +976,6 @@ class PartStores {
     this.pendingStores.push(stored);
   }
 }
-
-/** Dictionary indexes as assign gives them: the epoch and the instance's mirror of id → index for it. */
-type DictionaryView = { epoch: string; indexOf: Map<string, number> };
 
 /** What the stores of one batch's parts have done so far (see storeEntries). */
 interface BatchWrites {
