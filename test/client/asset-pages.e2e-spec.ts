@@ -1,4 +1,4 @@
-import { PortalClient, PortalErrorKind } from '@app/portal-client';
+import { DigestedAssetList, PortalClient, PortalErrorKind, readAssetListData } from '@app/portal-client';
 import { startSim } from '../support/sim';
 import { buildClient, callsOf, clientOptions, maxInFlight, sleep, waves } from './client-harness';
 
@@ -48,7 +48,7 @@ describe('PortalClient asset/list pagination (real simulator)', () => {
 
   it('answers an empty set with one call', async () => {
     const r = await client.getUserAssets('o-pages', 'none');
-    expect(r).toEqual({ orgId: 'o-pages', userId: 'none', total: 0, complete: true, assets: [] });
+    expect(r).toEqual({ orgId: 'o-pages', userId: 'none', total: 0, complete: true, assetIds: [], assets: [] });
     expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(1);
   });
 
@@ -108,6 +108,51 @@ describe('PortalClient asset/list pagination (real simulator)', () => {
     expect(r.assets.map((a) => a.id)).toEqual(allIds.slice(10));
     // 3 pages for the first read, 3 for the disturbed one, 3 for the re-read.
     expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(9);
+  });
+
+  it('reads pages through a decoder the same as by itself, each answer decoded once, and keeps the names serialized until read', async () => {
+    const plain = await client.getUserAssets('o-pages', 'big');
+    await sim.admin.resetCounters();
+    let decoded = 0;
+    let namesRead = 0;
+    // A decoder as the service's page workers digest (in this thread here): envelope kept, data reduced to ids and names.
+    const decode = async (body: Buffer): Promise<unknown> => {
+      decoded += 1;
+      const env = JSON.parse(body.toString('utf8')) as { code: number; data?: unknown };
+      const page = readAssetListData(env.data);
+      if (typeof page === 'string') return env;
+      const namesJson = JSON.stringify(page.assets.map((a) => a.name));
+      const data: DigestedAssetList = { digest: 'page', totalElements: page.totalElements, ids: page.assets.map((a) => a.id), namesJson, prepared: Buffer.from(`page of ${page.assets.length}`) };
+      return { ...env, data };
+    };
+    const parse = JSON.parse;
+    const spy = jest.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: (this: unknown, key: string, value: unknown) => unknown) => {
+      if (typeof text === 'string' && text.startsWith('[{')) namesRead += 1;
+      return parse(text, reviver);
+    });
+    try {
+      const prepared: string[] = [];
+      const r = await client.getUserAssets('o-pages', 'big', { decode, onPage: (_pass, p) => prepared.push(Buffer.from(p.prepared ?? []).toString()) });
+      expect(decoded).toBe(11);
+      expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(11);
+      expect(prepared.sort()).toEqual([...Array(10).fill('page of 1000'), 'page of 500'].sort());
+      expect(r.assetIds).toEqual(plain.assetIds);
+      expect(namesRead).toBe(0);
+      expect(r.assets).toEqual(plain.assets);
+      expect(namesRead).toBe(11);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('maps a page its decoder found malformed to BadResponse, and an error envelope as ever', async () => {
+    const malformed = async (): Promise<unknown> => ({ code: 0, data: { digest: 'malformed', reason: 'asset without id' } satisfies DigestedAssetList });
+    await expect(client.getUserAssets('o-pages', 'big', { decode: malformed })).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
+    const notDigested = async (body: Buffer): Promise<unknown> => JSON.parse(body.toString('utf8'));
+    await expect(client.getUserAssets('o-pages', 'big', { decode: notDigested })).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
+    await expect(client.getUserAssets('o-pages', 'ghost', { decode: notDigested })).rejects.toMatchObject({ kind: PortalErrorKind.NotFound, upstreamCode: 31404 });
+    // Malformed answers are not retried: one call each for the first two reads, one for the unknown user.
+    expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(3);
   });
 
   it('maps an unknown user to NotFound without retrying', async () => {

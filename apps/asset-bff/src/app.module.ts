@@ -9,6 +9,7 @@ import { AccessService } from './access/access.service';
 import { AssetsController } from './assets/assets.controller';
 import { AssetsService } from './assets/assets.service';
 import { BatchAssetsService } from './assets/batch-assets.service';
+import { PageDecoders } from './assets/page-decoders';
 import { ApiKeyService } from './auth/api-key.service';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
@@ -89,6 +90,7 @@ export class AppModule {
         ApiKeyService,
         UserTokenService,
         AuthService,
+        PageDecoders,
         AssetsService,
         BatchAssetsService,
         AccessService,

@@ -1,6 +1,6 @@
-import { AssetPage, mergePages, pagesToRead } from './asset-pages';
+import { AssetPage, PageMerge, mergePages, pageFromDigest, pageOf, pagesToRead, readAssetListData } from './asset-pages';
 
-const page = (pageNo: number, total: number, ids: string[]): AssetPage => ({ pageNo, totalElements: total, assets: ids.map((id) => ({ id, name: { default: id } })) });
+const page = (pageNo: number, total: number, ids: string[]): AssetPage => pageOf(pageNo, total, ids.map((id) => ({ id, name: { default: id } })));
 const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `a${from + i}`);
 
 describe('pagesToRead', () => {
@@ -41,6 +41,61 @@ describe('mergePages', () => {
   });
 
   it('accepts an empty set', () => {
-    expect(mergePages([page(0, 0, [])], 1000)).toEqual({ total: 0, assets: [], consistent: true, capped: false });
+    expect(mergePages([page(0, 0, [])], 1000)).toEqual({ total: 0, ids: [], assets: [], consistent: true, capped: false });
+  });
+
+  it('keeps each kept id with its own name when an id repeats, and caps names with the ids', () => {
+    const named = (pageNo: number, total: number, list: [string, string][]) => pageOf(pageNo, total, list.map(([id, n]) => ({ id, name: { default: n } })));
+    const m = mergePages([named(0, 6, [['a', 'A'], ['b', 'B'], ['c', 'C']]), named(1, 6, [['b', 'B2'], ['d', 'D'], ['e', 'E']])], 3, 4);
+    expect(m.ids).toEqual(['a', 'b', 'c', 'd']);
+    expect(m.assets).toEqual([
+      { id: 'a', name: { default: 'A' } },
+      { id: 'b', name: { default: 'B' } },
+      { id: 'c', name: { default: 'C' } },
+      { id: 'd', name: { default: 'D' } },
+    ]);
+  });
+
+  it('merges digested pages by their ids and parses their names only when the assets are read', () => {
+    const digested = (pageNo: number, list: string[]) => pageFromDigest(pageNo, { digest: 'page', totalElements: 4, ids: list, namesJson: JSON.stringify(list.map((id) => ({ en_US: id.toUpperCase() }))) });
+    const pages = [digested(0, ['a', 'b']), digested(1, ['c', 'd'])];
+    const parse = jest.spyOn(JSON, 'parse');
+    const m = mergePages(pages, 2);
+    expect(m).toMatchObject({ total: 4, ids: ['a', 'b', 'c', 'd'], consistent: true, capped: false });
+    expect(parse).not.toHaveBeenCalled();
+    expect(m.assets).toEqual(['a', 'b', 'c', 'd'].map((id) => ({ id, name: { en_US: id.toUpperCase() } })));
+    expect(parse).toHaveBeenCalledTimes(2);
+    parse.mockRestore();
+  });
+});
+
+describe('PageMerge', () => {
+  it('gives what mergePages gives whatever order the pages arrive in, and refuses a result with a page missing', () => {
+    const pages = [page(0, 7, ['a', 'b', 'c']), page(1, 7, ['d', 'b', 'e']), page(2, 7, ['f'])];
+    const merge = new PageMerge(3);
+    merge.add(2, pages[2]);
+    merge.add(0, pages[0]);
+    expect(() => merge.result()).toThrow('page 1 of 3 was not added');
+    merge.add(1, pages[1]);
+    const m = merge.result();
+    const whole = mergePages(pages, 3);
+    expect({ ...m, assets: m.assets }).toEqual({ ...whole, assets: whole.assets });
+    expect(m).toMatchObject({ total: 7, ids: ['a', 'b', 'c', 'd', 'e', 'f'], consistent: false });
+  });
+});
+
+describe('readAssetListData', () => {
+  it('keeps ids and names, and names what is malformed', () => {
+    expect(readAssetListData({ pagination: { totalElements: 1 }, assets: [{ id: 'a', name: { default: 'A' }, extra: 1 }, { id: 'b', name: null }] })).toEqual({
+      totalElements: 1,
+      assets: [
+        { id: 'a', name: { default: 'A' } },
+        { id: 'b', name: {} },
+      ],
+    });
+    expect(readAssetListData(null)).toBe('data without pagination/assets');
+    expect(readAssetListData({ pagination: {}, assets: [] })).toBe('bad totalElements');
+    expect(readAssetListData({ pagination: { totalElements: -1 }, assets: [] })).toBe('bad totalElements');
+    expect(readAssetListData({ pagination: { totalElements: 1 }, assets: [{ id: '' }] })).toBe('asset without id');
   });
 });

@@ -1,20 +1,74 @@
-import { AssetListItem } from '@app/portal-contracts';
+import { AssetListItem, I18nString } from '@app/portal-contracts';
 
-/** One `asset/list` page as read. */
+/**
+ * One `asset/list` page as read. `ids` is always at hand; `assets` (ids with their names) may be built only
+ * when first read, e.g. from a page digested on a worker thread whose names stay serialized until needed.
+ */
 export interface AssetPage {
   pageNo: number;
   totalElements: number;
-  assets: AssetListItem[];
+  ids: readonly string[];
+  readonly assets: AssetListItem[];
+  /** Bytes the page's decoder prepared for the caller (AssetListDecoder), passed through untouched. */
+  prepared?: Uint8Array;
 }
 
 /** The merge of one pass over the pages. */
 export interface MergedPages {
   total: number;
-  assets: AssetListItem[];
+  ids: string[];
+  /** Each merged id with its name, in `ids` order; built on first read. */
+  readonly assets: AssetListItem[];
   /** Every page agreed on the total, was as long as it should be and no id repeated. */
   consistent: boolean;
   /** maxAssets stopped the merge before the end. */
   capped: boolean;
+}
+
+/**
+ * `data` of an `asset/list` answer digested by an AssetListDecoder (off the main thread): the ids, the names
+ * as one JSON array in id order, and whatever the decoder prepared for its caller. `malformed` says why the
+ * data is not a page (the same reasons the client gives when it reads the page itself).
+ */
+export type DigestedAssetList = { digest: 'page'; totalElements: number; ids: string[]; namesJson: string; prepared?: Uint8Array } | { digest: 'malformed'; reason: string };
+
+type Raw = Record<string, unknown>;
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** An `asset/list` answer's `data` checked and reduced to what the client keeps; a string says why it is malformed. */
+export function readAssetListData(data: unknown): { totalElements: number; assets: AssetListItem[] } | string {
+  if (!isObject(data) || !isObject(data.pagination) || !Array.isArray(data.assets)) return 'data without pagination/assets';
+  const totalElements = data.pagination.totalElements;
+  if (typeof totalElements !== 'number' || !Number.isInteger(totalElements) || totalElements < 0) return 'bad totalElements';
+  const assets: AssetListItem[] = [];
+  for (const a of data.assets as unknown[]) {
+    if (!isObject(a) || typeof a.id !== 'string' || !a.id) return 'asset without id';
+    assets.push({ id: a.id, name: isObject(a.name) ? (a.name as I18nString) : {} });
+  }
+  return { totalElements, assets };
+}
+
+/** A page from a digest: the names are parsed from their JSON only when `assets` is first read. */
+export function pageFromDigest(pageNo: number, d: Extract<DigestedAssetList, { digest: 'page' }>): AssetPage {
+  let assets: AssetListItem[] | undefined;
+  return {
+    pageNo,
+    totalElements: d.totalElements,
+    ids: d.ids,
+    prepared: d.prepared,
+    get assets(): AssetListItem[] {
+      if (assets === undefined) {
+        const names = JSON.parse(d.namesJson) as I18nString[];
+        assets = d.ids.map((id, i) => ({ id, name: names[i] ?? {} }));
+      }
+      return assets;
+    },
+  };
+}
+
+/** A page read on this thread. */
+export function pageOf(pageNo: number, totalElements: number, assets: AssetListItem[]): AssetPage {
+  return { pageNo, totalElements, ids: assets.map((a) => a.id), assets };
 }
 
 /** Number of pages to read for `total` assets, at least one, no more than needed for `maxAssets`. */
@@ -23,27 +77,96 @@ export function pagesToRead(total: number, pageSize: number, maxAssets?: number)
   return Math.max(1, Math.ceil(wanted / pageSize));
 }
 
-/** Merges pages (in page order) into one list, each asset once, and says whether the data held still while being read. */
+/**
+ * Merges pages (in page order) into one list, each asset once, and says whether the data held still while being read.
+ * Works on the ids; the pages' `assets` are read only when the merge's `assets` is.
+ */
 export function mergePages(pages: AssetPage[], pageSize: number, maxAssets?: number): MergedPages {
-  const total = pages[0]?.totalElements ?? 0;
-  const lastPageOfTotal = Math.max(0, Math.ceil(total / pageSize) - 1);
-  let consistent = true;
-  const seen = new Set<string>();
-  const assets: AssetListItem[] = [];
-  pages.forEach((page, i) => {
-    if (page.totalElements !== total) consistent = false;
-    const expected = i < lastPageOfTotal ? pageSize : i === lastPageOfTotal ? total - i * pageSize : 0;
-    if (page.assets.length !== expected) consistent = false;
-    for (const a of page.assets) {
-      if (seen.has(a.id)) {
-        consistent = false;
+  const merge = new PageMerge(pageSize, maxAssets);
+  pages.forEach((p, i) => merge.add(i, p));
+  return merge.result();
+}
+
+/**
+ * mergePages done as the pages arrive, in any order: each page is folded in once every page before it is, so that
+ * when the last page of a 100-page user arrives only its own ids are left to check.
+ */
+export class PageMerge {
+  private readonly pages: AssetPage[] = [];
+  private readonly seen = new Set<string>();
+  private readonly ids: string[] = [];
+  private folded = 0;
+  private total = 0;
+  private consistent = true;
+  /** Where each kept id is: [page, index] pairs, recorded only once an id repeats (until then, every id is kept). */
+  private kept: number[] | undefined;
+
+  constructor(
+    private readonly pageSize: number,
+    private readonly maxAssets?: number,
+  ) {}
+
+  /** The page at position `i` of the pass (its page number). */
+  add(i: number, page: AssetPage): void {
+    this.pages[i] = page;
+    while (this.pages[this.folded] !== undefined) this.fold(this.folded++);
+  }
+
+  /** The merge of the pages added; every position up to the last must have been added. */
+  result(): MergedPages {
+    if (this.folded !== this.pages.length) throw new Error(`page ${this.folded} of ${this.pages.length} was not added`);
+    const { pages, ids, kept, maxAssets } = this;
+    const capped = maxAssets !== undefined && this.total > maxAssets;
+    if (capped && ids.length > maxAssets) ids.length = maxAssets;
+    let assets: AssetListItem[] | undefined;
+    return {
+      total: this.total,
+      ids,
+      get assets(): AssetListItem[] {
+        if (assets === undefined) {
+          if (kept === undefined) assets = pages.flatMap((p) => p.assets);
+          else {
+            assets = [];
+            for (let k = 0; k < kept.length; k += 2) assets.push(pages[kept[k]].assets[kept[k + 1]]);
+          }
+          assets.length = ids.length;
+        }
+        return assets;
+      },
+      consistent: this.consistent,
+      capped,
+    };
+  }
+
+  private fold(i: number): void {
+    const page = this.pages[i];
+    if (i === 0) this.total = page.totalElements;
+    const total = this.total;
+    const lastPageOfTotal = Math.max(0, Math.ceil(total / this.pageSize) - 1);
+    if (page.totalElements !== total) this.consistent = false;
+    const expected = i < lastPageOfTotal ? this.pageSize : i === lastPageOfTotal ? total - i * this.pageSize : 0;
+    if (page.ids.length !== expected) this.consistent = false;
+    const { seen, ids } = this;
+    for (let j = 0; j < page.ids.length; j++) {
+      const id = page.ids[j];
+      if (seen.has(id)) {
+        this.consistent = false;
+        this.kept ??= keptSoFar(this.pages, i, j);
         continue;
       }
-      seen.add(a.id);
-      assets.push(a);
+      seen.add(id);
+      ids.push(id);
+      this.kept?.push(i, j);
     }
-  });
-  const capped = maxAssets !== undefined && total > maxAssets;
-  if (capped && assets.length > maxAssets) assets.length = maxAssets;
-  return { total, assets, consistent, capped };
+  }
+}
+
+/** [page, index] of every id before position j of page i (all of them were kept). */
+function keptSoFar(pages: AssetPage[], i: number, j: number): number[] {
+  const out: number[] = [];
+  for (let p = 0; p <= i; p++) {
+    const n = p < i ? pages[p].ids.length : j;
+    for (let k = 0; k < n; k++) out.push(p, k);
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ import {
   UsersAssetListRequest,
   UsersUserAssets,
 } from '@app/portal-contracts';
-import { AssetPage, MergedPages, mergePages, pagesToRead } from './asset-pages';
+import { AssetPage, DigestedAssetList, MergedPages, PageMerge, pageFromDigest, pageOf, pagesToRead, readAssetListData } from './asset-pages';
 import { ResolvedPortalClientOptions, resolvePortalClientOptions } from './portal-client.defaults';
 import {
   AssetTreeNode,
@@ -32,6 +32,19 @@ import { MalformedTreeError, normalizeTree } from './tree-normalizer';
  * do per-page work while the other pages are still on their way; the merged result is what counts.
  */
 export type PageListener = (pass: number, page: AssetPage) => void;
+
+/**
+ * Reads an `asset/list` answer's bytes in place of the client's own JSON.parse, e.g. on a worker thread: it gives
+ * what JSON.parse would (the text itself when it is not JSON), except that a success envelope's `data` is the
+ * page digested (DigestedAssetList, checked with readAssetListData). The client still reads the envelope.
+ */
+export type AssetListDecoder = (body: Buffer) => Promise<unknown>;
+
+/** How getUserAssets reads the pages: told of each page as it arrives, and who decodes them. */
+export interface UserAssetsReadOptions {
+  onPage?: PageListener;
+  decode?: AssetListDecoder;
+}
 
 /**
  * Told of every `users/assetList` chunk as its answer arrives: the chunk's users in request order (an empty
@@ -107,14 +120,25 @@ export class PortalClient implements OnModuleDestroy {
    * repeats an id) every page is read once more; if that pass is inconsistent too, its merge is returned
    * with `complete: false`. Reaching `maxAssets` also yields `complete: false` (and at most maxAssets assets).
    */
-  async getUserAssets(orgId: string, userId: string, onPage?: PageListener): Promise<UserAssetsResult> {
-    let merged = await this.readAllPages(orgId, userId, 0, onPage);
+  async getUserAssets(orgId: string, userId: string, opts: UserAssetsReadOptions = {}): Promise<UserAssetsResult> {
+    let merged = await this.readAllPages(orgId, userId, 0, opts);
     if (!merged.consistent) {
       this.logger.debug(`asset/list pages changed while being read (org ${orgId}); reading again`);
-      merged = await this.readAllPages(orgId, userId, 1, onPage);
+      merged = await this.readAllPages(orgId, userId, 1, opts);
       if (!merged.consistent) this.logger.warn(`asset/list pages still inconsistent for a user of org ${orgId}; answering complete: false`);
     }
-    return { orgId, userId, total: merged.total, complete: merged.consistent && !merged.capped, assets: merged.assets };
+    const m = merged;
+    return {
+      orgId,
+      userId,
+      total: m.total,
+      complete: m.consistent && !m.capped,
+      assetIds: m.ids,
+      // Read when asked for: with decoded pages, the names stay serialized until then.
+      get assets() {
+        return m.assets;
+      },
+    };
   }
 
   /**
@@ -211,30 +235,32 @@ export class PortalClient implements OnModuleDestroy {
     defaults.httpsAgent?.destroy?.();
   }
 
-  private async readAllPages(orgId: string, userId: string, pass: number, onPage?: PageListener): Promise<MergedPages> {
+  private async readAllPages(orgId: string, userId: string, pass: number, opts: UserAssetsReadOptions): Promise<MergedPages> {
+    const merge = new PageMerge(this.o.pageSize, this.o.maxAssets);
     const page = async (pageNo: number): Promise<AssetPage> => {
-      const p = await this.assetListPage(orgId, userId, pageNo);
-      onPage?.(pass, p);
+      const p = await this.assetListPage(orgId, userId, pageNo, opts.decode);
+      merge.add(pageNo, p);
+      opts.onPage?.(pass, p);
       return p;
     };
     const first = await page(0);
     const count = pagesToRead(first.totalElements, this.o.pageSize, this.o.maxAssets);
-    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => page(i + 1)));
-    return mergePages([first, ...rest], this.o.pageSize, this.o.maxAssets);
+    await Promise.all(Array.from({ length: count - 1 }, (_, i) => page(i + 1)));
+    return merge.result();
   }
 
-  private async assetListPage(orgId: string, userId: string, pageNo: number): Promise<AssetPage> {
+  private async assetListPage(orgId: string, userId: string, pageNo: number, decode?: AssetListDecoder): Promise<AssetPage> {
     const endpoint = 'assetList';
     const body: AssetListRequest = { userId, orgId, pagination: { pageNo, pageSize: this.o.pageSize } };
-    const data = await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.assetList, body });
-    if (!isObject(data) || !isObject(data.pagination) || !Array.isArray(data.assets)) malformed(endpoint, 'data without pagination/assets');
-    const totalElements = data.pagination.totalElements;
-    if (typeof totalElements !== 'number' || !Number.isInteger(totalElements) || totalElements < 0) malformed(endpoint, 'bad totalElements');
-    const assets: AssetListItem[] = data.assets.map((a: unknown) => {
-      if (!isObject(a) || typeof a.id !== 'string' || !a.id) malformed(endpoint, 'asset without id');
-      return { id: a.id, name: i18nOf(a.name) };
-    });
-    return { pageNo, totalElements, assets };
+    const data = await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.assetList, body, decode });
+    if (decode) {
+      const d = data as DigestedAssetList | undefined;
+      if (d?.digest === 'page') return pageFromDigest(pageNo, d);
+      malformed(endpoint, d?.digest === 'malformed' ? d.reason : 'data without pagination/assets');
+    }
+    const page = readAssetListData(data);
+    if (typeof page === 'string') malformed(endpoint, page);
+    return pageOf(pageNo, page.totalElements, page.assets);
   }
 
   private async usersAssetListCall(orgId: string, userIds: string[], resourceTypes?: string[]): Promise<{ usersUserAssets: UsersUserAssets[]; userAssets: UserAssetInfo[] }> {

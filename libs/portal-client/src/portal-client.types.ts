@@ -50,7 +50,10 @@ export interface UserAssetsResult {
   total: number;
   /** False when the data changed between pages and a re-read did not settle it, or maxAssets was reached. */
   complete: boolean;
-  assets: AssetListItem[];
+  /** The merged ids, in upstream order. */
+  assetIds: string[];
+  /** The merged assets with their names, in `assetIds` order (may be built when first read). */
+  readonly assets: AssetListItem[];
 }
 
 /** users/assetList over any number of users: each requested user once (request order), each asset once. */

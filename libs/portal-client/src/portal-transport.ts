@@ -34,6 +34,8 @@ export interface PortalRequest {
   body?: unknown;
   /** Extra headers (e.g. the user's Authorization); never logged. */
   headers?: Record<string, string>;
+  /** Reads the answer's bytes in place of JSON.parse of its text (see AssetListDecoder); the envelope is read from what it gives. */
+  decode?: (body: Buffer) => Promise<unknown>;
 }
 
 /** Gateway codes that mean "this access token is no longer good": fetch a new one and resend once. */
@@ -88,6 +90,13 @@ function parseJson(data: unknown): unknown {
   } catch {
     return data;
   }
+}
+
+/** An 'arraybuffer' answer's bytes (axios gives a Buffer in Node), without copying them. */
+function asBuffer(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  return Buffer.from(typeof data === 'string' ? data : '');
 }
 
 function retryAfterHeader(res: AxiosResponse): number | undefined {
@@ -190,9 +199,9 @@ export class PortalTransport {
             url: signed.url,
             headers: { ...req.headers, ...signed.headers, accept: 'application/json' },
             data: signed.bodyText,
-            // The signed text goes out byte for byte; the answer comes back as text, parsed outside the slot.
+            // The signed text goes out byte for byte; the answer comes back as text (or bytes for a decoder), parsed outside the slot.
             transformRequest: [(d: unknown) => d],
-            responseType: 'text',
+            responseType: req.decode ? 'arraybuffer' : 'text',
             transformResponse: [(d: unknown) => d],
             validateStatus: () => true,
             signal,
@@ -208,7 +217,7 @@ export class PortalTransport {
     let status: number | string;
     if (exchange.res) {
       status = exchange.res.status;
-      outcome = this.interpret(exchange.res);
+      outcome = this.interpret(exchange.res, req.decode ? await req.decode(asBuffer(exchange.res.data)) : parseJson(exchange.res.data));
     } else {
       status = exchange.aborted ? 'timeout' : networkReason(exchange.err);
       outcome = { failure: this.transportFailure(exchange.err, exchange.aborted) };
@@ -224,8 +233,7 @@ export class PortalTransport {
   }
 
   /** Reads an API envelope: success is code 0 or 200 whatever the HTTP status; an error may come with HTTP 200. */
-  private interpret(res: AxiosResponse): Outcome {
-    const body = parseJson(res.data);
+  private interpret(res: AxiosResponse, body: unknown): Outcome {
     const code = typeof body === 'object' && body !== null ? (body as { code?: unknown }).code : undefined;
     const message = typeof body === 'object' && body !== null ? ((body as { message?: unknown; msg?: unknown }).message ?? (body as { msg?: unknown }).msg) : undefined;
     const msg = typeof message === 'string' ? message : undefined;

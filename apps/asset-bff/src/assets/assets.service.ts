@@ -5,9 +5,11 @@ import { AssetPage, PortalClient } from '@app/portal-client';
 import { PortalCode } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
-import { LangPrefs, localize, prefsKey } from '../common/i18n';
+import { LangPrefs, prefsKey } from '../common/i18n';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
 import { assetIndexOf } from './asset-index';
+import { AssetView, pageViewsBytes, view } from './asset-view';
+import { PageDecoders } from './page-decoders';
 
 /** Memory bound of the serialized bodies kept for hot reads, and the bookkeeping counted per body. */
 const BODY_MEMO_BYTES = 128 * 1024 * 1024;
@@ -34,13 +36,6 @@ export interface CachedBody {
   ageS: number;
 }
 
-/** An asset as the caller sees it. */
-export interface AssetView {
-  id: string;
-  name: string;
-  names: AssetDetails['names'];
-}
-
 /**
  * One user's assets in one OU (asset/list, all pages merged), read through the cache. Serialized bodies
  * are memoized per cached entry object and language, so a hot hit costs a map lookup, not a JSON.stringify.
@@ -65,6 +60,7 @@ export class AssetsService {
   constructor(
     private readonly cache: AssetSetCache,
     private readonly portal: PortalClient,
+    private readonly decoders: PageDecoders,
   ) {}
 
   /**
@@ -172,13 +168,13 @@ export class AssetsService {
   private async load(orgId: string, userId: string, prefs?: LangPrefs): Promise<Loaded> {
     const pages = prefs && new PageBodies(prefs);
     try {
-      const r = await this.portal.getUserAssets(orgId, userId, pages && ((pass, page) => pages.add(pass, page)));
-      const body = await pages?.body({ orgId, userId, total: r.total }, r.complete, r.assets.length);
+      const r = await this.portal.getUserAssets(orgId, userId, { decode: this.decoders.decoderFor(prefs), onPage: pages && ((pass, page) => pages.add(pass, page)) });
+      const body = await pages?.body({ orgId, userId, total: r.total }, r.complete, r.assetIds.length);
       // Built when first asked for: with a prebuilt body, only the cache's store needs the details, and a large
       // store runs after the answer is written (100,000 details are ~30 ms of Map and objects).
       let assets: Map<string, AssetDetails> | undefined;
       return {
-        sets: new Map([[userId, { assetIds: r.assets.map((a) => a.id), total: r.total, complete: r.complete }]]),
+        sets: new Map([[userId, { assetIds: r.assetIds, total: r.total, complete: r.complete }]]),
         get assets(): Map<string, AssetDetails> {
           if (assets === undefined) {
             assets = new Map();
@@ -211,15 +207,16 @@ interface ListBody {
  */
 class PageBodies {
   private pass = 0;
-  private chunks: Buffer[] = [];
+  private chunks: Uint8Array[] = [];
   private counts: number[] = [];
   private readonly pending: Promise<void>[] = [];
 
   constructor(private readonly prefs: LangPrefs) {}
 
   /**
-   * Serializes the page on a later turn of the event loop: pages arrive in bursts (eight answers at once),
-   * and the next page requests, queued behind those answers, should be on the wire before this work runs.
+   * Takes the page's views as its decoder serialized them (on a worker thread); a page without them is serialized
+   * here on a later turn of the event loop: pages arrive in bursts (eight answers at once), and the next page
+   * requests, queued behind those answers, should be on the wire before this work runs.
    */
   add(pass: number, page: AssetPage): void {
     if (pass !== this.pass) {
@@ -228,13 +225,15 @@ class PageBodies {
       this.counts = [];
     }
     const { chunks, counts } = this;
+    counts[page.pageNo] = page.ids.length;
+    if (page.prepared) {
+      chunks[page.pageNo] = page.prepared;
+      return;
+    }
     this.pending.push(
       new Promise<void>((resolve) =>
         setImmediate(() => {
-          const views = page.assets.map((a) => view(a.id, { names: a.name ?? {} }, this.prefs));
-          // '[...]' without its brackets: pages are joined with commas.
-          chunks[page.pageNo] = Buffer.from(JSON.stringify(views).slice(1, -1));
-          counts[page.pageNo] = views.length;
+          chunks[page.pageNo] = pageViewsBytes(page.assets, this.prefs);
           resolve();
         }),
       ),
@@ -245,7 +244,7 @@ class PageBodies {
   async body(head: Omit<ListBody, 'assets'>, complete: boolean, merged: number): Promise<Buffer | undefined> {
     await Promise.all(this.pending);
     if (!complete || this.chunks.length === 0) return undefined;
-    const parts: Buffer[] = [];
+    const parts: Uint8Array[] = [];
     let count = 0;
     for (let i = 0; i < this.chunks.length; i++) {
       const c = this.chunks[i];
@@ -266,8 +265,3 @@ const CLOSE = Buffer.from(']}');
 
 /** Key of a memoized body (ids cannot contain the separator). */
 const memoKey = (orgId: string, userId: string, prefs: LangPrefs): string => `${orgId}\u0000${userId}\u0000${prefsKey(prefs)}`;
-
-function view(id: string, d: AssetDetails | undefined, prefs: LangPrefs): AssetView {
-  const names = d?.names ?? { default: id };
-  return { id, name: localize(names, prefs) || id, names };
-}

@@ -66,6 +66,10 @@ export class AppConfig {
   @IsInt() @Min(1) @Max(1000)
   PORTAL_PAGE_SIZE = 1000;
 
+  /** Worker threads that digest asset/list pages (decode, parse, serialize the answer's views); 0: the main thread does. */
+  @IsInt() @Min(0) @Max(8)
+  PAGE_WORKERS = 1;
+
   @IsOptional()
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must look like redis://host:port/db' })
   REDIS_URL?: string;

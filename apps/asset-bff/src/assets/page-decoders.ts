@@ -1,0 +1,125 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { AssetListDecoder } from '@app/portal-client';
+import { LangPrefs } from '../common/i18n';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { digestAssetList } from './page-digest';
+import type { PageJob, PageResult } from './page-worker';
+
+/** The compiled worker next to this file. */
+const WORKER_FILE = join(__dirname, 'page-worker.js');
+
+interface Pending {
+  resolve: (envelope: unknown) => void;
+  bytes: Uint8Array;
+  prefs: LangPrefs | undefined;
+}
+
+/** One worker thread and the jobs it has not answered yet. */
+class PageWorker {
+  readonly pending = new Map<number, Pending>();
+  constructor(readonly worker: Worker) {}
+}
+
+/**
+ * asset/list answers digested on worker threads (0 of them: on the main thread): a 100-page user's pages are ~5 ms
+ * each of UTF-8 decoding, JSON.parse and view serializing, and on the main thread that work kept freed bulkhead
+ * slots idle while eight answers of a wave were read one after another. The answer's bytes are copied over
+ * (microseconds) and the digest's serialized views come back handed over (not copied). A worker that fails is
+ * replaced on the next page; the pages it held are digested on the main thread, so no read fails for it.
+ */
+export class PageWorkerPool {
+  protected readonly logger = new Logger('PageDecoders');
+  private readonly workers: (PageWorker | undefined)[];
+  private next = 0;
+  private seq = 0;
+  private closed = false;
+
+  constructor(
+    size: number,
+    private readonly file: string,
+  ) {
+    this.workers = Array.from({ length: size }, () => undefined);
+  }
+
+  /** Worker threads running now. */
+  get running(): number {
+    return this.workers.filter((w) => w !== undefined).length;
+  }
+
+  /** A decoder for one read whose answer is serialized for `prefs` (undefined: no views prepared). */
+  decoderFor(prefs: LangPrefs | undefined): AssetListDecoder {
+    return (body) => this.digest(body, prefs);
+  }
+
+  /** Stops the threads; the pages they held, and any page after, are digested on the main thread. */
+  close(): Promise<void> {
+    this.closed = true;
+    const all = this.workers.filter((w): w is PageWorker => w !== undefined);
+    this.workers.fill(undefined);
+    return Promise.all(all.map((w) => w.worker.terminate())).then(() => undefined);
+  }
+
+  private digest(body: Buffer, prefs: LangPrefs | undefined): Promise<unknown> {
+    if (this.workers.length === 0 || this.closed) return Promise.resolve(digestAssetList(body, prefs).envelope);
+    const i = this.next;
+    this.next = (i + 1) % this.workers.length;
+    const w = this.workers[i] ?? this.spawn(i);
+    const id = ++this.seq;
+    return new Promise((resolve) => {
+      // Copied to the worker (~150 KB, microseconds), so that a worker lost before answering leaves the page to this thread.
+      w.pending.set(id, { resolve, bytes: body, prefs });
+      const job: PageJob = { id, bytes: body, prefs };
+      try {
+        w.worker.postMessage(job);
+      } catch {
+        w.pending.delete(id);
+        resolve(digestAssetList(body, prefs).envelope);
+      }
+    });
+  }
+
+  private spawn(i: number): PageWorker {
+    const w = new PageWorker(new Worker(this.file));
+    // The pool never keeps the process up; a read waiting on it does, through its socket.
+    w.worker.unref();
+    w.worker.on('message', (r: PageResult) => {
+      const p = w.pending.get(r.id);
+      if (!p) return;
+      w.pending.delete(r.id);
+      if ('envelope' in r) p.resolve(r.envelope);
+      else p.resolve(digestAssetList(p.bytes, p.prefs).envelope);
+    });
+    let gone = false;
+    const lost = (why: string): void => {
+      if (this.workers[i] === w) this.workers[i] = undefined;
+      if (!gone && !this.closed) this.logger.warn(`page worker ${why}; it is replaced on the next page`);
+      gone = true;
+      for (const [id, p] of w.pending) {
+        w.pending.delete(id);
+        p.resolve(digestAssetList(p.bytes, p.prefs).envelope);
+      }
+    };
+    w.worker.on('error', (err) => lost(`failed: ${err.message}`));
+    w.worker.on('exit', (code) => lost(`exited (${code})`));
+    this.workers[i] = w;
+    return w;
+  }
+}
+
+/** The service's pool: PAGE_WORKERS threads of the compiled worker next to this file. */
+@Injectable()
+export class PageDecoders extends PageWorkerPool implements OnModuleDestroy {
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    // Absent when the sources run untranspiled: then pages are digested on the main thread.
+    const found = existsSync(WORKER_FILE);
+    super(found ? config.PAGE_WORKERS : 0, WORKER_FILE);
+    if (!found && config.PAGE_WORKERS > 0) this.logger.warn(`no compiled page worker at ${WORKER_FILE}: asset/list pages are digested on the main thread`);
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.close();
+  }
+}

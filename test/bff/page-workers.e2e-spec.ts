@@ -1,0 +1,140 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PageWorkerPool } from '../../apps/asset-bff/src/assets/page-decoders';
+import { digestAssetList } from '../../apps/asset-bff/src/assets/page-digest';
+import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
+import { cleanRedisDb } from '../support/redis-db';
+import { SimHandle, startSim } from '../support/sim';
+
+/** The worker as the service runs it: compiled by `npm test`'s build before jest starts. */
+const WORKER = join(__dirname, '../../dist/apps/asset-bff/src/assets/page-worker.js');
+
+const names = (i: number) => ({ default: `Asset ${i}`, en_US: `Asset ${i}`, zh_CN: `资产 ${i} 号`, ja_JP: i % 3 ? `アセット ${i}` : '' });
+const page = (n: number, from = 0) =>
+  Buffer.from(JSON.stringify({ code: 0, msg: 'OK', data: { pagination: { pageNo: 0, pageSize: n, totalElements: n }, assets: Array.from({ length: n }, (_, i) => ({ id: `a${from + i}`, name: names(from + i), extra: 'x' })) } }));
+
+/** A digest with its prepared bytes as text, to compare what a worker gave with what this thread gives. */
+function comparable(envelope: unknown): unknown {
+  const e = envelope as { data?: { prepared?: Uint8Array } };
+  if (!e || typeof e !== 'object' || !e.data?.prepared) return envelope;
+  return { ...e, data: { ...e.data, prepared: Buffer.from(e.data.prepared).toString('utf8') } };
+}
+
+describe('page workers: asset/list answers digested on worker threads', () => {
+  const pools: PageWorkerPool[] = [];
+  const pool = (size: number) => {
+    const p = new PageWorkerPool(size, WORKER);
+    pools.push(p);
+    return p;
+  };
+  afterAll(async () => {
+    for (const p of pools) await p.close();
+  });
+
+  it('gives what digesting on this thread gives: pages, error envelopes, text that is not JSON, malformed data', async () => {
+    const p = pool(2);
+    const inputs: Buffer[] = [
+      page(1_000),
+      page(0),
+      Buffer.from(JSON.stringify({ code: 31404, message: 'The user is not found' })),
+      Buffer.from('<html>bad gateway</html>'),
+      Buffer.from(JSON.stringify({ code: 0, data: { pagination: { totalElements: 1 }, assets: [{ name: {} }] } })),
+      Buffer.from(JSON.stringify({ code: 200, data: { pagination: {}, assets: [] } })),
+    ];
+    for (const prefs of [['zh_CN'], ['ja_JP', 'en'], [], undefined]) {
+      const got = await Promise.all(inputs.map((b) => p.decoderFor(prefs)(b)));
+      expect(got.map(comparable)).toEqual(inputs.map((b) => comparable(digestAssetList(b, prefs).envelope)));
+    }
+    expect(p.running).toBe(2);
+    const digest = (await p.decoderFor(['zh_CN'])(page(2))) as { data: { digest: string; ids: string[]; namesJson: string; prepared: Uint8Array } };
+    expect(digest.data.ids).toEqual(['a0', 'a1']);
+    expect(JSON.parse(digest.data.namesJson)).toEqual([names(0), names(1)]);
+    expect(JSON.parse(`[${Buffer.from(digest.data.prepared).toString()}]`)).toEqual([
+      { id: 'a0', name: '资产 0 号', names: names(0) },
+      { id: 'a1', name: '资产 1 号', names: names(1) },
+    ]);
+    const bad = (await p.decoderFor(undefined)(inputs[4])) as { data: unknown };
+    expect(bad.data).toEqual({ digest: 'malformed', reason: 'asset without id' });
+  });
+
+  it('digests on this thread the pages of a worker that died, and starts a new worker for the next page', async () => {
+    // A worker file that dies on its first page the first time it runs, and is the real worker afterwards.
+    const dir = mkdtempSync(join(tmpdir(), 'abff-pw-'));
+    const file = join(dir, 'dying-worker.js');
+    writeFileSync(
+      file,
+      `const fs = require('node:fs');
+       if (fs.existsSync(__filename + '.died')) require(${JSON.stringify(WORKER)});
+       else { fs.writeFileSync(__filename + '.died', ''); require('node:worker_threads').parentPort.on('message', () => process.exit(3)); }`,
+    );
+    const p = new PageWorkerPool(1, file);
+    pools.push(p);
+    const pages = [page(1_000), page(10, 5_000)];
+    const first = await Promise.all(pages.map((b) => p.decoderFor(['en'])(b)));
+    expect(first.map(comparable)).toEqual(pages.map((b) => comparable(digestAssetList(b, ['en']).envelope)));
+    expect(p.running).toBe(0);
+    expect(comparable(await p.decoderFor(['en'])(pages[1]))).toEqual(comparable(digestAssetList(pages[1], ['en']).envelope));
+    expect(p.running).toBe(1);
+  });
+
+  it('finishes the pages in flight on this thread when closed, and every page after', async () => {
+    const p = pool(1);
+    const pages = [page(1_000), page(1_000, 1_000), page(5)];
+    const pending = pages.map((b) => p.decoderFor(['zh_CN'])(b));
+    await p.close();
+    expect((await Promise.all(pending)).map(comparable)).toEqual(pages.map((b) => comparable(digestAssetList(b, ['zh_CN']).envelope)));
+    expect(p.running).toBe(0);
+    expect(comparable(await p.decoderFor(['zh_CN'])(pages[2]))).toEqual(comparable(digestAssetList(pages[2], ['zh_CN']).envelope));
+    expect(p.running).toBe(0);
+  });
+});
+
+describe('page workers in the service: the same answers with and without them', () => {
+  let sim: SimHandle;
+  let withWorkers: BffHandle;
+  let mainThread: BffHandle;
+  const key = TEST_KEYS.admin;
+
+  beforeAll(async () => {
+    sim = await startSim();
+    await sim.admin.createOrg({ orgId: 'o-pw', assetCount: 3_500 });
+    await sim.admin.createUser('o-pw', { userId: 'many', assetCount: 3_500 });
+    await sim.admin.createUser('o-pw', { userId: 'few', assetCount: 3 });
+    withWorkers = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(6), PORTAL_PAGE_SIZE: '1000', PAGE_WORKERS: '2' } });
+    mainThread = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(7), PORTAL_PAGE_SIZE: '1000', PAGE_WORKERS: '0' } });
+  });
+  afterAll(async () => {
+    await withWorkers?.stop();
+    await mainThread?.stop();
+    await sim?.stop();
+  });
+
+  it('answers cold reads byte for byte alike in every language, and the stored entries alike too', async () => {
+    for (const lang of ['zh-CN', 'ja', 'en-US', undefined]) {
+      for (const user of ['many', 'few', 'ghost']) {
+        const path = `/v1/orgs/o-pw/users/${user}/assets${lang ? `?lang=${lang}` : ''}`;
+        const headers = { 'cache-control': 'no-cache' };
+        const [a, b] = await Promise.all([call(withWorkers.url, 'GET', path, { key, headers }), call(mainThread.url, 'GET', path, { key, headers })]);
+        expect(a.status).toBe(b.status);
+        // Problem answers differ only in their request id.
+        const strip = (t: string) => t.replace(/"requestId":"[^"]*"/, '');
+        expect(strip(a.text)).toBe(strip(b.text));
+        if (user === 'ghost') expect(a.body.code).toBe('USER_NOT_FOUND');
+        if (user === 'many') expect(a.body.assets).toHaveLength(3_500);
+      }
+    }
+    // One asset read from what the worker path stored (its details, names parsed after the answer).
+    const one = await call(withWorkers.url, 'GET', '/v1/orgs/o-pw/users/many/assets', { key });
+    const id = one.body.assets[1_234].id as string;
+    const [a, b] = await Promise.all([call(withWorkers.url, 'GET', `/v1/orgs/o-pw/users/many/assets/${id}?lang=zh-CN`, { key }), call(mainThread.url, 'GET', `/v1/orgs/o-pw/users/many/assets/${id}?lang=zh-CN`, { key })]);
+    expect(a.status).toBe(200);
+    expect(a.text).toBe(b.text);
+  });
+
+  it('refuses PAGE_WORKERS out of range at boot, naming it', async () => {
+    const bad = await startBff({ sim, env: { PAGE_WORKERS: '9' }, expectListen: false });
+    expect(bad.proc.exitCode).not.toBe(0);
+    expect(bad.output()).toMatch(/PAGE_WORKERS/);
+  });
+});
