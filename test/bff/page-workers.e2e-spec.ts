@@ -34,6 +34,9 @@ describe('page workers: asset/list answers digested on worker threads', () => {
 
   it('gives what digesting on this thread gives: pages, error envelopes, text that is not JSON, malformed data', async () => {
     const p = pool(2);
+    expect(p.running).toBe(0);
+    p.start();
+    expect(p.running).toBe(2);
     const inputs: Buffer[] = [
       page(1_000),
       page(0),

@@ -10,7 +10,9 @@
  * - `getUserAssets` merges every `asset/list` page. Page consistency: page 0 gives totalElements; when a later
  *   page disagrees on the total, is shorter or longer than expected, or repeats an id, every page is read once
  *   more; if that second pass is still inconsistent its merge (each id once, upstream order) is returned with
- *   `complete: false`. Hitting `maxAssets` also gives `complete: false`.
+ *   `complete: false`. Hitting `maxAssets` also gives `complete: false`. Pages are merged by id as they arrive;
+ *   an `AssetListDecoder` may read the answers instead of the client's JSON.parse (the service digests them on
+ *   worker threads), and the merged names are then parsed only when `assets` is first read.
  * - `getUsersAssets` / `getUserAssetsBatched` use `users/assetList`; more than 1000 resourceTypes is a
  *   BadRequest raised locally, an empty list means no filter.
  */

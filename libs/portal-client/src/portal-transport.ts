@@ -111,9 +111,10 @@ function retryAfterHeader(res: AxiosResponse): number | undefined {
  * exchange runs under bulkhead → timeout. Retries run outside the circuit so that an open circuit stops
  * them at once, and outside the bulkhead so a call waiting for its backoff does not hold a slot; the
  * timeout starts once a slot is held, so queueing behind the bulkhead is not mistaken for a slow portal.
- * A slot is held for the exchange only (the answer arrives as text): parsing and reading the envelope
- * happen after it is freed, so the next queued call is on the wire while a large answer (a 1,000-asset
- * page) is parsed, and eight answers arriving together do not each wait for the others' parsing.
+ * A slot is held for the exchange only (the answer arrives as text, or as bytes for a request's `decode`):
+ * parsing and reading the envelope happen after it is freed, so the next queued call is on the wire while a
+ * large answer (a 1,000-asset page) is parsed, and eight answers arriving together do not each wait for the
+ * others' parsing. A `decode` (the service's page workers) parses off the main thread altogether.
  */
 export class PortalTransport {
   private readonly logger = new Logger('PortalClient');

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -52,6 +52,11 @@ export class PageWorkerPool {
   /** A decoder for one read whose answer is serialized for `prefs` (undefined: no views prepared). */
   decoderFor(prefs: LangPrefs | undefined): AssetListDecoder {
     return (body) => this.digest(body, prefs);
+  }
+
+  /** Starts every thread now, so that the first cold read does not wait for one to load. */
+  start(): void {
+    for (let i = 0; i < this.workers.length; i++) if (!this.closed && this.workers[i] === undefined) this.spawn(i);
   }
 
   /** Stops the threads; the pages they held, and any page after, are digested on the main thread. */
@@ -111,12 +116,16 @@ export class PageWorkerPool {
 
 /** The service's pool: PAGE_WORKERS threads of the compiled worker next to this file. */
 @Injectable()
-export class PageDecoders extends PageWorkerPool implements OnModuleDestroy {
+export class PageDecoders extends PageWorkerPool implements OnModuleInit, OnModuleDestroy {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     // Absent when the sources run untranspiled: then pages are digested on the main thread.
     const found = existsSync(WORKER_FILE);
     super(found ? config.PAGE_WORKERS : 0, WORKER_FILE);
     if (!found && config.PAGE_WORKERS > 0) this.logger.warn(`no compiled page worker at ${WORKER_FILE}: asset/list pages are digested on the main thread`);
+  }
+
+  onModuleInit(): void {
+    this.start();
   }
 
   onModuleDestroy(): Promise<void> {
