@@ -46,18 +46,19 @@ describe('page workers: asset/list answers digested on worker threads', () => {
       Buffer.from(JSON.stringify({ code: 200, data: { pagination: {}, assets: [] } })),
     ];
     for (const prefs of [['zh_CN'], ['ja_JP', 'en'], [], undefined]) {
-      const got = await Promise.all(inputs.map((b) => p.decoderFor(prefs)(b)));
+      const decode = p.decoderFor(prefs)!;
+      const got = await Promise.all(inputs.map((b) => decode(b)));
       expect(got.map(comparable)).toEqual(inputs.map((b) => comparable(digestAssetList(b, prefs).envelope)));
     }
     expect(p.running).toBe(2);
-    const digest = (await p.decoderFor(['zh_CN'])(page(2))) as { data: { digest: string; ids: string[]; namesJson: string; prepared: Uint8Array } };
+    const digest = (await p.decoderFor(['zh_CN'])!(page(2))) as { data: { digest: string; ids: string[]; namesJson: string; prepared: Uint8Array } };
     expect(digest.data.ids).toEqual(['a0', 'a1']);
     expect(JSON.parse(digest.data.namesJson)).toEqual([names(0), names(1)]);
     expect(JSON.parse(`[${Buffer.from(digest.data.prepared).toString()}]`)).toEqual([
       { id: 'a0', name: '资产 0 号', names: names(0) },
       { id: 'a1', name: '资产 1 号', names: names(1) },
     ]);
-    const bad = (await p.decoderFor(undefined)(inputs[4])) as { data: unknown };
+    const bad = (await p.decoderFor(undefined)!(inputs[4])) as { data: unknown };
     expect(bad.data).toEqual({ digest: 'malformed', reason: 'asset without id' });
   });
 
@@ -74,21 +75,25 @@ describe('page workers: asset/list answers digested on worker threads', () => {
     const p = new PageWorkerPool(1, file);
     pools.push(p);
     const pages = [page(1_000), page(10, 5_000)];
-    const first = await Promise.all(pages.map((b) => p.decoderFor(['en'])(b)));
+    const first = await Promise.all(pages.map((b) => p.decoderFor(['en'])!(b)));
     expect(first.map(comparable)).toEqual(pages.map((b) => comparable(digestAssetList(b, ['en']).envelope)));
     expect(p.running).toBe(0);
-    expect(comparable(await p.decoderFor(['en'])(pages[1]))).toEqual(comparable(digestAssetList(pages[1], ['en']).envelope));
+    expect(comparable(await p.decoderFor(['en'])!(pages[1]))).toEqual(comparable(digestAssetList(pages[1], ['en']).envelope));
     expect(p.running).toBe(1);
+  });
+
+  it('gives no decoder with no threads (the portal client then reads the pages itself)', () => {
+    expect(pool(0).decoderFor(['en'])).toBeUndefined();
   });
 
   it('finishes the pages in flight on this thread when closed, and every page after', async () => {
     const p = pool(1);
     const pages = [page(1_000), page(1_000, 1_000), page(5)];
-    const pending = pages.map((b) => p.decoderFor(['zh_CN'])(b));
+    const pending = pages.map((b) => p.decoderFor(['zh_CN'])!(b));
     await p.close();
     expect((await Promise.all(pending)).map(comparable)).toEqual(pages.map((b) => comparable(digestAssetList(b, ['zh_CN']).envelope)));
     expect(p.running).toBe(0);
-    expect(comparable(await p.decoderFor(['zh_CN'])(pages[2]))).toEqual(comparable(digestAssetList(pages[2], ['zh_CN']).envelope));
+    expect(comparable(await p.decoderFor(['zh_CN'])!(pages[2]))).toEqual(comparable(digestAssetList(pages[2], ['zh_CN']).envelope));
     expect(p.running).toBe(0);
   });
 });

@@ -24,7 +24,7 @@ class PageWorker {
 }
 
 /**
- * asset/list answers digested on worker threads (0 of them: on the main thread): a 100-page user's pages are ~5 ms
+ * asset/list answers digested on worker threads (with none, the portal client reads them itself): a 100-page user's pages are ~5 ms
  * each of UTF-8 decoding, JSON.parse and view serializing, and on the main thread that work kept freed bulkhead
  * slots idle while eight answers of a wave were read one after another. The answer's bytes are copied over
  * (microseconds) and the digest's serialized views come back handed over (not copied). A worker that fails is
@@ -49,9 +49,12 @@ export class PageWorkerPool {
     return this.workers.filter((w) => w !== undefined).length;
   }
 
-  /** A decoder for one read whose answer is serialized for `prefs` (undefined: no views prepared). */
-  decoderFor(prefs: LangPrefs | undefined): AssetListDecoder {
-    return (body) => this.digest(body, prefs);
+  /**
+   * A decoder for one read whose answer is serialized for `prefs` (undefined: no views prepared); none for a pool
+   * of no threads, so that the portal client reads the pages itself.
+   */
+  decoderFor(prefs: LangPrefs | undefined): AssetListDecoder | undefined {
+    return this.workers.length === 0 ? undefined : (body) => this.digest(body, prefs);
   }
 
   /** Starts every thread now, so that the first cold read does not wait for one to load. */
@@ -68,7 +71,7 @@ export class PageWorkerPool {
   }
 
   private digest(body: Buffer, prefs: LangPrefs | undefined): Promise<unknown> {
-    if (this.workers.length === 0 || this.closed) return Promise.resolve(digestAssetList(body, prefs).envelope);
+    if (this.closed) return Promise.resolve(digestAssetList(body, prefs).envelope);
     const i = this.next;
     this.next = (i + 1) % this.workers.length;
     const w = this.workers[i] ?? this.spawn(i);
