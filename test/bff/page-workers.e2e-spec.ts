@@ -72,7 +72,8 @@ describe('page workers: asset/list answers digested on worker threads', () => {
        if (fs.existsSync(__filename + '.died')) require(${JSON.stringify(WORKER)});
        else { fs.writeFileSync(__filename + '.died', ''); require('node:worker_threads').parentPort.on('message', () => process.exit(3)); }`,
     );
-    const p = new PageWorkerPool(1, file);
+    const seen: string[] = [];
+    const p = new PageWorkerPool(1, file, { onChange: (n) => seen.push(`running ${n}`), onLost: () => seen.push('lost') });
     pools.push(p);
     const pages = [page(1_000), page(10, 5_000)];
     const first = await Promise.all(pages.map((b) => p.decoderFor(['en'])!(b)));
@@ -80,6 +81,7 @@ describe('page workers: asset/list answers digested on worker threads', () => {
     expect(p.running).toBe(0);
     expect(comparable(await p.decoderFor(['en'])!(pages[1]))).toEqual(comparable(digestAssetList(pages[1], ['en']).envelope));
     expect(p.running).toBe(1);
+    expect(seen).toEqual(['running 1', 'lost', 'running 0', 'running 1']);
   });
 
   it('gives no decoder with no threads (the portal client then reads the pages itself)', () => {
@@ -132,6 +134,10 @@ describe('page workers in the service: the same answers with and without them', 
         if (user === 'many') expect(a.body.assets).toHaveLength(3_500);
       }
     }
+    const metrics = (await call(withWorkers.url, 'GET', '/metrics')).text;
+    expect(metrics).toMatch(/^abff_page_workers 2$/m);
+    expect(metrics).toMatch(/^abff_page_worker_losses_total 0$/m);
+    expect((await call(mainThread.url, 'GET', '/metrics')).text).toMatch(/^abff_page_workers 0$/m);
     // One asset read from what the worker path stored (its details, names parsed after the answer).
     const one = await call(withWorkers.url, 'GET', '/v1/orgs/o-pw/users/many/assets', { key });
     const id = one.body.assets[1_234].id as string;

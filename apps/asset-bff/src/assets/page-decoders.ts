@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { AssetListDecoder } from '@app/portal-client';
 import { LangPrefs } from '../common/i18n';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { digestAssetList } from './page-digest';
 import type { PageJob, PageResult } from './page-worker';
 
@@ -37,9 +38,11 @@ export class PageWorkerPool {
   private seq = 0;
   private closed = false;
 
+  /** `onChange` is told how many threads run after each start or loss; `onLost` of each thread lost (not of close). */
   constructor(
     size: number,
     private readonly file: string,
+    private readonly events: { onChange?: (running: number) => void; onLost?: () => void } = {},
   ) {
     this.workers = Array.from({ length: size }, () => undefined);
   }
@@ -67,6 +70,7 @@ export class PageWorkerPool {
     this.closed = true;
     const all = this.workers.filter((w): w is PageWorker => w !== undefined);
     this.workers.fill(undefined);
+    this.events.onChange?.(0);
     return Promise.all(all.map((w) => w.worker.terminate())).then(() => undefined);
   }
 
@@ -103,7 +107,11 @@ export class PageWorkerPool {
     let gone = false;
     const lost = (why: string): void => {
       if (this.workers[i] === w) this.workers[i] = undefined;
-      if (!gone && !this.closed) this.logger.warn(`page worker ${why}; it is replaced on the next page`);
+      if (!gone && !this.closed) {
+        this.logger.warn(`page worker ${why}; it is replaced on the next page`);
+        this.events.onLost?.();
+        this.events.onChange?.(this.running);
+      }
       gone = true;
       for (const [id, p] of w.pending) {
         w.pending.delete(id);
@@ -113,6 +121,7 @@ export class PageWorkerPool {
     w.worker.on('error', (err) => lost(`failed: ${err.message}`));
     w.worker.on('exit', (code) => lost(`exited (${code})`));
     this.workers[i] = w;
+    this.events.onChange?.(this.running);
     return w;
   }
 }
@@ -120,10 +129,10 @@ export class PageWorkerPool {
 /** The service's pool: PAGE_WORKERS threads of the compiled worker next to this file. */
 @Injectable()
 export class PageDecoders extends PageWorkerPool implements OnModuleInit, OnModuleDestroy {
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(APP_CONFIG) config: AppConfig, metrics: MetricsService) {
     // Absent when the sources run untranspiled: then pages are digested on the main thread.
     const found = existsSync(WORKER_FILE);
-    super(found ? config.PAGE_WORKERS : 0, WORKER_FILE);
+    super(found ? config.PAGE_WORKERS : 0, WORKER_FILE, { onChange: (n) => metrics.pageWorkers.set(n), onLost: () => metrics.pageWorkerLosses.inc() });
     if (!found && config.PAGE_WORKERS > 0) this.logger.warn(`no compiled page worker at ${WORKER_FILE}: asset/list pages are digested on the main thread`);
   }
 

@@ -33,6 +33,8 @@ export class MetricsService {
   });
   readonly circuit = new Gauge({ name: 'abff_upstream_circuit_state', help: 'Portal circuit breaker: 0 closed, 1 half-open, 2 open', registers: [this.registry] });
   readonly localCopies = new Gauge({ name: 'abff_cache_local_copies', help: 'In-process copies of cached entries held, sampled every 10 s after the expired ones are dropped', registers: [this.registry] });
+  readonly pageWorkers = new Gauge({ name: 'abff_page_workers', help: 'Page worker threads running (asset/list answers digested off the main thread)', registers: [this.registry] });
+  readonly pageWorkerLosses = new Counter({ name: 'abff_page_worker_losses_total', help: 'Page worker threads that failed or exited; their pages were digested on the main thread', registers: [this.registry] });
   readonly batchedLookups = new Counter({ name: 'abff_upstream_batched_lookups_total', help: 'Single-user lookups combined into micro-batches', registers: [this.registry] });
 
   private readonly durationChildren = new Map<string, HistogramChild>();
