@@ -24,7 +24,7 @@ import {
   UsersAssetsResult,
 } from './portal-client.types';
 import { PortalFailure, toPortalError } from './portal-error';
-import { PortalTransport } from './portal-transport';
+import { BodyDecoder, PortalTransport } from './portal-transport';
 import { MalformedTreeError, normalizeTree } from './tree-normalizer';
 
 /**
@@ -38,7 +38,7 @@ export type PageListener = (pass: number, page: AssetPage) => void;
  * what JSON.parse would (the text itself when it is not JSON), except that a success envelope's `data` is the
  * page digested (DigestedAssetList, checked with readAssetListData). The client still reads the envelope.
  */
-export type AssetListDecoder = (body: Buffer) => Promise<unknown>;
+export type AssetListDecoder = BodyDecoder;
 
 /** How getUserAssets reads the pages: told of each page as it arrives, and who decodes them. */
 export interface UserAssetsReadOptions {

@@ -24,6 +24,9 @@ import { CircuitStateName, PortalCallOutcome } from './portal-client.types';
 import { PortalError, PortalFailure, PortalFailureSignal, isTransientFailure, toPortalError } from './portal-error';
 import { QueryParams, signRequest } from './request-signer';
 
+/** Reads an answer's bytes in place of JSON.parse of its text: gives what JSON.parse would (the text when it is not JSON), or a digest of it. */
+export type BodyDecoder = (body: Buffer) => Promise<unknown>;
+
 /** One logical upstream request; the transport signs, sends, retries and unwraps it. */
 export interface PortalRequest {
   endpoint: PortalEndpointName;
@@ -34,8 +37,8 @@ export interface PortalRequest {
   body?: unknown;
   /** Extra headers (e.g. the user's Authorization); never logged. */
   headers?: Record<string, string>;
-  /** Reads the answer's bytes in place of JSON.parse of its text (see AssetListDecoder); the envelope is read from what it gives. */
-  decode?: (body: Buffer) => Promise<unknown>;
+  /** Reads the answer's bytes (see AssetListDecoder); the envelope is read from what it gives. */
+  decode?: BodyDecoder;
 }
 
 /** Gateway codes that mean "this access token is no longer good": fetch a new one and resend once. */

@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { LangPrefs } from '../common/i18n';
 import { digestAssetList } from './page-digest';
 
-/** A job: the answer's bytes (handed over) and the caller's languages. */
+/** A job: a copy of the answer's bytes and the caller's languages. */
 export interface PageJob {
   id: number;
   bytes: Uint8Array;
