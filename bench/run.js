@@ -111,6 +111,7 @@ function rowsOf(res) {
     const sh = profiles.batch.shares;
     const pct = (k) => `${fmt(sh[k]?.pct ?? 0, 1)}%`;
     rows.push({ scenario: br, figure: 'CPU self time: redis / json / http / nest / logging / metrics', value: `${pct('redis')} / ${pct('json')} / ${pct('http')} / ${pct('nest')} / ${pct('logging')} / ${pct('metrics')}` });
+    rows.push({ scenario: br, figure: 'profile: busy ms sampled / unsampled gaps ms', value: `${fmt(profiles.batch.busyMs)} / ${fmt(profiles.batch.unsampledMs)}` });
     rows.push({ scenario: br, figure: 'CPU self time: app / gc / node-internal / other', value: `${pct('app')} / ${pct('gc')} / ${pct('node-internal')} / ${fmt(100 - ['redis', 'json', 'http', 'nest', 'logging', 'metrics', 'app', 'gc', 'node-internal'].reduce((n, k) => n + (sh[k]?.pct ?? 0), 0), 1)}%` });
     const cr = 'hot access checks (1,000 per request, 8 conn)';
     rows.push({ scenario: cr, figure: 'checks/s', value: fmt(checks.checksPerSec), target: `>= ${fmt(TARGETS.checksPerSec)}`, met: checks.checksPerSec >= TARGETS.checksPerSec });
