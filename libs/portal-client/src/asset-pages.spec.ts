@@ -1,6 +1,12 @@
-import { AssetPage, PageMerge, mergePages, pageFromDigest, pageOf, pagesToRead, readAssetListData } from './asset-pages';
+import { AssetPage, MergedPages, PageMerge, pageFromDigest, pageOf, pagesToRead, readAssetListData } from './asset-pages';
 
 const page = (pageNo: number, total: number, ids: string[]): AssetPage => pageOf(pageNo, total, ids.map((id) => ({ id, name: { default: id } })));
+/** The pages of a pass added in page order. */
+function mergePages(pages: AssetPage[], pageSize: number, maxAssets?: number): MergedPages {
+  const merge = new PageMerge(pageSize, maxAssets);
+  pages.forEach((p, i) => merge.add(i, p));
+  return merge.result();
+}
 const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `a${from + i}`);
 
 describe('pagesToRead', () => {
@@ -12,7 +18,7 @@ describe('pagesToRead', () => {
   });
 });
 
-describe('mergePages', () => {
+describe('PageMerge in page order', () => {
   it('merges consistent pages in order', () => {
     const m = mergePages([page(0, 5, ids(0, 2)), page(1, 5, ids(2, 4)), page(2, 5, ids(4, 5))], 2);
     expect(m).toMatchObject({ total: 5, consistent: true, capped: false });
@@ -70,7 +76,7 @@ describe('mergePages', () => {
 });
 
 describe('PageMerge', () => {
-  it('gives what mergePages gives whatever order the pages arrive in, and refuses a result with a page missing', () => {
+  it('gives the same merge whatever order the pages arrive in, and refuses a result with a page missing', () => {
     const pages = [page(0, 7, ['a', 'b', 'c']), page(1, 7, ['d', 'b', 'e']), page(2, 7, ['f'])];
     const merge = new PageMerge(3);
     merge.add(2, pages[2]);

@@ -78,18 +78,10 @@ export function pagesToRead(total: number, pageSize: number, maxAssets?: number)
 }
 
 /**
- * Merges pages (in page order) into one list, each asset once, and says whether the data held still while being read.
- * Works on the ids; the pages' `assets` are read only when the merge's `assets` is.
- */
-export function mergePages(pages: AssetPage[], pageSize: number, maxAssets?: number): MergedPages {
-  const merge = new PageMerge(pageSize, maxAssets);
-  pages.forEach((p, i) => merge.add(i, p));
-  return merge.result();
-}
-
-/**
- * mergePages done as the pages arrive, in any order: each page is folded in once every page before it is, so that
- * when the last page of a 100-page user arrives only its own ids are left to check.
+ * Merges the pages of one pass into one list, each asset once, and says whether the data held still while being
+ * read. Pages are added as they arrive, in any order: each is folded in once every page before it is, so that when
+ * the last page of a 100-page user arrives only its own ids are left to check. Works on the ids; the pages'
+ * `assets` are read only when the merge's `assets` is.
  */
 export class PageMerge {
   private readonly pages: AssetPage[] = [];
