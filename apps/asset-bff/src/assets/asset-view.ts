@@ -1,5 +1,5 @@
-import { AssetListItem } from '@app/portal-contracts';
-import { AssetDetails } from '@app/asset-cache/asset-cache.types';
+import type { AssetDetails } from '@app/asset-cache';
+import type { AssetListItem } from '@app/portal-contracts';
 import { LangPrefs, localize } from '../common/i18n';
 
 /** An asset as the caller sees it. */

@@ -1,6 +1,7 @@
-import type { DigestedAssetList } from '@app/portal-client/asset-pages';
+import type { DigestedAssetList } from '@app/portal-client';
+// The one module of the client the worker thread needs: its index would load Nest, axios and the policies.
 import { readAssetListData } from '@app/portal-client/asset-pages';
-import { isSuccessCode } from '@app/portal-contracts/envelope';
+import { isSuccessCode } from '@app/portal-contracts';
 import { LangPrefs } from '../common/i18n';
 import { pageViewsBytes } from './asset-view';
 
