@@ -33,7 +33,9 @@ describe('asset-bff authorization matrix', () => {
     bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(3) } });
     otherUser = await sim.admin.userToken('u0004', 'o1');
     otherOu = await sim.admin.userToken('u0001', 'o2');
-    await sim.admin.setTokenTtl({ userTokenTtlS: 1 });
+    // 2 s, not 1: the simulator's tokens expire at a whole second (iat floored), so a 1 s login token made late
+    // in a second could expire before the session/set that follows it (seen once in CI as a 31401).
+    await sim.admin.setTokenTtl({ userTokenTtlS: 2 });
     expired = await sim.admin.userToken('u0003', 'o1');
     await sim.admin.setTokenTtl({ userTokenTtlS: 3600 });
     const good = await sim.admin.userToken('u0003', 'o1');
@@ -41,7 +43,7 @@ describe('asset-bff authorization matrix', () => {
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
     tampered = [h, Buffer.from(JSON.stringify({ ...claims, sub: 'u0004' })).toString('base64url'), s].join('.');
     noneAlg = [Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url'), p, ''].join('.');
-    await new Promise((r) => setTimeout(r, 7000)); // past exp + the verifier's 5 s clock tolerance
+    await new Promise((r) => setTimeout(r, 8000)); // past exp (at most 2 s away) + the verifier's 5 s clock tolerance
   }, 30_000);
   afterAll(async () => {
     await bff?.stop();

@@ -152,7 +152,9 @@ describe('portal-sim: login, session and the app asset tree', () => {
     });
 
     it('31401 for an expired user token', async () => {
-      await sim.admin.setTokenTtl({ userTokenTtlS: 1 });
+      // 2 s: tokens expire at a whole second (iat floored), so a 1 s token made late in a second could expire
+      // before its first use; this one lives 1 to 2 s.
+      await sim.admin.setTokenTtl({ userTokenTtlS: 2 });
       const jwt = await sim.admin.userToken('u0101', 'o2');
       expect((await tree(jwt)).body.code).toBe(0);
       await new Promise((r) => setTimeout(r, 2_100));
