@@ -15,14 +15,14 @@ interface OrgDictionary {
 /** Bytes of randomness in a dictionary epoch. */
 const EPOCH_BYTES = 6;
 
+/** Dictionary indexes as assign gives them: the epoch and the instance's mirror of id → index for it. */
+export type DictionaryView = { epoch: string; indexOf: Map<string, number> };
+
 /**
  * Per-OU dictionary giving every asset id a small integer, shared through the store and mirrored in process.
  * User entries hold the integers, so 10,000 users of one OU cost a few bytes per asset each; the mapping only
  * ever grows, and a dictionary that expired and was recreated gets a new epoch that old entries do not match.
  */
-/** Dictionary indexes as assign gives them: the epoch and the instance's mirror of id → index for it. */
-export type DictionaryView = { epoch: string; indexOf: Map<string, number> };
-
 export class AssetIdDictionary {
   private readonly orgs = new LRUCache<string, OrgDictionary>({ max: DICTIONARY_MAX_ORGS });
 
