@@ -18,6 +18,9 @@ interface Pending {
   prefs: LangPrefs | undefined;
 }
 
+/** What the worker would have given, computed on this thread (no thread, a closed pool, or a thread that failed). */
+const digestHere = (p: { bytes: Uint8Array; prefs: LangPrefs | undefined }): unknown => digestAssetList(p.bytes, p.prefs).envelope;
+
 /** One worker thread and the jobs it has not answered yet. */
 class PageWorker {
   readonly pending = new Map<number, Pending>();
@@ -25,9 +28,9 @@ class PageWorker {
 }
 
 /**
- * asset/list answers digested on worker threads (with none, the portal client reads them itself): a 100-page user's pages are ~5 ms
- * each of UTF-8 decoding, JSON.parse and view serializing, and on the main thread that work kept freed bulkhead
- * slots idle while eight answers of a wave were read one after another. The answer's bytes are copied over
+ * asset/list answers digested on worker threads (with none, the portal client reads them itself): a 100-page
+ * user's pages are ~5 ms each of UTF-8 decoding, JSON.parse and view serializing, and on the main thread that
+ * work kept freed bulkhead slots idle while eight answers of a wave were read one after another. The answer's bytes are copied over
  * (microseconds) and the digest's serialized views come back handed over (not copied). A worker that fails is
  * replaced on the next page; the pages it held are digested on the main thread, so no read fails for it.
  */
@@ -75,20 +78,21 @@ export class PageWorkerPool {
   }
 
   private digest(body: Buffer, prefs: LangPrefs | undefined): Promise<unknown> {
-    if (this.closed) return Promise.resolve(digestAssetList(body, prefs).envelope);
+    if (this.closed) return Promise.resolve(digestHere({ bytes: body, prefs }));
     const i = this.next;
     this.next = (i + 1) % this.workers.length;
     const w = this.workers[i] ?? this.spawn(i);
     const id = ++this.seq;
     return new Promise((resolve) => {
       // Copied to the worker (~150 KB, microseconds), so that a worker lost before answering leaves the page to this thread.
-      w.pending.set(id, { resolve, bytes: body, prefs });
+      const pending: Pending = { resolve, bytes: body, prefs };
+      w.pending.set(id, pending);
       const job: PageJob = { id, bytes: body, prefs };
       try {
         w.worker.postMessage(job);
       } catch {
         w.pending.delete(id);
-        resolve(digestAssetList(body, prefs).envelope);
+        resolve(digestHere(pending));
       }
     });
   }
@@ -102,7 +106,7 @@ export class PageWorkerPool {
       if (!p) return;
       w.pending.delete(r.id);
       if ('envelope' in r) p.resolve(r.envelope);
-      else p.resolve(digestAssetList(p.bytes, p.prefs).envelope);
+      else p.resolve(digestHere(p));
     });
     let gone = false;
     const lost = (why: string): void => {
@@ -115,7 +119,7 @@ export class PageWorkerPool {
       gone = true;
       for (const [id, p] of w.pending) {
         w.pending.delete(id);
-        p.resolve(digestAssetList(p.bytes, p.prefs).envelope);
+        p.resolve(digestHere(p));
       }
     };
     w.worker.on('error', (err) => lost(`failed: ${err.message}`));
