@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PageWorkerPool } from '../../apps/asset-bff/src/assets/page-decoders';
-import { digestAssetList } from '../../apps/asset-bff/src/assets/page-digest';
+import { digestAssetList, digestUsersAssetList } from '../../apps/asset-bff/src/assets/page-digest';
 import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
 import { cleanRedisDb } from '../support/redis-db';
 import { SimHandle, startSim } from '../support/sim';
@@ -19,6 +19,13 @@ function comparable(envelope: unknown): unknown {
   const e = envelope as { data?: { prepared?: Uint8Array } };
   if (!e || typeof e !== 'object' || !e.data?.prepared) return envelope;
   return { ...e, data: { ...e.data, prepared: Buffer.from(e.data.prepared).toString('utf8') } };
+}
+
+/** A users digest with its index lists as plain arrays (a worker's typed arrays come from outside jest's realm). */
+function plainLists(envelope: unknown): unknown {
+  const e = envelope as { data?: { lists?: Int32Array; offsets?: Int32Array } };
+  if (!e || typeof e !== 'object' || !e.data?.lists) return envelope;
+  return { ...e, data: { ...e.data, lists: Array.from(e.data.lists), offsets: Array.from(e.data.offsets ?? []) } };
 }
 
 describe('page workers: asset/list answers digested on worker threads', () => {
@@ -60,6 +67,42 @@ describe('page workers: asset/list answers digested on worker threads', () => {
     ]);
     const bad = (await p.decoderFor(undefined)!(inputs[4])) as { data: unknown };
     expect(bad.data).toEqual({ digest: 'malformed', reason: 'asset without id' });
+  });
+
+  it('gives users/assetList digests as this thread does: answers, repeats, defaults, error envelopes, malformed data', async () => {
+    const p = pool(1);
+    const env = (data: unknown) => Buffer.from(JSON.stringify({ code: 0, message: 'OK', data }));
+    const inputs: Buffer[] = [
+      env({
+        usersUserAssets: Array.from({ length: 1_000 }, (_, u) => ({ userId: `u${u}`, userAssetIds: Array.from({ length: 50 }, (_, i) => `a${(u * 7 + i) % 400}`) })),
+        userAssets: Array.from({ length: 400 }, (_, i) => ({ id: `a${i}`, name: names(i), type: i % 2 ? 'site' : undefined, typeName: i % 2 ? { default: 'Site' } : null })),
+      }),
+      env({ usersUserAssets: [{ userId: 'u1', userAssetIds: ['a', 'b', 'a'] }, { userId: 'u2' }, { userId: 'u1', userAssetIds: ['c'] }] }),
+      env({}),
+      Buffer.from(JSON.stringify({ code: 31404, message: 'OU not found' })),
+      Buffer.from('<html>bad gateway</html>'),
+      env('text'),
+      env({ usersUserAssets: {} }),
+      env({ usersUserAssets: [{ userAssetIds: [] }] }),
+      env({ usersUserAssets: [{ userId: 'u', userAssetIds: ['a', 7] }] }),
+      env({ usersUserAssets: [], userAssets: [{ name: {} }] }),
+    ];
+    const decode = p.usersDecoder()!;
+    const got = await Promise.all(inputs.map((b) => decode(b)));
+    expect(got.map(plainLists)).toEqual(inputs.map((b) => plainLists(digestUsersAssetList(b).envelope)));
+    const first = got[0] as { data: { digest: string; userIds: string[]; ids: string[]; lists: Int32Array; offsets: Int32Array } };
+    expect(first.data.userIds).toHaveLength(1_000);
+    expect(first.data.ids).toHaveLength(400);
+    expect(first.data.offsets[1_000]).toBe(50_000);
+    expect(first.data.ids[first.data.lists[first.data.offsets[3] + 2]]).toBe('a23');
+    expect(got.slice(5).map((e) => (e as { data: unknown }).data)).toEqual([
+      { digest: 'malformed', reason: 'data is not an object' },
+      { digest: 'malformed', reason: 'usersUserAssets/userAssets are not lists' },
+      { digest: 'malformed', reason: 'user entry without userId' },
+      { digest: 'malformed', reason: 'userAssetIds is not a list of ids' },
+      { digest: 'malformed', reason: 'asset entry without id' },
+    ]);
+    expect(pool(0).usersDecoder()).toBeUndefined();
   });
 
   it('digests on this thread the pages of a worker that died, and starts a new worker for the next page', async () => {
@@ -111,8 +154,9 @@ describe('page workers in the service: the same answers with and without them', 
     await sim.admin.createOrg({ orgId: 'o-pw', assetCount: 3_500 });
     await sim.admin.createUser('o-pw', { userId: 'many', assetCount: 3_500 });
     await sim.admin.createUser('o-pw', { userId: 'few', assetCount: 3 });
-    withWorkers = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(6), PORTAL_PAGE_SIZE: '1000', PAGE_WORKERS: '2' } });
-    mainThread = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(7), PORTAL_PAGE_SIZE: '1000', PAGE_WORKERS: '0' } });
+    await sim.admin.createOrg({ orgId: 'o-pw-b', assetCount: 300, userCount: 250, assetsPerUser: 20 });
+    withWorkers = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(6), PORTAL_PAGE_SIZE: '1000', PORTAL_BATCH_SIZE: '100', PAGE_WORKERS: '2' } });
+    mainThread = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(7), PORTAL_PAGE_SIZE: '1000', PORTAL_BATCH_SIZE: '100', PAGE_WORKERS: '0' } });
   });
   afterAll(async () => {
     await withWorkers?.stop();
@@ -144,6 +188,27 @@ describe('page workers in the service: the same answers with and without them', 
     const [a, b] = await Promise.all([call(withWorkers.url, 'GET', `/v1/orgs/o-pw/users/many/assets/${id}?lang=zh-CN`, { key }), call(mainThread.url, 'GET', `/v1/orgs/o-pw/users/many/assets/${id}?lang=zh-CN`, { key })]);
     expect(a.status).toBe(200);
     expect(a.text).toBe(b.text);
+  });
+
+  it('answers cold batches (users/assetList in chunks) byte for byte alike, and the stored entries alike too', async () => {
+    const seeded = (await sim.admin.org('o-pw-b')).userAssetCounts.map((u) => u.userId);
+    const userIds = [...seeded].reverse().concat(['ghost', seeded[3]]);
+    for (const lang of ['zh-CN', 'ja', undefined]) {
+      const path = `/v1/orgs/o-pw-b/user-assets${lang ? `?lang=${lang}` : ''}`;
+      await sim.admin.resetCounters();
+      const cold = await Promise.all([withWorkers, mainThread].map((b) => call(b.url, 'POST', path, { key, body: { userIds }, headers: { 'cache-control': 'no-cache' } })));
+      // 251 distinct users in chunks of 100, for each service
+      expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(6);
+      expect(cold.map((r) => r.status)).toEqual([200, 200]);
+      expect(cold[0].text).toBe(cold[1].text);
+      expect(cold[0].body.users).toHaveLength(251);
+      expect(cold[0].body.users[250]).toEqual({ userId: 'ghost', assetIds: [] });
+      await sim.admin.resetCounters();
+      const cached = await Promise.all([withWorkers, mainThread].map((b) => call(b.url, 'POST', path, { key, body: { userIds } })));
+      expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(0);
+      expect(cached[0].text).toBe(cold[0].text);
+      expect(cached[1].text).toBe(cold[1].text);
+    }
   });
 
   it('refuses PAGE_WORKERS out of range at boot, naming it', async () => {

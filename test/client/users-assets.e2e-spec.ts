@@ -1,4 +1,5 @@
-import { PortalClient, PortalError, PortalErrorKind } from '@app/portal-client';
+import { DigestedUsersAssetList, PortalClient, PortalError, PortalErrorKind } from '@app/portal-client';
+import { digestUsersAssetListData } from '@app/portal-client/users-answer';
 import { startSim } from '../support/sim';
 import { buildClient, clientOptions } from './client-harness';
 
@@ -49,6 +50,51 @@ describe('PortalClient users/assetList (real simulator)', () => {
     const referenced = new Set(r.users.flatMap((u) => u.userAssetIds));
     expect(new Set(assetIds)).toEqual(referenced);
     for (const a of r.assets) expect(typeof a.type).toBe('string');
+  });
+
+  it('reads answers through a decoder the same as by itself, each answer decoded once, every chunk told', async () => {
+    const requested = (await sim.admin.org('o-2500')).userAssetCounts.map((u) => u.userId);
+    const asked = ['nobody-here', ...requested];
+    const plain = await client.getUsersAssets('o-2500', asked);
+    await sim.admin.resetCounters();
+    let decoded = 0;
+    // A decoder as the service's page workers digest (in this thread here): envelope kept, data indexed.
+    const decode = async (body: Buffer): Promise<unknown> => {
+      decoded += 1;
+      const env = JSON.parse(body.toString('utf8')) as { code: number; data?: unknown };
+      return { ...env, data: digestUsersAssetListData(env.data) };
+    };
+    const told: string[][] = [];
+    const r = await client.getUsersAssets('o-2500', asked, undefined, (chunk) => told.push(chunk.users.map((u) => u.userId)), decode);
+    expect(decoded).toBe(3);
+    expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(3);
+    expect(r).toEqual(plain);
+    expect(told.flat().sort()).toEqual([...asked].sort());
+  });
+
+  it('folds repeats of a decoded answer as it folds its own, and maps a malformed digest to BadResponse without retrying', async () => {
+    // An answer naming one user twice, with an id repeated within and across the two entries.
+    const data = { usersUserAssets: [{ userId: 'u1', userAssetIds: ['a', 'b', 'a'] }, { userId: 'u2' }, { userId: 'u1', userAssetIds: ['c', 'b'] }], userAssets: [{ id: 'a' }] };
+    const digested = digestUsersAssetListData(data) as Extract<DigestedUsersAssetList, { digest: 'users' }>;
+    expect(digested.ids).toEqual(['a', 'b', 'c']);
+    expect([...digested.lists]).toEqual([0, 1, 0, 2, 1]);
+    expect([...digested.offsets]).toEqual([0, 3, 3, 5]);
+    const canned = async (): Promise<unknown> => ({ code: 0, data: digested });
+    const r = await client.getUsersAssets('o-2500', ['u1', 'u2', 'u3'], undefined, undefined, canned);
+    expect(r.users).toEqual([
+      { userId: 'u1', userAssetIds: ['a', 'b', 'c'] },
+      { userId: 'u2', userAssetIds: [] },
+      { userId: 'u3', userAssetIds: [] },
+    ]);
+    expect(r.assets).toEqual([{ id: 'a', name: {}, type: '', typeName: {} }]);
+
+    await sim.admin.resetCounters();
+    const malformed = async (): Promise<unknown> => ({ code: 0, data: digestUsersAssetListData({ usersUserAssets: [{ userAssetIds: [] }] }) });
+    await expect(client.getUsersAssets('o-2500', ['u1'], undefined, undefined, malformed)).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
+    const notDigested = async (body: Buffer): Promise<unknown> => JSON.parse(body.toString('utf8'));
+    await expect(client.getUsersAssets('o-2500', ['u1'], undefined, undefined, notDigested)).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
+    await expect(client.getUsersAssets('o-none', ['u1'], undefined, undefined, notDigested)).rejects.toMatchObject({ kind: PortalErrorKind.NotFound, upstreamCode: 31404 });
+    expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(3);
   });
 
   it('makes no call for an empty user list and refuses more than 1000 resourceTypes', async () => {

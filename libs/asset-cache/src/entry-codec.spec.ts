@@ -10,6 +10,16 @@ describe('entry codec', () => {
     expect(entryIndexes(raw!)).toEqual([500, 1, 36]);
   });
 
+  it('writes the same text for indexes below and above its table of made index texts', () => {
+    const big = new Map([['low', 35], ['edge', (1 << 17) - 1], ['high', 1 << 17], ['huge', 5_000_000]]);
+    const e: StoredEntry = { og: 0, ug: 0, loadedAt: 1, freshUntil: 2, set: { assetIds: ['huge', 'low', 'high', 'edge', 'low'], total: 5, complete: true } };
+    const s = encodeEntry(e, 'e', big);
+    expect(s.split('|')[8]).toBe([5_000_000, 35, 1 << 17, (1 << 17) - 1, 35].map((n) => n.toString(36)).join(','));
+    expect(entryIndexes(decodeEntry(s)!)).toEqual([5_000_000, 35, 1 << 17, (1 << 17) - 1, 35]);
+    // a second encoding (the texts now made) is the same
+    expect(encodeEntry(e, 'e', big)).toBe(s);
+  });
+
   it('round-trips a negative entry and an empty set', () => {
     const neg = decodeEntry(encodeEntry({ og: 0, ug: 0, loadedAt: 1, freshUntil: 2, set: null }, 'e', indexOf));
     expect(neg).toMatchObject({ negative: true, loadedAt: 1, freshUntil: 2 });

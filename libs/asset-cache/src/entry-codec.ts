@@ -39,13 +39,25 @@ const UNTYPED = 'U';
 export function encodeEntry(e: StoredEntry, epoch: string, indexOf: ReadonlyMap<string, number>): string {
   const head = `${ENTRY_VERSION}${SEP}${e.og}${SEP}${e.ug}${SEP}${e.loadedAt}${SEP}${e.freshUntil}`;
   if (!e.set) return `${head}${SEP}${NEGATIVE}`;
-  let idx = '';
-  for (let i = 0; i < e.set.assetIds.length; i++) {
-    const n = indexOf.get(e.set.assetIds[i]);
+  const ids = e.set.assetIds;
+  // Joined once, not `+=` per index: the value is then flat, and the Redis client measures and writes it
+  // without first flattening a rope of a hundred pieces.
+  const idx = new Array<string>(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const n = indexOf.get(ids[i]);
     if (n === undefined) throw new Error('asset id missing from the OU dictionary');
-    idx += (i ? INDEX_SEP : '') + n.toString(INDEX_RADIX);
+    idx[i] = indexText(n);
   }
-  return `${head}${SEP}${e.set.total}${SEP}${e.set.complete ? 1 : 0}${SEP}${epoch}${SEP}${idx}`;
+  return `${head}${SEP}${e.set.total}${SEP}${e.set.complete ? 1 : 0}${SEP}${epoch}${SEP}${idx.join(INDEX_SEP)}`;
+}
+
+/** Base-36 texts of the smaller indexes, made once each. */
+const INDEX_TEXTS: string[] = [];
+const INDEX_TEXTS_MAX = 1 << 17;
+
+function indexText(n: number): string {
+  if (n >= INDEX_TEXTS_MAX) return n.toString(INDEX_RADIX);
+  return (INDEX_TEXTS[n] ??= n.toString(INDEX_RADIX));
 }
 
 /** Parses an encoded entry; undefined for anything malformed or of another version (treated as a miss). */

@@ -14,14 +14,17 @@
  *   an `AssetListDecoder` may read the answers instead of the client's JSON.parse (the service digests them on
  *   worker threads), and the merged names are then parsed only when `assets` is first read.
  * - `getUsersAssets` / `getUserAssetsBatched` use `users/assetList`; more than 1000 resourceTypes is a
- *   BadRequest raised locally, an empty list means no filter.
+ *   BadRequest raised locally, an empty list means no filter. A `UsersAssetListDecoder` may read those answers
+ *   too (the service digests them on worker threads into ids and index lists, so that no string per id
+ *   occurrence is made on the main thread).
  */
 export * from './portal-client.types';
 export { PortalError } from './portal-error';
 export type { PortalNotFoundSubject } from './portal-error';
 export { PortalClient } from './portal-client.service';
-export type { AssetListDecoder, ChunkListener, PageListener, UserAssetsReadOptions } from './portal-client.service';
+export type { AssetListDecoder, ChunkListener, PageListener, UserAssetsReadOptions, UsersAssetListDecoder } from './portal-client.service';
 export type { AssetPage, DigestedAssetList } from './asset-pages';
+export type { DigestedUsersAssetList } from './users-answer';
 export { readAssetListData } from './asset-pages';
 export { PortalClientModule } from './portal-client.module';
 export type { PortalClientModuleAsyncOptions } from './portal-client.module';

@@ -4,7 +4,6 @@ import DataLoader from 'dataloader';
 import {
   AssetListItem,
   AssetListRequest,
-  I18nString,
   PortalLimits,
   PortalPaths,
   UserAssetInfo,
@@ -26,6 +25,7 @@ import {
 import { PortalFailure, toPortalError } from './portal-error';
 import { BodyDecoder, PortalTransport } from './portal-transport';
 import { MalformedTreeError, normalizeTree } from './tree-normalizer';
+import { DigestedUsersAssetList, UsersAssetListAnswer, readUsersAssetListData } from './users-answer';
 
 /**
  * Told of every `asset/list` page as it arrives (pass 0, then 1 if the pages were read again), so a caller can
@@ -39,6 +39,12 @@ export type PageListener = (pass: number, page: AssetPage) => void;
  * page digested (DigestedAssetList, checked with readAssetListData). The client still reads the envelope.
  */
 export type AssetListDecoder = BodyDecoder;
+
+/**
+ * The same for `users/assetList` answers: a success envelope's `data` is the answer digested
+ * (DigestedUsersAssetList, checked with readUsersAssetListData), so that no per-occurrence id string is made here.
+ */
+export type UsersAssetListDecoder = BodyDecoder;
 
 /** How getUserAssets reads the pages: told of each page as it arrives, and who decodes them. */
 export interface UserAssetsReadOptions {
@@ -56,15 +62,8 @@ export type ChunkListener = (chunk: { users: UsersUserAssets[]; assets: UserAsse
 /** Loaders kept at most; past it the oldest idle (org, types) loader is dropped (it holds no cache). */
 const MAX_LOADERS = 1_000;
 
-type Raw = Record<string, unknown>;
-const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function malformed(endpoint: string, reason: string): never {
   throw toPortalError({ type: 'malformed', reason } satisfies PortalFailure, endpoint);
-}
-
-function i18nOf(v: unknown): I18nString {
-  return isObject(v) ? (v as I18nString) : {};
 }
 
 /** Each value once, first occurrence wins, order kept. */
@@ -78,7 +77,7 @@ function unique<T>(items: readonly T[]): T[] {
  * memory and garbage collection. `stamp` marks the list an id was last seen in, which folds repeats too.
  */
 class IdTable {
-  private readonly ids = new Map<string, { id: string; stamp: number }>();
+  private readonly ids = new Map<string, IdEntry>();
   private stamp = 0;
 
   /** The list with each id once (first occurrence wins, order kept), every id the table's own string. */
@@ -94,6 +93,33 @@ class IdTable {
     }
     return out;
   }
+
+  /** The table's entries of these ids (each looked up once), for uniqueAt. */
+  entriesOf(items: readonly string[]): IdEntry[] {
+    return items.map((x) => {
+      let e = this.ids.get(x);
+      if (e === undefined) this.ids.set(x, (e = { id: x, stamp: 0 }));
+      return e;
+    });
+  }
+
+  /** uniqueList of the ids at `entries[lists[i]]` for i in [from, to): no string is looked up again. */
+  uniqueAt(entries: readonly IdEntry[], lists: Int32Array, from: number, to: number): string[] {
+    const stamp = ++this.stamp;
+    const out: string[] = [];
+    for (let i = from; i < to; i++) {
+      const e = entries[lists[i]];
+      if (e.stamp === stamp) continue;
+      e.stamp = stamp;
+      out.push(e.id);
+    }
+    return out;
+  }
+}
+
+interface IdEntry {
+  id: string;
+  stamp: number;
 }
 
 /**
@@ -147,7 +173,7 @@ export class PortalClient implements OnModuleDestroy {
    * leaves a user out) and each asset's details once. Duplicate types are folded, an empty list means no filter;
    * more than 1000 distinct resourceTypes is a BadRequest raised before any call (the portal's own limit).
    */
-  async getUsersAssets(orgId: string, userIds: string[], resourceTypes?: string[], onChunk?: ChunkListener): Promise<UsersAssetsResult> {
+  async getUsersAssets(orgId: string, userIds: string[], resourceTypes?: string[], onChunk?: ChunkListener, decode?: UsersAssetListDecoder): Promise<UsersAssetsResult> {
     const endpoint = 'usersAssetList';
     // An empty filter means no filter (as the portal reads it); it is left out of the body.
     const types = resourceTypes?.length ? unique(resourceTypes) : undefined;
@@ -161,11 +187,20 @@ export class PortalClient implements OnModuleDestroy {
     // Each answer's lists as it arrives (told to onChunk for its chunk's users), merged in chunk order below.
     const answers = await Promise.all(
       chunks.map(async (chunk) => {
-        const answer = await this.usersAssetListCall(orgId, chunk, types);
+        const answer = await this.usersAssetListCall(orgId, chunk, types, decode);
         const lists = new Map<string, string[]>();
-        for (const u of answer.usersUserAssets) {
-          const seen = lists.get(u.userId);
-          lists.set(u.userId, table.uniqueList(seen ? [...seen, ...u.userAssetIds] : u.userAssetIds));
+        if ('digest' in answer) {
+          const entries = table.entriesOf(answer.ids);
+          answer.userIds.forEach((userId, k) => {
+            const seen = lists.get(userId);
+            const own = table.uniqueAt(entries, answer.lists, answer.offsets[k], answer.offsets[k + 1]);
+            lists.set(userId, seen ? table.uniqueList([...seen, ...own]) : own);
+          });
+        } else {
+          for (const u of answer.usersUserAssets) {
+            const seen = lists.get(u.userId);
+            lists.set(u.userId, table.uniqueList(seen ? [...seen, ...u.userAssetIds] : u.userAssetIds));
+          }
         }
         onChunk?.({ users: chunk.map((userId) => ({ userId, userAssetIds: lists.get(userId) ?? [] })), assets: answer.userAssets });
         return { lists, userAssets: answer.userAssets };
@@ -263,26 +298,24 @@ export class PortalClient implements OnModuleDestroy {
     return pageOf(pageNo, page.totalElements, page.assets);
   }
 
-  private async usersAssetListCall(orgId: string, userIds: string[], resourceTypes?: string[]): Promise<{ usersUserAssets: UsersUserAssets[]; userAssets: UserAssetInfo[] }> {
+  private async usersAssetListCall(
+    orgId: string,
+    userIds: string[],
+    resourceTypes: string[] | undefined,
+    decode: UsersAssetListDecoder | undefined,
+  ): Promise<UsersAssetListAnswer | Extract<DigestedUsersAssetList, { digest: 'users' }>> {
     const endpoint = 'usersAssetList';
     const body: UsersAssetListRequest = { organizationId: orgId, userIds };
     if (resourceTypes !== undefined) body.resourceTypes = resourceTypes;
-    const data = await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.usersAssetList, body });
-    if (!isObject(data)) malformed(endpoint, 'data is not an object');
-    const rawUsers = data.usersUserAssets ?? [];
-    const rawAssets = data.userAssets ?? [];
-    if (!Array.isArray(rawUsers) || !Array.isArray(rawAssets)) malformed(endpoint, 'usersUserAssets/userAssets are not lists');
-    const usersUserAssets = rawUsers.map((u: unknown): UsersUserAssets => {
-      if (!isObject(u) || typeof u.userId !== 'string') malformed(endpoint, 'user entry without userId');
-      const ids = u.userAssetIds ?? [];
-      if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string')) malformed(endpoint, 'userAssetIds is not a list of ids');
-      return { userId: u.userId, userAssetIds: ids as string[] };
-    });
-    const userAssets = rawAssets.map((a: unknown): UserAssetInfo => {
-      if (!isObject(a) || typeof a.id !== 'string') malformed(endpoint, 'asset entry without id');
-      return { id: a.id, name: i18nOf(a.name), type: typeof a.type === 'string' ? a.type : '', typeName: i18nOf(a.typeName) };
-    });
-    return { usersUserAssets, userAssets };
+    const data = await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.usersAssetList, body, decode });
+    if (decode) {
+      const d = data as DigestedUsersAssetList | undefined;
+      if (d?.digest === 'users') return d;
+      malformed(endpoint, d?.digest === 'malformed' ? d.reason : 'data is not an object');
+    }
+    const answer = readUsersAssetListData(data);
+    if (typeof answer === 'string') malformed(endpoint, answer);
+    return answer;
   }
 
   private loaderFor(orgId: string, types: string[] | undefined): DataLoader<string, SingleUserAssets> {

@@ -7,6 +7,7 @@ import { ErrorCode } from '../common/error-code';
 import { jsonBytes } from '../common/http';
 import { LangPrefs, localize } from '../common/i18n';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
+import { PageDecoders } from './page-decoders';
 
 export interface BatchAssetView {
   id: string;
@@ -50,6 +51,7 @@ export class BatchAssetsService {
   constructor(
     private readonly cache: AssetSetCache,
     private readonly portal: PortalClient,
+    private readonly decoders: PageDecoders,
   ) {}
 
   /** Each requested user once in request order (duplicates folded), each asset once. */
@@ -117,7 +119,10 @@ export class BatchAssetsService {
     return details;
   }
 
-  /** users/assetList in chunks; each chunk's sets are passed to `onPart` as it arrives (the cache stores them at once). */
+  /**
+   * users/assetList in chunks, their answers digested on the page workers; each chunk's sets are passed to `onPart`
+   * as it arrives (the cache stores them at once).
+   */
   private async load(orgId: string, users: string[], types: string[] | undefined, onPart?: PartSink): Promise<LoadedSets> {
     const sets: LoadedSets['sets'] = new Map();
     const setOf = (u: UsersUserAssets): UserAssetSet => {
@@ -132,7 +137,7 @@ export class BatchAssetsService {
       const part: LoadedSets = { sets: new Map(chunk.users.map((u) => [u.userId, setOf(u)])), assets: detailsMap(chunk.assets) };
       onPart(part);
     });
-    const r = await this.portal.getUsersAssets(orgId, users, types, onChunk);
+    const r = await this.portal.getUsersAssets(orgId, users, types, onChunk, this.decoders.usersDecoder());
     for (const u of r.users) setOf(u);
     return { sets, assets: detailsMap(r.assets) };
   }

@@ -2,24 +2,28 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { AssetListDecoder } from '@app/portal-client';
+import type { AssetListDecoder, UsersAssetListDecoder } from '@app/portal-client';
 import { LangPrefs } from '../common/i18n';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { digestAssetList } from './page-digest';
+import { AnswerKind, digestAnswerOf } from './page-digest';
 import type { PageJob, PageResult } from './page-worker';
 
 /** The compiled worker next to this file. */
 const WORKER_FILE = join(__dirname, 'page-worker.js');
 
-interface Pending {
-  resolve: (envelope: unknown) => void;
+interface Job {
+  kind: AnswerKind;
   bytes: Uint8Array;
   prefs: LangPrefs | undefined;
 }
 
+interface Pending extends Job {
+  resolve: (envelope: unknown) => void;
+}
+
 /** What the worker would have given, computed on this thread (no thread, a closed pool, or a thread that failed). */
-const digestHere = (p: { bytes: Uint8Array; prefs: LangPrefs | undefined }): unknown => digestAssetList(p.bytes, p.prefs).envelope;
+const digestHere = (j: Job): unknown => digestAnswerOf(j.kind, j.bytes, j.prefs).envelope;
 
 /** One worker thread and the jobs it has not answered yet. */
 class PageWorker {
@@ -60,7 +64,12 @@ export class PageWorkerPool {
    * of no threads, so that the portal client reads the pages itself.
    */
   decoderFor(prefs: LangPrefs | undefined): AssetListDecoder | undefined {
-    return this.workers.length === 0 ? undefined : (body) => this.digest(body, prefs);
+    return this.workers.length === 0 ? undefined : (body) => this.digest({ kind: 'page', bytes: body, prefs });
+  }
+
+  /** A decoder of `users/assetList` answers; none for a pool of no threads. */
+  usersDecoder(): UsersAssetListDecoder | undefined {
+    return this.workers.length === 0 ? undefined : (body) => this.digest({ kind: 'users', bytes: body, prefs: undefined });
   }
 
   /** Starts every thread now, so that the first cold read does not wait for one to load. */
@@ -77,19 +86,19 @@ export class PageWorkerPool {
     return Promise.all(all.map((w) => w.worker.terminate())).then(() => undefined);
   }
 
-  private digest(body: Buffer, prefs: LangPrefs | undefined): Promise<unknown> {
-    if (this.closed) return Promise.resolve(digestHere({ bytes: body, prefs }));
+  private digest(job: Job): Promise<unknown> {
+    if (this.closed) return Promise.resolve(digestHere(job));
     const i = this.next;
     this.next = (i + 1) % this.workers.length;
     const w = this.workers[i] ?? this.spawn(i);
     const id = ++this.seq;
     return new Promise((resolve) => {
-      // Copied to the worker (~150 KB, microseconds), so that a worker lost before answering leaves the page to this thread.
-      const pending: Pending = { resolve, bytes: body, prefs };
+      // Copied to the worker (~150 KB, microseconds), so that a worker lost before answering leaves the answer to this thread.
+      const pending: Pending = { ...job, resolve };
       w.pending.set(id, pending);
-      const job: PageJob = { id, bytes: body, prefs };
+      const message: PageJob = { id, ...job };
       try {
-        w.worker.postMessage(job);
+        w.worker.postMessage(message);
       } catch {
         w.pending.delete(id);
         resolve(digestHere(pending));

@@ -1,9 +1,13 @@
 import type { DigestedAssetList } from '@app/portal-client';
-// The one module of the client the worker thread needs: its index would load Nest, axios and the policies.
+// The modules of the client the worker thread needs: its index would load Nest, axios and the policies.
 import { readAssetListData } from '@app/portal-client/asset-pages';
+import { digestUsersAssetListData } from '@app/portal-client/users-answer';
 import { isSuccessCode } from '@app/portal-contracts';
 import { LangPrefs } from '../common/i18n';
 import { pageViewsBytes } from './asset-view';
+
+/** What an answer is: an `asset/list` page or a `users/assetList` answer. */
+export type AnswerKind = 'page' | 'users';
 
 /** What digesting an answer gives: the value the portal client reads its envelope from, and the buffers to hand over with it. */
 export interface Digest {
@@ -14,11 +18,10 @@ export interface Digest {
 const DECODER = new TextDecoder();
 
 /**
- * One `asset/list` answer's bytes read the way the portal client would read them (AssetListDecoder): JSON.parse of
- * the text (the text itself when it is not JSON), and for a success envelope its `data` digested: the ids, the
- * names as one JSON array, and with `prefs` the page's answer views already serialized (what PageBodies joins).
+ * An answer's bytes read the way the portal client reads them: JSON.parse of the text (the text itself when it
+ * is not JSON), and for a success envelope its `data` replaced by what `digestData` makes of it.
  */
-export function digestAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined): Digest {
+function digestAnswer(bytes: Uint8Array, digestData: (data: unknown) => { data: unknown; transfer: ArrayBuffer[] }): Digest {
   const text = DECODER.decode(bytes);
   let body: unknown;
   try {
@@ -27,14 +30,36 @@ export function digestAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined)
     return { envelope: text, transfer: [] };
   }
   if (typeof body !== 'object' || body === null || !isSuccessCode((body as { code?: unknown }).code)) return { envelope: body, transfer: [] };
-  const page = readAssetListData((body as { data?: unknown }).data);
-  let data: DigestedAssetList;
-  const transfer: ArrayBuffer[] = [];
-  if (typeof page === 'string') data = { digest: 'malformed', reason: page };
-  else {
-    const prepared = prefs && pageViewsBytes(page.assets, prefs);
-    if (prepared) transfer.push(prepared.buffer as ArrayBuffer);
-    data = { digest: 'page', totalElements: page.totalElements, ids: page.assets.map((a) => a.id), namesJson: JSON.stringify(page.assets.map((a) => a.name)), prepared };
-  }
+  const { data, transfer } = digestData((body as { data?: unknown }).data);
   return { envelope: { ...(body as object), data }, transfer };
+}
+
+/**
+ * One `asset/list` answer as an AssetListDecoder gives it: a page's `data` digested into the ids, the names as one
+ * JSON array, and with `prefs` the page's answer views already serialized (what PageBodies joins).
+ */
+export function digestAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined): Digest {
+  return digestAnswer(bytes, (raw) => {
+    const page = readAssetListData(raw);
+    if (typeof page === 'string') return { data: { digest: 'malformed', reason: page } satisfies DigestedAssetList, transfer: [] };
+    const prepared = prefs && pageViewsBytes(page.assets, prefs);
+    const data: DigestedAssetList = { digest: 'page', totalElements: page.totalElements, ids: page.assets.map((a) => a.id), namesJson: JSON.stringify(page.assets.map((a) => a.name)), prepared };
+    return { data, transfer: prepared ? [prepared.buffer as ArrayBuffer] : [] };
+  });
+}
+
+/**
+ * One `users/assetList` answer as a UsersAssetListDecoder gives it: each distinct id once and the users' lists as
+ * indexes (handed over, not copied), so that the main thread makes no string per id occurrence.
+ */
+export function digestUsersAssetList(bytes: Uint8Array): Digest {
+  return digestAnswer(bytes, (raw) => {
+    const data = digestUsersAssetListData(raw);
+    return { data, transfer: data.digest === 'users' ? [data.lists.buffer as ArrayBuffer, data.offsets.buffer as ArrayBuffer] : [] };
+  });
+}
+
+/** The digest of an answer of this kind (what a worker thread and the main thread's fallback both run). */
+export function digestAnswerOf(kind: AnswerKind, bytes: Uint8Array, prefs: LangPrefs | undefined): Digest {
+  return kind === 'users' ? digestUsersAssetList(bytes) : digestAssetList(bytes, prefs);
 }

@@ -1,12 +1,14 @@
 // A worker thread of PageDecoders: digests asset/list answers (UTF-8 decoding, JSON.parse, checks, the answer's
-// views serialized) so that the main thread only moves bytes while a 100-page user's pages arrive.
+// views serialized) so that the main thread only moves bytes while a 100-page user's pages arrive, and
+// users/assetList answers (the same, then each user's ids as indexes into the answer's distinct ids).
 import { parentPort } from 'node:worker_threads';
 import { LangPrefs } from '../common/i18n';
-import { digestAssetList } from './page-digest';
+import { AnswerKind, digestAnswerOf } from './page-digest';
 
-/** A job: a copy of the answer's bytes and the caller's languages. */
+/** A job: a copy of the answer's bytes, what it is, and for a page the caller's languages. */
 export interface PageJob {
   id: number;
+  kind: AnswerKind;
   bytes: Uint8Array;
   prefs?: LangPrefs;
 }
@@ -18,7 +20,7 @@ parentPort?.on('message', (job: PageJob) => {
   let result: PageResult;
   let transfer: ArrayBuffer[] = [];
   try {
-    const d = digestAssetList(job.bytes, job.prefs);
+    const d = digestAnswerOf(job.kind, job.bytes, job.prefs);
     result = { id: job.id, envelope: d.envelope };
     transfer = d.transfer;
   } catch (err) {
