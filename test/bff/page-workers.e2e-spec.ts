@@ -208,6 +208,13 @@ describe('page workers in the service: the same answers with and without them', 
       expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(0);
       expect(cached[0].text).toBe(cold[0].text);
       expect(cached[1].text).toBe(cold[1].text);
+      // Cached users between loaded ones: still the same bytes.
+      for (const b of [withWorkers, mainThread]) for (const u of [seeded[0], seeded[100], seeded[249]]) expect((await call(b.url, 'DELETE', `/v1/orgs/o-pw-b/users/${u}/cache`, { key })).status).toBe(204);
+      await sim.admin.resetCounters();
+      const mixed = await Promise.all([withWorkers, mainThread].map((b) => call(b.url, 'POST', path, { key, body: { userIds } })));
+      expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(2);
+      expect(mixed[0].text).toBe(cold[0].text);
+      expect(mixed[1].text).toBe(cold[1].text);
     }
   });
 
