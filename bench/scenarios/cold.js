@@ -3,6 +3,10 @@
 const { bff, simAdmin, request, agent } = require('../lib/http');
 const { BENCH_KEY } = require('../lib/procs');
 const { userIds } = require('./setup');
+// The service's own key builder, from the build the bench measures.
+const { CacheKeys, scopeId } = require('../../dist/libs/asset-cache/src/keys');
+
+const KEYS = new CacheKeys();
 
 const LATENCY_MS = 50;
 const STAMPEDE_READS = 1_000;
@@ -78,11 +82,13 @@ async function stampede(ctx) {
   return { reads: STAMPEDE_READS, instances: 2, upstreamCalls: calls, byEndpoint: { assetList: counters.endpoints.assetList.calls, usersAssetList: counters.endpoints.usersAssetList.calls }, statuses, xCache: cache, wallMs, timeline: tl };
 }
 
-/** Waits (at most 10 s) until no instance holds a cache lock for the user; returns how long that took. */
+/** Waits (at most 10 s) until no instance holds the user's cache lock (all types, OU o1); returns how long that took. */
 async function backgroundStoreDone(redis, user) {
+  // The key as the service builds it (the bench leaves the key prefix at its default).
+  const lock = KEYS.lock('o1', scopeId(undefined), user);
   const t0 = Date.now();
   while (Date.now() - t0 < 10_000) {
-    if (redis.cli('--scan', '--pattern', `*:l:*:${user}`) === '') break;
+    if (redis.cli('exists', lock) === '0') break;
     await new Promise((r) => setTimeout(r, 50));
   }
   return Date.now() - t0;
