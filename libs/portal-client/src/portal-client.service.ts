@@ -2,7 +2,6 @@ import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import {
-  AssetListItem,
   AssetListRequest,
   PortalLimits,
   PortalPaths,
@@ -85,8 +84,7 @@ class IdTable {
     const stamp = ++this.stamp;
     const out: string[] = [];
     for (const x of items) {
-      let e = this.ids.get(x);
-      if (e === undefined) this.ids.set(x, (e = { id: x, stamp: 0 }));
+      const e = this.entry(x);
       if (e.stamp === stamp) continue;
       e.stamp = stamp;
       out.push(e.id);
@@ -96,11 +94,7 @@ class IdTable {
 
   /** The table's entries of these ids (each looked up once), for uniqueAt. */
   entriesOf(items: readonly string[]): IdEntry[] {
-    return items.map((x) => {
-      let e = this.ids.get(x);
-      if (e === undefined) this.ids.set(x, (e = { id: x, stamp: 0 }));
-      return e;
-    });
+    return items.map((x) => this.entry(x));
   }
 
   /** uniqueList of the ids at `entries[lists[i]]` for i in [from, to): no string is looked up again. */
@@ -114,6 +108,12 @@ class IdTable {
       out.push(e.id);
     }
     return out;
+  }
+
+  private entry(x: string): IdEntry {
+    let e = this.ids.get(x);
+    if (e === undefined) this.ids.set(x, (e = { id: x, stamp: 0 }));
+    return e;
   }
 }
 

@@ -12,7 +12,7 @@ import { BatchAssetsService } from './batch-assets.service';
 import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
 import { UserAssetsRequestDto } from './dto/user-assets-request.dto';
 import { parseUserAssetsBody } from './user-assets.request';
-import { JSON_TYPE, MY_ASSETS_RULE, USER_ASSETS_RULE } from './user-assets.hot-path';
+import { MY_ASSETS_RULE, USER_ASSETS_RULE } from './user-assets.hot-path';
 
 /** Asset reads: one user's assets (all asset/list pages merged), one asset, and batches of users. */
 @ApiTags('assets')
