@@ -97,6 +97,30 @@ describe('asset-bff routes', () => {
     expect(c.endpoints.usersAssetList.calls).toBe(1);
   });
 
+  it('POST user-assets reloads only the users whose cached assets lack a type (read before through asset/list)', async () => {
+    for (const u of ['u0104', 'u0105']) expect((await call(bff.url, 'DELETE', `/v1/orgs/o2/users/${u}/cache`, { key: TEST_KEYS.admin })).status).toBe(204);
+    // u0104 cached with types (users/assetList), u0105 with names only (asset/list)
+    expect((await call(bff.url, 'POST', '/v1/orgs/o2/user-assets', { key, body: { userIds: ['u0104'] } })).status).toBe(200);
+    expect((await call(bff.url, 'GET', '/v1/orgs/o2/users/u0105/assets', { key })).status).toBe(200);
+    await sim.admin.resetCounters();
+    const r = await call(bff.url, 'POST', '/v1/orgs/o2/user-assets', { key, body: { userIds: ['u0105', 'u0104'] } });
+    expect(r.status).toBe(200);
+    const c = await sim.admin.counters();
+    expect(c.endpoints.usersAssetList.calls).toBe(1);
+    expect(c.endpoints.usersAssetList.users).toBe(1);
+    expect(c.endpoints.assetList.calls).toBe(0);
+    expect(r.body.users.map((u: { userId: string; assetIds: string[] }) => [u.userId, u.assetIds.length])).toEqual([
+      ['u0105', 5],
+      ['u0104', 5],
+    ]);
+    expect(r.body.assets).toHaveLength(10);
+    for (const a of r.body.assets) expect(typeof a.type).toBe('string');
+    // both now cached with types: no call at all
+    await sim.admin.resetCounters();
+    expect((await call(bff.url, 'POST', '/v1/orgs/o2/user-assets', { key, body: { userIds: ['u0104', 'u0105'] } })).status).toBe(200);
+    expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(0);
+  });
+
   it('POST user-assets filters by resourceTypes', async () => {
     const r = await call(bff.url, 'POST', '/v1/orgs/o2/user-assets', { key, body: { userIds: ['u0001'], resourceTypes: ['meter'] } });
     expect(r.status).toBe(200);
