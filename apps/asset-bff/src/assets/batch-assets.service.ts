@@ -47,14 +47,14 @@ export function typesKey(types: string[] | undefined): string[] | undefined {
  */
 @Injectable()
 export class BatchAssetsService {
+  /** Users' answer elements by set: a set held in process answers many batches. */
+  private readonly elements = new UserElements();
+
   constructor(
     private readonly cache: AssetSetCache,
     private readonly portal: PortalClient,
     private readonly decoders: PageDecoders,
   ) {}
-
-  /** Users' answer elements by set: a set held in process answers many batches. */
-  private readonly elements = new UserElements();
 
   /** Each requested user once in request order (duplicates folded), each asset once. */
   async usersAssets(orgId: string, userIds: string[], resourceTypes: string[] | undefined, prefs: LangPrefs, bypass: boolean): Promise<{ body: Buffer; status: CacheStatus; ageS: number }> {
