@@ -6,17 +6,14 @@ import type { AssetListDecoder, UsersAssetListDecoder } from '@app/portal-client
 import { LangPrefs } from '../common/i18n';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { AnswerKind, digestAnswerOf } from './page-digest';
+import { digestAnswerOf } from './page-digest';
 import type { PageJob, PageResult } from './page-worker';
 
 /** The compiled worker next to this file. */
 const WORKER_FILE = join(__dirname, 'page-worker.js');
 
-interface Job {
-  kind: AnswerKind;
-  bytes: Uint8Array;
-  prefs: LangPrefs | undefined;
-}
+/** A job as the pool holds it: the worker's message without its id. */
+type Job = Omit<PageJob, 'id'>;
 
 interface Pending extends Job {
   resolve: (envelope: unknown) => void;
