@@ -60,12 +60,16 @@ export interface ReadOptions {
    * Batch reads only: when given, a large load's store (10,000 asset ids or more) is not awaited by getUserSets;
    * its promise is pushed here instead, and the caller must await it before answering (so that another
    * instance asked right after the answer finds the entries), doing its own work (serializing) meanwhile.
+   * With `answered` too, the stores it defers are pushed here as well (and must not be awaited before answering).
    */
   pendingStores?: Promise<void>[];
   /**
-   * Single reads only: settles once the caller's answer has been written. A large load's background store
-   * (see getUserSet) starts after it, or after at most 2 s, so that its Redis writes do not compete with
-   * sending a 16 MB answer. Other instances wait on the lock meanwhile; this one serves its in-process copy.
+   * Settles once the caller's answer has been written. A single read's large load (see getUserSet) is stored after
+   * it, or after at most 2 s, so that its Redis writes do not compete with sending a 16 MB answer; other
+   * instances wait on the lock meanwhile. A batch read loading 1,000 users or more stores them after it too (or
+   * once 2 s have passed since the read began), so that encoding and writing 10,000 entries does not hold up
+   * the answer: this instance joins those users' loads until they are stored; another instance asked before
+   * then loads them itself. Parts of a batch load that fails are stored after it as well.
    */
   answered?: Promise<void>;
 }

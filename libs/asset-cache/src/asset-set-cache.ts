@@ -39,6 +39,11 @@ const STORE_SLICE_ENTRIES = 1_000;
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** Longest wait for a caller's answer to be written before a background store starts anyway. */
 const BACKGROUND_STORE_MAX_DEFER_MS = 2_000;
+/**
+ * Batch reads loading at least this many users, given `answered`, store after the caller is answered: 10,000 users'
+ * entries are ~100 ms of encoding and Redis writes on the two cores the answer is built on.
+ */
+const DEFERRED_STORE_MIN_USERS = 1_000;
 
 /** Settles when `answered` does (fulfilled or not), or after `maxMs`, whichever is first; never keeps the process up. */
 function afterAnswer(answered: Promise<void>, maxMs: number): Promise<void> {
@@ -322,8 +327,11 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       // Under bypass every user goes upstream anyway: the load starts together with the read, which then only
       // supplies the generations to store under; the copies to serve STALE are read (and decoded) only if the
       // load fails (decoding 10,000 entries it is about to replace held a batch's first answers up ~0.1 s).
-      // With pendingStores, parts the loader passes early are stored at once (they queue until the read is in).
-      const parts = opts?.pendingStores ? new PartStores(opts.pendingStores) : undefined;
+      // With pendingStores, parts the loader passes early are stored at once (they queue until the read is in). With
+      // `answered` and many users to load, every store of this read waits until the answer is written instead.
+      const deferred = opts?.answered && pending.length >= DEFERRED_STORE_MIN_USERS ? afterAnswer(opts.answered, BACKGROUND_STORE_MAX_DEFER_MS).then(yieldToIo) : undefined;
+      const stores = opts?.pendingStores ?? (deferred ? [] : undefined);
+      const parts = stores ? new PartStores(stores) : undefined;
       const early = bypass ? loadMissing(pending.map((c) => c.userId), parts?.sink) : undefined;
       early?.catch(noop);
       const read = await this.readMany(orgId, pending, !bypass);
@@ -359,12 +367,24 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       };
 
       if (toLoad.length > 0) {
-        if (parts && read) parts.start(this.partStorer(orgId, toLoad, read, parts.writes));
-        const batch = this.loadBatch(orgId, toLoad, read, early ? () => early : (missing) => loadMissing(missing, parts?.sink), opts?.pendingStores, parts?.entries, parts?.writes);
+        const batch = this.loadBatch(orgId, toLoad, read, early ? () => early : (missing) => loadMissing(missing, parts?.sink), stores, parts?.entries, parts?.writes, deferred);
+        if (parts && read) {
+          const storer = this.partStorer(orgId, toLoad, read, parts.writes);
+          if (!deferred) parts.start(storer);
+          else {
+            // A load that succeeds is stored whole after the answer (loadBatch): its parts are not stored too. Parts
+            // of a load that failed are, after the answer, so that the caller's retry finds them.
+            batch.then(() => parts.discard(), noop);
+            void deferred.then(() => parts.start(storer));
+          }
+        }
+        // Deferred stores: the users stay joinable here until they are in the store (the load is over by the time
+        // the answer is written, so every store of this read has been started once `deferred` settles).
+        const stored = deferred && stores ? batch.then(() => deferred.then(() => Promise.all(stores))).then(noop, noop) : undefined;
         for (const c of toLoad) {
           const promise = batch.then((m) => m.get(c.ctx.key) as StoredEntry);
           promise.catch(noop);
-          this.track(this.loads, c.ctx.key, { orgId, userId: c.ctx.userId, promise });
+          this.track(this.loads, c.ctx.key, { orgId, userId: c.ctx.userId, promise }, stored);
         }
         try {
           const loaded = await batch;
@@ -595,6 +615,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     pendingStores?: Promise<void>[],
     stored?: Map<string, StoredEntry>,
     writes?: BatchWrites,
+    deferred?: Promise<void>,
   ): Promise<Map<string, StoredEntry>> {
     const loaded = await loadMissing(cold.map((c) => c.ctx.userId));
     const out = new Map<string, StoredEntry>();
@@ -618,9 +639,12 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     let ids = 0;
     for (const [, e] of items) ids += e.set?.assetIds.length ?? 0;
     // A large batch (10,000 users of 50 assets: half a million ids) leaves its store to the caller to await
-    // before it answers, so the store's Redis round trips overlap the caller's serializing.
-    if (pendingStores && ids >= BACKGROUND_STORE_MIN_ASSETS) {
-      pendingStores.push(this.storeEntries(orgId, items, assets, writes).catch((err: unknown) => this.logger.warn(`storing a batch failed, its users will be loaded again: ${describe(err)}`)));
+    // before it answers, so the store's Redis round trips overlap the caller's serializing; a deferred one
+    // stores after the answer.
+    if (pendingStores && (deferred || ids >= BACKGROUND_STORE_MIN_ASSETS)) {
+      // after the answer in slices (other requests are served between them), or at once for the caller to await
+      const store = deferred ? deferred.then(() => this.storeSliced(orgId, items, assets)) : this.storeEntries(orgId, items, assets, writes);
+      pendingStores.push(store.catch((err: unknown) => this.logger.warn(`storing a batch failed, its users will be loaded again: ${describe(err)}`)));
     } else await this.storeEntries(orgId, items, assets, writes);
     return out;
   }
@@ -872,12 +896,14 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return r;
   }
 
-  private track<T>(map: Map<string, Flight<T>>, key: string, flight: Flight<T>): void {
+  /** Keeps the flight under its key until its promise settles (or, given, `until` does). */
+  private track<T>(map: Map<string, Flight<T>>, key: string, flight: Flight<T>, until?: Promise<void>): void {
     map.set(key, flight);
     const done = (): void => {
       if (map.get(key) === flight) map.delete(key);
     };
-    flight.promise.then(done, done);
+    if (until) void until.then(done);
+    else flight.promise.then(done, done);
   }
 
   // ---- invalidation ----------------------------------------------------------------------------------------
@@ -953,17 +979,26 @@ class PartStores {
   /** Shared by the stores of the parts and of the rest of the answer. */
   readonly writes: BatchWrites = { details: new Set() };
   private queue: LoadedSets[] = [];
+  private discarded = false;
   private store?: (part: LoadedSets) => { items: [string, StoredEntry][]; stored: Promise<void> };
 
   constructor(private readonly pendingStores: Promise<void>[]) {}
 
   readonly sink: PartSink = (part) => {
+    if (this.discarded) return;
     if (this.store) this.take(part);
     else this.queue.push(part);
   };
 
-  /** From now on parts are stored with `store`; queued ones first. */
+  /** Drops the queued parts and any later one: the whole answer is stored instead. */
+  discard(): void {
+    this.discarded = true;
+    this.queue = [];
+  }
+
+  /** From now on parts are stored with `store`; queued ones first. Nothing after discard(). */
   start(store: (part: LoadedSets) => { items: [string, StoredEntry][]; stored: Promise<void> }): void {
+    if (this.discarded) return;
     this.store = store;
     const queued = this.queue;
     this.queue = [];

@@ -54,9 +54,17 @@ export interface UserAssetsReadOptions {
 /**
  * Told of every `users/assetList` chunk as its answer arrives: the chunk's users in request order (an empty
  * list for a user the portal left out) and that answer's asset details. A user's list here is the very array
- * of the merged result unless another answer named the user too.
+ * of the merged result unless another answer named the user too. `prepared`: what the decoder prepared from
+ * the answer (DigestedUsersAssetList), given only when the answer named exactly these users in this order, each once.
  */
-export type ChunkListener = (chunk: { users: UsersUserAssets[]; assets: UserAssetInfo[] }) => void;
+export type ChunkListener = (chunk: { users: UsersUserAssets[]; assets: UserAssetInfo[]; prepared?: Uint8Array }) => void;
+
+/** True when `answered` is `chunk` (the same users, in the same order, none twice: the chunk has no repeats). */
+function sameUsers(answered: readonly string[], chunk: readonly string[]): boolean {
+  if (answered.length !== chunk.length) return false;
+  for (let i = 0; i < chunk.length; i++) if (answered[i] !== chunk[i]) return false;
+  return true;
+}
 
 /** Loaders kept at most; past it the oldest idle (org, types) loader is dropped (it holds no cache). */
 const MAX_LOADERS = 1_000;
@@ -189,7 +197,9 @@ export class PortalClient implements OnModuleDestroy {
       chunks.map(async (chunk) => {
         const answer = await this.usersAssetListCall(orgId, chunk, types, decode);
         const lists = new Map<string, string[]>();
+        let prepared: Uint8Array | undefined;
         if ('digest' in answer) {
+          if (answer.prepared && sameUsers(answer.userIds, chunk)) prepared = answer.prepared;
           const entries = table.entriesOf(answer.ids);
           answer.userIds.forEach((userId, k) => {
             const seen = lists.get(userId);
@@ -202,7 +212,7 @@ export class PortalClient implements OnModuleDestroy {
             lists.set(u.userId, table.uniqueList(seen ? [...seen, ...u.userAssetIds] : u.userAssetIds));
           }
         }
-        onChunk?.({ users: chunk.map((userId) => ({ userId, userAssetIds: lists.get(userId) ?? [] })), assets: answer.userAssets });
+        onChunk?.({ users: chunk.map((userId) => ({ userId, userAssetIds: lists.get(userId) ?? [] })), assets: answer.userAssets, prepared });
         return { lists, userAssets: answer.userAssets };
       }),
     );

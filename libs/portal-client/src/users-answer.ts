@@ -10,10 +10,12 @@ export interface UsersAssetListAnswer {
  * `data` of a `users/assetList` answer digested by a UsersAssetListDecoder (off the main thread), in a form that
  * crosses threads cheaply: each distinct asset id once (`ids`), and each user's list as indexes into it. User k
  * of `userIds` (answer order, repeats kept) has the ids at `lists[offsets[k]..offsets[k + 1])`. `malformed` says
- * why the data is not an answer (the same reasons the client gives when it reads the answer itself).
+ * why the data is not an answer (the same reasons the client gives when it reads the answer itself). `prepared` is
+ * whatever the decoder made of the answer for its caller: the client hands it to the chunk's listener untouched
+ * when the answer names exactly the chunk's users, in request order, each once (see ChunkListener).
  */
 export type DigestedUsersAssetList =
-  | { digest: 'users'; userIds: string[]; ids: string[]; lists: Int32Array; offsets: Int32Array; userAssets: UserAssetInfo[] }
+  | { digest: 'users'; userIds: string[]; ids: string[]; lists: Int32Array; offsets: Int32Array; userAssets: UserAssetInfo[]; prepared?: Uint8Array }
   | { digest: 'malformed'; reason: string };
 
 type Raw = Record<string, unknown>;

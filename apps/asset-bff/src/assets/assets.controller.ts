@@ -87,7 +87,7 @@ export class AssetsController {
     const { userIds, resourceTypes } = parseUserAssetsBody(body);
     const caller = callerOf(req);
     if (caller.kind === 'user' && userIds.some((u) => u !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may read only itself');
-    const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req));
+    const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req), answeredOf(reply));
     cacheHeaders(reply, r.status, r.ageS);
     await sendJsonBytes(reply, r.body);
   }

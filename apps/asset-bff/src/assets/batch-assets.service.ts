@@ -1,27 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, PartSink, UserAssetSet } from '@app/asset-cache';
-import { PortalClient } from '@app/portal-client';
+import { ChunkListener, PortalClient } from '@app/portal-client';
 import { UserAssetInfo, UsersUserAssets } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, localize } from '../common/i18n';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
+import { BatchAssetView, batchBytes, LoadedRuns, UserElements } from './batch-bytes';
 import { PageDecoders } from './page-decoders';
-
-export interface BatchAssetView {
-  id: string;
-  name: string;
-  names: AssetDetails['names'];
-  type: string | null;
-  typeName: string | null;
-  typeNames: AssetDetails['typeNames'] | null;
-}
-
-export interface BatchResult {
-  orgId: string;
-  users: { userId: string; assetIds: string[] }[];
-  assets: BatchAssetView[];
-}
 
 /** Aggregate cache status of many entries: STALE if any is stale, else MISS if any was loaded, else HIT. */
 export function aggregateStatus(entries: Iterable<CachedUserSet>): { status: CacheStatus; ageS: number } {
@@ -57,14 +43,22 @@ export class BatchAssetsService {
   ) {}
 
   /** Each requested user once in request order (duplicates folded), each asset once. */
-  async usersAssets(orgId: string, userIds: string[], resourceTypes: string[] | undefined, prefs: LangPrefs, bypass: boolean): Promise<{ body: Buffer; status: CacheStatus; ageS: number }> {
+  async usersAssets(
+    orgId: string,
+    userIds: string[],
+    resourceTypes: string[] | undefined,
+    prefs: LangPrefs,
+    bypass: boolean,
+    answered?: Promise<void>,
+  ): Promise<{ body: Buffer; status: CacheStatus; ageS: number }> {
     const users = [...new Set(userIds)];
     const types = typesKey(resourceTypes);
     // Details this request's own loads brought back need not be read back from the cache.
     const loaded = new Map<string, AssetDetails>();
-    // Stores of large loads still writing to Redis: awaited after serializing, before the answer goes out.
-    const pendingStores: Promise<void>[] = [];
-    const entries = await this.sets(orgId, users, types, bypass, false, loaded, pendingStores);
+    // Users loaded now are serialized chunk by chunk, as each chunk's answer arrives.
+    const runs = new LoadedRuns();
+    const read = { loaded, answered, runs };
+    const entries = await this.sets(orgId, users, types, bypass, false, read);
     let ids = collectIds(users, entries);
     let details = await this.detailsOf(orgId, ids, loaded);
     // Entries filled by asset/list know names but not types: reload the users whose assets lack a type. Each
@@ -72,36 +66,37 @@ export class BatchAssetsService {
     const untyped = new Set(ids.filter((id) => details.get(id)?.type === undefined));
     const incomplete = untyped.size === 0 ? [] : users.filter((u) => entries.get(u)?.set?.assetIds.some((id) => untyped.has(id)));
     if (incomplete.length && !bypass) {
-      const fresh = await this.sets(orgId, incomplete, types, true, false, loaded, pendingStores);
+      const fresh = await this.sets(orgId, incomplete, types, true, false, read);
       for (const [u, e] of fresh) entries.set(u, e);
       ids = collectIds(users, entries);
       details = await this.detailsOf(orgId, ids, loaded);
     }
     const assets = ids.map((id) => batchView(id, details.get(id), prefs));
-    const body = batchBytes(orgId, users, entries, assets, this.elements);
-    // A store that failed was logged by the cache; the answer stands (those users load again next time).
-    await Promise.all(pendingStores);
+    const body = batchBytes(orgId, users, entries, assets, this.elements, runs);
     return { body, ...aggregateStatus(entries.values()) };
   }
 
-  /** Cached sets of these users; missing ones loaded with users/assetList. OU not found is cached negatively. */
+  /**
+   * Cached sets of these users; missing ones loaded with users/assetList. OU not found is cached negatively.
+   * With `read`: the details the loads bring back go to `loaded`, the loaded users' elements to `runs`, and large
+   * loads are stored after `answered` (see ReadOptions).
+   */
   async sets(
     orgId: string,
     users: string[],
     types: string[] | undefined,
     bypass: boolean,
     batched = false,
-    loadedDetails?: Map<string, AssetDetails>,
-    pendingStores?: Promise<void>[],
+    read?: { loaded: Map<string, AssetDetails>; answered?: Promise<void>; runs: LoadedRuns },
   ): Promise<Map<string, CachedUserSet>> {
     if (await this.cache.isOrgMissing(orgId)) throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
     const loader = async (missing: string[], onPart?: PartSink): Promise<LoadedSets> => {
-      const r = batched ? await this.loadBatched(orgId, missing, types) : await this.load(orgId, missing, types, onPart);
-      if (loadedDetails) for (const [id, d] of r.assets) loadedDetails.set(id, d);
+      const r = batched ? await this.loadBatched(orgId, missing, types) : await this.load(orgId, missing, types, onPart, read?.runs);
+      if (read) for (const [id, d] of r.assets) read.loaded.set(id, d);
       return r;
     };
     try {
-      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass, pendingStores });
+      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass, answered: read?.answered });
     } catch (err) {
       if (isNotFound(err)) {
         await this.cache.markOrgMissing(orgId);
@@ -124,9 +119,9 @@ export class BatchAssetsService {
 
   /**
    * users/assetList in chunks, their answers digested on the page workers; each chunk's sets are passed to `onPart`
-   * as it arrives (the cache stores them at once).
+   * as it arrives (the cache stores them at once), and its users' elements added to `runs`.
    */
-  private async load(orgId: string, users: string[], types: string[] | undefined, onPart?: PartSink): Promise<LoadedSets> {
+  private async load(orgId: string, users: string[], types: string[] | undefined, onPart?: PartSink, runs?: LoadedRuns): Promise<LoadedSets> {
     const sets: LoadedSets['sets'] = new Map();
     const setOf = (u: UsersUserAssets): UserAssetSet => {
       // The set a part was given is the set of the final answer, while its list is the same (see PartSink).
@@ -136,9 +131,10 @@ export class BatchAssetsService {
       sets.set(u.userId, set);
       return set;
     };
-    const onChunk = onPart && ((chunk: { users: UsersUserAssets[]; assets: UserAssetInfo[] }): void => {
-      const part: LoadedSets = { sets: new Map(chunk.users.map((u) => [u.userId, setOf(u)])), assets: detailsMap(chunk.assets) };
-      onPart(part);
+    const onChunk: ChunkListener | undefined = (onPart || runs) && ((chunk): void => {
+      const chunkSets = chunk.users.map(setOf);
+      onPart?.({ sets: new Map(chunk.users.map((u, k) => [u.userId, chunkSets[k]])), assets: detailsMap(chunk.assets) });
+      runs?.add(chunk.users.map((u) => u.userId), chunkSets, chunk.prepared);
     });
     const r = await this.portal.getUsersAssets(orgId, users, types, onChunk, this.decoders.usersDecoder());
     for (const u of r.users) setOf(u);
@@ -167,56 +163,6 @@ function detailsMap(assets: UserAssetInfo[]): Map<string, AssetDetails> {
   const out = new Map<string, AssetDetails>();
   for (const a of assets) out.set(a.id, detailsOfAsset(a));
   return out;
-}
-
-/**
- * Each user's element of a batch answer, `,{"userId":…,"assetIds":[…]}` (with a leading comma) as bytes, made once per
- * set the cache served from its copies (HIT): a user held in process is then not serialized again for every batch
- * that names it. Sets are never changed once made (the cache hands the same object to every reader).
- */
-export class UserElements {
-  private readonly bySet = new WeakMap<UserAssetSet, { userId: string; bytes: Buffer }>();
-
-  /** The element of a cached user; undefined for a user just loaded or stale (serialized with the others, once). */
-  of(userId: string, entry: CachedUserSet | undefined): Buffer | undefined {
-    const set = entry?.set;
-    if (!set || entry.status !== 'HIT') return undefined;
-    const known = this.bySet.get(set);
-    if (known?.userId === userId) return known.bytes;
-    const bytes = Buffer.from(`,${JSON.stringify({ userId, assetIds: set.assetIds })}`);
-    this.bySet.set(set, { userId, bytes });
-    return bytes;
-  }
-}
-
-/**
- * `{orgId, users, assets}` as JSON bytes (the same bytes as one JSON.stringify of it): cached users' elements from
- * UserElements, each run of the other users in one JSON.stringify (10,000 users just loaded are not worth 10,000
- * small ones), and the assets apart, since their localized names (CJK) would make the whole answer a two-byte
- * string, several times slower to build and encode than the users' ASCII.
- */
-export function batchBytes(orgId: string, users: string[], entries: Map<string, CachedUserSet>, assets: BatchAssetView[], elements: UserElements): Buffer {
-  const parts: Buffer[] = [Buffer.from(`{"orgId":${JSON.stringify(orgId)},"users":[`)];
-  let run: { userId: string; assetIds: string[] }[] = [];
-  const flush = (): void => {
-    if (run.length === 0) return;
-    // '[a,b]' -> ',a,b'
-    parts.push(Buffer.from(`,${JSON.stringify(run).slice(1, -1)}`));
-    run = [];
-  };
-  for (const userId of users) {
-    const entry = entries.get(userId);
-    const element = elements.of(userId, entry);
-    if (element) {
-      flush();
-      parts.push(element);
-    } else run.push({ userId, assetIds: entry?.set?.assetIds ?? [] });
-  }
-  flush();
-  // every element starts with a comma: the first one's goes
-  if (parts.length > 1) parts[1] = parts[1].subarray(1);
-  parts.push(Buffer.from(`],"assets":${JSON.stringify(assets)}}`));
-  return Buffer.concat(parts);
 }
 
 function collectIds(users: string[], entries: Map<string, CachedUserSet>): string[] {

@@ -1,5 +1,5 @@
 import type { CachedUserSet, CacheStatus, UserAssetSet } from '@app/asset-cache';
-import { batchBytes, BatchResult, UserElements } from './batch-assets.service';
+import { batchBytes, BatchResult, digestElements, LoadedRuns, UserElements } from './batch-bytes';
 
 describe('batchBytes', () => {
   const names = { default: 'Site "1"', zh_CN: '场站 \u2028 1', ja_JP: 'サイト \ud83d\ude00', odd: 'lone \ud800 surrogate \\ </script>' };
@@ -50,5 +50,51 @@ describe('batchBytes', () => {
     expect(elements.of('u1', entry('u1', set(['a1']), 'MISS'))).toBeUndefined();
     expect(elements.of('u1', entry('u1', null, 'HIT'))).toBeUndefined();
     expect(elements.of('u1', undefined)).toBeUndefined();
+  });
+
+  it('takes users just loaded from their chunks\' runs where the answer names the chunk\'s users in order with its very sets, and serializes the rest', () => {
+    const elements = new UserElements();
+    const s1 = set(['a1', 'a2']);
+    const s2 = set(['a\u00e9']);
+    const s3 = set([]);
+    const s4 = set(['a2', 'a1']);
+    const runs = new LoadedRuns();
+    runs.add(['u1', 'u2', 'u3'], [s1, s2, s3]);
+    // a run made elsewhere (a page worker) is taken as given
+    const prepared = new TextEncoder().encode(',{"userId":"u4","assetIds":["a2","a1"]},{"userId":"ghost","assetIds":[]}');
+    runs.add(['u4', 'ghost'], [s4, null], prepared);
+    const loaded = (entriesOf: CachedUserSet[]): Map<string, CachedUserSet> => new Map(entriesOf.map((e) => [e.userId, e]));
+    const fresh = loaded([entry('u1', s1, 'MISS'), entry('u2', s2, 'MISS'), entry('u3', s3, 'MISS'), entry('u4', s4, 'MISS'), entry('c1', set(['a1']), 'HIT')]);
+    const cases: [string[], Map<string, CachedUserSet>][] = [
+      [['u1', 'u2', 'u3', 'u4', 'ghost'], fresh],
+      [['c1', 'u1', 'u2', 'u3', 'c1x', 'u4', 'ghost'], fresh],
+      // not the chunk's order, a user between, a run cut short: serialized
+      [['u2', 'u1', 'u3'], fresh],
+      [['u1', 'c1', 'u2', 'u3'], fresh],
+      [['u4'], fresh],
+      // a user served from another copy (STALE after a failed reload): serialized from that copy
+      [['u1', 'u2', 'u3'], loaded([entry('u1', s1, 'MISS'), entry('u2', set(['a2']), 'STALE'), entry('u3', s3, 'MISS')])],
+    ];
+    for (const [users, entries] of cases) {
+      for (const a of [[], assets]) expect(batchBytes('o1', users, entries, a, elements, runs).toString('utf8')).toBe(expected('o1', users, entries, a));
+    }
+    // The given bytes were used as they are, not serialized again.
+    const bogus = new LoadedRuns();
+    bogus.add(['u1'], [s1], new TextEncoder().encode(',{"userId":"u1","assetIds":["made-elsewhere"]}'));
+    expect(batchBytes('o1', ['u1'], fresh, [], elements, bogus).toString('utf8')).toContain('made-elsewhere');
+  });
+
+  it('makes a digest\'s elements as the client folds the lists: answer order, each id once per user, odd strings escaped', () => {
+    const ids = ['a1', 'a\u2028"x"', 'a3'];
+    const lists = Int32Array.from([0, 1, 0, 2, 2, 1]);
+    const offsets = Int32Array.from([0, 3, 3, 6]);
+    const made = digestElements(['u1', 'u2', 'u3'], ids, lists, offsets);
+    const users = [
+      { userId: 'u1', assetIds: ['a1', 'a\u2028"x"'] },
+      { userId: 'u2', assetIds: [] },
+      { userId: 'u3', assetIds: ['a3', 'a\u2028"x"'] },
+    ];
+    expect(made).toBe(`,${JSON.stringify(users).slice(1, -1)}`);
+    expect(digestElements([], [], new Int32Array(0), Int32Array.from([0]))).toBe('');
   });
 });

@@ -5,6 +5,7 @@ import { digestUsersAssetListData } from '@app/portal-client/users-answer';
 import { isSuccessCode } from '@app/portal-contracts';
 import { LangPrefs } from '../common/i18n';
 import { pageViewsBytes } from './asset-view';
+import { digestElements } from './batch-bytes';
 
 /** What an answer is: an `asset/list` page or a `users/assetList` answer. */
 export type AnswerKind = 'page' | 'users';
@@ -16,6 +17,7 @@ export interface Digest {
 }
 
 const DECODER = new TextDecoder();
+const ENCODER = new TextEncoder();
 
 /**
  * An answer's bytes read the way the portal client reads them: JSON.parse of the text (the text itself when it
@@ -50,12 +52,15 @@ export function digestAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined)
 
 /**
  * One `users/assetList` answer as a UsersAssetListDecoder gives it: each distinct id once and the users' lists as
- * indexes (handed over, not copied), so that the main thread makes no string per id occurrence.
+ * indexes (handed over, not copied), so that the main thread makes no string per id occurrence, and the users'
+ * elements of the batch answer already serialized (`prepared`, handed over too: see LoadedRuns).
  */
 export function digestUsersAssetList(bytes: Uint8Array): Digest {
   return digestAnswer(bytes, (raw) => {
     const data = digestUsersAssetListData(raw);
-    return { data, transfer: data.digest === 'users' ? [data.lists.buffer as ArrayBuffer, data.offsets.buffer as ArrayBuffer] : [] };
+    if (data.digest !== 'users') return { data, transfer: [] };
+    const prepared = ENCODER.encode(digestElements(data.userIds, data.ids, data.lists, data.offsets));
+    return { data: { ...data, prepared }, transfer: [data.lists.buffer as ArrayBuffer, data.offsets.buffer as ArrayBuffer, prepared.buffer as ArrayBuffer] };
   });
 }
 

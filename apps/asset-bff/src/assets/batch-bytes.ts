@@ -1,0 +1,155 @@
+import type { AssetDetails, CachedUserSet, UserAssetSet } from '@app/asset-cache';
+
+export interface BatchAssetView {
+  id: string;
+  name: string;
+  names: AssetDetails['names'];
+  type: string | null;
+  typeName: string | null;
+  typeNames: AssetDetails['typeNames'] | null;
+}
+
+export interface BatchResult {
+  orgId: string;
+  users: { userId: string; assetIds: string[] }[];
+  assets: BatchAssetView[];
+}
+
+/** A user's element of the answer, `{"userId":…,"assetIds":[…]}`, as JSON.stringify writes it. */
+type Element = BatchResult['users'][number];
+
+/** `,a,b` of elements a and b: one JSON.stringify of all of them, each with its leading comma ('' for none). */
+function joinedElements(elements: Element[]): string {
+  // '[a,b]' -> ',a,b'
+  return elements.length === 0 ? '' : `,${JSON.stringify(elements).slice(1, -1)}`;
+}
+
+/**
+ * The elements of a `users/assetList` answer's users in answer order, each user's ids once (first occurrence, as the
+ * portal client folds them), from the answer's digest: what a page worker prepares for LoadedRuns, so that the
+ * main thread does not serialize the users of a cold batch.
+ */
+export function digestElements(userIds: readonly string[], ids: readonly string[], lists: Int32Array, offsets: Int32Array): string {
+  // seen[j] === k + 1: id j is in user k's list already
+  const seen = new Int32Array(ids.length);
+  const elements: Element[] = new Array(userIds.length);
+  for (let k = 0; k < userIds.length; k++) {
+    const assetIds: string[] = [];
+    for (let i = offsets[k]; i < offsets[k + 1]; i++) {
+      const j = lists[i];
+      if (seen[j] === k + 1) continue;
+      seen[j] = k + 1;
+      assetIds.push(ids[j]);
+    }
+    elements[k] = { userId: userIds[k], assetIds };
+  }
+  return joinedElements(elements);
+}
+
+/**
+ * Each user's element of a batch answer, `,{"userId":…,"assetIds":[…]}` (with a leading comma) as bytes, made once per
+ * set the cache served from its copies (HIT): a user held in process is then not serialized again for every batch
+ * that names it. Sets are never changed once made (the cache hands the same object to every reader).
+ */
+export class UserElements {
+  private readonly bySet = new WeakMap<UserAssetSet, { userId: string; bytes: Buffer }>();
+
+  /** The element of a cached user; undefined for a user just loaded or stale (serialized with the others, once). */
+  of(userId: string, entry: CachedUserSet | undefined): Buffer | undefined {
+    const set = entry?.set;
+    if (!set || entry.status !== 'HIT') return undefined;
+    const known = this.bySet.get(set);
+    if (known?.userId === userId) return known.bytes;
+    const bytes = Buffer.from(`,${JSON.stringify({ userId, assetIds: set.assetIds })}`);
+    this.bySet.set(set, { userId, bytes });
+    return bytes;
+  }
+}
+
+/** One chunk of users loaded for a request, with the sets the chunk's answer gave them, and their elements. */
+interface LoadedRun {
+  users: string[];
+  sets: (UserAssetSet | null)[];
+  /** The users' elements in order, each with its leading comma. */
+  bytes: Buffer;
+}
+
+/**
+ * The elements of one request's users/assetList chunks, serialized as each chunk's answer arrives, while the
+ * later chunks are still upstream: the answer is then assembled from them instead of serializing 10,000 users
+ * after the last chunk came back. A run is used only where the answer's users are the chunk's users, in its
+ * order, with the very sets the chunk gave them (anything else, such as a user served STALE, is serialized
+ * as before).
+ */
+export class LoadedRuns {
+  private readonly byFirst = new Map<string, LoadedRun>();
+
+  get size(): number {
+    return this.byFirst.size;
+  }
+
+  /** A chunk's users and sets; `prepared`: their elements as a page worker made them (digestElements), if it did. */
+  add(users: string[], sets: (UserAssetSet | null)[], prepared?: Uint8Array): void {
+    if (users.length === 0) return;
+    const bytes = prepared
+      ? Buffer.from(prepared.buffer, prepared.byteOffset, prepared.byteLength)
+      : Buffer.from(joinedElements(users.map((userId, k) => ({ userId, assetIds: sets[k]?.assetIds ?? [] }))));
+    this.byFirst.set(users[0], { users, sets, bytes });
+  }
+
+  /** The run whose users are users[i], users[i + 1], … with the same sets in `entries`; undefined if none. */
+  at(users: string[], i: number, entries: Map<string, CachedUserSet>): LoadedRun | undefined {
+    const run = this.byFirst.get(users[i]);
+    if (!run || i + run.users.length > users.length) return undefined;
+    for (let k = 0; k < run.users.length; k++) {
+      const userId = users[i + k];
+      if (userId !== run.users[k] || (entries.get(userId)?.set ?? null) !== run.sets[k]) return undefined;
+    }
+    return run;
+  }
+}
+
+/**
+ * `{orgId, users, assets}` as JSON bytes (the same bytes as one JSON.stringify of it): cached users' elements from
+ * UserElements, users just loaded from their chunks' LoadedRuns, each run of the other users in one JSON.stringify
+ * (10,000 users are not worth 10,000 small ones), and the assets apart, since their localized names (CJK) would
+ * make the whole answer a two-byte string, several times slower to build and encode than the users' ASCII.
+ */
+export function batchBytes(
+  orgId: string,
+  users: string[],
+  entries: Map<string, CachedUserSet>,
+  assets: BatchAssetView[],
+  elements: UserElements,
+  runs?: LoadedRuns,
+): Buffer {
+  const parts: Buffer[] = [Buffer.from(`{"orgId":${JSON.stringify(orgId)},"users":[`)];
+  let pending: Element[] = [];
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    parts.push(Buffer.from(joinedElements(pending)));
+    pending = [];
+  };
+  const withRuns = runs !== undefined && runs.size > 0;
+  for (let i = 0; i < users.length; ) {
+    const run = withRuns ? runs.at(users, i, entries) : undefined;
+    if (run) {
+      flush();
+      parts.push(run.bytes);
+      i += run.users.length;
+      continue;
+    }
+    const userId = users[i++];
+    const entry = entries.get(userId);
+    const element = elements.of(userId, entry);
+    if (element) {
+      flush();
+      parts.push(element);
+    } else pending.push({ userId, assetIds: entry?.set?.assetIds ?? [] });
+  }
+  flush();
+  // every element starts with a comma: the first one's goes
+  if (parts.length > 1) parts[1] = parts[1].subarray(1);
+  parts.push(Buffer.from(`],"assets":${JSON.stringify(assets)}}`));
+  return Buffer.concat(parts);
+}
