@@ -207,6 +207,88 @@ describe('AssetSetCache on Redis', () => {
     expect(portal.count).toBe(1);
   });
 
+  it('a batch read loading 1,000 users or more and 100,000 ids, given `answered`, stores them after the answer: joined here meanwhile, then found by another instance', async () => {
+    const prefix = uniquePrefix('core');
+    // No in-process copies: what this instance serves before the store comes from the load it joins.
+    const a = await cacheOn(prefix, SHARED_REDIS_URL, { localTtlMs: 0 });
+    const b = await cacheOn(prefix);
+    const raw = rawClient();
+    const keys = new CacheKeys(prefix);
+    const portal = new FakePortal();
+    // 2,000 users x 50 ids
+    const users = Array.from({ length: 2_000 }, (_, i) => `d-${i}`);
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    const result = await a.getUserSets({ orgId: 'org-1' }, users, portal.batch, { answered });
+    expect([...result.values()].every((r) => r.status === 'MISS')).toBe(true);
+    // Answered before anything was stored
+    const lastKey = keys.userSet('org-1', scopeId(undefined), 'd-1999');
+    await sleep(100);
+    expect(await raw.exists(keys.userSet('org-1', scopeId(undefined), 'd-0'), lastKey)).toBe(0);
+    // This instance joins the load it holds for those users instead of calling the portal again (batch and single).
+    const joined = await a.getUserSets({ orgId: 'org-1' }, users.slice(0, 10), portal.batch);
+    expect(joined.get('d-3')?.set?.assetIds).toEqual(portal.setOf('d-3').assetIds);
+    expect((await a.getUserSet({ orgId: 'org-1' }, 'd-7', portal.single('d-7'))).set?.assetIds).toEqual(portal.setOf('d-7').assetIds);
+    expect(portal.count).toBe(1);
+    answer();
+    await eventually(async () => (await raw.exists(lastKey)) === 1, 5_000, 'the deferred store');
+    const again = await b.getUserSets({ orgId: 'org-1' }, users, async () => {
+      throw new Error('every user should be in Redis');
+    });
+    expect([...again.values()].every((r) => r.status === 'HIT')).toBe(true);
+    expect(again.get('d-1999')?.set?.assetIds).toEqual(result.get('d-1999')?.set?.assetIds);
+    expect((await b.getAssetDetails('org-1', portal.setOf('d-1999').assetIds)).size).toBe(50);
+    expect(portal.count).toBe(1);
+  });
+
+  it('a smaller batch read stores before it resolves, `answered` or not; a deferred store starts anyway 2 s after the read began', async () => {
+    const prefix = uniquePrefix('core');
+    const a = await cacheOn(prefix);
+    const raw = rawClient();
+    const keys = new CacheKeys(prefix);
+    const portal = new FakePortal();
+    const never = new Promise<void>(() => undefined);
+    // 999 users of 50 ids (too few users), 1,000 users of 50 ids (too few ids in all)
+    await a.getUserSets({ orgId: 'org-1' }, Array.from({ length: 999 }, (_, i) => `s-${i}`), portal.batch, { answered: never });
+    expect(await raw.exists(keys.userSet('org-1', scopeId(undefined), 's-998'))).toBe(1);
+    await a.getUserSets({ orgId: 'org-1' }, Array.from({ length: 1_000 }, (_, i) => `r-${i}`), portal.batch, { answered: never });
+    expect(await raw.exists(keys.userSet('org-1', scopeId(undefined), 'r-999'))).toBe(1);
+    const started = Date.now();
+    await a.getUserSets({ orgId: 'org-1' }, Array.from({ length: 2_000 }, (_, i) => `t-${i}`), portal.batch, { answered: never });
+    const lastKey = keys.userSet('org-1', scopeId(undefined), 't-1999');
+    expect(await raw.exists(lastKey)).toBe(0);
+    await eventually(async () => (await raw.exists(lastKey)) === 1, 6_000, 'the store after the longest deferral');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+  });
+
+  it("the parts of a deferred batch load that failed are stored after the answer, so that the caller's retry loads only the rest", async () => {
+    const prefix = uniquePrefix('core');
+    const a = await cacheOn(prefix);
+    const raw = rawClient();
+    const keys = new CacheKeys(prefix);
+    const portal = new FakePortal();
+    const users = Array.from({ length: 1_200 }, (_, i) => `f-${i}`);
+    // The first 1,000 users' chunk answers; the second fails.
+    const loader = async (missing: string[], onPart?: (part: LoadedSets) => void): Promise<LoadedSets> => {
+      const all = await portal.batch(missing);
+      onPart?.({ sets: new Map(missing.slice(0, 1_000).map((u) => [u, all.sets.get(u) ?? null])), assets: all.assets });
+      throw new Error('the second chunk timed out');
+    };
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    await expect(a.getUserSets({ orgId: 'org-1' }, users, loader, { bypass: true, answered })).rejects.toThrow('the second chunk timed out');
+    const firstKey = keys.userSet('org-1', scopeId(undefined), 'f-0');
+    expect(await raw.exists(firstKey)).toBe(0);
+    answer();
+    await eventually(async () => (await raw.exists(keys.userSet('org-1', scopeId(undefined), 'f-999'))) === 1, 5_000, "the part's store");
+    expect(await raw.exists(keys.userSet('org-1', scopeId(undefined), 'f-1000'))).toBe(0);
+    portal.calls.length = 0;
+    const retry = await a.getUserSets({ orgId: 'org-1' }, users, portal.batch);
+    expect(portal.calls).toEqual([users.slice(1_000)]);
+    expect(retry.get('f-5')?.status).toBe('HIT');
+    expect(retry.get('f-1100')?.status).toBe('MISS');
+  });
+
   it('an in-process copy past 70% of its lifetime is re-checked in the background: kept while current, dropped when the store moved on (a lost invalidation)', async () => {
     const prefix = uniquePrefix('core');
     const clock = new JumpClock();

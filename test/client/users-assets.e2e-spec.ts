@@ -72,6 +72,34 @@ describe('PortalClient users/assetList (real simulator)', () => {
     expect(told.flat().sort()).toEqual([...asked].sort());
   });
 
+  it("hands what the decoder prepared to the chunk's listener only when the answer names exactly the chunk's users, in order", async () => {
+    const requested = (await sim.admin.org('o-2500')).userAssetCounts.map((u) => u.userId);
+    // Chunks of 1,000: the first two as asked; the third has a user the OU does not know (left out of the answer).
+    const asked = [...requested.slice(0, 2_000), 'nobody-here', ...requested.slice(2_000, 2_100)];
+    const decode = async (body: Buffer): Promise<unknown> => {
+      const env = JSON.parse(body.toString('utf8')) as { code: number; data?: unknown };
+      const data = digestUsersAssetListData(env.data);
+      return { ...env, data: data.digest === 'users' ? { ...data, prepared: new TextEncoder().encode(`for ${data.userIds[0]}`) } : data };
+    };
+    const told = new Map<string, string | undefined>();
+    await client.getUsersAssets('o-2500', asked, undefined, (chunk) => told.set(chunk.users[0].userId, chunk.prepared && new TextDecoder().decode(chunk.prepared)), decode);
+    expect([...told.entries()].sort()).toEqual(
+      [
+        [requested[0], `for ${requested[0]}`],
+        [requested[1_000], `for ${requested[1_000]}`],
+        ['nobody-here', undefined],
+      ].sort(),
+    );
+    // An answer naming a user twice (or out of order) is not the chunk's users either.
+    const repeated = async (): Promise<unknown> => ({
+      code: 0,
+      data: { ...(digestUsersAssetListData({ usersUserAssets: [{ userId: 'u1', userAssetIds: ['a'] }, { userId: 'u1' }], userAssets: [] }) as object), prepared: new Uint8Array([1]) },
+    });
+    const chunks: (Uint8Array | undefined)[] = [];
+    await client.getUsersAssets('o-2500', ['u1', 'u2'], undefined, (chunk) => chunks.push(chunk.prepared), repeated);
+    expect(chunks).toEqual([undefined]);
+  });
+
   it('folds repeats of a decoded answer as it folds its own, and maps a malformed digest to BadResponse without retrying', async () => {
     // An answer naming one user twice, with an id repeated within and across the two entries.
     const data = { usersUserAssets: [{ userId: 'u1', userAssetIds: ['a', 'b', 'a'] }, { userId: 'u2' }, { userId: 'u1', userAssetIds: ['c', 'b'] }], userAssets: [{ id: 'a' }] };

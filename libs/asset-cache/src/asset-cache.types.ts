@@ -66,10 +66,11 @@ export interface ReadOptions {
   /**
    * Settles once the caller's answer has been written. A single read's large load (see getUserSet) is stored after
    * it, or after at most 2 s, so that its Redis writes do not compete with sending a 16 MB answer; other
-   * instances wait on the lock meanwhile. A batch read loading 1,000 users or more stores them after it too (or
-   * once 2 s have passed since the read began), so that encoding and writing 10,000 entries does not hold up
-   * the answer: this instance joins those users' loads until they are stored; another instance asked before
-   * then loads them itself. Parts of a batch load that fails are stored after it as well.
+   * instances wait on the lock meanwhile. A batch read loading 1,000 users or more with 100,000 asset ids or more in
+   * all stores them after it too (or once 2 s have passed since the read began), so that encoding and writing
+   * 10,000 entries does not hold up the answer: this instance joins those users' loads until they are stored;
+   * another instance asked before then loads them itself. The parts of a load of 1,000 users or more that fails
+   * are stored after the answer as well.
    */
   answered?: Promise<void>;
 }

@@ -40,10 +40,12 @@ const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(res
 /** Longest wait for a caller's answer to be written before a background store starts anyway. */
 const BACKGROUND_STORE_MAX_DEFER_MS = 2_000;
 /**
- * Batch reads loading at least this many users, given `answered`, store after the caller is answered: 10,000 users'
- * entries are ~100 ms of encoding and Redis writes on the two cores the answer is built on.
+ * Batch reads given `answered` that load at least this many users, bringing at least this many asset ids, store after
+ * the caller is answered: 10,000 users of 50 assets are ~100 ms of encoding and Redis writes on the two cores the
+ * answer is built on. Smaller loads are stored before the read resolves, as without `answered`.
  */
 const DEFERRED_STORE_MIN_USERS = 1_000;
+const DEFERRED_STORE_MIN_ASSETS = 100_000;
 
 /** Settles when `answered` does (fulfilled or not), or after `maxMs`, whichever is first; never keeps the process up. */
 function afterAnswer(answered: Promise<void>, maxMs: number): Promise<void> {
@@ -328,7 +330,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       // supplies the generations to store under; the copies to serve STALE are read (and decoded) only if the
       // load fails (decoding 10,000 entries it is about to replace held a batch's first answers up ~0.1 s).
       // With pendingStores, parts the loader passes early are stored at once (they queue until the read is in). With
-      // `answered` and many users to load, every store of this read waits until the answer is written instead.
+      // `answered` and many users to load, they wait: a large load is stored whole after the answer (see loadBatch).
       const deferred = opts?.answered && pending.length >= DEFERRED_STORE_MIN_USERS ? afterAnswer(opts.answered, BACKGROUND_STORE_MAX_DEFER_MS).then(yieldToIo) : undefined;
       const stores = opts?.pendingStores ?? (deferred ? [] : undefined);
       const parts = stores ? new PartStores(stores) : undefined;
@@ -638,13 +640,14 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const assets = items.length === cold.length ? loaded.assets : detailsOf(items, loaded.assets);
     let ids = 0;
     for (const [, e] of items) ids += e.set?.assetIds.length ?? 0;
-    // A large batch (10,000 users of 50 assets: half a million ids) leaves its store to the caller to await
-    // before it answers, so the store's Redis round trips overlap the caller's serializing; a deferred one
-    // stores after the answer.
-    if (pendingStores && (deferred || ids >= BACKGROUND_STORE_MIN_ASSETS)) {
-      // after the answer in slices (other requests are served between them), or at once for the caller to await
-      const store = deferred ? deferred.then(() => this.storeSliced(orgId, items, assets)) : this.storeEntries(orgId, items, assets, writes);
-      pendingStores.push(store.catch((err: unknown) => this.logger.warn(`storing a batch failed, its users will be loaded again: ${describe(err)}`)));
+    const failed = (err: unknown): void => this.logger.warn(`storing a batch failed, its users will be loaded again: ${describe(err)}`);
+    if (deferred && pendingStores && ids >= DEFERRED_STORE_MIN_ASSETS) {
+      // After the answer, in slices (other requests are served between them).
+      pendingStores.push(deferred.then(() => this.storeSliced(orgId, items, assets)).catch(failed));
+    } else if (!deferred && pendingStores && ids >= BACKGROUND_STORE_MIN_ASSETS) {
+      // A large batch (10,000 users of 50 assets: half a million ids) leaves its store to the caller to await
+      // before it answers, so the store's Redis round trips overlap the caller's serializing.
+      pendingStores.push(this.storeEntries(orgId, items, assets, writes).catch(failed));
     } else await this.storeEntries(orgId, items, assets, writes);
     return out;
   }
