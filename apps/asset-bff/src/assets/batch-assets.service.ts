@@ -133,7 +133,16 @@ export class BatchAssetsService {
     };
     const onChunk: ChunkListener | undefined = (onPart || runs) && ((chunk): void => {
       const chunkSets = chunk.users.map(setOf);
-      onPart?.({ sets: new Map(chunk.users.map((u, k) => [u.userId, chunkSets[k]])), assets: detailsMap(chunk.assets) });
+      if (onPart) {
+        // The details only when the part is stored (a part of a load stored whole after the answer never is).
+        let assets: Map<string, AssetDetails> | undefined;
+        onPart({
+          sets: new Map(chunk.users.map((u, k) => [u.userId, chunkSets[k]])),
+          get assets() {
+            return (assets ??= detailsMap(chunk.assets));
+          },
+        });
+      }
       runs?.add(chunk.users.map((u) => u.userId), chunkSets, chunk.prepared);
     });
     const r = await this.portal.getUsersAssets(orgId, users, types, onChunk, this.decoders.usersDecoder());
