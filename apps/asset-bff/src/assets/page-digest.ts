@@ -26,7 +26,8 @@ function ownUtf8(s: string): Uint8Array {
   const n = Buffer.byteLength(s, 'utf8');
   const out = Buffer.allocUnsafeSlow(n);
   out.write(s, 0, n, n === s.length ? 'latin1' : 'utf8');
-  return out;
+  // a plain view, as the other thread receives it
+  return new Uint8Array(out.buffer, out.byteOffset, n);
 }
 
 /**
