@@ -42,7 +42,10 @@ export class BatchAssetsService {
     private readonly decoders: PageDecoders,
   ) {}
 
-  /** Each requested user once in request order (duplicates folded), each asset once. */
+  /**
+   * Each requested user once in request order (duplicates folded), each asset once. `answered` settles once the
+   * answer is written: a large load is stored after it (ReadOptions.answered).
+   */
   async usersAssets(
     orgId: string,
     userIds: string[],
@@ -55,7 +58,7 @@ export class BatchAssetsService {
     const types = typesKey(resourceTypes);
     // Details this request's own loads brought back need not be read back from the cache.
     const loaded = new Map<string, AssetDetails>();
-    // Users loaded now are serialized chunk by chunk, as each chunk's answer arrives.
+    // The elements of the users loaded now, made as each chunk's answer arrives (on a page worker, when there is one).
     const runs = new LoadedRuns();
     const read = { loaded, answered, runs };
     const entries = await this.sets(orgId, users, types, bypass, false, read);
