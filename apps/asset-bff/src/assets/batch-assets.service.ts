@@ -122,7 +122,7 @@ export class BatchAssetsService {
 
   /**
    * users/assetList in chunks, their answers digested on the page workers; each chunk's sets are passed to `onPart`
-   * as it arrives (the cache stores them at once), and its users' elements added to `runs`.
+   * as it arrives (for the cache to store: at once, or after the answer), and its users' elements added to `runs`.
    */
   private async load(orgId: string, users: string[], types: string[] | undefined, onPart?: PartSink, runs?: LoadedRuns): Promise<LoadedSets> {
     const sets: LoadedSets['sets'] = new Map();
