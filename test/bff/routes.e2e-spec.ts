@@ -1,4 +1,7 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
+import Redis from 'ioredis';
+import { CacheKeys, scopeId } from '@app/asset-cache';
+import { eventually } from '../cache/support/fake-portal';
 import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
 import { cleanRedisDb } from '../support/redis-db';
 import { SimHandle, startSim } from '../support/sim';
@@ -95,6 +98,34 @@ describe('asset-bff routes', () => {
     expect(r.body.assets[0]).toEqual({ id: expect.any(String), name: expect.any(String), names: expect.any(Object), type: expect.any(String), typeName: expect.any(String), typeNames: expect.any(Object) });
     const c = await sim.admin.counters();
     expect(c.endpoints.usersAssetList.calls).toBe(1);
+  });
+
+  it('POST user-assets of 2,000 users x 50 assets (stored after the answer) leaves every user and asset for another instance', async () => {
+    await sim.admin.createOrg({ orgId: 'o-large', assetCount: 500, userCount: 2_000, assetsPerUser: 50 });
+    const userIds = (await sim.admin.org('o-large')).userAssetCounts.map((u) => u.userId);
+    await sim.admin.resetCounters();
+    const first = await call(bff.url, 'POST', '/v1/orgs/o-large/user-assets?lang=zh_CN', { key: TEST_KEYS.admin, body: { userIds } });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-cache')).toBe('MISS');
+    expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(2);
+    // The store runs after the answer: wait until the last user's entry is in Redis.
+    const redis = new Redis(redisUrl);
+    const lastKey = new CacheKeys().userSet('o-large', scopeId(undefined), userIds[userIds.length - 1]);
+    try {
+      await eventually(async () => (await redis.exists(lastKey)) === 1, 5_000, "the last user's entry");
+    } finally {
+      redis.disconnect();
+    }
+    const other = await startBff({ sim, env: { REDIS_URL: redisUrl } });
+    try {
+      await sim.admin.resetCounters();
+      const second = await call(other.url, 'POST', '/v1/orgs/o-large/user-assets?lang=zh_CN', { key: TEST_KEYS.admin, body: { userIds } });
+      expect(second.headers.get('x-cache')).toBe('HIT');
+      expect(second.text).toBe(first.text);
+      expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(0);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('POST user-assets reloads only the users whose cached assets lack a type (read before through asset/list)', async () => {
