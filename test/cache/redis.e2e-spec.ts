@@ -261,6 +261,38 @@ describe('AssetSetCache on Redis', () => {
     await eventually(async () => (await raw.exists(lastKey)) === 1, 6_000, 'the store after the longest deferral');
   });
 
+  it('a batch read under 1,000 users, given `answered`, stores each part as it comes and resolves once every store is done', async () => {
+    const prefix = uniquePrefix('core');
+    const a = await cacheOn(prefix);
+    const b = await cacheOn(prefix);
+    const raw = rawClient();
+    const keys = new CacheKeys(prefix);
+    const portal = new FakePortal();
+    const users = Array.from({ length: 400 }, (_, i) => `q-${i}`);
+    let release!: () => void;
+    const rest = new Promise<void>((r) => (release = r));
+    let partsPassed = 0;
+    const loader = async (missing: string[], onPart?: (part: LoadedSets) => void): Promise<LoadedSets> => {
+      const all = await portal.batch(missing);
+      onPart?.({ sets: new Map(missing.slice(0, 200).map((u) => [u, all.sets.get(u) ?? null])), assets: all.assets });
+      partsPassed++;
+      await rest;
+      return all;
+    };
+    const never = new Promise<void>(() => undefined);
+    const reading = a.getUserSets({ orgId: 'org-1' }, users, loader, { bypass: true, answered: never });
+    await eventually(async () => partsPassed === 1 && (await raw.exists(keys.userSet('org-1', scopeId(undefined), 'q-199'))) === 1, 5_000, 'the first part in Redis');
+    const seen = await b.getUserSets({ orgId: 'org-1' }, users.slice(0, 200), async () => {
+      throw new Error('the first part should be in Redis');
+    });
+    expect([...seen.values()].every((r) => r.status === 'HIT')).toBe(true);
+    release();
+    await reading;
+    // resolved with the rest stored too
+    expect(await raw.exists(keys.userSet('org-1', scopeId(undefined), 'q-399'))).toBe(1);
+    expect(portal.count).toBe(1);
+  });
+
   it("the parts of a deferred batch load that failed are stored after the answer, so that the caller's retry loads only the rest", async () => {
     const prefix = uniquePrefix('core');
     const a = await cacheOn(prefix);

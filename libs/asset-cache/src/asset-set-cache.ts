@@ -332,7 +332,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       // With pendingStores, parts the loader passes early are stored at once (they queue until the read is in). With
       // `answered` and many users to load, they wait: a large load is stored whole after the answer (see loadBatch).
       const deferred = opts?.answered && pending.length >= DEFERRED_STORE_MIN_USERS ? afterAnswer(opts.answered, BACKGROUND_STORE_MAX_DEFER_MS).then(yieldToIo) : undefined;
-      const stores = opts?.pendingStores ?? (deferred ? [] : undefined);
+      // Given `answered` (and no pendingStores), the stores of parts and of large loads are this read's own: awaited
+      // here before it resolves, unless deferred.
+      const own = !opts?.pendingStores && opts?.answered ? [] : undefined;
+      const stores = opts?.pendingStores ?? own;
       const parts = stores ? new PartStores(stores) : undefined;
       const early = bypass ? loadMissing(pending.map((c) => c.userId), parts?.sink) : undefined;
       early?.catch(noop);
@@ -403,6 +406,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
           settle(j.c, undefined, err);
         }
       }
+      // A store that failed was logged; the read stands (those users load again next time).
+      if (own && !deferred) await Promise.all(own);
       if (failure) throw failure.err;
     }
 
