@@ -94,7 +94,35 @@ describe('batchBytes', () => {
       { userId: 'u2', assetIds: [] },
       { userId: 'u3', assetIds: ['a3', 'a\u2028"x"'] },
     ];
-    expect(made).toBe(`,${JSON.stringify(users).slice(1, -1)}`);
-    expect(digestElements([], [], new Int32Array(0), Int32Array.from([0]))).toBe('');
+    expect(Buffer.from(made).toString('utf8')).toBe(`,${JSON.stringify(users).slice(1, -1)}`);
+    expect(digestElements([], [], new Int32Array(0), Int32Array.from([0])).byteLength).toBe(0);
+  });
+
+  it('writes the same bytes as JSON.stringify for non-ASCII ids and users, repeats and empty lists, in a buffer of their own', () => {
+    const ids = ['a\u00e9', 'b', '\ud83d\ude00-c', 'd\\e', 'f\u2028', 'x'.repeat(128)];
+    const userIds = ['u\u00fc1', 'u2', 'u3', '\u573a\u7ad9', 'u5'];
+    // user k: ids (k * 7 + i) % 6 for i < k * 3, so later users repeat ids; u1 has none
+    const lists: number[] = [];
+    const offsets = [0];
+    const users = userIds.map((userId, k) => {
+      const own: string[] = [];
+      for (let i = 0; i < k * 3; i++) {
+        const j = (k * 7 + i * (k + 1)) % ids.length;
+        lists.push(j);
+        if (!own.includes(ids[j])) own.push(ids[j]);
+      }
+      offsets.push(lists.length);
+      return { userId, assetIds: own };
+    });
+    // and one with every id in a row (one copied range, longer than the loop copies), then the first again
+    lists.push(0, 1, 2, 3, 4, 5, 0);
+    offsets.push(lists.length);
+    users.push({ userId: 'u6', assetIds: [...ids] });
+    userIds.push('u6');
+    const made = digestElements(userIds, ids, Int32Array.from(lists), Int32Array.from(offsets));
+    expect(Buffer.from(made).toString('utf8')).toBe(`,${JSON.stringify(users).slice(1, -1)}`);
+    // the whole buffer is the elements (handed over to another thread, never a slice of a shared pool)
+    expect(made.byteOffset).toBe(0);
+    expect(made.buffer.byteLength).toBe(made.byteLength);
   });
 });

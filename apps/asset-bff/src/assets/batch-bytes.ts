@@ -24,28 +24,83 @@ function joinedElements(elements: Element[]): string {
   return elements.length === 0 ? '' : `,${JSON.stringify(elements).slice(1, -1)}`;
 }
 
+/** The UTF-8 bytes of texts `parts[i]`, one after another in one buffer, and where each starts (`starts[n]` = the end). */
+function packed(parts: readonly string[]): { bytes: Buffer; starts: Int32Array } {
+  const joined = parts.join('');
+  const bytes = Buffer.from(joined, 'utf8');
+  const starts = new Int32Array(parts.length + 1);
+  // an ASCII text has as many bytes as characters: the offsets are the lengths
+  const ascii = bytes.length === joined.length;
+  let at = 0;
+  for (let i = 0; i < parts.length; i++) {
+    starts[i] = at;
+    at += ascii ? parts[i].length : Buffer.byteLength(parts[i], 'utf8');
+  }
+  starts[parts.length] = at;
+  return { bytes, starts };
+}
+
+const TAIL = Buffer.from(']}');
+/** Shorter ranges are copied by a loop: faster than a native copy call each. */
+const LOOP_COPY_MAX = 64;
+
+/** Bytes [from, to) of `src` into `out` at `at`; the new end. */
+function copyRange(src: Buffer, from: number, to: number, out: Uint8Array, at: number): number {
+  if (to - from > LOOP_COPY_MAX) return at + src.copy(out, at, from, to);
+  for (let b = from; b < to; b++) out[at++] = src[b];
+  return at;
+}
+
 /**
  * The elements of a `users/assetList` answer's users in answer order, each user's ids once (first occurrence, as the
- * portal client folds them), from the answer's digest: what a page worker prepares for LoadedRuns, so that the
- * main thread does not serialize the users of a cold batch.
+ * portal client folds them), from the answer's digest, as UTF-8 bytes in a buffer of their own (never Buffer's shared
+ * pool: a page worker hands it over to the main thread): what a page worker prepares for LoadedRuns, so that the main
+ * thread does not serialize the users of a cold batch. The same bytes as JSON.stringify of the elements: each distinct
+ * id (`,"…"`) and each user's head (`,{"userId":…,"assetIds":[`) is encoded once, and an element is copies of those
+ * bytes, a run of ids that are consecutive in the answer's distinct ids (the usual case) in one copy.
  */
-export function digestElements(userIds: readonly string[], ids: readonly string[], lists: Int32Array, offsets: Int32Array): string {
-  // Each distinct id quoted once: the elements are then joins of texts, the same bytes as JSON.stringify of them.
-  const quoted = ids.map((id) => JSON.stringify(id));
-  // seen[j] === k + 1: id j is in user k's list already
+export function digestElements(userIds: readonly string[], ids: readonly string[], lists: Int32Array, offsets: Int32Array): Uint8Array {
+  const quoted = packed(ids.map((id) => `,${JSON.stringify(id)}`));
+  const heads = packed(userIds.map((userId) => `,{"userId":${JSON.stringify(userId)},"assetIds":[`));
+  const qs = quoted.starts;
+  // Each user's ids once (seen[j] === k + 1: id j is in user k's list already), and the answer's length.
   const seen = new Int32Array(ids.length);
-  const elements = new Array<string>(userIds.length);
+  const kept = new Int32Array(lists.length);
+  const ends = new Int32Array(userIds.length);
+  let n = 0;
+  let length = heads.starts[userIds.length] + TAIL.length * userIds.length;
   for (let k = 0; k < userIds.length; k++) {
-    const assetIds: string[] = [];
+    const first = n;
     for (let i = offsets[k]; i < offsets[k + 1]; i++) {
       const j = lists[i];
       if (seen[j] === k + 1) continue;
       seen[j] = k + 1;
-      assetIds.push(quoted[j]);
+      kept[n++] = j;
+      length += qs[j + 1] - qs[j];
     }
-    elements[k] = `,{"userId":${JSON.stringify(userIds[k])},"assetIds":[${assetIds.join(',')}]}`;
+    // the first id's comma is not written
+    if (n > first) length--;
+    ends[k] = n;
   }
-  return elements.join('');
+  const out = new Uint8Array(new ArrayBuffer(length));
+  const q = quoted.bytes;
+  let at = 0;
+  let m = 0;
+  for (let k = 0; k < userIds.length; k++) {
+    at = copyRange(heads.bytes, heads.starts[k], heads.starts[k + 1], out, at);
+    let skip = 1;
+    while (m < ends[k]) {
+      // ids j, j + 1, …, j + r - 1 in a row: their encodings are one range
+      const j = kept[m];
+      let r = 1;
+      while (m + r < ends[k] && kept[m + r] === j + r) r++;
+      at = copyRange(q, qs[j] + skip, qs[j + r], out, at);
+      skip = 0;
+      m += r;
+    }
+    at = copyRange(TAIL, 0, TAIL.length, out, at);
+  }
+  return out;
 }
 
 /**

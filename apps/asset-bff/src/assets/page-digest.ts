@@ -19,18 +19,6 @@ export interface Digest {
 const DECODER = new TextDecoder();
 
 /**
- * The UTF-8 bytes of `s` in a buffer of their own (never Buffer's shared pool: the buffer is handed over to
- * another thread); an ASCII text (its UTF-8 length is its length) is copied byte for byte.
- */
-function ownUtf8(s: string): Uint8Array {
-  const n = Buffer.byteLength(s, 'utf8');
-  const out = Buffer.allocUnsafeSlow(n);
-  out.write(s, 0, n, n === s.length ? 'latin1' : 'utf8');
-  // a plain view, as the other thread receives it
-  return new Uint8Array(out.buffer, out.byteOffset, n);
-}
-
-/**
  * An answer's bytes read the way the portal client reads them: JSON.parse of the text (the text itself when it
  * is not JSON), and for a success envelope its `data` replaced by what `digestData` makes of it.
  */
@@ -70,7 +58,7 @@ export function digestUsersAssetList(bytes: Uint8Array): Digest {
   return digestAnswer(bytes, (raw) => {
     const data = digestUsersAssetListData(raw);
     if (data.digest !== 'users') return { data, transfer: [] };
-    const prepared = ownUtf8(digestElements(data.userIds, data.ids, data.lists, data.offsets));
+    const prepared = digestElements(data.userIds, data.ids, data.lists, data.offsets);
     return { data: { ...data, prepared }, transfer: [data.lists.buffer as ArrayBuffer, data.offsets.buffer as ArrayBuffer, prepared.buffer as ArrayBuffer] };
   });
 }
