@@ -52,6 +52,26 @@ describe('portal-sim: users/assetList and asset/list', () => {
       expect(new Set(res.body.data.userAssets.map((a: { id: string }) => a.id)).size).toBe(20);
     });
 
+    it('answers a grant or revoke made after an earlier answer, the same lists as the filtered path with every type', async () => {
+      type Users = { userId: string; userAssetIds: string[] }[];
+      const userIds = ['ghost', 'u0005', 'u0006', 'u0005'];
+      const first = await usersAssetList({ organizationId: 'o1', userIds });
+      const before: Users = first.body.data.usersUserAssets;
+      expect(before.map((u) => u.userId)).toEqual(['u0005', 'u0006']);
+      await sim.admin.grant('o1', 'u0005', ['o1-a2500', 'o1-a0100']);
+      await sim.admin.revoke('o1', 'u0005', ['o1-a0002']);
+      const again = await usersAssetList({ organizationId: 'o1', userIds });
+      const after: Users = again.body.data.usersUserAssets;
+      const expected = [...before[0].userAssetIds.filter((id) => id !== 'o1-a0002'), 'o1-a0100', 'o1-a2500'].sort();
+      expect(after[0].userAssetIds).toEqual(expected);
+      expect(after[1]).toEqual(before[1]);
+      expect(again.body.data.userAssets.map((a: { id: string }) => a.id).sort()).toEqual([...expected, ...before[1].userAssetIds].sort());
+      // the filtered path, given every type the users' assets have, lists the same
+      const types = [...new Set(again.body.data.userAssets.map((a: { type: string }) => a.type))];
+      const typed = await usersAssetList({ organizationId: 'o1', userIds, resourceTypes: types });
+      expect(typed.body.data).toEqual(again.body.data);
+    });
+
     it('a user with all 2,500 assets and the I18n gaps of the test profile', async () => {
       const res = await usersAssetList({ organizationId: 'o1', userIds: ['u0001'] });
       expect(res.body.data.usersUserAssets[0].userAssetIds).toHaveLength(2500);

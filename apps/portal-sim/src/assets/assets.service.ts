@@ -11,6 +11,7 @@ import { PortalError, badRequest } from '../common/portal-error';
 import { SimControl } from '../calls/sim-control.service';
 import { RawJson } from '../common/raw-json';
 import { SimStore } from '../data/sim-store.service';
+import { Grant } from '../data/grant';
 import { SimOrg } from '../data/sim-model';
 
 /**
@@ -22,6 +23,14 @@ interface OrgEncoding {
   idOffsets: Uint32Array;
   details: Buffer;
   detailOffsets: Uint32Array;
+}
+
+/** One user's encoded element, and what it was made from. */
+interface UserEncoding {
+  enc: OrgEncoding;
+  userId: string;
+  version: number;
+  bytes: Buffer;
 }
 
 /** Collects byte ranges and strings, then copies them into one buffer allocated once. */
@@ -82,6 +91,10 @@ class ByteBuilder {
   }
 }
 
+/** Users' encoded elements kept per OU, and the largest one kept (a user of 10,000 assets: ~200 KB, not kept). */
+const USER_ENCODINGS_MAX_BYTES = 64 * 1024 * 1024;
+const USER_ENCODING_MAX_BYTES = 16 * 1024;
+
 /** Longest id the simulator accepts (the portal's "character limits exceeded"). */
 const MAX_ID_LENGTH = 128;
 
@@ -90,6 +103,9 @@ const MAX_ID_LENGTH = 128;
 export class AssetsService {
   private readonly encodings = new WeakMap<SimOrg, OrgEncoding>();
   private readonly nameEncodings = new WeakMap<SimOrg, { bytes: Buffer; offsets: Uint32Array }>();
+  /** Each user's `,{"userId":…,"userAssetIds":[…]}` (with a leading comma) of an unfiltered answer, while the grant and the OU's encoding stay the same. */
+  private readonly userEncodings = new WeakMap<Grant, UserEncoding>();
+  private readonly userEncodingBytes = new WeakMap<SimOrg, { bytes: number }>();
 
   constructor(
     private readonly store: SimStore,
@@ -121,6 +137,15 @@ export class AssetsService {
       seen.add(userId);
       const grant = org.users.get(userId);
       if (!grant) continue;
+      if (!types) {
+        // the user's element as the last unfiltered answer wrote it (the same bytes as below)
+        const own = this.userEncoded(org, enc, userId, grant);
+        // it starts with a comma: the first user's goes
+        out.slice(own, firstUser ? 1 : 0, own.length);
+        firstUser = false;
+        grant.markIn(used);
+        continue;
+      }
       out.text(`${firstUser ? '' : ','}{"userId":${JSON.stringify(userId)},"userAssetIds":[`);
       firstUser = false;
       const picked: number[] = [];
@@ -147,6 +172,30 @@ export class AssetsService {
     }
     out.text(']}');
     return new RawJson(out.toBuffer());
+  }
+
+  /**
+   * A user's element of an unfiltered users/assetList answer, made once per grant version and OU encoding and kept
+   * within USER_ENCODINGS_MAX_BYTES per OU (users of the large profile's 10,000-asset grants are made every time).
+   */
+  private userEncoded(org: SimOrg, enc: OrgEncoding, userId: string, grant: Grant): Buffer {
+    const known = this.userEncodings.get(grant);
+    if (known && known.enc === enc && known.userId === userId && known.version === grant.version) return known.bytes;
+    const b = new ByteBuilder();
+    b.text(`,{"userId":${JSON.stringify(userId)},"userAssetIds":[`);
+    const all: number[] = [];
+    grant.forEach((i) => all.push(i));
+    b.runs(enc.ids, enc.idOffsets, all);
+    b.text(']}');
+    const bytes = b.toBuffer();
+    let kept = this.userEncodingBytes.get(org);
+    if (!kept) this.userEncodingBytes.set(org, (kept = { bytes: 0 }));
+    const bytesAfter = kept.bytes + bytes.length - (known?.bytes.length ?? 0);
+    if (bytes.length <= USER_ENCODING_MAX_BYTES && bytesAfter <= USER_ENCODINGS_MAX_BYTES) {
+      this.userEncodings.set(grant, { enc, userId, version: grant.version, bytes });
+      kept.bytes = bytesAfter;
+    }
+    return bytes;
   }
 
   /** Per-OU encoding memo; an OU's asset array never changes (reset and createOrg make new SimOrg objects). */

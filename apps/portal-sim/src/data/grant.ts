@@ -13,6 +13,7 @@ export class Grant {
   private windows: GrantWindow[] | null;
   private list: number[] | null = null;
   private set: Set<number> | null = null;
+  private changes = 0;
 
   private constructor(windows: GrantWindow[] | null, list: number[] | null) {
     this.windows = windows;
@@ -96,6 +97,17 @@ export class Grant {
     return out;
   }
 
+  /** How many times the grant changed (grant/revoke): what is derived from it is valid while this stays the same. */
+  get version(): number {
+    return this.changes;
+  }
+
+  /** Sets `marks[i]` to 1 for every index i of the grant (a window at once). */
+  markIn(marks: Uint8Array): void {
+    if (this.windows) for (const w of this.windows) marks.fill(1, w.offset, w.offset + w.count);
+    else for (const i of this.list!) marks[i] = 1;
+  }
+
   /** Calls fn for every index in ascending order. */
   forEach(fn: (index: number) => void): void {
     if (this.windows) {
@@ -119,5 +131,6 @@ export class Grant {
     this.windows = null;
     this.list = [...all].sort((a, b) => a - b);
     this.set = null;
+    this.changes++;
   }
 }
