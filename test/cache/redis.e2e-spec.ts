@@ -241,6 +241,37 @@ describe('AssetSetCache on Redis', () => {
     expect(portal.count).toBe(1);
   });
 
+  it('such a read makes its in-process copies after the answer too, and none when the OU was invalidated before the answer', async () => {
+    const prefix = uniquePrefix('core');
+    const a = await cacheOn(prefix);
+    const portal = new FakePortal();
+    const users = Array.from({ length: 2_000 }, (_, i) => `c-${i}`);
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    const copiesBefore = a.localCopies;
+    const result = await a.getUserSets({ orgId: 'org-1' }, users, portal.batch, { answered });
+    expect(a.localCopies).toBe(copiesBefore);
+    expect(a.peekUserSet({ orgId: 'org-1' }, 'c-0')).toBeUndefined();
+    answer();
+    await eventually(() => a.localCopies === copiesBefore + 2_000, 5_000, 'the copies after the answer');
+    const copy = a.peekUserSet({ orgId: 'org-1' }, 'c-1999');
+    expect(copy?.status).toBe('HIT');
+    expect(copy?.set).toBe(result.get('c-1999')?.set);
+
+    // invalidated between the read and its answer: no copy of the old lists is made
+    const others = Array.from({ length: 2_000 }, (_, i) => `e-${i}`);
+    let answer2!: () => void;
+    const answered2 = new Promise<void>((r) => (answer2 = r));
+    await a.getUserSets({ orgId: 'org-2' }, others, portal.batch, { answered: answered2 });
+    await a.invalidateOrg('org-2');
+    const copiesThen = a.localCopies;
+    answer2();
+    await sleep(200);
+    expect(a.localCopies).toBe(copiesThen);
+    expect(a.peekUserSet({ orgId: 'org-2' }, 'e-0')).toBeUndefined();
+    expect(portal.count).toBe(2);
+  });
+
   it('a smaller batch read stores before it resolves, `answered` or not; a deferred store starts anyway 2 s after the read began', async () => {
     const prefix = uniquePrefix('core');
     const a = await cacheOn(prefix);

@@ -82,7 +82,15 @@ describe('PortalClient users/assetList (real simulator)', () => {
       return { ...env, data: data.digest === 'users' ? { ...data, prepared: new TextEncoder().encode(`for ${data.userIds[0]}`) } : data };
     };
     const told = new Map<string, string | undefined>();
-    await client.getUsersAssets('o-2500', asked, undefined, (chunk) => told.set(chunk.users[0].userId, chunk.prepared && new TextDecoder().decode(chunk.prepared)), decode);
+    const idsTold = new Map<string, { ids?: readonly string[]; union: string[] }>();
+    await client.getUsersAssets('o-2500', asked, undefined, (chunk) => {
+      told.set(chunk.users[0].userId, chunk.prepared && new TextDecoder().decode(chunk.prepared));
+      idsTold.set(chunk.users[0].userId, { ids: chunk.ids, union: [...new Set(chunk.users.flatMap((u) => u.userAssetIds))] });
+    }, decode);
+    // with what was prepared, each id of the chunk's lists once, in the order the lists name them first
+    for (const u of [requested[0], requested[1_000]]) expect(idsTold.get(u)?.ids).toEqual(idsTold.get(u)?.union);
+    expect(idsTold.get(requested[0])?.union.length).toBeGreaterThan(0);
+    expect(idsTold.get('nobody-here')?.ids).toBeUndefined();
     expect([...told.entries()].sort()).toEqual(
       [
         [requested[0], `for ${requested[0]}`],

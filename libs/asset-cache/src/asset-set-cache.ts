@@ -331,7 +331,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       // load fails (decoding 10,000 entries it is about to replace held a batch's first answers up ~0.1 s).
       // With pendingStores, parts the loader passes early are stored at once (they queue until the read is in). With
       // `answered` and many users to load, they wait: a large load is stored whole after the answer (see loadBatch).
-      const deferred = opts?.answered && pending.length >= DEFERRED_STORE_MIN_USERS ? afterAnswer(opts.answered, BACKGROUND_STORE_MAX_DEFER_MS).then(yieldToIo) : undefined;
+      const answeredAt = opts?.answered && pending.length >= DEFERRED_STORE_MIN_USERS ? afterAnswer(opts.answered, BACKGROUND_STORE_MAX_DEFER_MS) : undefined;
+      const deferred = answeredAt?.then(yieldToIo);
       // Given `answered` (and no pendingStores), the stores of parts and of large loads are this read's own: awaited
       // here before it resolves, unless deferred.
       const own = !opts?.pendingStores && opts?.answered ? [] : undefined;
@@ -361,9 +362,12 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       }
 
       let failure: { err: unknown } | undefined;
+      // Such a read's loaded users get their in-process copies once the answer is written, too (10,000 entries of the
+      // LRU are several milliseconds the answer need not wait for); until then a reader joins the load's flight.
+      const copies: [KeyCtx, StoredEntry][] | undefined = answeredAt ? [] : undefined;
       const settle = (c: (typeof cold)[number], entry: StoredEntry | undefined, err?: unknown): void => {
         if (entry) {
-          results.set(c.ctx.userId, this.missResult(c.ctx, entry, epoch));
+          results.set(c.ctx.userId, this.missResult(c.ctx, entry, epoch, copies));
           return;
         }
         const stale = this.staleResult(c.ctx, c.prev);
@@ -406,6 +410,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
           settle(j.c, undefined, err);
         }
       }
+      if (answeredAt && copies?.length) void answeredAt.then(() => this.rememberLoaded(copies, epoch));
       // A store that failed was logged; the read stands (those users load again next time).
       if (own && !deferred) await Promise.all(own);
       if (failure) throw failure.err;
@@ -875,11 +880,18 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return value;
   }
 
-  /** A freshly loaded entry: MISS for this caller, a HIT object for the in-process copy. */
-  private missResult(ctx: KeyCtx, e: StoredEntry, epoch: number): CachedUserSet {
+  /** A freshly loaded entry: MISS for this caller, a HIT object for the in-process copy (made now, or given `later`, by rememberLoaded). */
+  private missResult(ctx: KeyCtx, e: StoredEntry, epoch: number, later?: [KeyCtx, StoredEntry][]): CachedUserSet {
     const now = this.now();
-    this.remember(ctx, e, { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt }, epoch, now);
+    if (later) later.push([ctx, e]);
+    else this.remember(ctx, e, { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt }, epoch, now);
     return { userId: ctx.userId, set: e.set, status: 'MISS', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt };
+  }
+
+  /** The in-process copies of entries loaded by a read of `epoch` (none if the copies were dropped since). */
+  private rememberLoaded(loaded: [KeyCtx, StoredEntry][], epoch: number): void {
+    const now = this.now();
+    for (const [ctx, e] of loaded) this.remember(ctx, e, { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt }, epoch, now);
   }
 
   /** The previous entry as STALE when it is younger than its TTL + staleS; undefined otherwise. */

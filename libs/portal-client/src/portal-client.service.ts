@@ -55,9 +55,10 @@ export interface UserAssetsReadOptions {
  * Told of every `users/assetList` chunk as its answer arrives: the chunk's users in request order (an empty
  * list for a user the portal left out) and that answer's asset details. A user's list here is the very array
  * of the merged result unless another answer named the user too. `prepared`: what the decoder prepared from
- * the answer (DigestedUsersAssetList), given only when the answer named exactly these users in this order, each once.
+ * the answer (DigestedUsersAssetList), given only when the answer named exactly these users in this order, each once;
+ * then `ids` too: each id of the users' lists once, in the order the lists name them first.
  */
-export type ChunkListener = (chunk: { users: UsersUserAssets[]; assets: UserAssetInfo[]; prepared?: Uint8Array }) => void;
+export type ChunkListener = (chunk: { users: UsersUserAssets[]; assets: UserAssetInfo[]; prepared?: Uint8Array; ids?: readonly string[] }) => void;
 
 /** True when `answered` is `chunk` (the same users, in the same order, none twice: the chunk has no repeats). */
 function sameUsers(answered: readonly string[], chunk: readonly string[]): boolean {
@@ -198,8 +199,12 @@ export class PortalClient implements OnModuleDestroy {
         const answer = await this.usersAssetListCall(orgId, chunk, types, decode);
         const lists = new Map<string, string[]>();
         let prepared: Uint8Array | undefined;
+        let distinct: readonly string[] | undefined;
         if ('digest' in answer) {
-          if (answer.prepared && sameUsers(answer.userIds, chunk)) prepared = answer.prepared;
+          if (answer.prepared && sameUsers(answer.userIds, chunk)) {
+            prepared = answer.prepared;
+            distinct = answer.ids;
+          }
           const entries = table.entriesOf(answer.ids);
           answer.userIds.forEach((userId, k) => {
             const seen = lists.get(userId);
@@ -212,7 +217,7 @@ export class PortalClient implements OnModuleDestroy {
             lists.set(u.userId, table.uniqueList(seen ? [...seen, ...u.userAssetIds] : u.userAssetIds));
           }
         }
-        onChunk?.({ users: chunk.map((userId) => ({ userId, userAssetIds: lists.get(userId) ?? [] })), assets: answer.userAssets, prepared });
+        onChunk?.({ users: chunk.map((userId) => ({ userId, userAssetIds: lists.get(userId) ?? [] })), assets: answer.userAssets, prepared, ids: distinct });
         return { lists, userAssets: answer.userAssets };
       }),
     );

@@ -62,7 +62,8 @@ export class BatchAssetsService {
     const runs = new LoadedRuns();
     const read = { loaded, answered, runs };
     const entries = await this.sets(orgId, users, types, bypass, false, read);
-    let ids = collectIds(users, entries);
+    // the union of the users' ids, from the chunks' own when the answer is made of whole chunks (the usual cold batch)
+    let ids = runs.idsOf(users, entries) ?? collectIds(users, entries);
     let details = await this.detailsOf(orgId, ids, loaded);
     // Entries filled by asset/list know names but not types: reload the users whose assets lack a type. Each
     // distinct id is looked at once (5,000, not the 50,000 of 1,000 users' lists); usually none lacks one.
@@ -137,16 +138,19 @@ export class BatchAssetsService {
     const onChunk: ChunkListener | undefined = (onPart || runs) && ((chunk): void => {
       const chunkSets = chunk.users.map(setOf);
       if (onPart) {
-        // The details only when the part is stored (a part of a load stored whole after the answer never is).
+        // The sets and details only when the part is stored (a part of a load stored whole after the answer never is).
+        let partSets: LoadedSets['sets'] | undefined;
         let assets: Map<string, AssetDetails> | undefined;
         onPart({
-          sets: new Map(chunk.users.map((u, k) => [u.userId, chunkSets[k]])),
+          get sets() {
+            return (partSets ??= new Map(chunk.users.map((u, k) => [u.userId, chunkSets[k]])));
+          },
           get assets() {
             return (assets ??= detailsMap(chunk.assets));
           },
         });
       }
-      runs?.add(chunk.users.map((u) => u.userId), chunkSets, chunk.prepared);
+      runs?.add(chunk.users.map((u) => u.userId), chunkSets, chunk.prepared, chunk.ids);
     });
     const r = await this.portal.getUsersAssets(orgId, users, types, onChunk, this.decoders.usersDecoder());
     for (const u of r.users) setOf(u);

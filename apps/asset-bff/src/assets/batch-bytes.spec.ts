@@ -84,6 +84,30 @@ describe('batchBytes', () => {
     expect(batchBytes('o1', ['u1'], fresh, [], elements, bogus).toString('utf8')).toContain('made-elsewhere');
   });
 
+  it("gives the union of the users' ids from the runs' own only when runs with ids make up the whole answer", () => {
+    const set = (assetIds: string[]): UserAssetSet => ({ assetIds, total: assetIds.length, complete: true });
+    const entry = (userId: string, s: UserAssetSet | null, status: CacheStatus): CachedUserSet => ({ userId, set: s, status, ageS: 0, loadedAt: 0 });
+    const s1 = set(['a', 'b']);
+    const s2 = set(['b', 'c']);
+    const s3 = set(['d', 'a']);
+    const runs = new LoadedRuns();
+    // the run's ids are taken as given (here in an order the sets would not give: proof that they were used)
+    runs.add(['u1', 'u2'], [s1, s2], undefined, ['c', 'b', 'a']);
+    runs.add(['u3'], [s3], undefined, ['d', 'a']);
+    const entries = new Map([entry('u1', s1, 'MISS'), entry('u2', s2, 'MISS'), entry('u3', s3, 'MISS')].map((e) => [e.userId, e]));
+    expect(runs.idsOf(['u1', 'u2', 'u3'], entries)).toEqual(['c', 'b', 'a', 'd']);
+    // a user not from a run, runs out of order, another set than the run's, a run without ids: not from the runs
+    expect(runs.idsOf(['u1', 'u2', 'u3', 'u4'], entries)).toBeUndefined();
+    expect(runs.idsOf(['u3', 'u1', 'u2'], entries)).toEqual(['d', 'a', 'c', 'b']);
+    expect(runs.idsOf(['u2', 'u1', 'u3'], entries)).toBeUndefined();
+    const stale = new Map(entries).set('u3', entry('u3', set(['d', 'a']), 'STALE'));
+    expect(runs.idsOf(['u1', 'u2', 'u3'], stale)).toBeUndefined();
+    const bare = new LoadedRuns();
+    bare.add(['u1', 'u2'], [s1, s2]);
+    expect(bare.idsOf(['u1', 'u2'], entries)).toBeUndefined();
+    expect(new LoadedRuns().idsOf(['u1'], entries)).toBeUndefined();
+  });
+
   it('makes a digest\'s elements as the client folds the lists: answer order, each id once per user, odd strings escaped', () => {
     const ids = ['a1', 'a\u2028"x"', 'a3'];
     const lists = Int32Array.from([0, 1, 0, 2, 2, 1]);

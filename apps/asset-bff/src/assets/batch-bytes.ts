@@ -129,6 +129,8 @@ interface LoadedRun {
   sets: (UserAssetSet | null)[];
   /** The users' elements in order, each with its leading comma. */
   bytes: Buffer;
+  /** Each id of the users' lists once, in the order the lists name them first (when the chunk's answer gave them). */
+  ids?: readonly string[];
 }
 
 /**
@@ -145,13 +147,32 @@ export class LoadedRuns {
     return this.byFirst.size;
   }
 
-  /** A chunk's users and sets; `prepared`: their elements as a page worker made them (digestElements), if it did. */
-  add(users: string[], sets: (UserAssetSet | null)[], prepared?: Uint8Array): void {
+  /**
+   * A chunk's users and sets; `prepared`: their elements as a page worker made them (digestElements), if it did;
+   * `ids`: each id of the sets once, in first-seen order, if known.
+   */
+  add(users: string[], sets: (UserAssetSet | null)[], prepared?: Uint8Array, ids?: readonly string[]): void {
     if (users.length === 0) return;
     const bytes = prepared
       ? Buffer.from(prepared.buffer, prepared.byteOffset, prepared.byteLength)
       : Buffer.from(joinedElements(users.map((userId, k) => ({ userId, assetIds: sets[k]?.assetIds ?? [] }))));
-    this.byFirst.set(users[0], { users, sets, bytes });
+    this.byFirst.set(users[0], { users, sets, bytes, ids });
+  }
+
+  /**
+   * Each id of the users' sets once, in the order the users (in order) name them first, from the runs' `ids` when
+   * runs with ids make up the whole answer (500,000 ids of a cold batch are then not walked again); undefined otherwise.
+   */
+  idsOf(users: string[], entries: Map<string, CachedUserSet>): string[] | undefined {
+    if (this.byFirst.size === 0) return undefined;
+    const seen = new Set<string>();
+    for (let i = 0; i < users.length; ) {
+      const run = this.at(users, i, entries);
+      if (run?.ids === undefined) return undefined;
+      for (const id of run.ids) seen.add(id);
+      i += run.users.length;
+    }
+    return [...seen];
   }
 
   /** The run whose users are users[i], users[i + 1], … with the same sets in `entries`; undefined if none. */
