@@ -875,7 +875,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
 
   /** A HIT from the store; kept in process so repeated hits return this same object. */
   private hitResult(ctx: KeyCtx, e: StoredEntry, epoch: number, now: number): CachedUserSet {
-    const value: CachedUserSet = { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt };
+    const value = hitOf(ctx, e, now);
     this.remember(ctx, e, value, epoch, now);
     return value;
   }
@@ -884,14 +884,14 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private missResult(ctx: KeyCtx, e: StoredEntry, epoch: number, later?: [KeyCtx, StoredEntry][]): CachedUserSet {
     const now = this.now();
     if (later) later.push([ctx, e]);
-    else this.remember(ctx, e, { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt }, epoch, now);
+    else this.remember(ctx, e, hitOf(ctx, e, now), epoch, now);
     return { userId: ctx.userId, set: e.set, status: 'MISS', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt };
   }
 
   /** The in-process copies of entries loaded by a read of `epoch` (none if the copies were dropped since). */
   private rememberLoaded(loaded: [KeyCtx, StoredEntry][], epoch: number): void {
     const now = this.now();
-    for (const [ctx, e] of loaded) this.remember(ctx, e, { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt }, epoch, now);
+    for (const [ctx, e] of loaded) this.remember(ctx, e, hitOf(ctx, e, now), epoch, now);
   }
 
   /** The previous entry as STALE when it is younger than its TTL + staleS; undefined otherwise. */
@@ -1053,6 +1053,11 @@ function detailsOf(items: [string, StoredEntry][], all: Map<string, AssetDetails
 }
 
 /** Whole seconds since `loadedAt` (never negative: instances' clocks differ slightly). */
+/** A stored entry as a HIT (what a read served from the store, or an in-process copy, gives). */
+function hitOf(ctx: KeyCtx, e: StoredEntry, now: number): CachedUserSet {
+  return { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt };
+}
+
 function ageS(loadedAt: number, now: number): number {
   return Math.max(0, Math.floor((now - loadedAt) / MS_PER_S));
 }

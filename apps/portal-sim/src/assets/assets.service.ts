@@ -100,6 +100,15 @@ class ByteBuilder {
 const USER_ENCODINGS_MAX_BYTES = 64 * 1024 * 1024;
 const USER_ENCODING_MAX_BYTES = 16 * 1024;
 
+/** A user's element of a users/assetList answer, `,{"userId":…,"userAssetIds":[…]}` (with a leading comma), for the OU's assets at `indices`. */
+function userElement(enc: OrgEncoding, userId: string, indices: Iterable<number>): Buffer {
+  const b = new ByteBuilder();
+  b.text(`,{"userId":${JSON.stringify(userId)},"userAssetIds":[`);
+  b.runs(enc.ids, enc.idOffsets, indices);
+  b.text(']}');
+  return b.toBuffer();
+}
+
 /** Longest id the simulator accepts (the portal's "character limits exceeded"). */
 const MAX_ID_LENGTH = 128;
 
@@ -142,25 +151,22 @@ export class AssetsService {
       seen.add(userId);
       const grant = org.users.get(userId);
       if (!grant) continue;
-      if (!types) {
-        // the user's element as the last unfiltered answer wrote it (the same bytes as below)
-        const own = this.userEncoded(org, enc, userId, grant);
-        // it starts with a comma: the first user's goes
-        out.slice(own, firstUser ? 1 : 0, own.length);
-        firstUser = false;
+      let own: Buffer;
+      if (types) {
+        const picked: number[] = [];
+        grant.forEach((i) => {
+          if (!types.has(org.assets[i].type)) return;
+          used[i] = 1;
+          picked.push(i);
+        });
+        own = userElement(enc, userId, picked);
+      } else {
+        own = this.userEncoded(org, enc, userId, grant);
         grant.markIn(used);
-        continue;
       }
-      out.text(`${firstUser ? '' : ','}{"userId":${JSON.stringify(userId)},"userAssetIds":[`);
+      // it starts with a comma: the first user's goes
+      out.slice(own, firstUser ? 1 : 0, own.length);
       firstUser = false;
-      const picked: number[] = [];
-      grant.forEach((i) => {
-        if (types && !types.has(org.assets[i].type)) return;
-        used[i] = 1;
-        picked.push(i);
-      });
-      out.runs(enc.ids, enc.idOffsets, picked);
-      out.text(']}');
     }
     out.text('],"userAssets":[');
     let firstAsset = true;
@@ -186,19 +192,19 @@ export class AssetsService {
   private userEncoded(org: SimOrg, enc: OrgEncoding, userId: string, grant: Grant): Buffer {
     const known = this.userEncodings.get(grant);
     if (known && known.enc === enc && known.userId === userId && known.version === grant.version) return known.bytes;
-    const b = new ByteBuilder();
-    b.text(`,{"userId":${JSON.stringify(userId)},"userAssetIds":[`);
     const all: number[] = [];
     grant.forEach((i) => all.push(i));
-    b.runs(enc.ids, enc.idOffsets, all);
-    b.text(']}');
-    const bytes = b.toBuffer();
+    const bytes = userElement(enc, userId, all);
     let kept = this.userEncodingBytes.get(org);
     if (!kept) this.userEncodingBytes.set(org, (kept = { bytes: 0 }));
-    const bytesAfter = kept.bytes + bytes.length - (known?.bytes.length ?? 0);
-    if (bytes.length <= USER_ENCODING_MAX_BYTES && bytesAfter <= USER_ENCODINGS_MAX_BYTES) {
+    // an outdated element goes, whether or not the new one is kept
+    if (known) {
+      this.userEncodings.delete(grant);
+      kept.bytes -= known.bytes.length;
+    }
+    if (bytes.length <= USER_ENCODING_MAX_BYTES && kept.bytes + bytes.length <= USER_ENCODINGS_MAX_BYTES) {
       this.userEncodings.set(grant, { enc, userId, version: grant.version, bytes });
-      kept.bytes = bytesAfter;
+      kept.bytes += bytes.length;
     }
     return bytes;
   }
