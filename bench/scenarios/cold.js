@@ -94,15 +94,19 @@ async function backgroundStoreDone(redis, user) {
   return Date.now() - t0;
 }
 
+/** The user's stored entry (all types) in the OU, as redis-cli prints it ('' when there is none). */
+function entryOf(redis, orgId, user) {
+  return redis.cli('get', KEYS.userSet(orgId, scopeId(undefined), user));
+}
+
 /**
  * Waits (at most 10 s) until the user's entry (all types) in the OU differs from `before`: a large batch stores its
  * users after answering, the last user last; returns how long that took.
  */
 async function entryReplaced(redis, orgId, user, before) {
-  const key = KEYS.userSet(orgId, scopeId(undefined), user);
   const t0 = Date.now();
   while (Date.now() - t0 < 10_000) {
-    if (redis.cli('get', key) !== before) break;
+    if (entryOf(redis, orgId, user) !== before) break;
     await new Promise((r) => setTimeout(r, 20));
   }
   return Date.now() - t0;
@@ -158,10 +162,10 @@ async function coldBatch(ctx) {
     // The simulator encodes an OU's ids and details on its first call for it (~50 ms), and each user's list on the
     // first call that names the user: a first batch of every user is not timed, so that every timed call (the
     // ideal's and the repeats') finds the simulator in the same state.
-    const lastKey = () => ctx.redis.cli('get', KEYS.userSet(COLD_ORG, scopeId(undefined), body.userIds[body.userIds.length - 1]));
-    const unwarmed = lastKey();
+    const last = body.userIds[body.userIds.length - 1];
+    const unwarmed = entryOf(ctx.redis, COLD_ORG, last);
     await bff(bffMain.url, 'POST', `/v1/orgs/${COLD_ORG}/user-assets`, body, { 'cache-control': 'no-cache' });
-    await entryReplaced(ctx.redis, COLD_ORG, body.userIds[body.userIds.length - 1], unwarmed);
+    await entryReplaced(ctx.redis, COLD_ORG, last, unwarmed);
     // one uncontended users/assetList call of a full chunk, as the simulator times it (latency + its own work)
     const one = await counted(sim, () => bff(bffMain.url, 'POST', `/v1/orgs/${COLD_ORG}/user-assets`, { userIds: body.userIds.slice(-config.batchSize) }, { 'cache-control': 'no-cache' }));
     const rec = one.counters.log.find((l) => l.endpoint === 'usersAssetList');
@@ -169,8 +173,7 @@ async function coldBatch(ctx) {
     for (let k = 0; k < REPEATS; k++) {
       // every run bypasses the cache: every user is fetched upstream
       const headers = { 'cache-control': 'no-cache' };
-      const last = body.userIds[body.userIds.length - 1];
-      const before = lastKey();
+      const before = entryOf(ctx.redis, COLD_ORG, last);
       const { result: r, calls, timeline: tl } = await counted(sim, () => bff(bffMain.url, 'POST', `/v1/orgs/${COLD_ORG}/user-assets`, body, headers));
       if (r.status !== 200) throw new Error(`cold batch: ${r.status} ${r.text.slice(0, 200)}`);
       // Each repeat is one cold batch on its own: the next starts once this one's users are stored (after its answer).

@@ -875,7 +875,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
 
   /** A HIT from the store; kept in process so repeated hits return this same object. */
   private hitResult(ctx: KeyCtx, e: StoredEntry, epoch: number, now: number): CachedUserSet {
-    const value = hitOf(ctx, e, now);
+    const value = resultOf(ctx, e, 'HIT', now);
     this.remember(ctx, e, value, epoch, now);
     return value;
   }
@@ -884,21 +884,21 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private missResult(ctx: KeyCtx, e: StoredEntry, epoch: number, later?: [KeyCtx, StoredEntry][]): CachedUserSet {
     const now = this.now();
     if (later) later.push([ctx, e]);
-    else this.remember(ctx, e, hitOf(ctx, e, now), epoch, now);
-    return { userId: ctx.userId, set: e.set, status: 'MISS', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt };
+    else this.remember(ctx, e, resultOf(ctx, e, 'HIT', now), epoch, now);
+    return resultOf(ctx, e, 'MISS', now);
   }
 
   /** The in-process copies of entries loaded by a read of `epoch` (none if the copies were dropped since). */
   private rememberLoaded(loaded: [KeyCtx, StoredEntry][], epoch: number): void {
     const now = this.now();
-    for (const [ctx, e] of loaded) this.remember(ctx, e, hitOf(ctx, e, now), epoch, now);
+    for (const [ctx, e] of loaded) this.remember(ctx, e, resultOf(ctx, e, 'HIT', now), epoch, now);
   }
 
   /** The previous entry as STALE when it is younger than its TTL + staleS; undefined otherwise. */
   private staleResult(ctx: KeyCtx, prev: StoredEntry | undefined): CachedUserSet | undefined {
     const now = this.now();
     if (!prev || now >= prev.freshUntil + this.staleMs) return undefined;
-    return { userId: ctx.userId, set: prev.set, status: 'STALE', ageS: ageS(prev.loadedAt, now), loadedAt: prev.loadedAt };
+    return resultOf(ctx, prev, 'STALE', now);
   }
 
   /** Keeps the object in process until the local lifetime ends or the refresh-ahead window opens, whichever first. */
@@ -1052,12 +1052,12 @@ function detailsOf(items: [string, StoredEntry][], all: Map<string, AssetDetails
   return out;
 }
 
-/** Whole seconds since `loadedAt` (never negative: instances' clocks differ slightly). */
-/** A stored entry as a HIT (what a read served from the store, or an in-process copy, gives). */
-function hitOf(ctx: KeyCtx, e: StoredEntry, now: number): CachedUserSet {
-  return { userId: ctx.userId, set: e.set, status: 'HIT', ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt };
+/** A stored entry as a read's result with this status, its age as of `now`. */
+function resultOf(ctx: KeyCtx, e: StoredEntry, status: CacheStatus, now: number): CachedUserSet {
+  return { userId: ctx.userId, set: e.set, status, ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt };
 }
 
+/** Whole seconds since `loadedAt` (never negative: instances' clocks differ slightly). */
 function ageS(loadedAt: number, now: number): number {
   return Math.max(0, Math.floor((now - loadedAt) / MS_PER_S));
 }
