@@ -64,6 +64,7 @@ export class AppModule {
             timeoutMs: c.PORTAL_TIMEOUT_MS,
             concurrency: c.PORTAL_CONCURRENCY,
             batchSize: c.PORTAL_BATCH_SIZE,
+            batchWindowMs: c.PORTAL_BATCH_WINDOW_MS,
             pageSize: c.PORTAL_PAGE_SIZE,
             observer: m.portalObserver,
           }),

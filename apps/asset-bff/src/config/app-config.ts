@@ -63,6 +63,10 @@ export class AppConfig {
   @IsInt() @Min(1) @Max(1000)
   PORTAL_BATCH_SIZE = 1000;
 
+  /** How long single-user lookups (access checks of users not cached) wait to share one users/assetList call. */
+  @IsInt() @Min(0) @Max(1000)
+  PORTAL_BATCH_WINDOW_MS = 5;
+
   @IsInt() @Min(1) @Max(1000)
   PORTAL_PAGE_SIZE = 1000;
 

@@ -16,7 +16,7 @@ function problems(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   it('applies the contract defaults', () => {
     const c = loadConfig(base);
-    expect(c).toMatchObject({ PORT: 3000, HOST: '0.0.0.0', PORTAL_TIMEOUT_MS: 5000, PORTAL_CONCURRENCY: 8, PORTAL_BATCH_SIZE: 1000, PORTAL_PAGE_SIZE: 1000, CACHE_TTL_S: 300, CACHE_STALE_S: 3600, CACHE_NEGATIVE_TTL_S: 30, JWT_USER_CLAIM: 'sub', JWT_ORG_CLAIM: 'orgId', RATE_LIMIT_PER_S: 0 });
+    expect(c).toMatchObject({ PORT: 3000, HOST: '0.0.0.0', PORTAL_TIMEOUT_MS: 5000, PORTAL_CONCURRENCY: 8, PORTAL_BATCH_SIZE: 1000, PORTAL_BATCH_WINDOW_MS: 5, PORTAL_PAGE_SIZE: 1000, CACHE_TTL_S: 300, CACHE_STALE_S: 3600, CACHE_NEGATIVE_TTL_S: 30, JWT_USER_CLAIM: 'sub', JWT_ORG_CLAIM: 'orgId', RATE_LIMIT_PER_S: 0 });
     expect(c.API_KEYS).toEqual([]);
     expect(c.CORS_ORIGINS).toEqual([]);
   });
@@ -30,13 +30,14 @@ describe('loadConfig', () => {
   });
 
   it('lists every problem, one line each, naming the variable', () => {
-    const p = problems({ PORT: 'abc', PORTAL_BATCH_SIZE: '5000', API_KEYS: '[{"id":"x","sha256":"nothex","orgs":[],"scopes":["root"]}]', REDIS_URL: 'http://nope' });
+    const p = problems({ PORT: 'abc', PORTAL_BATCH_SIZE: '5000', PORTAL_BATCH_WINDOW_MS: '-1', API_KEYS: '[{"id":"x","sha256":"nothex","orgs":[],"scopes":["root"]}]', REDIS_URL: 'http://nope' });
     expect(p).toEqual(
       expect.arrayContaining([
         'PORT: must be an integer',
         expect.stringMatching(/^PORTAL_BASE_URL: /),
         'PORTAL_APP_KEY: PORTAL_APP_KEY is required',
         expect.stringMatching(/^PORTAL_BATCH_SIZE: /),
+        expect.stringMatching(/^PORTAL_BATCH_WINDOW_MS: /),
         expect.stringMatching(/^REDIS_URL: /),
         expect.stringMatching(/^API_KEYS\[0\]\[sha256\]: /),
         expect.stringMatching(/^API_KEYS\[0\]\[orgs\]: /),
