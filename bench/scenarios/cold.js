@@ -25,8 +25,9 @@ const median = (xs) => {
 async function setLatency(sim, ms) {
   await simAdmin(sim, 'DELETE', '/faults');
   if (ms > 0) {
-    await simAdmin(sim, 'PUT', '/faults/assetList', { latencyMs: ms });
-    await simAdmin(sim, 'PUT', '/faults/usersAssetList', { latencyMs: ms });
+    const latencyAt = process.env.BENCH_LATENCY_AT || 'answer';
+    await simAdmin(sim, 'PUT', '/faults/assetList', { latencyMs: ms, latencyAt });
+    await simAdmin(sim, 'PUT', '/faults/usersAssetList', { latencyMs: ms, latencyAt });
   }
 }
 

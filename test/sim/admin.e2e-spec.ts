@@ -80,6 +80,42 @@ describe('portal-sim: admin API (counters, faults, data)', () => {
       expect(rec.finishedAt - rec.startedAt).toBeLessThan(1_000);
     });
 
+    const idsOf = (r: { body: { data: { usersUserAssets: { userAssetIds: string[] }[] } } }): string[] => r.body.data.usersUserAssets[0].userAssetIds;
+    /** A users/assetList call of u0005 under 500 ms latency, with o1-a2000 granted once the call came in. */
+    async function grantDuringLatency(latencyAt?: 'request' | 'answer'): Promise<string[]> {
+      await sim.admin.setFault('usersAssetList', { latencyMs: 500, latencyAt });
+      const pending = batch(['u0005']);
+      // Counted as it comes in; with 'answer' its answer is made on the next turn of the sim's loop, long before the grant.
+      for (let i = 0; (await sim.admin.counters()).endpoints.usersAssetList.calls < 1; i++) {
+        if (i > 100) throw new Error('the call never reached the simulator');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      await sim.admin.grant('o1', 'u0005', ['o1-a2000']);
+      const ids = idsOf(await pending);
+      const [rec] = await logOf('usersAssetList', 1);
+      expect(rec.finishedAt - rec.startedAt).toBeGreaterThanOrEqual(495);
+      await sim.admin.clearFaults();
+      expect(idsOf(await batch(['u0005']))).toContain('o1-a2000');
+      return ids;
+    }
+
+    it("latencyAt 'answer' answers from the data as the call came in, once the latency has passed", async () => {
+      expect(await grantDuringLatency('answer')).not.toContain('o1-a2000');
+    });
+
+    it("latencyAt 'request' (the default) answers from the data as the latency ends", async () => {
+      expect(await grantDuringLatency()).toContain('o1-a2000');
+      await sim.admin.reset();
+      expect(await grantDuringLatency('request')).toContain('o1-a2000');
+    });
+
+    it('a latencyAt other than request or answer is refused', async () => {
+      const res = await fetch(`${sim.url}/__sim/faults/usersAssetList`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latencyMs: 5, latencyAt: 'later' }) });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('latencyAt');
+    });
+
     it('errorCode answers that code in the envelope with HTTP 200', async () => {
       await sim.admin.setFault('usersAssetList', { errorCode: PortalCode.NotPermitted });
       const res = await batch(['u0001']);

@@ -53,6 +53,14 @@ export interface SimFault {
   latencyMs?: number;
   /** Extra random latency, uniform in [0, latencyJitterMs). */
   latencyJitterMs?: number;
+  /**
+   * Where the latency sits. 'request' (the default): the call waits, then is verified and answered from the data
+   * as it is then. 'answer': the call is verified and answered on arrival, and its answer sent once the latency has
+   * passed since the arrival, so that the simulator's own work for concurrent calls overlaps their latency, as on a
+   * portal that serves calls in parallel (the simulator is one thread: with 'request', calls whose latency ends
+   * together are answered one after another). A call that fails, hangs or drops takes its latency first either way.
+   */
+  latencyAt?: 'request' | 'answer';
   /** Probability in [0,1] that a call fails with errorCode or httpStatus (default 1 when either is set). */
   errorRate?: number;
   /** Answer this portal/gateway code in the envelope (HTTP 200). */

@@ -52,6 +52,8 @@ export class AdminController {
   @HttpCode(204)
   setFault(@Param('endpoint') endpoint: string, @Body() fault: SimFault | undefined): void {
     if (!ENDPOINT_NAMES.has(endpoint)) throw new HttpException({ message: `unknown endpoint ${endpoint}` }, 400);
+    const at = fault?.latencyAt;
+    if (at !== undefined && at !== 'request' && at !== 'answer') throw new HttpException({ message: 'latencyAt must be request or answer' }, 400);
     this.control.setFault(endpoint as PortalEndpointName | '*', fault ?? {});
   }
 

@@ -2,7 +2,9 @@ import { CallHandler, ExecutionContext, HttpException, Injectable, NestIntercept
 import { Reflector } from '@nestjs/core';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import { NEVER, Observable, catchError, map, throwError } from 'rxjs';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
+import { NEVER, Observable, catchError, concatMap, map, throwError } from 'rxjs';
 import { PortalEndpointName, SimFault } from '@app/portal-contracts';
 import { sleep } from '../common/clock';
 import { PortalError } from '../common/portal-error';
@@ -36,18 +38,28 @@ export class PortalCallInterceptor implements NestInterceptor {
     const req = context.switchToHttp().getRequest<RawRequest>();
     const call: CallContext = this.recorder.context(req.raw) ?? { endpoint: meta.name, startedAt: Date.now() };
     this.describe(meta.name, req.body, call);
+    // With latencyAt 'answer', when the answer may leave (performance.now() time); otherwise the latency is over.
+    let answerDueAt: number | undefined;
     try {
       const fault = this.control.takeFault(meta.name);
       if (fault) {
-        const stop = await this.applyFault(fault, meta, req, call);
-        if (stop) return stop;
+        const latency = latencyOf(fault);
+        const failing = fails(fault);
+        if (fault.latencyAt === 'answer' && !failing && !fault.drop && !fault.hang) {
+          answerDueAt = performance.now() + latency;
+          // Calls that came in together are all taken in (their latency started) before any of them is answered.
+          await setImmediatePromise();
+        } else {
+          const stop = await this.applyFault(fault, latency, failing, meta, req, call);
+          if (stop) return stop;
+        }
       }
       if (meta.signed) this.tokens.verify(req.headers, queryOf(req.url), req.rawBody?.toString('utf8') ?? '');
     } catch (err) {
       call.outcome = outcomeOf(err);
       throw err;
     }
-    return next.handle().pipe(
+    const answer = next.handle().pipe(
       map((body: unknown) => this.success(meta, body, call)),
       map((body: unknown) => {
         const bytes = encodeWithRaw(body);
@@ -55,6 +67,9 @@ export class PortalCallInterceptor implements NestInterceptor {
         void context.switchToHttp().getResponse<FastifyReply>().header('content-type', JSON_CONTENT_TYPE);
         return bytes;
       }),
+    );
+    const due = answerDueAt;
+    return (due === undefined ? answer : answer.pipe(concatMap((out: unknown) => untilDue(due, out)))).pipe(
       catchError((err: unknown) => {
         call.outcome = outcomeOf(err);
         return throwError(() => err);
@@ -92,8 +107,7 @@ export class PortalCallInterceptor implements NestInterceptor {
   }
 
   /** Latency first, then drop, hang or error; resolves to an Observable when the call must not reach its handler. */
-  private async applyFault(fault: SimFault, meta: SimEndpointMeta, req: RawRequest, call: CallContext): Promise<Observable<unknown> | undefined> {
-    const latency = (fault.latencyMs ?? 0) + (fault.latencyJitterMs ? Math.random() * fault.latencyJitterMs : 0);
+  private async applyFault(fault: SimFault, latency: number, failing: boolean, meta: SimEndpointMeta, req: RawRequest, call: CallContext): Promise<Observable<unknown> | undefined> {
     if (latency > 0) await sleep(latency);
     if (fault.drop) {
       call.outcome = OUTCOME_NO_ANSWER;
@@ -101,7 +115,6 @@ export class PortalCallInterceptor implements NestInterceptor {
       return NEVER;
     }
     if (fault.hang) return NEVER;
-    const failing = (fault.errorCode !== undefined || fault.httpStatus !== undefined) && Math.random() < (fault.errorRate ?? 1);
     if (!failing) return undefined;
     if (fault.httpStatus !== undefined) {
       throw new HttpException({ code: fault.httpStatus, message: STATUS_CODES[fault.httpStatus] ?? 'Error', data: null }, fault.httpStatus);
@@ -109,6 +122,18 @@ export class PortalCallInterceptor implements NestInterceptor {
     throw new PortalError(fault.errorCode!, 'Injected fault', meta.wire, 200);
   }
 }
+
+/** `out` once performance.now() reaches `due` (at once when it has). */
+async function untilDue<T>(due: number, out: T): Promise<T> {
+  const wait = due - performance.now();
+  if (wait > 0) await sleep(wait);
+  return out;
+}
+
+const latencyOf = (fault: SimFault): number => (fault.latencyMs ?? 0) + (fault.latencyJitterMs ? Math.random() * fault.latencyJitterMs : 0);
+
+/** Whether this call fails with the fault's error (drawn once per call). */
+const fails = (fault: SimFault): boolean => (fault.errorCode !== undefined || fault.httpStatus !== undefined) && Math.random() < (fault.errorRate ?? 1);
 
 function outcomeOf(err: unknown): number {
   if (err instanceof PortalError) return err.code;
