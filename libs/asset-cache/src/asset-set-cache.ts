@@ -406,11 +406,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         // reactions were ~4 ms after a cold batch's last answer), and all of them dropped at once.
         const flights = toLoad.map((c) => batchFlight(orgId, c.ctx.userId, c.ctx.key, batch));
         flights.forEach((f, i) => this.loads.set(toLoad[i].ctx.key, f));
-        const land = (): void =>
-          flights.forEach((f, i) => {
-            const key = toLoad[i].ctx.key;
-            if (this.loads.get(key) === f) this.loads.delete(key);
-          });
+        const land = (): void => flights.forEach((f, i) => untrack(this.loads, toLoad[i].ctx.key, f));
         void (stored ?? batch).then(land, land);
         try {
           const loaded = await batch;
@@ -934,9 +930,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   /** Keeps the flight under its key until its promise settles (or, given, `until` does). */
   private track<T>(map: Map<string, Flight<T>>, key: string, flight: Flight<T>, until?: Promise<void>): void {
     map.set(key, flight);
-    const done = (): void => {
-      if (map.get(key) === flight) map.delete(key);
-    };
+    const done = (): void => untrack(map, key, flight);
     if (until) void until.then(done);
     else flight.promise.then(done, done);
   }
@@ -1067,7 +1061,11 @@ function detailsOf(items: [string, StoredEntry][], all: Map<string, AssetDetails
   return out;
 }
 
-/** A stored entry as a read's result with this status, its age as of `now`. */
+/** Drops the key's flight, unless another has taken its place since. */
+function untrack<T>(map: Map<string, Flight<T>>, key: string, flight: Flight<T>): void {
+  if (map.get(key) === flight) map.delete(key);
+}
+
 /** Whether the map's keys are `order`, in that order. */
 function keysAre(map: Map<string, unknown>, order: readonly string[]): boolean {
   if (map.size !== order.length) return false;
@@ -1076,6 +1074,7 @@ function keysAre(map: Map<string, unknown>, order: readonly string[]): boolean {
   return true;
 }
 
+/** A stored entry as a read's result with this status, its age as of `now`. */
 function resultOf(ctx: KeyCtx, e: StoredEntry, status: CacheStatus, now: number): CachedUserSet {
   return { userId: ctx.userId, set: e.set, status, ageS: ageS(e.loadedAt, now), loadedAt: e.loadedAt };
 }
