@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { AssetCacheOptions, AssetSetCache, CacheKeys, LoadedSets, scopeId } from '@app/asset-cache';
+import { AssetCacheOptions, AssetSetCache, CachedUserSet, CacheKeys, LoadedSets, scopeId } from '@app/asset-cache';
 import { SlowLink } from '../support/slow-link';
 import { describeCoreSuite } from './support/core-suite';
 import { eventually, FakePortal, JumpClock, recordingLogger, sleep, uniquePrefix } from './support/fake-portal';
@@ -32,6 +32,36 @@ async function cacheOn(prefix: string, redisUrl = SHARED_REDIS_URL, extra: Parti
   made.push(c);
   await c.connect();
   return c;
+}
+
+/**
+ * A batch loader that passes its first `firstPart` users as a part, then waits until `release()` before it
+ * answers every user; `parts()` counts the parts it passed.
+ */
+function partThenWaitLoader(portal: FakePortal, firstPart: number): { loader: (missing: string[], onPart?: (part: LoadedSets) => void) => Promise<LoadedSets>; release: () => void; parts: () => number } {
+  let release!: () => void;
+  const rest = new Promise<void>((r) => (release = r));
+  let partsPassed = 0;
+  const loader = async (missing: string[], onPart?: (part: LoadedSets) => void): Promise<LoadedSets> => {
+    const all = await portal.batch(missing);
+    onPart?.({ sets: new Map(missing.slice(0, firstPart).map((u) => [u, all.sets.get(u) ?? null])), assets: all.assets });
+    partsPassed++;
+    await rest;
+    return all;
+  };
+  return { loader, release, parts: () => partsPassed };
+}
+
+/**
+ * Expects `cache` to find every one of `users` in Redis (and returns what it found): its loader fails, which keeps a miss from being cached
+ * (it would throw here) and from passing as a hit.
+ */
+async function expectStoredHits(cache: AssetSetCache, users: string[]): Promise<Map<string, CachedUserSet>> {
+  const seen = await cache.getUserSets({ orgId: 'org-1' }, users, async () => {
+    throw new Error('these users should be in Redis');
+  });
+  expect([...seen.values()].every((r) => r.status === 'HIT')).toBe(true);
+  return seen;
 }
 
 describe('AssetSetCache on Redis', () => {
@@ -157,10 +187,7 @@ describe('AssetSetCache on Redis', () => {
     expect([...assetIds].map((id) => detailWrites.get(id))).toEqual([...assetIds].map(() => 1));
     expect([...assetIds].map((id) => idsSent.get(id))).toEqual([...assetIds].map(() => 1));
     // everything is there for another instance: every user a HIT, every asset's details
-    const again = await b.getUserSets({ orgId: 'org-1' }, users, async () => {
-      throw new Error('every user should be in Redis');
-    });
-    expect([...again.values()].every((r) => r.status === 'HIT')).toBe(true);
+    const again = await expectStoredHits(b, users);
     expect(again.get('w-299')?.set?.assetIds).toEqual(result.get('w-299')?.set?.assetIds);
     const details = await b.getAssetDetails('org-1', [...assetIds]);
     expect(details.size).toBe(assetIds.size);
@@ -172,29 +199,15 @@ describe('AssetSetCache on Redis', () => {
     const b = await cacheOn(prefix);
     const portal = new FakePortal();
     const users = Array.from({ length: 400 }, (_, i) => `p-${i}`);
-    let release!: () => void;
-    const rest = new Promise<void>((r) => (release = r));
-    let partsPassed = 0;
-    const loader = async (missing: string[], onPart?: (part: LoadedSets) => void): Promise<LoadedSets> => {
-      const all = await portal.batch(missing);
-      const half = missing.slice(0, 200);
-      onPart?.({ sets: new Map(half.map((u) => [u, all.sets.get(u) ?? null])), assets: all.assets });
-      partsPassed++;
-      await rest;
-      return all;
-    };
+    const { loader, release, parts } = partThenWaitLoader(portal, 200);
     const pendingStores: Promise<void>[] = [];
     const reading = a.getUserSets({ orgId: 'org-1' }, users, loader, { bypass: true, pendingStores });
     // The part's store is handed to the caller once the cache's own read is in.
-    await eventually(() => partsPassed === 1 && pendingStores.length === 1, 5_000, 'the first part');
+    await eventually(() => parts() === 1 && pendingStores.length === 1, 5_000, 'the first part');
     await Promise.all(pendingStores);
-    // The other instance must find the whole first half in Redis: a loader that fails keeps a miss from
-    // being cached (it would throw here) and from passing as a hit.
-    const seen = await b.getUserSets({ orgId: 'org-1' }, users.slice(0, 200), async () => {
-      throw new Error('the first part should be in Redis');
-    });
-    expect([...seen.values()].every((r) => r.status === 'HIT')).toBe(true);
-    expect(partsPassed).toBe(1);
+    // The other instance must find the whole first half in Redis.
+    await expectStoredHits(b, users.slice(0, 200));
+    expect(parts()).toBe(1);
     release();
     const result = await reading;
     await Promise.all(pendingStores);
@@ -232,10 +245,7 @@ describe('AssetSetCache on Redis', () => {
     expect(portal.count).toBe(1);
     answer();
     await eventually(async () => (await raw.exists(lastKey)) === 1, 5_000, 'the deferred store');
-    const again = await b.getUserSets({ orgId: 'org-1' }, users, async () => {
-      throw new Error('every user should be in Redis');
-    });
-    expect([...again.values()].every((r) => r.status === 'HIT')).toBe(true);
+    const again = await expectStoredHits(b, users);
     expect(again.get('d-1999')?.set?.assetIds).toEqual(result.get('d-1999')?.set?.assetIds);
     expect((await b.getAssetDetails('org-1', portal.setOf('d-1999').assetIds)).size).toBe(50);
     expect(portal.count).toBe(1);
@@ -300,23 +310,11 @@ describe('AssetSetCache on Redis', () => {
     const keys = new CacheKeys(prefix);
     const portal = new FakePortal();
     const users = Array.from({ length: 400 }, (_, i) => `q-${i}`);
-    let release!: () => void;
-    const rest = new Promise<void>((r) => (release = r));
-    let partsPassed = 0;
-    const loader = async (missing: string[], onPart?: (part: LoadedSets) => void): Promise<LoadedSets> => {
-      const all = await portal.batch(missing);
-      onPart?.({ sets: new Map(missing.slice(0, 200).map((u) => [u, all.sets.get(u) ?? null])), assets: all.assets });
-      partsPassed++;
-      await rest;
-      return all;
-    };
+    const { loader, release, parts } = partThenWaitLoader(portal, 200);
     const never = new Promise<void>(() => undefined);
     const reading = a.getUserSets({ orgId: 'org-1' }, users, loader, { bypass: true, answered: never });
-    await eventually(async () => partsPassed === 1 && (await raw.exists(keys.userSet('org-1', scopeId(undefined), 'q-199'))) === 1, 5_000, 'the first part in Redis');
-    const seen = await b.getUserSets({ orgId: 'org-1' }, users.slice(0, 200), async () => {
-      throw new Error('the first part should be in Redis');
-    });
-    expect([...seen.values()].every((r) => r.status === 'HIT')).toBe(true);
+    await eventually(async () => parts() === 1 && (await raw.exists(keys.userSet('org-1', scopeId(undefined), 'q-199'))) === 1, 5_000, 'the first part in Redis');
+    await expectStoredHits(b, users.slice(0, 200));
     release();
     await reading;
     // resolved with the rest stored too

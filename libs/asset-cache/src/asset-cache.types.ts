@@ -69,8 +69,8 @@ export interface ReadOptions {
    * instances wait on the lock meanwhile. A batch read loading 1,000 users or more with 100,000 asset ids or more in
    * all stores them after it too (or once 2 s have passed since the read began), so that encoding and writing
    * 10,000 entries does not hold up the answer (its users' in-process copies are made after it too): this
-   * instance joins those users' loads until they are stored; another instance asked before then loads them itself. The parts of a load of 1,000 users or more that fails
-   * are stored after the answer as well.
+   * instance joins those users' loads until they are stored; another instance asked before then loads them
+   * itself. The parts of a load of 1,000 users or more that fails are stored after the answer as well.
    */
   answered?: Promise<void>;
 }
