@@ -54,7 +54,7 @@ function meta() {
   } catch {
     /* not a git checkout */
   }
-  return { commit, date: new Date().toISOString(), cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version };
+  return { commit, date: new Date().toISOString(), cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, serviceNodeArgs: procs.serviceNodeArgs() };
 }
 
 /** Our own redis-server on a free port (clean INFO memory), else the one on 6379. */
@@ -184,7 +184,7 @@ async function main() {
     out.wallS = Math.round((Date.now() - started) / 1000);
     const file = join(RESULTS, 'latest.json');
     writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-    process.stdout.write(`\nasset-bff bench  commit ${out.commit?.slice(0, 12)}  ${out.date}  ${out.cpus} CPUs  node ${out.node}${opt.quick ? '  (QUICK)' : ''}\n\n`);
+    process.stdout.write(`\nasset-bff bench  commit ${out.commit?.slice(0, 12)}  ${out.date}  ${out.cpus} CPUs  node ${out.node}${out.serviceNodeArgs.length ? `  service node args: ${out.serviceNodeArgs.join(' ')}` : ''}${opt.quick ? '  (QUICK)' : ''}\n\n`);
     process.stdout.write(`${table(out.rows)}\n\n`);
     if (out.hot) {
       process.stdout.write('Top self-time functions of the service under the hot batch (profile-batch.cpuprofile):\n');

@@ -169,6 +169,11 @@ async function startSim(env = {}) {
 
 const sha256 = (s) => createHash('sha256').update(s).digest('hex');
 
+/** Node options for every service instance the bench starts, from BENCH_SERVICE_NODE_ARGS (e.g. "--single-threaded-gc"). */
+function serviceNodeArgs() {
+  return (process.env.BENCH_SERVICE_NODE_ARGS || '').split(/\s+/).filter(Boolean);
+}
+
 /**
  * The built service with production settings. nodeArgs e.g. ['--cpu-prof', '--cpu-prof-dir', dir].
  * env overrides the defaults (undefined deletes a variable).
@@ -191,7 +196,7 @@ async function startBff(sim, { env = {}, nodeArgs = [] } = {}) {
     if (v === undefined) delete e[k];
     else e[k] = String(v);
   }
-  const proc = track(spawn(process.execPath, [...nodeArgs, BFF_MAIN], { env: e, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const proc = track(spawn(process.execPath, [...serviceNodeArgs(), ...nodeArgs, BFF_MAIN], { env: e, stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   proc.stdout.on('data', (d) => {
     out += d;
@@ -237,4 +242,4 @@ function ensureDir(d) {
   return d;
 }
 
-module.exports = { ROOT, BENCH_KEY, freePort, portOpen, waitFor, stopProc, OwnRedis, startSim, startBff, startBaseline, rssMb, killAll, ensureDir, track };
+module.exports = { ROOT, BENCH_KEY, serviceNodeArgs, freePort, portOpen, waitFor, stopProc, OwnRedis, startSim, startBff, startBaseline, rssMb, killAll, ensureDir, track };

@@ -218,6 +218,41 @@ describe('page workers in the service: the same answers with and without them', 
     }
   });
 
+  it('sends answers of over 1 MB as their parts (pages, chunks), with their length, byte for byte one JSON.stringify', async () => {
+    await sim.admin.createOrg({ orgId: 'o-pw-l', assetCount: 8_000 });
+    await sim.admin.createUser('o-pw-l', { userId: 'huge', assetCount: 8_000 });
+    await sim.admin.createOrg({ orgId: 'o-pw-lb', assetCount: 400, userCount: 2_500, assetsPerUser: 40 });
+    const userIds = (await sim.admin.org('o-pw-lb')).userAssetCounts.map((u) => u.userId);
+    const reads: [string, string, unknown][] = [
+      ['GET', '/v1/orgs/o-pw-l/users/huge/assets?lang=zh-CN', undefined],
+      ['POST', '/v1/orgs/o-pw-lb/user-assets', { userIds: [...userIds, 'ghost'] }],
+    ];
+    for (const [method, path, body] of reads) {
+      const texts: string[] = [];
+      for (const headers of [{ 'cache-control': 'no-cache' }, {}]) {
+        const rs = await Promise.all([withWorkers, mainThread].map((b) => call(b.url, method, path, { key, body, headers })));
+        for (const r of rs) {
+          expect(r.status).toBe(200);
+          // over 1 MB: sent in parts (answerBytes), and still exactly the length announced
+          expect(Buffer.byteLength(r.text)).toBeGreaterThan(1024 * 1024);
+          expect(r.headers.get('content-length')).toBe(String(Buffer.byteLength(r.text)));
+          expect(r.headers.get('transfer-encoding')).toBeNull();
+          expect(JSON.stringify(r.body)).toBe(r.text);
+          texts.push(r.text);
+        }
+      }
+      // cold and cached (the memo's parts for the user, the cache for the batch), with and without workers: the same bytes
+      expect(new Set(texts).size).toBe(1);
+      const answer = JSON.parse(texts[0]);
+      if (method === 'GET') expect(answer.assets).toHaveLength(8_000);
+      else {
+        expect(answer.users).toHaveLength(2_501);
+        expect(answer.users[2_500]).toEqual({ userId: 'ghost', assetIds: [] });
+        expect(answer.users[0].assetIds).toHaveLength(40);
+      }
+    }
+  });
+
   it('refuses PAGE_WORKERS out of range at boot, naming it', async () => {
     const bad = await startBff({ sim, env: { PAGE_WORKERS: '9' }, expectListen: false });
     expect(bad.proc.exitCode).not.toBe(0);

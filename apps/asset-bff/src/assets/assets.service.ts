@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, UserAssetSet } from '@app/asset-cache';
 import { AssetPage, PortalClient } from '@app/portal-client';
 import { PortalCode } from '@app/portal-contracts';
+import { AnswerBytes, answerBytes } from '../common/answer-bytes';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, prefsKey } from '../common/i18n';
@@ -19,19 +20,19 @@ const BODY_MEMO_OVERHEAD = 200;
 const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is not found, or not in the organization' };
 
 /** What a load of one user brings back: the sets and details for the cache, and the answer body when it was built from the pages. */
-type Loaded = LoadedSets & { body?: Buffer };
+type Loaded = LoadedSets & { body?: AnswerBytes };
 
 /** A memoized body: the entry load it was made from, and the entry object whose shortcut holds it too. */
 interface BodyMemo {
   loadedAt: number;
-  body: Buffer;
+  body: AnswerBytes;
   prefs: string;
   attachedTo?: CachedUserSet;
 }
 
 /** A cached read as the controller sends it: the body already serialized, plus the X-Cache and Age headers. */
 export interface CachedBody {
-  body: Buffer;
+  body: AnswerBytes;
   status: CacheStatus;
   ageS: number;
 }
@@ -55,7 +56,7 @@ export class AssetsService {
    * lookups in two 10,000-entry maps (measured: the second lookup's memory traffic was ~7% of a hot read).
    * Entries the cache drops take their bodies with them (weak keys).
    */
-  private readonly attached = new WeakMap<CachedUserSet, Map<string, Buffer>>();
+  private readonly attached = new WeakMap<CachedUserSet, Map<string, AnswerBytes>>();
 
   constructor(
     private readonly cache: AssetSetCache,
@@ -91,7 +92,7 @@ export class AssetsService {
   /** The serialized body of a hot in-process hit, synchronously; undefined when the full read is needed. */
   peekBody(orgId: string, userId: string, prefs: LangPrefs): CachedBody | undefined {
     const pk = prefsKey(prefs);
-    let body: Buffer | undefined;
+    let body: AnswerBytes | undefined;
     const entry = this.cache.peekUserSet({ orgId }, userId, (e) => {
       body = this.attached.get(e)?.get(pk);
       if (body !== undefined) return true;
@@ -241,7 +242,7 @@ class PageBodies {
   }
 
   /** The whole body, byte for byte what JSON.stringify of the merged answer gives; undefined when it cannot be built from pages. */
-  async body(head: Omit<ListBody, 'assets'>, complete: boolean, merged: number): Promise<Buffer | undefined> {
+  async body(head: Omit<ListBody, 'assets'>, complete: boolean, merged: number): Promise<AnswerBytes | undefined> {
     await Promise.all(this.pending);
     if (!complete || this.chunks.length === 0) return undefined;
     const parts: Uint8Array[] = [];
@@ -257,7 +258,7 @@ class PageBodies {
     // A repeated id dropped by the merge would make the pages hold more than the answer.
     if (count !== merged) return undefined;
     const open = JSON.stringify({ ...head, assets: [] } satisfies ListBody).slice(0, -2);
-    return Buffer.concat([Buffer.from(open), ...parts, CLOSE]);
+    return answerBytes([Buffer.from(open), ...parts, CLOSE]);
   }
 }
 const COMMA = Buffer.from(',');

@@ -1,5 +1,9 @@
 import type { CachedUserSet, CacheStatus, UserAssetSet } from '@app/asset-cache';
+import { AnswerParts, joinedBytes } from '../common/answer-bytes';
 import { batchBytes, BatchResult, digestElements, LoadedRuns, UserElements } from './batch-bytes';
+
+/** The answer's text, however its bytes came (one buffer or parts). */
+const text = (...a: Parameters<typeof batchBytes>): string => joinedBytes(batchBytes(...a)).toString('utf8');
 
 describe('batchBytes', () => {
   const names = { default: 'Site "1"', zh_CN: '场站 \u2028 1', ja_JP: 'サイト \ud83d\ude00', odd: 'lone \ud800 surrogate \\ </script>' };
@@ -34,9 +38,37 @@ describe('batchBytes', () => {
     ];
     for (let round = 0; round < 2; round++) {
       for (const [orgId, users] of cases) {
-        for (const a of [[], assets]) expect(batchBytes(orgId, users, entries, a, elements).toString('utf8')).toBe(expected(orgId, users, entries, a));
+        for (const a of [[], assets]) expect(text(orgId, users, entries, a, elements)).toBe(expected(orgId, users, entries, a));
       }
     }
+  });
+
+  it('keeps a large answer (a cold batch of 10 MB) in parts: the chunks\' elements as they were made, the rest joined', () => {
+    const elements = new UserElements();
+    const ids = Array.from({ length: 60 }, (_, i) => `asset-${i}`);
+    const chunk = (k: number) => Array.from({ length: 1_000 }, (_, i) => `u${k}-${i}`);
+    const runs = new LoadedRuns();
+    const entries = new Map<string, CachedUserSet>();
+    const prepared: Uint8Array[] = [];
+    for (let k = 0; k < 2; k++) {
+      const users = chunk(k);
+      const sets = users.map(() => set(ids));
+      users.forEach((u, i) => entries.set(u, entry(u, sets[i], 'MISS')));
+      const bytes = new TextEncoder().encode(users.map((userId) => `,${JSON.stringify({ userId, assetIds: ids })}`).join(''));
+      prepared.push(bytes);
+      runs.add(users, sets, bytes);
+    }
+    // a cached user and an unknown one between the chunks
+    entries.set('c1', entry('c1', set(['a1']), 'HIT'));
+    const users = [...chunk(0), 'c1', 'ghost', ...chunk(1)];
+    const body = batchBytes('o1', users, entries, assets, elements, runs);
+    expect(body).toBeInstanceOf(AnswerParts);
+    const parts = (body as AnswerParts).parts;
+    // the second chunk's bytes are sent as the run holds them (the first one's lost its leading comma: a view)
+    expect(parts).toContain(runs.at(users, 1_002, entries)?.bytes);
+    expect(parts.length).toBeLessThanOrEqual(5);
+    expect(joinedBytes(body).toString('utf8')).toBe(expected('o1', users, entries, assets));
+    expect((body as AnswerParts).length).toBe(Buffer.byteLength(expected('o1', users, entries, assets)));
   });
 
   it('serializes a cached set once, never a just-loaded one, and never gives one user the element made for another', () => {
@@ -76,12 +108,12 @@ describe('batchBytes', () => {
       [['u1', 'u2', 'u3'], loaded([entry('u1', s1, 'MISS'), entry('u2', set(['a2']), 'STALE'), entry('u3', s3, 'MISS')])],
     ];
     for (const [users, entries] of cases) {
-      for (const a of [[], assets]) expect(batchBytes('o1', users, entries, a, elements, runs).toString('utf8')).toBe(expected('o1', users, entries, a));
+      for (const a of [[], assets]) expect(text('o1', users, entries, a, elements, runs)).toBe(expected('o1', users, entries, a));
     }
     // The given bytes were used as they are, not serialized again.
     const bogus = new LoadedRuns();
     bogus.add(['u1'], [s1], new TextEncoder().encode(',{"userId":"u1","assetIds":["made-elsewhere"]}'));
-    expect(batchBytes('o1', ['u1'], fresh, [], elements, bogus).toString('utf8')).toContain('made-elsewhere');
+    expect(text('o1', ['u1'], fresh, [], elements, bogus)).toContain('made-elsewhere');
   });
 
   it("gives the union of the users' ids from the runs' own only when runs with ids make up the whole answer", () => {

@@ -1,4 +1,5 @@
 import type { AssetDetails, CachedUserSet, UserAssetSet } from '@app/asset-cache';
+import { AnswerBytes, answerBytes } from '../common/answer-bytes';
 
 export interface BatchAssetView {
   id: string;
@@ -191,7 +192,8 @@ export class LoadedRuns {
  * `{orgId, users, assets}` as JSON bytes (the same bytes as one JSON.stringify of it): cached users' elements from
  * UserElements, users just loaded from their chunks' LoadedRuns, each run of the other users in one JSON.stringify
  * (10,000 users are not worth 10,000 small ones), and the assets apart, since their localized names (CJK) would
- * make the whole answer a two-byte string, several times slower to build and encode than the users' ASCII.
+ * make the whole answer a two-byte string, several times slower to build and encode than the users' ASCII. A large
+ * answer (a cold batch's 10 MB) stays in its parts (answerBytes): the chunks' elements are not copied again.
  */
 export function batchBytes(
   orgId: string,
@@ -200,7 +202,7 @@ export function batchBytes(
   assets: BatchAssetView[],
   elements: UserElements,
   runs?: LoadedRuns,
-): Buffer {
+): AnswerBytes {
   const parts: Buffer[] = [Buffer.from(`{"orgId":${JSON.stringify(orgId)},"users":[`)];
   let pending: Element[] = [];
   const flush = (): void => {
@@ -229,5 +231,5 @@ export function batchBytes(
   // every element starts with a comma: the first one's goes
   if (parts.length > 1) parts[1] = parts[1].subarray(1);
   parts.push(Buffer.from(`],"assets":${JSON.stringify(assets)}}`));
-  return Buffer.concat(parts);
+  return answerBytes(parts);
 }

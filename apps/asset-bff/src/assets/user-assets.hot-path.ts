@@ -4,6 +4,7 @@ import { parse as parseQuery } from 'node:querystring';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessRule } from '../auth/access.decorator';
 import { AuthService } from '../auth/auth.service';
+import { endWith } from '../common/answer-bytes';
 import { answeredOf, callerOf, prefsFrom, prefsOf, wantsBypass } from '../common/http';
 import { LangPrefs } from '../common/i18n';
 import { sendProblem } from '../common/problem.filter';
@@ -94,7 +95,7 @@ export class UserAssetsHotPath {
       'age', String(Math.max(0, Math.floor(r.ageS))),
       'content-length', String(r.body.length),
     ]);
-    res.end(r.body);
+    endWith(res, r.body);
     answered(raw, USER_ASSETS_ROUTE, 200, performance.now() - started);
     return true;
   }
@@ -141,7 +142,7 @@ export class UserAssetsHotPath {
         'age', String(Math.max(0, Math.floor(r.ageS))),
         'content-length', String(r.body.length),
       ]);
-      reply.raw.end(r.body);
+      endWith(reply.raw, r.body);
     } catch (err) {
       reply.header('X-Request-Id', req.id);
       reply.headers(this.securityHeaders);

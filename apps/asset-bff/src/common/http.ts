@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { CacheStatus } from '@app/asset-cache';
+import { AnswerBytes } from './answer-bytes';
 import { AppException } from './app.exception';
 import { ErrorCode } from './error-code';
 import { LangPrefs, langPrefs } from './i18n';
@@ -59,9 +60,11 @@ export function jsonBytes(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
-/** Sends JSON bytes (from jsonBytes, or built otherwise). */
-export async function sendJsonBytes(reply: FastifyReply, body: Buffer): Promise<void> {
-  await reply.type('application/json; charset=utf-8').send(body);
+/** Sends JSON bytes (from jsonBytes, or built otherwise: one buffer, or parts written one after another). */
+export async function sendJsonBytes(reply: FastifyReply, body: AnswerBytes): Promise<void> {
+  reply.type('application/json; charset=utf-8');
+  if (Buffer.isBuffer(body)) await reply.send(body);
+  else await reply.header('content-length', String(body.length)).send(body.stream());
 }
 
 /** Sends a JSON answer encoded once to bytes. */
