@@ -49,13 +49,11 @@ describe('batchBytes', () => {
     const chunk = (k: number) => Array.from({ length: 1_000 }, (_, i) => `u${k}-${i}`);
     const runs = new LoadedRuns();
     const entries = new Map<string, CachedUserSet>();
-    const prepared: Uint8Array[] = [];
     for (let k = 0; k < 2; k++) {
       const users = chunk(k);
       const sets = users.map(() => set(ids));
       users.forEach((u, i) => entries.set(u, entry(u, sets[i], 'MISS')));
       const bytes = new TextEncoder().encode(users.map((userId) => `,${JSON.stringify({ userId, assetIds: ids })}`).join(''));
-      prepared.push(bytes);
       runs.add(users, sets, bytes);
     }
     // a cached user and an unknown one between the chunks
