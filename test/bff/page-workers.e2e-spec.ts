@@ -229,7 +229,8 @@ describe('page workers in the service: the same answers with and without them', 
     ];
     for (const [method, path, body] of reads) {
       const texts: string[] = [];
-      for (const headers of [{ 'cache-control': 'no-cache' }, {}]) {
+      const cold: Record<string, string> = { 'cache-control': 'no-cache' };
+      for (const headers of [cold, {}]) {
         const rs = await Promise.all([withWorkers, mainThread].map((b) => call(b.url, method, path, { key, body, headers })));
         for (const r of rs) {
           expect(r.status).toBe(200);
