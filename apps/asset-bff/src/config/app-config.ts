@@ -70,9 +70,13 @@ export class AppConfig {
   @IsInt() @Min(1) @Max(1000)
   PORTAL_PAGE_SIZE = 1000;
 
-  /** Worker threads that digest asset/list pages (decode, parse, serialize the answer's views); 0: the main thread does. */
+  /**
+   * Worker threads that digest asset/list pages and users/assetList answers (decode, parse, serialize the answer's
+   * parts); 0: the main thread does. Two: a cold 10,000-user batch's first eight answers arrive together, and one
+   * thread digesting them one after another set its wall time (see the README's Benchmarks).
+   */
   @IsInt() @Min(0) @Max(8)
-  PAGE_WORKERS = 1;
+  PAGE_WORKERS = 2;
 
   @IsOptional()
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must look like redis://host:port/db' })
