@@ -109,13 +109,17 @@ class IdTable {
   /** uniqueList of the ids at `entries[lists[i]]` for i in [from, to): no string is looked up again. */
   uniqueAt(entries: readonly IdEntry[], lists: Int32Array, from: number, to: number): string[] {
     const stamp = ++this.stamp;
-    const out: string[] = [];
+    // Made at its largest size and cut to the ids kept (in place): grown by push, a list of 50 ids took three backing
+    // stores (17, 41 and 77 slots), 10 MB for a cold batch's 10,000 users that all outlive the batch's scavenges.
+    const out = new Array<string>(to - from);
+    let n = 0;
     for (let i = from; i < to; i++) {
       const e = entries[lists[i]];
       if (e.stamp === stamp) continue;
       e.stamp = stamp;
-      out.push(e.id);
+      out[n++] = e.id;
     }
+    out.length = n;
     return out;
   }
 
