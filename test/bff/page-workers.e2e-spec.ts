@@ -155,7 +155,8 @@ describe('page workers in the service: the same answers with and without them', 
     await sim.admin.createUser('o-pw', { userId: 'many', assetCount: 3_500 });
     await sim.admin.createUser('o-pw', { userId: 'few', assetCount: 3 });
     await sim.admin.createOrg({ orgId: 'o-pw-b', assetCount: 300, userCount: 250, assetsPerUser: 20 });
-    withWorkers = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(6), PORTAL_PAGE_SIZE: '1000', PORTAL_BATCH_SIZE: '100', PAGE_WORKERS: '2' } });
+    // PAGE_WORKERS left at its default: two threads (the metrics below say so).
+    withWorkers = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(6), PORTAL_PAGE_SIZE: '1000', PORTAL_BATCH_SIZE: '100' } });
     mainThread = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(7), PORTAL_PAGE_SIZE: '1000', PORTAL_BATCH_SIZE: '100', PAGE_WORKERS: '0' } });
   });
   afterAll(async () => {
