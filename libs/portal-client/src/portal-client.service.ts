@@ -91,13 +91,16 @@ class IdTable {
   /** The list with each id once (first occurrence wins, order kept), every id the table's own string. */
   uniqueList(items: readonly string[]): string[] {
     const stamp = ++this.stamp;
-    const out: string[] = [];
+    // Made at its largest size and cut to the ids kept, as in uniqueAt.
+    const out = new Array<string>(items.length);
+    let n = 0;
     for (const x of items) {
       const e = this.entry(x);
       if (e.stamp === stamp) continue;
       e.stamp = stamp;
-      out.push(e.id);
+      out[n++] = e.id;
     }
+    out.length = n;
     return out;
   }
 
