@@ -1,7 +1,8 @@
 import type { DigestedAssetList } from '@app/portal-client';
 // The modules of the client the worker thread needs: its index would load Nest, axios and the policies.
 import { readAssetListData } from '@app/portal-client/asset-pages';
-import { digestUsersAssetListData } from '@app/portal-client/users-answer';
+import { DigestedUsersAssetList, digestUsersAssetListData } from '@app/portal-client/users-answer';
+import { scanUsersAssetListAnswer } from '@app/portal-client/users-answer-scan';
 import { isSuccessCode } from '@app/portal-contracts';
 import { LangPrefs } from '../common/i18n';
 import { pageViewsBytes } from './asset-view';
@@ -49,18 +50,25 @@ export function digestAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined)
   });
 }
 
+/** A users answer's digest with its users' elements of the batch answer (`prepared`), and the buffers to hand over. */
+function withElements(data: DigestedUsersAssetList): { data: DigestedUsersAssetList; transfer: ArrayBuffer[] } {
+  if (data.digest !== 'users') return { data, transfer: [] };
+  const prepared = digestElements(data.userIds, data.ids, data.lists, data.offsets);
+  return { data: { ...data, prepared }, transfer: [data.lists.buffer as ArrayBuffer, data.offsets.buffer as ArrayBuffer, prepared.buffer as ArrayBuffer] };
+}
+
 /**
  * One `users/assetList` answer as a UsersAssetListDecoder gives it: each distinct id once and the users' lists as
  * indexes (handed over, not copied), so that the main thread makes no string per id occurrence, and the users'
- * elements of the batch answer already serialized (`prepared`, handed over too: see LoadedRuns).
+ * elements of the batch answer already serialized (`prepared`, handed over too: see LoadedRuns). The usual answer is
+ * scanned from its bytes (scanUsersAssetListAnswer); any other is decoded and parsed, with the same result.
  */
 export function digestUsersAssetList(bytes: Uint8Array): Digest {
-  return digestAnswer(bytes, (raw) => {
-    const data = digestUsersAssetListData(raw);
-    if (data.digest !== 'users') return { data, transfer: [] };
-    const prepared = digestElements(data.userIds, data.ids, data.lists, data.offsets);
-    return { data: { ...data, prepared }, transfer: [data.lists.buffer as ArrayBuffer, data.offsets.buffer as ArrayBuffer, prepared.buffer as ArrayBuffer] };
-  });
+  const scanned = scanUsersAssetListAnswer(bytes);
+  if (!scanned) return digestAnswer(bytes, (raw) => withElements(digestUsersAssetListData(raw)));
+  const envelope = scanned.envelope as { data: DigestedUsersAssetList };
+  const { data, transfer } = withElements(envelope.data);
+  return { envelope: { ...envelope, data }, transfer };
 }
 
 /** The digest of an answer of this kind (what a worker thread and the main thread's fallback both run). */
