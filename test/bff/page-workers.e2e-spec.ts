@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PageWorkerPool } from '../../apps/asset-bff/src/assets/page-decoders';
+import { PageWorkerPool, SharedSlots } from '../../apps/asset-bff/src/assets/page-decoders';
 import { digestAssetList, digestUsersAssetList } from '../../apps/asset-bff/src/assets/page-digest';
 import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
 import { cleanRedisDb } from '../support/redis-db';
@@ -125,6 +125,32 @@ describe('page workers: asset/list answers digested on worker threads', () => {
     expect(comparable(await p.decoderFor(['en'])!(pages[1]))).toEqual(comparable(digestAssetList(pages[1], ['en']).envelope));
     expect(p.running).toBe(1);
     expect(seen).toEqual(['running 1', 'lost', 'running 0', 'running 1']);
+  });
+
+  it('carries the answers over in shared slots it reuses, kept up to 16 MB', async () => {
+    const p = pool(1);
+    const pages = [page(1_000), page(1_000, 1_000)];
+    for (const b of pages) expect(comparable(await p.decoderFor(['en'])!(b))).toEqual(comparable(digestAssetList(b, ['en']).envelope));
+    // one slot (the smallest power of two over a page's bytes), given back after each answer and taken again
+    const slot = 2 ** Math.ceil(Math.log2(pages[0].length));
+    expect(p.slots.kept).toBe(slot);
+    const concurrent = await Promise.all([page(1_000), page(1_000, 2_000), page(1_000, 3_000)].map((b) => p.decoderFor(['en'])!(b)));
+    expect(concurrent).toHaveLength(3);
+    expect(p.slots.kept).toBe(3 * slot);
+
+    const slots = new SharedSlots();
+    const a = slots.take(100);
+    expect(a.byteLength).toBe(64 * 1024);
+    const b = slots.take(3_000_000);
+    expect(b.byteLength).toBe(4 * 1024 * 1024);
+    slots.give(a);
+    slots.give(b);
+    // the smallest free slot that fits, else a new one
+    expect(slots.take(70_000)).toBe(b);
+    expect(slots.take(10)).toBe(a);
+    expect(slots.take(10)).not.toBe(a);
+    for (let i = 0; i < 6; i++) slots.give(new SharedArrayBuffer(4 * 1024 * 1024));
+    expect(slots.kept).toBe(16 * 1024 * 1024);
   });
 
   it('gives no decoder with no threads (the portal client then reads the pages itself)', () => {

@@ -5,11 +5,15 @@ import { parentPort } from 'node:worker_threads';
 import { LangPrefs } from '../common/i18n';
 import { AnswerKind, digestAnswerOf } from './page-digest';
 
-/** A job: a copy of the answer's bytes, what it is, and for a page the caller's languages. */
+/**
+ * A job: what the answer is, for a page the caller's languages, and the answer's bytes: the first `length` bytes of
+ * `shared`, a buffer of the pool's that it lends for the job (see SharedSlots; read, never kept past the answer).
+ */
 export interface PageJob {
   id: number;
   kind: AnswerKind;
-  bytes: Uint8Array;
+  shared: SharedArrayBuffer;
+  length: number;
   prefs?: LangPrefs;
 }
 
@@ -20,7 +24,7 @@ parentPort?.on('message', (job: PageJob) => {
   let result: PageResult;
   let transfer: ArrayBuffer[] = [];
   try {
-    const d = digestAnswerOf(job.kind, job.bytes, job.prefs);
+    const d = digestAnswerOf(job.kind, new Uint8Array(job.shared, 0, job.length), job.prefs);
     result = { id: job.id, envelope: d.envelope };
     transfer = d.transfer;
   } catch (err) {
