@@ -14,11 +14,12 @@ const names = (i: number) => ({ default: `Asset ${i}`, en_US: `Asset ${i}`, zh_C
 const page = (n: number, from = 0) =>
   Buffer.from(JSON.stringify({ code: 0, msg: 'OK', data: { pagination: { pageNo: 0, pageSize: n, totalElements: n }, assets: Array.from({ length: n }, (_, i) => ({ id: `a${from + i}`, name: names(from + i), extra: 'x' })) } }));
 
-/** A digest with its prepared bytes as text, to compare what a worker gave with what this thread gives. */
+/** A digest with its prepared bytes (and a page's names) as text, to compare what a worker gave with what this thread gives. */
 function comparable(envelope: unknown): unknown {
-  const e = envelope as { data?: { prepared?: Uint8Array } };
-  if (!e || typeof e !== 'object' || !e.data?.prepared) return envelope;
-  return { ...e, data: { ...e.data, prepared: Buffer.from(e.data.prepared).toString('utf8') } };
+  const e = envelope as { data?: { prepared?: Uint8Array; namesJson?: Uint8Array } };
+  if (!e || typeof e !== 'object' || !(e.data?.prepared || e.data?.namesJson)) return envelope;
+  const text = (b: Uint8Array | undefined) => b && Buffer.from(b).toString('utf8');
+  return { ...e, data: { ...e.data, prepared: text(e.data.prepared), namesJson: text(e.data.namesJson) } };
 }
 
 /** A users digest with its index lists as plain arrays (a worker's typed arrays come from outside jest's realm). */
@@ -58,9 +59,9 @@ describe('page workers: asset/list answers digested on worker threads', () => {
       expect(got.map(comparable)).toEqual(inputs.map((b) => comparable(digestAssetList(b, prefs).envelope)));
     }
     expect(p.running).toBe(2);
-    const digest = (await p.decoderFor(['zh_CN'])!(page(2))) as { data: { digest: string; ids: string[]; namesJson: string; prepared: Uint8Array } };
+    const digest = (await p.decoderFor(['zh_CN'])!(page(2))) as { data: { digest: string; ids: string[]; namesJson: Uint8Array; prepared: Uint8Array } };
     expect(digest.data.ids).toEqual(['a0', 'a1']);
-    expect(JSON.parse(digest.data.namesJson)).toEqual([names(0), names(1)]);
+    expect(JSON.parse(Buffer.from(digest.data.namesJson).toString('utf8'))).toEqual([names(0), names(1)]);
     expect(JSON.parse(`[${Buffer.from(digest.data.prepared).toString()}]`)).toEqual([
       { id: 'a0', name: '资产 0 号', names: names(0) },
       { id: 'a1', name: '资产 1 号', names: names(1) },

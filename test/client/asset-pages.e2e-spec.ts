@@ -121,7 +121,7 @@ describe('PortalClient asset/list pagination (real simulator)', () => {
       const env = JSON.parse(body.toString('utf8')) as { code: number; data?: unknown };
       const page = readAssetListData(env.data);
       if (typeof page === 'string') return env;
-      const namesJson = JSON.stringify(page.assets.map((a) => a.name));
+      const namesJson = Buffer.from(JSON.stringify(page.assets.map((a) => a.name)));
       const data: DigestedAssetList = { digest: 'page', totalElements: page.totalElements, ids: page.assets.map((a) => a.id), namesJson, prepared: Buffer.from(`page of ${page.assets.length}`) };
       return { ...env, data };
     };

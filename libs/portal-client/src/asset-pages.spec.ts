@@ -63,7 +63,7 @@ describe('PageMerge in page order', () => {
   });
 
   it('merges digested pages by their ids and parses their names only when the assets are read', () => {
-    const digested = (pageNo: number, list: string[]) => pageFromDigest(pageNo, { digest: 'page', totalElements: 4, ids: list, namesJson: JSON.stringify(list.map((id) => ({ en_US: id.toUpperCase() }))) });
+    const digested = (pageNo: number, list: string[]) => pageFromDigest(pageNo, { digest: 'page', totalElements: 4, ids: list, namesJson: Buffer.from(JSON.stringify(list.map((id) => ({ en_US: id.toUpperCase() })))) });
     const pages = [digested(0, ['a', 'b']), digested(1, ['c', 'd'])];
     const parse = jest.spyOn(JSON, 'parse');
     const m = mergePages(pages, 2);

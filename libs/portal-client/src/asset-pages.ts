@@ -27,10 +27,13 @@ export interface MergedPages {
 
 /**
  * `data` of an `asset/list` answer digested by an AssetListDecoder (off the main thread): the ids, the names
- * as one JSON array in id order, and whatever the decoder prepared for its caller. `malformed` says why the
+ * as one JSON array in id order, UTF-8 encoded (bytes cross threads handed over; a string of names in other scripts
+ * is copied twice, two bytes a char), and whatever the decoder prepared for its caller. `malformed` says why the
  * data is not a page (the same reasons the client gives when it reads the page itself).
  */
-export type DigestedAssetList = { digest: 'page'; totalElements: number; ids: string[]; namesJson: string; prepared?: Uint8Array } | { digest: 'malformed'; reason: string };
+export type DigestedAssetList = { digest: 'page'; totalElements: number; ids: string[]; namesJson: Uint8Array; prepared?: Uint8Array } | { digest: 'malformed'; reason: string };
+
+const NAMES_DECODER = new TextDecoder();
 
 type Raw = Record<string, unknown>;
 const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -58,7 +61,7 @@ export function pageFromDigest(pageNo: number, d: Extract<DigestedAssetList, { d
     prepared: d.prepared,
     get assets(): AssetListItem[] {
       if (assets === undefined) {
-        const names = JSON.parse(d.namesJson) as I18nString[];
+        const names = JSON.parse(NAMES_DECODER.decode(d.namesJson)) as I18nString[];
         assets = d.ids.map((id, i) => ({ id, name: names[i] ?? {} }));
       }
       return assets;

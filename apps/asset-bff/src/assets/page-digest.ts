@@ -18,6 +18,7 @@ export interface Digest {
 }
 
 const DECODER = new TextDecoder();
+const NAMES_ENCODER = new TextEncoder();
 
 /**
  * An answer's bytes read the way the portal client reads them: JSON.parse of the text (the text itself when it
@@ -45,8 +46,9 @@ export function digestAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined)
     const page = readAssetListData(raw);
     if (typeof page === 'string') return { data: { digest: 'malformed', reason: page } satisfies DigestedAssetList, transfer: [] };
     const prepared = prefs && pageViewsBytes(page.assets, prefs);
-    const data: DigestedAssetList = { digest: 'page', totalElements: page.totalElements, ids: page.assets.map((a) => a.id), namesJson: JSON.stringify(page.assets.map((a) => a.name)), prepared };
-    return { data, transfer: prepared ? [prepared.buffer as ArrayBuffer] : [] };
+    const namesJson = NAMES_ENCODER.encode(JSON.stringify(page.assets.map((a) => a.name)));
+    const data: DigestedAssetList = { digest: 'page', totalElements: page.totalElements, ids: page.assets.map((a) => a.id), namesJson, prepared };
+    return { data, transfer: prepared ? [namesJson.buffer as ArrayBuffer, prepared.buffer as ArrayBuffer] : [namesJson.buffer as ArrayBuffer] };
   });
 }
 
