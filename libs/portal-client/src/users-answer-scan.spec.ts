@@ -97,6 +97,12 @@ describe('scanUsersAssetListAnswer: a users/assetList answer read from its bytes
     expect(big.data.ids.length).toBeGreaterThan(8_192);
     expect(big.data.lists.length).toBe(120_000);
     expect(scanned(answer([{ userId: 'u', userAssetIds: ['asset-1', 'a2', 'asset-1'] }]))).toMatchObject({ data: { ids: ['asset-1', 'a2'], lists: [0, 1, 0], offsets: [0, 3] } });
+    // past the 2^20 entries a thread keeps (1,100 users of 1,000 ids), then a small one with the tables made anew
+    const huge = Array.from({ length: 1_100 }, (_, k) => ({ userId: `h${k}`, userAssetIds: Array.from({ length: 1_000 }, (_, i) => `x${(k + i) % 3_000}`) }));
+    const hugeScan = scanned(answer(huge)) as { data: { ids: string[]; lists: number[] } };
+    expect(hugeScan.data.lists.length).toBe(1_100_000);
+    expect(hugeScan.data.ids.length).toBe(2_099);
+    expect(scanned(answer([{ userId: 'v', userAssetIds: ['b', 'b', 'c'] }]))).toMatchObject({ data: { userIds: ['v'], ids: ['b', 'c'], lists: [0, 0, 1], offsets: [0, 3] } });
   });
 
   it('agrees with the usual reading on any answer, and scans every answer of plain ids (property)', () => {

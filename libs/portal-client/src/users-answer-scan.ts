@@ -16,6 +16,14 @@ import { DigestedUsersAssetList, readUsersAssetListData } from './users-answer';
  * a value's place, so the rest parses as the whole would, and is what decides whether the answer is JSON at all.
  */
 export function scanUsersAssetListAnswer(bytes: Uint8Array): { envelope: unknown } | undefined {
+  try {
+    return scanAnswer(bytes);
+  } finally {
+    trimScratch();
+  }
+}
+
+function scanAnswer(bytes: Uint8Array): { envelope: unknown } | undefined {
   const users = new UsersScan(bytes);
   const at = users.locate();
   if (!at) return undefined;
@@ -67,7 +75,7 @@ const NOT_USUAL = new NotUsual();
  * Scratch arrays kept from answer to answer (a worker thread digests many): memory touched before costs nothing to
  * write again, where fresh memory costs a page fault per 4 KB. Only the results are copied out, at their size.
  */
-const scratch = {
+const freshScratch = () => ({
   lists: new Int32Array(1 << 16),
   /** Open addressing: slot -> distinct id index + 1 (0 = free). */
   table: new Int32Array(1 << 14),
@@ -77,7 +85,15 @@ const scratch = {
   userStart: new Int32Array(1 << 11),
   userEnd: new Int32Array(1 << 11),
   offsets: new Int32Array(1 << 11),
-};
+});
+let scratch = freshScratch();
+/** Past this many entries (4 MB) a scratch array is not kept after the answer that grew it (a rare huge answer). */
+const SCRATCH_KEPT_MAX = 1 << 20;
+
+/** Drops scratch arrays a huge answer grew past SCRATCH_KEPT_MAX, so that a thread does not hold them for good. */
+function trimScratch(): void {
+  if (Object.values(scratch).some((a) => a.length > SCRATCH_KEPT_MAX)) scratch = freshScratch();
+}
 
 function grown(a: Int32Array, need: number): Int32Array {
   if (need <= a.length) return a;
