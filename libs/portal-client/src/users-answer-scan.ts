@@ -183,7 +183,10 @@ class UsersScan {
     }
   }
 
-  /** `[{…}, …]` of users: each user's id range and its ids' indexes recorded. */
+  /**
+   * `[{…}, …]` of users: each user's id range and its ids' indexes recorded. The same loop as members', written out:
+   * one sequence helper for both, with the item as a callback, cost ~1.2 ms more per 1,000-user answer.
+   */
   private usersList(): void {
     const b = this.b;
     if (b[this.i++] !== OPEN_LIST) throw NOT_USUAL;
@@ -215,7 +218,6 @@ class UsersScan {
       this.space();
       if (this.is(key, KEY_USER_ID)) {
         if (userId) throw NOT_USUAL;
-        if (this.b[this.i] !== QUOTE) throw NOT_USUAL;
         userId = this.plainString();
       } else if (this.is(key, KEY_IDS)) {
         if (sawIds) throw NOT_USUAL;
@@ -380,7 +382,7 @@ class UsersScan {
 
   /** Whether the bytes at i are `word` (then i is after it). */
   private literal(word: Uint8Array): boolean {
-    for (let d = 0; d < word.length; d++) if (this.b[this.i + d] !== word[d]) return false;
+    if (!this.is({ start: this.i, end: this.i + word.length }, word)) return false;
     this.i += word.length;
     return true;
   }
