@@ -108,6 +108,45 @@ describe('PortalClient users/assetList (real simulator)', () => {
     expect(chunks).toEqual([undefined]);
   });
 
+  it("tells each chunk where its users are in the result, and merges a user another chunk's answer names too", async () => {
+    const requested = (await sim.admin.org('o-2500')).userAssetCounts.map((u) => u.userId);
+    const asked = requested.slice(0, 2_500);
+    type Told = { offset: number; users: { userId: string; userAssetIds: string[] }[] };
+    type Env = { code: number; data: { usersUserAssets: { userId: string; userAssetIds?: string[] }[]; userAssets: unknown[] } };
+    const digestOf = async (body: Buffer): Promise<Env> => JSON.parse(body.toString('utf8')) as Env;
+    // Usual answers: each chunk's users are the result's, at the chunk's offset: the very objects the listener was told.
+    const told: Told[] = [];
+    const plain = async (body: Buffer): Promise<unknown> => {
+      const env = await digestOf(body);
+      return { ...env, data: digestUsersAssetListData(env.data) };
+    };
+    const r = await client.getUsersAssets('o-2500', asked, undefined, (chunk) => told.push(chunk), plain);
+    expect(told.map((c) => c.offset).sort((a, b) => a - b)).toEqual([0, 1_000, 2_000]);
+    for (const c of told) c.users.forEach((u, k) => expect(r.users[c.offset + k]).toBe(u));
+    expect(r.users.map((u) => u.userId)).toEqual(asked);
+
+    // The third chunk's answer also names a user of the first chunk, with one asset more: that user's list is both
+    // answers' ids, each once; every other user keeps the list its chunk was told, at the same positions.
+    const extra = 'o-2500-a-extra';
+    const quirky = async (body: Buffer): Promise<unknown> => {
+      const env = await digestOf(body);
+      const users = env.data.usersUserAssets;
+      if (users.some((u) => u.userId === asked[2_000])) users.push({ userId: asked[0], userAssetIds: [...r.users[0].userAssetIds, extra] });
+      return { ...env, data: digestUsersAssetListData(env.data) };
+    };
+    const toldAgain: Told[] = [];
+    const q = await client.getUsersAssets('o-2500', asked, undefined, (chunk) => toldAgain.push(chunk), quirky);
+    expect(q.users.map((u) => u.userId)).toEqual(asked);
+    expect(q.users[0].userAssetIds).toEqual([...r.users[0].userAssetIds, extra]);
+    for (const c of toldAgain) {
+      c.users.forEach((u, k) => {
+        expect(q.users[c.offset + k].userId).toBe(u.userId);
+        if (c.offset + k !== 0) expect(q.users[c.offset + k].userAssetIds).toBe(u.userAssetIds);
+      });
+    }
+    expect(q.users.slice(1)).toEqual(r.users.slice(1));
+  });
+
   it('folds repeats of a decoded answer as it folds its own, and maps a malformed digest to BadResponse without retrying', async () => {
     // An answer naming one user twice, with an id repeated within and across the two entries.
     const data = { usersUserAssets: [{ userId: 'u1', userAssetIds: ['a', 'b', 'a'] }, { userId: 'u2' }, { userId: 'u1', userAssetIds: ['c', 'b'] }], userAssets: [{ id: 'a' }] };

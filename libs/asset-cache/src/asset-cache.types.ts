@@ -40,7 +40,13 @@ export interface CachedUserSet {
 
 /** What a loader returns: sets by user id (null = not found) and the details of the assets it saw. */
 export interface LoadedSets {
+  /** May be a getter that builds the map when first read (a loader that gives `inOrder` too). */
   sets: Map<string, UserAssetSet | null>;
+  /**
+   * The same sets by position: the set of the loader's i-th requested user at i (null = not found), when the loader
+   * has them so; read instead of `sets` (a batch of 10,000 users is then no lookup per user).
+   */
+  inOrder?: readonly (UserAssetSet | null)[];
   /** May be a getter that builds the map when first read: a large load's background store reads it only then. */
   assets: Map<string, AssetDetails>;
 }

@@ -115,15 +115,20 @@ interface Flight<T> {
 }
 
 /** A user's share of a batch load, as a flight: its promise made when first asked for. */
-function batchFlight(orgId: string, userId: string, key: string, batch: Promise<Map<string, StoredEntry>>): Flight<StoredEntry> {
-  let promise: Promise<StoredEntry> | undefined;
-  return {
-    orgId,
-    userId,
-    get promise(): Promise<StoredEntry> {
-      return (promise ??= batch.then((m) => m.get(key) as StoredEntry));
-    },
-  };
+/** A user's flight in a batch load: its promise is made only if a reader joins it (most users' never is). */
+class BatchFlight implements Flight<StoredEntry> {
+  private joined?: Promise<StoredEntry>;
+
+  constructor(
+    readonly orgId: string,
+    readonly userId: string,
+    private readonly batch: Promise<readonly StoredEntry[]>,
+    private readonly at: number,
+  ) {}
+
+  get promise(): Promise<StoredEntry> {
+    return (this.joined ??= this.batch.then((entries) => entries[this.at]));
+  }
 }
 
 /** Generations of the OU and of each user, as read just before a load. */
@@ -404,14 +409,14 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         const stored = deferred && stores ? batch.then(() => deferred.then(() => Promise.all(stores))).then(noop, noop) : undefined;
         // One flight per user, its promise made only if a reader joins it (10,000 users' promises and their
         // reactions were ~4 ms after a cold batch's last answer), and all of them dropped at once.
-        const flights = toLoad.map((c) => batchFlight(orgId, c.ctx.userId, c.ctx.key, batch));
+        const flights = toLoad.map((c, i) => new BatchFlight(orgId, c.ctx.userId, batch, i));
         flights.forEach((f, i) => this.loads.set(toLoad[i].ctx.key, f));
         const land = (): void => flights.forEach((f, i) => untrack(this.loads, toLoad[i].ctx.key, f));
         void (stored ?? batch).then(land, land);
         try {
           const loaded = await batch;
           const settledAt = this.now();
-          for (const c of toLoad) settle(c, loaded.get(c.ctx.key), undefined, settledAt);
+          toLoad.forEach((c, i) => settle(c, loaded[i], undefined, settledAt));
         } catch (err) {
           if (bypass) await this.readStaleCopies(orgId, toLoad);
           for (const c of toLoad) settle(c, undefined, err);
@@ -639,24 +644,27 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     stored?: Map<string, StoredEntry>,
     writes?: BatchWrites,
     deferred?: Promise<void>,
-  ): Promise<Map<string, StoredEntry>> {
+  ): Promise<StoredEntry[]> {
     const loaded = await loadMissing(cold.map((c) => c.ctx.userId));
-    const out = new Map<string, StoredEntry>();
+    // The entries by position in `cold`.
+    const out = new Array<StoredEntry>(cold.length);
     const items: [string, StoredEntry][] = [];
     const loadedAt = this.now();
-    for (const c of cold) {
-      const set = loaded.sets.get(c.ctx.userId) ?? null;
+    const inOrder = loaded.inOrder?.length === cold.length ? loaded.inOrder : undefined;
+    const early = stored?.size ? stored : undefined;
+    cold.forEach((c, i) => {
+      const set = inOrder ? inOrder[i] : (loaded.sets.get(c.ctx.userId) ?? null);
       // Stored already from a part of the answer (the very same set): nothing more to write for this user.
-      const early = stored?.get(c.ctx.key);
-      if (early && early.set === set) {
-        out.set(c.ctx.key, early);
-        continue;
+      const part = early?.get(c.ctx.key);
+      if (part && part.set === set) {
+        out[i] = part;
+        return;
       }
       // A user the loader did not answer for is treated as not found (the portal omits unknown users).
       const entry = this.newEntry(set, read?.og ?? 0, c.ug ?? 0, loadedAt);
-      out.set(c.ctx.key, entry);
+      out[i] = entry;
       items.push([c.ctx.key, entry]);
-    }
+    });
     if (!read || items.length === 0) return out;
     // Users stored from parts took their details along: only the rest's are written again.
     const assets = items.length === cold.length ? loaded.assets : detailsOf(items, loaded.assets);

@@ -58,13 +58,27 @@ export interface UserAssetsReadOptions {
  * the answer (DigestedUsersAssetList), given only when the answer named exactly these users in this order, each once;
  * then `ids` too: each id of the users' lists once, in the order the lists name them first.
  */
-export type ChunkListener = (chunk: { users: UsersUserAssets[]; assets: UserAssetInfo[]; prepared?: Uint8Array; ids?: readonly string[] }) => void;
+export type ChunkListener = (chunk: {
+  users: UsersUserAssets[];
+  /** Where the chunk's first user is in the result's `users` (the chunk's users follow it there, in this order). */
+  offset: number;
+  assets: UserAssetInfo[];
+  prepared?: Uint8Array;
+  ids?: readonly string[];
+}) => void;
 
 /** True when `answered` is `chunk` (the same users, in the same order, none twice: the chunk has no repeats). */
 function sameUsers(answered: readonly string[], chunk: readonly string[]): boolean {
   if (answered.length !== chunk.length) return false;
   for (let i = 0; i < chunk.length; i++) if (answered[i] !== chunk[i]) return false;
   return true;
+}
+
+/** One users/assetList answer as getUsersAssets merges it: its chunk's users by position, or (an unusual answer) lists by user. */
+interface ChunkAnswer {
+  users?: UsersUserAssets[];
+  lists?: Map<string, string[]>;
+  userAssets: UserAssetInfo[];
 }
 
 /** Loaders kept at most; past it the oldest idle (org, types) loader is dropped (it holds no cache). */
@@ -202,16 +216,20 @@ export class PortalClient implements OnModuleDestroy {
     const table = new IdTable();
     // Each answer's lists as it arrives (told to onChunk for its chunk's users), merged in chunk order below.
     const answers = await Promise.all(
-      chunks.map(async (chunk) => {
+      chunks.map(async (chunk, c): Promise<ChunkAnswer> => {
+        const offset = c * this.o.batchSize;
         const answer = await this.usersAssetListCall(orgId, chunk, types, decode);
+        if ('digest' in answer && sameUsers(answer.userIds, chunk)) {
+          // The usual answer (the chunk's users, in order, each once): the lists by position, no map of them; these
+          // very objects are the result's users unless an unusual answer comes along (see below).
+          const entries = table.entriesOf(answer.ids);
+          const users = chunk.map((userId, k) => ({ userId, userAssetIds: table.uniqueAt(entries, answer.lists, answer.offsets[k], answer.offsets[k + 1]) }));
+          const prepared = answer.prepared;
+          onChunk?.({ users, offset, assets: answer.userAssets, prepared, ids: prepared ? answer.ids : undefined });
+          return { users, userAssets: answer.userAssets };
+        }
         const lists = new Map<string, string[]>();
-        let prepared: Uint8Array | undefined;
-        let distinct: readonly string[] | undefined;
         if ('digest' in answer) {
-          if (answer.prepared && sameUsers(answer.userIds, chunk)) {
-            prepared = answer.prepared;
-            distinct = answer.ids;
-          }
           const entries = table.entriesOf(answer.ids);
           answer.userIds.forEach((userId, k) => {
             const seen = lists.get(userId);
@@ -224,20 +242,23 @@ export class PortalClient implements OnModuleDestroy {
             lists.set(u.userId, table.uniqueList(seen ? [...seen, ...u.userAssetIds] : u.userAssetIds));
           }
         }
-        onChunk?.({ users: chunk.map((userId) => ({ userId, userAssetIds: lists.get(userId) ?? [] })), assets: answer.userAssets, prepared, ids: distinct });
+        onChunk?.({ users: chunk.map((userId) => ({ userId, userAssetIds: lists.get(userId) ?? [] })), offset, assets: answer.userAssets });
         return { lists, userAssets: answer.userAssets };
       }),
     );
 
-    const byUser = new Map<string, string[]>();
     const assets = new Map<string, UserAssetInfo>();
+    for (const answer of answers) for (const a of answer.userAssets) if (!assets.has(a.id)) assets.set(a.id, a);
+    // Every answer named just its chunk's users: the result is the chunks' users one after another.
+    if (answers.every((a) => a.users)) return { orgId, users: answers.flatMap((a) => a.users ?? []), assets: [...assets.values()] };
+    const byUser = new Map<string, string[]>();
     for (const answer of answers) {
-      for (const [userId, ids] of answer.lists) {
+      const lists = answer.lists ?? new Map(answer.users?.map((u) => [u.userId, u.userAssetIds]));
+      for (const [userId, ids] of lists) {
         const list = byUser.get(userId);
         // A user in one answer only (the rule) keeps the very list its chunk was told.
         byUser.set(userId, list ? table.uniqueList([...list, ...ids]) : ids);
       }
-      for (const a of answer.userAssets) if (!assets.has(a.id)) assets.set(a.id, a);
     }
     const users: UsersUserAssets[] = ids.map((userId) => ({ userId, userAssetIds: byUser.get(userId) ?? [] }));
     return { orgId, users, assets: [...assets.values()] };

@@ -1,5 +1,5 @@
 import Redis, { Cluster } from 'ioredis';
-import { AssetCacheOptions, AssetSetCache, CacheKeys, scopeId } from '@app/asset-cache';
+import { AssetCacheOptions, AssetSetCache, CacheKeys, LoadedSets, scopeId } from '@app/asset-cache';
 import { countingObserver, eventually, FakePortal, JumpClock, recordingLogger, sleep, uniquePrefix } from './fake-portal';
 
 /** What the shared suite runs against. */
@@ -224,6 +224,37 @@ export function describeCoreSuite(target: CoreTarget): void {
     const again = await cache.getUserSets({ orgId: ORG }, ['ghost', 'u1'], portal.batch);
     expect(again.get('ghost')).toMatchObject({ status: 'HIT', set: null });
     expect(portal.count).toBe(2);
+  });
+
+  it("batch: a loader's sets by position (inOrder) are read instead of its map; an inOrder of another length is not", async () => {
+    const cache = await makeCache();
+    portal.unknown.add('ghost');
+    let mapReads = 0;
+    const byPosition = (length: (n: number) => number) => async (missing: string[]): Promise<LoadedSets> => {
+      const all = await portal.batch(missing);
+      const inOrder = missing.map((u) => all.sets.get(u) ?? null).slice(0, length(missing.length));
+      return {
+        get sets() {
+          mapReads++;
+          return all.sets;
+        },
+        inOrder,
+        assets: all.assets,
+      };
+    };
+    const users = ['u1', 'ghost', 'u2', 'u3'];
+    const r = await cache.getUserSets({ orgId: ORG }, [...users, 'u1'], byPosition((n) => n));
+    expect(mapReads).toBe(0);
+    expect([...r.keys()]).toEqual(users);
+    for (const u of users) expect(r.get(u)).toMatchObject({ status: 'MISS', set: u === 'ghost' ? null : portal.setOf(u) });
+    // stored as answered: the next read is a HIT of the same sets, no load
+    const again = await cache.getUserSets({ orgId: ORG }, users, portal.batch);
+    expect(portal.count).toBe(1);
+    for (const u of users) expect(again.get(u)).toMatchObject({ status: 'HIT', set: u === 'ghost' ? null : portal.setOf(u) });
+    // one set short: the map is what counts
+    const short = await cache.getUserSets({ orgId: ORG }, ['u4', 'u5'], byPosition((n) => n - 1), { bypass: true });
+    expect(mapReads).toBeGreaterThan(0);
+    expect(short.get('u5')).toMatchObject({ status: 'MISS', set: portal.setOf('u5') });
   });
 
   it('batch: concurrent batches share the in-flight loads of the users they have in common', async () => {

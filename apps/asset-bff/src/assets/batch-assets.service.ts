@@ -127,17 +127,17 @@ export class BatchAssetsService {
    * as it arrives (for the cache to store: at once, or after the answer), and its users' elements added to `runs`.
    */
   private async load(orgId: string, users: string[], types: string[] | undefined, onPart?: PartSink, runs?: LoadedRuns): Promise<LoadedSets> {
-    const sets: LoadedSets['sets'] = new Map();
-    const setOf = (u: UsersUserAssets): UserAssetSet => {
+    // The sets by their user's position in the client's answer (its users are `users` once each, in order), so that a
+    // chunk's set is found again for the final answer without a map of 10,000 users.
+    const byPos: (UserAssetSet | undefined)[] = [];
+    const setOf = (u: UsersUserAssets, i: number): UserAssetSet => {
       // The set a part was given is the set of the final answer, while its list is the same (see PartSink).
-      const known = sets.get(u.userId);
+      const known = byPos[i];
       if (known && known.assetIds === u.userAssetIds) return known;
-      const set = { assetIds: u.userAssetIds, total: u.userAssetIds.length, complete: true };
-      sets.set(u.userId, set);
-      return set;
+      return (byPos[i] = { assetIds: u.userAssetIds, total: u.userAssetIds.length, complete: true });
     };
     const onChunk: ChunkListener | undefined = (onPart || runs) && ((chunk): void => {
-      const chunkSets = chunk.users.map(setOf);
+      const chunkSets = chunk.users.map((u, k) => setOf(u, chunk.offset + k));
       if (onPart) {
         // The sets and details only when the part is stored (a part of a load stored whole after the answer never is).
         let partSets: LoadedSets['sets'] | undefined;
@@ -154,8 +154,16 @@ export class BatchAssetsService {
       runs?.add(chunk.users.map((u) => u.userId), chunkSets, chunk.prepared, chunk.ids);
     });
     const r = await this.portal.getUsersAssets(orgId, users, types, onChunk, this.decoders.usersDecoder());
-    for (const u of r.users) setOf(u);
-    return { sets, assets: detailsMap(r.assets) };
+    const inOrder = r.users.map(setOf);
+    let sets: LoadedSets['sets'] | undefined;
+    return {
+      // By position when the answer's users are `users` (no user asked twice); the map only if someone reads it.
+      inOrder: inOrder.length === users.length ? inOrder : undefined,
+      get sets() {
+        return (sets ??= new Map(r.users.map((u, i) => [u.userId, inOrder[i]])));
+      },
+      assets: detailsMap(r.assets),
+    };
   }
 
   /** The same through the micro-batcher, so that concurrent requests' missing users share upstream calls. */
