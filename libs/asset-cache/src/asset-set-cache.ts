@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import { distinct, markDistinct } from '@app/portal-contracts';
 import {
   DEFAULT_KEY_PREFIX,
   DEFAULT_LOCAL_MAX_ENTRIES,
@@ -326,15 +327,12 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const sid = scopeId(scope.types);
     const bypass = opts?.bypass === true;
     const results = new Map<string, CachedUserSet>();
-    const order: string[] = [];
+    // Each user once (a batch's users come folded already: see distinct).
+    const order = distinct(userIds);
     const pending: KeyCtx[] = [];
-    const seen = new Set<string>();
     // The keys' common head built once (a 1,000-check request names ~1,000 users).
     const head = this.keys.userSetHead(orgId, sid);
-    for (const userId of userIds) {
-      if (seen.has(userId)) continue;
-      seen.add(userId);
-      order.push(userId);
+    for (const userId of order) {
       const key = head + userId;
       const hit = bypass ? undefined : this.localHit(key);
       if (hit) results.set(userId, hit);
@@ -355,7 +353,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       const own = !opts?.pendingStores && opts?.answered ? [] : undefined;
       const stores = opts?.pendingStores ?? own;
       const parts = stores ? new PartStores(stores) : undefined;
-      const early = bypass ? loadMissing(pending.map((c) => c.userId), parts?.sink) : undefined;
+      const early = bypass ? loadMissing(markDistinct(pending.map((c) => c.userId)), parts?.sink) : undefined;
       early?.catch(noop);
       const read = await this.readMany(orgId, pending, !bypass);
       const now = this.now();
@@ -645,7 +643,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     writes?: BatchWrites,
     deferred?: Promise<void>,
   ): Promise<StoredEntry[]> {
-    const loaded = await loadMissing(cold.map((c) => c.ctx.userId));
+    const loaded = await loadMissing(markDistinct(cold.map((c) => c.ctx.userId)));
     // The entries by position in `cold`.
     const out = new Array<StoredEntry>(cold.length);
     const items: [string, StoredEntry][] = [];

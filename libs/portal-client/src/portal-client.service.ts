@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import {
   AssetListRequest,
+  distinct,
   PortalLimits,
   PortalPaths,
   UserAssetInfo,
@@ -210,7 +211,7 @@ export class PortalClient implements OnModuleDestroy {
     if (types && types.length > PortalLimits.maxResourceTypes) {
       throw toPortalError({ type: 'invalidArgument', reason: `more than ${PortalLimits.maxResourceTypes} resourceTypes` }, endpoint);
     }
-    const ids = unique(userIds);
+    const ids = distinct(userIds);
     const chunks: string[][] = [];
     for (let i = 0; i < ids.length; i += this.o.batchSize) chunks.push(ids.slice(i, i + this.o.batchSize));
     const table = new IdTable();

@@ -7,3 +7,4 @@ export * from './auth';
 export * from './login';
 export * from './sim-admin';
 export * from './sim-data';
+export * from './distinct';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, PartSink, UserAssetSet } from '@app/asset-cache';
 import { ChunkListener, PortalClient } from '@app/portal-client';
-import { UserAssetInfo, UsersUserAssets } from '@app/portal-contracts';
+import { distinct, UserAssetInfo, UsersUserAssets } from '@app/portal-contracts';
 import { AnswerBytes } from '../common/answer-bytes';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
@@ -55,7 +55,7 @@ export class BatchAssetsService {
     bypass: boolean,
     answered?: Promise<void>,
   ): Promise<{ body: AnswerBytes; status: CacheStatus; ageS: number }> {
-    const users = [...new Set(userIds)];
+    const users = distinct(userIds);
     const types = typesKey(resourceTypes);
     // Details this request's own loads brought back need not be read back from the cache.
     const loaded = new Map<string, AssetDetails>();
