@@ -257,6 +257,34 @@ export function describeCoreSuite(target: CoreTarget): void {
     expect(short.get('u5')).toMatchObject({ status: 'MISS', set: portal.setOf('u5') });
   });
 
+  it("batch: a single read joins a batch load's user; after invalidateUser (or invalidateOrg) a read of that user loads anew, the others still join", async () => {
+    const cache = await makeCache();
+    portal.delayMs = 150;
+    const users = Array.from({ length: 50 }, (_, i) => `j-${i}`);
+    const batch = cache.getUserSets({ orgId: ORG }, users, portal.batch);
+    await sleep(30);
+    const joined = cache.getUserSet({ orgId: ORG }, 'j-7', portal.single('j-7'));
+    await cache.invalidateUser(ORG, 'j-9');
+    const afterUser = cache.getUserSet({ orgId: ORG }, 'j-9', portal.single('j-9'));
+    const stillJoined = cache.getUserSets({ orgId: ORG }, ['j-10', 'j-11'], portal.batch);
+    await cache.invalidateOrg('org-elsewhere');
+    const otherOu = cache.getUserSet({ orgId: ORG }, 'j-12', portal.single('j-12'));
+    const [b, j7, j9, j1011, j12] = await Promise.all([batch, joined, afterUser, stillJoined, otherOu]);
+    // the batch, then j-9 alone: the joiners (single and batch) and the other OU's invalidation called nothing
+    expect(portal.calls).toEqual([users, ['j-9']]);
+    expect(j7.set).toBe(b.get('j-7')?.set);
+    expect(j1011.get('j-11')?.set).toBe(b.get('j-11')?.set);
+    expect(j12.set).toBe(b.get('j-12')?.set);
+    expect(j9).toMatchObject({ status: 'MISS', set: portal.setOf('j-9') });
+
+    const second = cache.getUserSets({ orgId: ORG }, users, portal.batch, { bypass: true });
+    await sleep(30);
+    await cache.invalidateOrg(ORG);
+    const afterOrg = cache.getUserSet({ orgId: ORG }, 'j-20', portal.single('j-20'));
+    await Promise.all([second, afterOrg]);
+    expect(portal.calls.slice(2)).toEqual([users, ['j-20']]);
+  });
+
   it('batch: concurrent batches share the in-flight loads of the users they have in common', async () => {
     const cache = await makeCache();
     portal.delayMs = 50;
