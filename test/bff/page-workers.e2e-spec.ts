@@ -16,10 +16,11 @@ const page = (n: number, from = 0) =>
 
 /** A digest with its prepared bytes (and a page's names) as text, to compare what a worker gave with what this thread gives. */
 function comparable(envelope: unknown): unknown {
-  const e = envelope as { data?: { prepared?: Uint8Array; namesJson?: Uint8Array } };
+  const e = envelope as { data?: { prepared?: Uint8Array; namesJson?: Uint8Array; hashes?: Int32Array } };
   if (!e || typeof e !== 'object' || !(e.data?.prepared || e.data?.namesJson)) return envelope;
   const text = (b: Uint8Array | undefined) => b && Buffer.from(b).toString('utf8');
-  return { ...e, data: { ...e.data, prepared: text(e.data.prepared), namesJson: text(e.data.namesJson) } };
+  // (a worker's typed arrays come from outside jest's realm: compared as plain arrays)
+  return { ...e, data: { ...e.data, prepared: text(e.data.prepared), namesJson: text(e.data.namesJson), hashes: e.data.hashes && Array.from(e.data.hashes) } };
 }
 
 /** A users digest with its index lists as plain arrays (a worker's typed arrays come from outside jest's realm). */

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { AssetPage, IdSet, MergedPages, PageMerge, pageFromDigest, pageOf, pagesToRead, readAssetListData } from './asset-pages';
+import { AssetPage, IdSet, idHash, idHashes, MergedPages, PageMerge, pageFromDigest, pageOf, pagesToRead, readAssetListData } from './asset-pages';
 
 const page = (pageNo: number, total: number, ids: string[]): AssetPage => pageOf(pageNo, total, ids.map((id) => ({ id, name: { default: id } })));
 /** The pages of a pass added in page order. */
@@ -102,6 +102,22 @@ describe('PageMerge in page order', () => {
 });
 
 describe('PageMerge', () => {
+  it("uses the ids' hashes a digest carries (as a page worker computes them), and ignores hashes of another length", () => {
+    const names = (list: string[]) => Buffer.from(JSON.stringify(list.map((id) => ({ default: id }))));
+    const digested = (pageNo: number, list: string[], hashes?: Int32Array) => pageFromDigest(pageNo, { digest: 'page', totalElements: 6, ids: list, namesJson: names(list), hashes });
+    const lists = [['a', 'b', 'c'], ['d', 'b', 'e']];
+    const plain = mergePages(lists.map((l, i) => digested(i, l)), 3);
+    const hashed = lists.map((l, i) => digested(i, l, idHashes(l)));
+    expect(hashed.every((p) => p.hashes?.length === 3)).toBe(true);
+    expect(mergePages(hashed, 3)).toMatchObject({ ids: plain.ids, consistent: false });
+    expect(plain).toMatchObject({ ids: ['a', 'b', 'c', 'd', 'e'], consistent: false });
+    // hashes are trusted as given: a wrong one (here every id hashed as 'a') would hide no repeat only because equal ids
+    // still compare equal; a list of another length is not used at all
+    const short = digested(0, ['a', 'b', 'c'], new Int32Array([idHash('a')]));
+    expect(short.hashes).toBeUndefined();
+    expect(mergePages([short, digested(1, ['d', 'e', 'f'], new Int32Array(3).fill(idHash('a')))], 3)).toMatchObject({ ids: ['a', 'b', 'c', 'd', 'e', 'f'], consistent: true });
+  });
+
   it('gives the same merge whatever order the pages arrive in, and refuses a result with a page missing', () => {
     const pages = [page(0, 7, ['a', 'b', 'c']), page(1, 7, ['d', 'b', 'e']), page(2, 7, ['f'])];
     const merge = new PageMerge(3);

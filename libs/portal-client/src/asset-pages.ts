@@ -11,6 +11,8 @@ export interface AssetPage {
   readonly assets: AssetListItem[];
   /** Bytes the page's decoder prepared for the caller (AssetListDecoder), passed through untouched. */
   prepared?: Uint8Array;
+  /** Each id's idHash, when the decoder computed them (on a page worker), for the merge's IdSet. */
+  hashes?: Int32Array;
 }
 
 /** The merge of one pass over the pages. */
@@ -31,7 +33,9 @@ export interface MergedPages {
  * is copied twice, two bytes a char), and whatever the decoder prepared for its caller. `malformed` says why the
  * data is not a page (the same reasons the client gives when it reads the page itself).
  */
-export type DigestedAssetList = { digest: 'page'; totalElements: number; ids: string[]; namesJson: Uint8Array; prepared?: Uint8Array } | { digest: 'malformed'; reason: string };
+export type DigestedAssetList =
+  | { digest: 'page'; totalElements: number; ids: string[]; namesJson: Uint8Array; prepared?: Uint8Array; hashes?: Int32Array }
+  | { digest: 'malformed'; reason: string };
 
 const NAMES_DECODER = new TextDecoder();
 
@@ -59,6 +63,7 @@ export function pageFromDigest(pageNo: number, d: Extract<DigestedAssetList, { d
     totalElements: d.totalElements,
     ids: d.ids,
     prepared: d.prepared,
+    hashes: d.hashes?.length === d.ids.length ? d.hashes : undefined,
     get assets(): AssetListItem[] {
       if (assets === undefined) {
         const names = JSON.parse(NAMES_DECODER.decode(d.namesJson)) as I18nString[];
@@ -112,10 +117,10 @@ export class IdSet {
     }
   }
 
-  /** Adds `id` at the end of `ids` unless it is there already; false when it was. */
-  add(id: string): boolean {
+  /** Adds `id` at the end of `ids` unless it is there already; false when it was. `hash`: its idHash, if known. */
+  add(id: string, hash = idHash(id)): boolean {
     const { table, mask, ids } = this;
-    let slot = hashOf(id) & mask;
+    let slot = hash & mask;
     for (;;) {
       const at = table[slot];
       if (at === 0) break;
@@ -132,7 +137,7 @@ export class IdSet {
     const table = new Int32Array(this.table.length * 2);
     const mask = table.length - 1;
     for (let at = 1; at <= this.ids.length; at++) {
-      let slot = hashOf(this.ids[at - 1]) & mask;
+      let slot = idHash(this.ids[at - 1]) & mask;
       while (table[slot] !== 0) slot = (slot + 1) & mask;
       table[slot] = at;
     }
@@ -151,11 +156,18 @@ function capacityFor(n: number): number {
   return c;
 }
 
-/** FNV-1a over the string's UTF-16 code units. */
-function hashOf(s: string): number {
-  let h = 0x811c9dc5;
+/** FNV-1a over the string's UTF-16 code units (an int32). */
+export function idHash(s: string): number {
+  let h = 0x811c9dc5 | 0;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  return h;
+}
+
+/** Each id's idHash (what a page worker hands the merge with a page's ids). */
+export function idHashes(ids: readonly string[]): Int32Array {
+  const out = new Int32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) out[i] = idHash(ids[i]);
+  return out;
 }
 
 export class PageMerge {
@@ -218,8 +230,9 @@ export class PageMerge {
     const expected = i < lastPageOfTotal ? this.pageSize : i === lastPageOfTotal ? total - i * this.pageSize : 0;
     if (page.ids.length !== expected) this.consistent = false;
     const { seen } = this;
+    const hashes = page.hashes;
     for (let j = 0; j < page.ids.length; j++) {
-      if (!seen.add(page.ids[j])) {
+      if (!(hashes ? seen.add(page.ids[j], hashes[j]) : seen.add(page.ids[j]))) {
         this.consistent = false;
         this.kept ??= keptSoFar(this.pages, i, j);
         continue;

@@ -1,6 +1,6 @@
 import type { DigestedAssetList } from '@app/portal-client';
 // The modules of the client the worker thread needs: its index would load Nest, axios and the policies.
-import { readAssetListData } from '@app/portal-client/asset-pages';
+import { idHashes, readAssetListData } from '@app/portal-client/asset-pages';
 import { DigestedUsersAssetList, digestUsersAssetListData } from '@app/portal-client/users-answer';
 import { scanUsersAssetListAnswer } from '@app/portal-client/users-answer-scan';
 import { isSuccessCode } from '@app/portal-contracts';
@@ -47,8 +47,13 @@ export function digestAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined)
     if (typeof page === 'string') return { data: { digest: 'malformed', reason: page } satisfies DigestedAssetList, transfer: [] };
     const prepared = prefs && pageViewsBytes(page.assets, prefs);
     const namesJson = NAMES_ENCODER.encode(JSON.stringify(page.assets.map((a) => a.name)));
-    const data: DigestedAssetList = { digest: 'page', totalElements: page.totalElements, ids: page.assets.map((a) => a.id), namesJson, prepared };
-    return { data, transfer: prepared ? [namesJson.buffer as ArrayBuffer, prepared.buffer as ArrayBuffer] : [namesJson.buffer as ArrayBuffer] };
+    const ids = page.assets.map((a) => a.id);
+    // the ids' hashes for the main thread's merge (PageMerge), made here on the worker
+    const hashes = idHashes(ids);
+    const data: DigestedAssetList = { digest: 'page', totalElements: page.totalElements, ids, namesJson, prepared, hashes };
+    const transfer = [namesJson.buffer as ArrayBuffer, hashes.buffer as ArrayBuffer];
+    if (prepared) transfer.push(prepared.buffer as ArrayBuffer);
+    return { data, transfer };
   });
 }
 
