@@ -115,7 +115,6 @@ interface Flight<T> {
   readonly promise: Promise<T>;
 }
 
-/** A user's share of a batch load, as a flight: its promise made when first asked for. */
 /** A user's flight in a batch load: its promise is made only if a reader joins it (most users' never is). */
 class BatchFlight implements Flight<StoredEntry> {
   private joined?: Promise<StoredEntry>;
@@ -441,8 +440,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         // Deferred stores: the users stay joinable here until they are in the store (the load is over by the time
         // the answer is written, so every store of this read has been started once `deferred` settles).
         const stored = deferred && stores ? batch.then(() => deferred.then(() => Promise.all(stores))).then(noop, noop) : undefined;
-        // One flight per user, its promise made only if a reader joins it (10,000 users' promises and their
-        // reactions were ~4 ms after a cold batch's last answer), and all of them dropped at once.
+        // Joinable while it runs, as one registration (BatchLoad): a user's flight and its promise are made only if a
+        // reader joins it (10,000 users' promises and their reactions were ~4 ms after a cold batch's last answer).
         const load = new BatchLoad(orgId, head, toLoad.map((c) => c.ctx.userId), batch);
         this.batchLoads.add(load);
         const land = (): void => void this.batchLoads.delete(load);
@@ -972,7 +971,6 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return r;
   }
 
-  /** Keeps the flight under its key until its promise settles (or, given, `until` does). */
   /** The load of this key in flight here (a single load, or a user of a batch load), if any. */
   private flightOf(key: string): Flight<StoredEntry> | undefined {
     const single = this.loads.get(key);
@@ -986,6 +984,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return undefined;
   }
 
+  /** Keeps the flight under its key until its promise settles (or, given, `until` does). */
   private track<T>(map: Map<string, Flight<T>>, key: string, flight: Flight<T>, until?: Promise<void>): void {
     map.set(key, flight);
     const done = (): void => untrack(map, key, flight);
