@@ -5,7 +5,7 @@ import { DigestedUsersAssetList, digestUsersAssetListData } from '@app/portal-cl
 import { scanUsersAssetListAnswer } from '@app/portal-client/users-answer-scan';
 import { isSuccessCode } from '@app/portal-contracts';
 import { LangPrefs } from '../common/i18n';
-import { pageViewsBytes } from './asset-view';
+import { pageNamesBytes, pageViewsBytes } from './asset-view';
 import { digestElements } from './batch-bytes';
 
 /** What an answer is: an `asset/list` page or a `users/assetList` answer. */
@@ -18,7 +18,6 @@ export interface Digest {
 }
 
 const DECODER = new TextDecoder();
-const NAMES_ENCODER = new TextEncoder();
 
 /**
  * An answer's bytes read the way the portal client reads them: JSON.parse of the text (the text itself when it
@@ -46,7 +45,7 @@ export function digestAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined)
     const page = readAssetListData(raw);
     if (typeof page === 'string') return { data: { digest: 'malformed', reason: page } satisfies DigestedAssetList, transfer: [] };
     const prepared = prefs && pageViewsBytes(page.assets, prefs);
-    const namesJson = NAMES_ENCODER.encode(JSON.stringify(page.assets.map((a) => a.name)));
+    const namesJson = pageNamesBytes(page.assets);
     const ids = page.assets.map((a) => a.id);
     // the ids' hashes for the main thread's merge (PageMerge), made here on the worker
     const hashes = idHashes(ids);
