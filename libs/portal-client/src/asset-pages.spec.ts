@@ -111,8 +111,8 @@ describe('PageMerge', () => {
     expect(hashed.every((p) => p.hashes?.length === 3)).toBe(true);
     expect(mergePages(hashed, 3)).toMatchObject({ ids: plain.ids, consistent: false });
     expect(plain).toMatchObject({ ids: ['a', 'b', 'c', 'd', 'e'], consistent: false });
-    // hashes are trusted as given: a wrong one (here every id hashed as 'a') would hide no repeat only because equal ids
-    // still compare equal; a list of another length is not used at all
+    // hashes that all collide (every id of page 1 hashed as 'a') still merge right: ids are compared, hashes only
+    // place them; hashes of another length than the ids are not used at all
     const short = digested(0, ['a', 'b', 'c'], new Int32Array([idHash('a')]));
     expect(short.hashes).toBeUndefined();
     expect(mergePages([short, digested(1, ['d', 'e', 'f'], new Int32Array(3).fill(idHash('a')))], 3)).toMatchObject({ ids: ['a', 'b', 'c', 'd', 'e', 'f'], consistent: true });

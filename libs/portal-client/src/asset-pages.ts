@@ -232,7 +232,7 @@ export class PageMerge {
     const { seen } = this;
     const hashes = page.hashes;
     for (let j = 0; j < page.ids.length; j++) {
-      if (!(hashes ? seen.add(page.ids[j], hashes[j]) : seen.add(page.ids[j]))) {
+      if (!seen.add(page.ids[j], hashes?.[j])) {
         this.consistent = false;
         this.kept ??= keptSoFar(this.pages, i, j);
         continue;
