@@ -390,6 +390,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       const parts = stores ? new PartStores(stores) : undefined;
       const early = bypass ? loadMissing(markDistinct(pending.map((c) => c.userId)), parts?.sink) : undefined;
       early?.catch(noop);
+      // A large load's upstream calls leave first: the read of 10,000 users' generations (a 10,001-key MGET built
+      // and written on this thread) waits a turn of the event loop, as the store it serves waits for the load anyway.
+      if (early && pending.length >= DEFERRED_STORE_MIN_USERS) await yieldToIo();
       const read = await this.readMany(orgId, pending, !bypass);
       const now = this.now();
       const cold: { ctx: KeyCtx; prev?: StoredEntry; ug?: number }[] = [];
