@@ -138,7 +138,6 @@ class BatchFlight implements Flight<StoredEntry> {
  */
 class BatchLoad {
   private index?: Map<string, number>;
-  private readonly flights = new Map<number, BatchFlight>();
   /** Users whose flight was dropped (dropLocal of the user): no reader joins this load for them any more. */
   private readonly dropped = new Set<string>();
 
@@ -155,9 +154,7 @@ class BatchLoad {
     this.index ??= new Map(this.users.map((u, i) => [u, i]));
     const at = this.index.get(userId);
     if (at === undefined || this.dropped.has(userId)) return undefined;
-    let f = this.flights.get(at);
-    if (!f) this.flights.set(at, (f = new BatchFlight(this.orgId, userId, this.batch, at)));
-    return f;
+    return new BatchFlight(this.orgId, userId, this.batch, at);
   }
 
   drop(userId: string): void {

@@ -89,11 +89,6 @@ function malformed(endpoint: string, reason: string): never {
   throw toPortalError({ type: 'malformed', reason } satisfies PortalFailure, endpoint);
 }
 
-/** Each value once, first occurrence wins, order kept. */
-function unique<T>(items: readonly T[]): T[] {
-  return [...new Set(items)];
-}
-
 /**
  * Asset ids of many users' lists, each id string kept once: JSON.parse gives every occurrence its own
  * string, and 10,000 users x 500 ids held in process as 5,000,000 strings instead of 5,000 weighed on
@@ -207,7 +202,7 @@ export class PortalClient implements OnModuleDestroy {
   async getUsersAssets(orgId: string, userIds: string[], resourceTypes?: string[], onChunk?: ChunkListener, decode?: UsersAssetListDecoder): Promise<UsersAssetsResult> {
     const endpoint = 'usersAssetList';
     // An empty filter means no filter (as the portal reads it); it is left out of the body.
-    const types = resourceTypes?.length ? unique(resourceTypes) : undefined;
+    const types = resourceTypes?.length ? distinct(resourceTypes) : undefined;
     if (types && types.length > PortalLimits.maxResourceTypes) {
       throw toPortalError({ type: 'invalidArgument', reason: `more than ${PortalLimits.maxResourceTypes} resourceTypes` }, endpoint);
     }
@@ -283,14 +278,14 @@ export class PortalClient implements OnModuleDestroy {
    */
   async getAppAssetTree(userToken: string, accessKey: string, opts: TreeOptions): Promise<AssetTreeNode> {
     const endpoint = 'appAssetTree';
-    if (opts.resourceTypes && unique(opts.resourceTypes).length > PortalLimits.maxResourceTypes) {
+    if (opts.resourceTypes && distinct(opts.resourceTypes).length > PortalLimits.maxResourceTypes) {
       throw toPortalError({ type: 'invalidArgument', reason: `more than ${PortalLimits.maxResourceTypes} resourceTypes` }, endpoint);
     }
     const data = await this.transport.call({
       endpoint,
       method: 'GET',
       path: PortalPaths.appAssetTree,
-      query: { accessKey, resourceTypes: opts.resourceTypes?.length ? unique(opts.resourceTypes).join(',') : undefined },
+      query: { accessKey, resourceTypes: opts.resourceTypes?.length ? distinct(opts.resourceTypes).join(',') : undefined },
       headers: { authorization: `Bearer ${userToken}`, needAssociatedAsset: String(opts.associated) },
     });
     try {
