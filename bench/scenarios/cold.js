@@ -3,7 +3,8 @@
 const { bff, simAdmin, request, agent } = require('../lib/http');
 const { BENCH_KEY } = require('../lib/procs');
 const { userIds } = require('./setup');
-const { leanRequest, reserve } = require('../lib/lean-read');
+const { leanRequest, reserve, closeAll } = require('../lib/lean-read');
+const Redis = require('ioredis');
 // The service's own key builder, from the build the bench measures.
 const { CacheKeys, scopeId } = require('../../dist/libs/asset-cache/src/keys');
 
@@ -93,30 +94,30 @@ async function stampede(ctx) {
 }
 
 /** Waits (at most 10 s) until no instance holds the user's cache lock (all types, OU o1); returns how long that took. */
-async function backgroundStoreDone(redis, user) {
+async function backgroundStoreDone(watch, user) {
   // The key as the service builds it (the bench leaves the key prefix at its default).
   const lock = KEYS.lock('o1', scopeId(undefined), user);
   const t0 = Date.now();
   while (Date.now() - t0 < 10_000) {
-    if (redis.cli('exists', lock) === '0') break;
+    if ((await watch.exists(lock)) === 0) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   return Date.now() - t0;
 }
 
-/** The user's stored entry (all types) in the OU, as redis-cli prints it ('' when there is none). */
-function entryOf(redis, orgId, user) {
-  return redis.cli('get', KEYS.userSet(orgId, scopeId(undefined), user));
+/** The user's stored entry (all types) in the OU (null when there is none). */
+function entryOf(watch, orgId, user) {
+  return watch.get(KEYS.userSet(orgId, scopeId(undefined), user));
 }
 
 /**
  * Waits (at most 10 s) until the user's entry (all types) in the OU differs from `before`: a large batch stores its
  * users after answering, the last user last; returns how long that took.
  */
-async function entryReplaced(redis, orgId, user, before) {
+async function entryReplaced(watch, orgId, user, before) {
   const t0 = Date.now();
   while (Date.now() - t0 < 10_000) {
-    if (entryOf(redis, orgId, user) !== before) break;
+    if ((await entryOf(watch, orgId, user)) !== before) break;
     await new Promise((r) => setTimeout(r, 20));
   }
   return Date.now() - t0;
@@ -140,7 +141,7 @@ async function orgMerge(ctx) {
       const idealMs = firstPageMs + Math.ceil((pages - 1) / config.concurrency) * LATENCY_MS;
       // Each repeat is one cold read on its own: the next starts once this one's background store is done
       // (the service holds the user's lock until its entry is in Redis).
-      const settleMs = await backgroundStoreDone(ctx.redis, user);
+      const settleMs = await backgroundStoreDone(ctx.watch, user);
       await simAdmin(sim, 'DELETE', `/orgs/o1/users/${user}`);
       const pageMs = counters.log.filter((l) => l.endpoint === 'assetList').map((l) => l.finishedAt - l.startedAt);
       const meanPageMs = pageMs.reduce((a, b) => a + b, 0) / Math.max(1, pageMs.length);
@@ -173,9 +174,9 @@ async function coldBatch(ctx) {
     // first call that names the user: a first batch of every user is not timed, so that every timed call (the
     // ideal's and the repeats') finds the simulator in the same state.
     const last = body.userIds[body.userIds.length - 1];
-    const unwarmed = entryOf(ctx.redis, COLD_ORG, last);
+    const unwarmed = await entryOf(ctx.watch, COLD_ORG, last);
     await bff(bffMain.url, 'POST', `/v1/orgs/${COLD_ORG}/user-assets`, body, { 'cache-control': 'no-cache' });
-    await entryReplaced(ctx.redis, COLD_ORG, last, unwarmed);
+    await entryReplaced(ctx.watch, COLD_ORG, last, unwarmed);
     // one uncontended users/assetList call of a full chunk, as the simulator times it (latency + its own work)
     const one = await counted(sim, () => bff(bffMain.url, 'POST', `/v1/orgs/${COLD_ORG}/user-assets`, { userIds: body.userIds.slice(-config.batchSize) }, { 'cache-control': 'no-cache' }));
     const rec = one.counters.log.find((l) => l.endpoint === 'usersAssetList');
@@ -183,11 +184,11 @@ async function coldBatch(ctx) {
     for (let k = 0; k < REPEATS; k++) {
       // every run bypasses the cache: every user is fetched upstream
       const headers = { 'cache-control': 'no-cache' };
-      const before = entryOf(ctx.redis, COLD_ORG, last);
+      const before = await entryOf(ctx.watch, COLD_ORG, last);
       const { result: r, calls, timeline: tl } = await counted(sim, () => timedBff(bffMain.url, 'POST', `/v1/orgs/${COLD_ORG}/user-assets`, body, headers));
       if (r.status !== 200) throw new Error(`cold batch: ${r.status} ${r.text.slice(0, 200)}`);
       // Each repeat is one cold batch on its own: the next starts once this one's users are stored (after its answer).
-      const settleMs = await entryReplaced(ctx.redis, COLD_ORG, last, before);
+      const settleMs = await entryReplaced(ctx.watch, COLD_ORG, last, before);
       const idealMs = Math.ceil(calls / config.concurrency) * singleCallMs;
       const idealLatencyOnlyMs = Math.ceil(COLD_USERS / config.batchSize / config.concurrency) * LATENCY_MS;
       runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, timeline: tl, upstreamCalls: calls, singleCallMs, idealLatencyOnlyMs, ratioToLatencyOnly: r.ms / idealLatencyOnlyMs, settleMs, users: JSON.parse(r.text).users.length, bytes: r.bytes, xCache: r.headers['x-cache'] });
@@ -199,12 +200,27 @@ async function coldBatch(ctx) {
   return { ...best, runs, formula: `ceil(calls / ${config.concurrency}) x one uncontended 1,000-user users/assetList call as the simulator timed it (${LATENCY_MS} ms latency + its own work)` };
 }
 
+/**
+ * The cold scenarios' own Redis connection (ctx.watch), for watching the service's stores between repeats. Not
+ * redis-cli: every process started forks the driver, and after a fork each page the driver writes faults once
+ * (copy-on-write), so a repeat that followed redis-cli calls spent ~70 ms of the driver's CPU receiving its answer
+ * (2026-12-02 probe).
+ */
+const watchOf = (redis) => new Redis(redis.url, { maxRetriesPerRequest: 1 });
+
 /** The timed reads' body buffer, made and touched before any of them (the org merge's answer is ~16 MB). */
 const RECEIVE_BYTES = 32 * 1024 * 1024;
 
 async function run(ctx) {
   reserve(RECEIVE_BYTES);
-  return { stampede: await stampede(ctx), orgMerge: await orgMerge(ctx), batch: await coldBatch(ctx) };
+  const watch = watchOf(ctx.redis);
+  const c = { ...ctx, watch };
+  try {
+    return { stampede: await stampede(c), orgMerge: await orgMerge(c), batch: await coldBatch(c) };
+  } finally {
+    closeAll();
+    watch.disconnect();
+  }
 }
 
-module.exports = { run, LATENCY_MS, COLD_USERS, RECEIVE_BYTES, _scenarios: { stampede, orgMerge, batch: coldBatch } };
+module.exports = { run, LATENCY_MS, COLD_USERS, RECEIVE_BYTES, watchOf, _scenarios: { stampede, orgMerge, batch: coldBatch } };

@@ -16,6 +16,7 @@ interface LeanAnswer {
 const lean = require(join(__dirname, '..', '..', 'bench', 'lib', 'lean-read.js')) as {
   leanRequest: (url: string, opts?: { method?: string; headers?: Record<string, string>; body?: unknown }) => Promise<LeanAnswer>;
   reserve: (bytes: number) => void;
+  closeAll: () => void;
 };
 
 const urlOf = (s: Server | ReturnType<typeof createTcpServer>, path: string): string => `http://127.0.0.1:${(s.address() as AddressInfo).port}${path}`;
@@ -51,7 +52,10 @@ describe('bench timed-read client (lean-read) against real servers', () => {
     http.listen(0, '127.0.0.1');
     await once(http, 'listening');
   });
-  afterAll(() => new Promise<void>((r) => http.close(() => r())));
+  afterAll(() => {
+    lean.closeAll();
+    return new Promise<void>((r) => http.close(() => r()));
+  });
 
   it('reads a 20 MB answer byte for byte, past the body buffer it reserved, with its status, headers and timing', async () => {
     lean.reserve(1024 * 1024);
@@ -109,6 +113,36 @@ describe('bench timed-read client (lean-read) against real servers', () => {
       expect(r.headers['x-part']).toBe('two');
       await expect(lean.leanRequest(urlOf(raw, '/cut'))).rejects.toThrow(/closed after 4 of 10 body bytes/);
     } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
+  });
+
+  it('keeps its connection from answer to answer, and replaces a kept one the server closed before answering', async () => {
+    let connections = 0;
+    const sockets: Socket[] = [];
+    const raw = createTcpServer((s) => {
+      connections++;
+      sockets.push(s);
+      let requests = 0;
+      s.on('data', () => {
+        requests++;
+        // the third request on a connection is dropped unanswered (as a server closing an idle connection would)
+        if (requests === 3) s.destroy();
+        else s.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n${requests}${connections}`);
+      });
+    });
+    raw.listen(0, '127.0.0.1');
+    await once(raw, 'listening');
+    try {
+      expect((await lean.leanRequest(urlOf(raw, '/a'))).text).toBe('11');
+      expect((await lean.leanRequest(urlOf(raw, '/b'))).text).toBe('21');
+      expect(connections).toBe(1);
+      // dropped on the kept connection, answered on a new one
+      expect((await lean.leanRequest(urlOf(raw, '/c'))).text).toBe('12');
+      expect(connections).toBe(2);
+    } finally {
+      lean.closeAll();
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => raw.close(() => r()));
     }
