@@ -152,7 +152,7 @@ async function orgMerge(ctx) {
       const starts = pageCalls.map((l) => l.startedAt).sort((a, b) => a - b).slice(1 + config.concurrency);
       const gaps = starts.map((st, i) => st - finishes[i + 1]).filter((g) => g >= 0);
       const meanSlotIdleMs = gaps.reduce((a, b) => a + b, 0) / Math.max(1, gaps.length);
-      runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, timeline: tl, firstPageMs, meanPageMs, meanSlotIdleMs, settleMs, upstreamCalls: calls, total, bytes: r.bytes, xCache: r.headers['x-cache'] });
+      runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, timeline: tl, headMs: r.headMs, driverCpuMs: r.driverCpuMs, firstPageMs, meanPageMs, meanSlotIdleMs, settleMs, upstreamCalls: calls, total, bytes: r.bytes, xCache: r.headers['x-cache'] });
     }
   } finally {
     await setLatency(sim, 0);
@@ -191,7 +191,7 @@ async function coldBatch(ctx) {
       const settleMs = await entryReplaced(ctx.watch, COLD_ORG, last, before);
       const idealMs = Math.ceil(calls / config.concurrency) * singleCallMs;
       const idealLatencyOnlyMs = Math.ceil(COLD_USERS / config.batchSize / config.concurrency) * LATENCY_MS;
-      runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, timeline: tl, upstreamCalls: calls, singleCallMs, idealLatencyOnlyMs, ratioToLatencyOnly: r.ms / idealLatencyOnlyMs, settleMs, users: JSON.parse(r.text).users.length, bytes: r.bytes, xCache: r.headers['x-cache'] });
+      runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, timeline: tl, headMs: r.headMs, driverCpuMs: r.driverCpuMs, upstreamCalls: calls, singleCallMs, idealLatencyOnlyMs, ratioToLatencyOnly: r.ms / idealLatencyOnlyMs, settleMs, users: JSON.parse(r.text).users.length, bytes: r.bytes, xCache: r.headers['x-cache'] });
     }
   } finally {
     await setLatency(sim, 0);
