@@ -1,4 +1,5 @@
 import { isSuccessCode } from '@app/portal-contracts';
+import { BACKSLASH, CLOSE_LIST, COMMA, FNV_OFFSET, FNV_PRIME, isSpace, JsonBytes, NOT_ASCII, NOT_USUAL, NotUsual, NULL, OPEN_LIST, OPEN_OBJECT, PRINTABLE, QUOTE } from './json-scan';
 import { DigestedUsersAssetList, readUsersAssetListData } from './users-answer';
 
 /**
@@ -43,33 +44,10 @@ function scanAnswer(bytes: Uint8Array): { envelope: unknown } | undefined {
 
 const DECODER = new TextDecoder();
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_LIST = 0x5b;
-const CLOSE_LIST = 0x5d;
-/** The first byte that is not printable ASCII. */
-const NOT_ASCII = 0x80;
-/** Below it, control characters (never raw in a JSON string). */
-const PRINTABLE = 0x20;
-/** FNV-1a, as int32 (what Math.imul gives and Int32Array keeps). */
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
-
 const KEY_DATA = Buffer.from('data');
 const KEY_USERS = Buffer.from('usersUserAssets');
 const KEY_USER_ID = Buffer.from('userId');
 const KEY_IDS = Buffer.from('userAssetIds');
-const NULL = Buffer.from('null');
-
-const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-
-/** Why a scan stops: the answer is then read the usual way. */
-class NotUsual extends Error {}
-const NOT_USUAL = new NotUsual();
 
 /**
  * Scratch arrays kept from answer to answer (a worker thread digests many): memory touched before costs nothing to
@@ -105,14 +83,11 @@ function grown(a: Int32Array, need: number): Int32Array {
 }
 
 /** One answer's scan: where its users' list is, and (once located) the users and their ids as indexes. */
-class UsersScan {
-  private i = 0;
+class UsersScan extends JsonBytes {
   private users = 0;
   private occurrences = 0;
   private distinct = 0;
   private mask = 0;
-
-  constructor(private readonly b: Uint8Array) {}
 
   /** Where the value of `data.usersUserAssets` starts and ends, all of it scanned; undefined for an answer not of the usual shape. */
   locate(): { start: number; end: number } | undefined {
@@ -157,30 +132,6 @@ class UsersScan {
     this.space();
     if (this.i !== this.b.length || !users) throw NOT_USUAL;
     return users;
-  }
-
-  /** The members of the object at i, each key's value read by `value` (called with i after the colon); i after `}`. */
-  private members(value: (key: { start: number; end: number }) => void): void {
-    const b = this.b;
-    this.space();
-    if (b[this.i] !== OPEN_OBJECT) throw NOT_USUAL;
-    this.i++;
-    this.space();
-    if (b[this.i] === CLOSE_OBJECT) {
-      this.i++;
-      return;
-    }
-    for (;;) {
-      this.space();
-      const key = this.plainString();
-      this.space();
-      if (b[this.i++] !== COLON) throw NOT_USUAL;
-      value(key);
-      this.space();
-      const c = b[this.i++];
-      if (c === CLOSE_OBJECT) return;
-      if (c !== COMMA) throw NOT_USUAL;
-    }
   }
 
   /**
@@ -315,87 +266,5 @@ class UsersScan {
       while (table[s] !== 0) s = (s + 1) & this.mask;
       table[s] = j + 1;
     }
-  }
-
-  /** A string of printable ASCII without escapes at i: the range of its contents; i after its closing quote. */
-  private plainString(): { start: number; end: number } {
-    const b = this.b;
-    if (b[this.i] !== QUOTE) throw NOT_USUAL;
-    const start = ++this.i;
-    for (;;) {
-      const c = b[this.i];
-      if (c === QUOTE) break;
-      if (c === undefined || c === BACKSLASH || c < PRINTABLE || c >= NOT_ASCII) throw NOT_USUAL;
-      this.i++;
-    }
-    return { start, end: this.i++ };
-  }
-
-  /** Skips any value at i, without checking it: only the parts JSON.parse reads afterwards are skipped. */
-  private skipValue(): void {
-    const b = this.b;
-    const n = b.length;
-    this.space();
-    const first = b[this.i];
-    if (first === QUOTE) {
-      this.skipString();
-      return;
-    }
-    if (first !== OPEN_OBJECT && first !== OPEN_LIST) {
-      // a number or a literal: up to the next delimiter
-      while (this.i < n) {
-        const c = b[this.i];
-        if (c === COMMA || c === CLOSE_OBJECT || c === CLOSE_LIST || isSpace(c)) break;
-        this.i++;
-      }
-      return;
-    }
-    let depth = 0;
-    while (this.i < n) {
-      const c = b[this.i];
-      if (c === QUOTE) {
-        this.skipString();
-        continue;
-      }
-      this.i++;
-      if (c === OPEN_OBJECT || c === OPEN_LIST) depth++;
-      else if ((c === CLOSE_OBJECT || c === CLOSE_LIST) && --depth === 0) return;
-    }
-    throw NOT_USUAL;
-  }
-
-  /** Skips the string at i (escapes included); i after its closing quote. */
-  private skipString(): void {
-    const b = this.b;
-    const n = b.length;
-    let i = this.i + 1;
-    while (i < n) {
-      const c = b[i];
-      if (c === QUOTE) {
-        this.i = i + 1;
-        return;
-      }
-      i += c === BACKSLASH ? 2 : 1;
-    }
-    throw NOT_USUAL;
-  }
-
-  /** Whether the bytes at i are `word` (then i is after it). */
-  private literal(word: Uint8Array): boolean {
-    if (!this.is({ start: this.i, end: this.i + word.length }, word)) return false;
-    this.i += word.length;
-    return true;
-  }
-
-  /** Whether the key's contents are `word`. */
-  private is(key: { start: number; end: number }, word: Uint8Array): boolean {
-    if (key.end - key.start !== word.length) return false;
-    for (let d = 0; d < word.length; d++) if (this.b[key.start + d] !== word[d]) return false;
-    return true;
-  }
-
-  private space(): void {
-    const b = this.b;
-    while (this.i < b.length && isSpace(b[this.i])) this.i++;
   }
 }

@@ -1,4 +1,5 @@
 import type { AssetDetails } from '@app/asset-cache';
+import type { ScannedAssets } from '@app/portal-client/asset-page-scan';
 import type { AssetListItem } from '@app/portal-contracts';
 import { LangPrefs, localize } from '../common/i18n';
 
@@ -44,6 +45,18 @@ export class ByteSink {
     }
   }
 
+  /** Appends bytes [start, end) of `src`. */
+  putBytes(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    while (this.length + n > ByteSink.scratch.length) {
+      const bigger = new Uint8Array(ByteSink.scratch.length * 2);
+      bigger.set(ByteSink.scratch.subarray(0, this.length));
+      ByteSink.scratch = bigger;
+    }
+    src.copy(ByteSink.scratch, this.length, start, end);
+    this.length += n;
+  }
+
   /** The bytes written, in a buffer of their own (its whole ArrayBuffer, so it can be handed over). */
   take(): Uint8Array {
     const bytes = ByteSink.scratch.slice(0, this.length);
@@ -77,3 +90,92 @@ export function pageNamesBytes(assets: readonly AssetListItem[]): Uint8Array {
   return sink.take();
 }
 const ENCODER = new TextEncoder();
+
+const BYTES = {
+  open: Buffer.from('['),
+  close: Buffer.from(']'),
+  comma: Buffer.from(','),
+  empty: Buffer.from('{}'),
+  quote: Buffer.from('"'),
+  viewId: Buffer.from('{"id":"'),
+  viewName: Buffer.from('","name":'),
+  viewNames: Buffer.from(',"names":'),
+  viewEnd: Buffer.from('}'),
+};
+const all = (sink: ByteSink, b: Buffer): void => sink.putBytes(b, 0, b.length);
+
+/** A scanned page's name objects as one JSON array: pageNamesBytes's bytes, copied from the page's. */
+export function scannedNamesBytes(s: ScannedAssets): Uint8Array {
+  const sink = new ByteSink();
+  all(sink, BYTES.open);
+  for (let k = 0; k < s.count; k++) {
+    if (k > 0) all(sink, BYTES.comma);
+    if (s.nameStart[k] < 0) all(sink, BYTES.empty);
+    else sink.putBytes(s.bytes, s.nameStart[k], s.nameEnd[k]);
+  }
+  all(sink, BYTES.close);
+  return sink.take();
+}
+
+/** A scanned page's views: pageViewsBytes's bytes for the same page, copied from the page's. */
+export function scannedViewsBytes(s: ScannedAssets, prefs: LangPrefs): Uint8Array {
+  const wanted = prefs.map((p) => {
+    const lang = p.split('_')[0];
+    return { exact: Buffer.from(p), lang: Buffer.from(lang), prefix: Buffer.from(`${lang}_`) };
+  });
+  const sink = new ByteSink();
+  for (let k = 0; k < s.count; k++) {
+    if (k > 0) all(sink, BYTES.comma);
+    all(sink, BYTES.viewId);
+    sink.putBytes(s.bytes, s.idStart[k], s.idEnd[k]);
+    all(sink, BYTES.viewName);
+    const e = localizedEntry(s, k, wanted);
+    if (e >= 0) sink.putBytes(s.bytes, s.valStart[e], s.valEnd[e]);
+    else {
+      // no name: the id, as view() falls back to it
+      all(sink, BYTES.quote);
+      sink.putBytes(s.bytes, s.idStart[k], s.idEnd[k]);
+      all(sink, BYTES.quote);
+    }
+    all(sink, BYTES.viewNames);
+    if (s.nameStart[k] < 0) all(sink, BYTES.empty);
+    else sink.putBytes(s.bytes, s.nameStart[k], s.nameEnd[k]);
+    all(sink, BYTES.viewEnd);
+  }
+  return sink.take();
+}
+
+const DEFAULT_KEY = Buffer.from('default');
+
+/**
+ * The entry of asset k's name that localize() picks for these preferences (the same order: each preference exactly,
+ * its language alone, the first key of its language, then `default`, then the first non-empty value); -1 for none.
+ */
+function localizedEntry(s: ScannedAssets, k: number, wanted: readonly { exact: Buffer; lang: Buffer; prefix: Buffer }[]): number {
+  const from = s.entryFrom[k];
+  const to = s.entryFrom[k + 1];
+  // a non-empty string: not null, not ""
+  const filled = (e: number): boolean => s.valStart[e] >= 0 && s.valEnd[e] - s.valStart[e] > 2;
+  const keyIs = (e: number, w: Buffer, prefixOnly = false): boolean => {
+    const len = s.keyEnd[e] - s.keyStart[e];
+    if (prefixOnly ? len < w.length : len !== w.length) return false;
+    for (let d = 0; d < w.length; d++) if (s.bytes[s.keyStart[e] + d] !== w[d]) return false;
+    return true;
+  };
+  const find = (w: Buffer, prefixOnly = false): number => {
+    for (let e = from; e < to; e++) if (keyIs(e, w, prefixOnly) && filled(e)) return e;
+    return -1;
+  };
+  for (const p of wanted) {
+    const e = find(p.exact);
+    if (e >= 0) return e;
+    const alone = find(p.lang);
+    if (alone >= 0) return alone;
+    const first = find(p.prefix, true);
+    if (first >= 0) return first;
+  }
+  const d = find(DEFAULT_KEY);
+  if (d >= 0) return d;
+  for (let e = from; e < to; e++) if (filled(e)) return e;
+  return -1;
+}

@@ -1,11 +1,12 @@
 import type { DigestedAssetList } from '@app/portal-client';
 // The modules of the client the worker thread needs: its index would load Nest, axios and the policies.
+import { scanAssetListAnswer, ScannedAssets } from '@app/portal-client/asset-page-scan';
 import { idHashes, readAssetListData } from '@app/portal-client/asset-pages';
 import { DigestedUsersAssetList, digestUsersAssetListData } from '@app/portal-client/users-answer';
 import { scanUsersAssetListAnswer } from '@app/portal-client/users-answer-scan';
 import { isSuccessCode } from '@app/portal-contracts';
 import { LangPrefs } from '../common/i18n';
-import { pageNamesBytes, pageViewsBytes } from './asset-view';
+import { pageNamesBytes, pageViewsBytes, scannedNamesBytes, scannedViewsBytes } from './asset-view';
 import { digestElements } from './batch-bytes';
 
 /** What an answer is: an `asset/list` page or a `users/assetList` answer. */
@@ -38,9 +39,13 @@ function digestAnswer(bytes: Uint8Array, digestData: (data: unknown) => { data: 
 
 /**
  * One `asset/list` answer as an AssetListDecoder gives it: a page's `data` digested into the ids, the names as one
- * JSON array, and with `prefs` the page's answer views already serialized (what PageBodies joins).
+ * JSON array, and with `prefs` the page's answer views already serialized (what PageBodies joins). The usual page is
+ * read from its bytes (scanAssetListAnswer: the same digest, its bytes copied from the page's); any other is decoded
+ * and parsed.
  */
 export function digestAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined): Digest {
+  const scanned = scanAssetListAnswer(bytes);
+  if (scanned) return digestScanned(scanned.envelope as { data: { pagination: { totalElements: number } } }, scanned.assets, prefs);
   return digestAnswer(bytes, (raw) => {
     const page = readAssetListData(raw);
     if (typeof page === 'string') return { data: { digest: 'malformed', reason: page } satisfies DigestedAssetList, transfer: [] };
@@ -49,11 +54,22 @@ export function digestAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined)
     const ids = page.assets.map((a) => a.id);
     // the ids' hashes for the main thread's merge (PageMerge), made here on the worker
     const hashes = idHashes(ids);
-    const data: DigestedAssetList = { digest: 'page', totalElements: page.totalElements, ids, namesJson, prepared, hashes };
-    const transfer = [namesJson.buffer as ArrayBuffer, hashes.buffer as ArrayBuffer];
-    if (prepared) transfer.push(prepared.buffer as ArrayBuffer);
-    return { data, transfer };
+    return pageDigest(page.totalElements, ids, namesJson, prepared, hashes);
   });
+}
+
+/** A scanned page's digest: what the usual reading gives for it, built from its bytes. */
+function digestScanned(envelope: { data: { pagination: { totalElements: number } } }, s: ScannedAssets, prefs: LangPrefs | undefined): Digest {
+  const prepared = prefs && scannedViewsBytes(s, prefs);
+  const { data, transfer } = pageDigest(envelope.data.pagination.totalElements, s.ids, scannedNamesBytes(s), prepared, s.hashes);
+  return { envelope: { ...envelope, data }, transfer };
+}
+
+function pageDigest(totalElements: number, ids: string[], namesJson: Uint8Array, prepared: Uint8Array | undefined, hashes: Int32Array): { data: DigestedAssetList; transfer: ArrayBuffer[] } {
+  const data: DigestedAssetList = { digest: 'page', totalElements, ids, namesJson, prepared, hashes };
+  const transfer = [namesJson.buffer as ArrayBuffer, hashes.buffer as ArrayBuffer];
+  if (prepared) transfer.push(prepared.buffer as ArrayBuffer);
+  return { data, transfer };
 }
 
 /** A users answer's digest with its users' elements of the batch answer (`prepared`), and the buffers to hand over. */

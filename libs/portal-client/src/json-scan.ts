@@ -1,0 +1,148 @@
+/**
+ * Reading JSON from its bytes, for the scanners of the portal's usual answers (users-answer-scan, asset-page-scan):
+ * positions and checks only, no string made. A scanner throws NOT_USUAL at anything it does not read exactly as
+ * JSON.parse would, and its caller then reads the answer the usual way.
+ */
+
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
+export const COMMA = 0x2c;
+export const COLON = 0x3a;
+export const OPEN_OBJECT = 0x7b;
+export const CLOSE_OBJECT = 0x7d;
+export const OPEN_LIST = 0x5b;
+export const CLOSE_LIST = 0x5d;
+/** The first byte that is not printable ASCII. */
+export const NOT_ASCII = 0x80;
+/** Below it, control characters (never raw in a JSON string). */
+export const PRINTABLE = 0x20;
+/** FNV-1a, as int32 (what Math.imul gives and Int32Array keeps). */
+export const FNV_OFFSET = 0x811c9dc5 | 0;
+export const FNV_PRIME = 0x01000193;
+
+export const NULL = Buffer.from('null');
+
+export const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** Why a scan stops: the answer is then read the usual way. */
+export class NotUsual extends Error {}
+export const NOT_USUAL = new NotUsual();
+
+/** A range of bytes: [start, end). */
+export interface Range {
+  start: number;
+  end: number;
+}
+
+/** A cursor over an answer's bytes with the JSON steps the scanners share. */
+export class JsonBytes {
+  protected i = 0;
+
+  constructor(protected readonly b: Uint8Array) {}
+
+  /** The members of the object at i, each key's value read by `value` (called with i after the colon); i after `}`. */
+  protected members(value: (key: Range) => void): void {
+    const b = this.b;
+    this.space();
+    if (b[this.i] !== OPEN_OBJECT) throw NOT_USUAL;
+    this.i++;
+    this.space();
+    if (b[this.i] === CLOSE_OBJECT) {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      this.space();
+      const key = this.plainString();
+      this.space();
+      if (b[this.i++] !== COLON) throw NOT_USUAL;
+      value(key);
+      this.space();
+      const c = b[this.i++];
+      if (c === CLOSE_OBJECT) return;
+      if (c !== COMMA) throw NOT_USUAL;
+    }
+  }
+
+  /** A string of printable ASCII without escapes at i: the range of its contents; i after its closing quote. */
+  protected plainString(): Range {
+    const b = this.b;
+    if (b[this.i] !== QUOTE) throw NOT_USUAL;
+    const start = ++this.i;
+    for (;;) {
+      const c = b[this.i];
+      if (c === QUOTE) break;
+      if (c === undefined || c === BACKSLASH || c < PRINTABLE || c >= NOT_ASCII) throw NOT_USUAL;
+      this.i++;
+    }
+    return { start, end: this.i++ };
+  }
+
+  /** Skips any value at i, without checking it: only the parts JSON.parse reads afterwards are skipped. */
+  protected skipValue(): void {
+    const b = this.b;
+    const n = b.length;
+    this.space();
+    const first = b[this.i];
+    if (first === QUOTE) {
+      this.skipString();
+      return;
+    }
+    if (first !== OPEN_OBJECT && first !== OPEN_LIST) {
+      // a number or a literal: up to the next delimiter
+      while (this.i < n) {
+        const c = b[this.i];
+        if (c === COMMA || c === CLOSE_OBJECT || c === CLOSE_LIST || isSpace(c)) break;
+        this.i++;
+      }
+      return;
+    }
+    let depth = 0;
+    while (this.i < n) {
+      const c = b[this.i];
+      if (c === QUOTE) {
+        this.skipString();
+        continue;
+      }
+      this.i++;
+      if (c === OPEN_OBJECT || c === OPEN_LIST) depth++;
+      else if ((c === CLOSE_OBJECT || c === CLOSE_LIST) && --depth === 0) return;
+    }
+    throw NOT_USUAL;
+  }
+
+  /** Skips the string at i (escapes included); i after its closing quote. */
+  protected skipString(): void {
+    const b = this.b;
+    const n = b.length;
+    let i = this.i + 1;
+    while (i < n) {
+      const c = b[i];
+      if (c === QUOTE) {
+        this.i = i + 1;
+        return;
+      }
+      i += c === BACKSLASH ? 2 : 1;
+    }
+    throw NOT_USUAL;
+  }
+
+  /** Whether the bytes at i are `word` (then i is after it). */
+  protected literal(word: Uint8Array): boolean {
+    if (!this.is({ start: this.i, end: this.i + word.length }, word)) return false;
+    this.i += word.length;
+    return true;
+  }
+
+  /** Whether the key's contents are `word`. */
+  protected is(key: Range, word: Uint8Array): boolean {
+    if (key.end - key.start !== word.length) return false;
+    for (let d = 0; d < word.length; d++) if (this.b[key.start + d] !== word[d]) return false;
+    return true;
+  }
+
+  protected space(): void {
+    const b = this.b;
+    while (this.i < b.length && isSpace(b[this.i])) this.i++;
+  }
+}
