@@ -46,6 +46,11 @@ function digestAnswer(bytes: Uint8Array, digestData: (data: unknown) => { data: 
 export function digestAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined): Digest {
   const scanned = scanAssetListAnswer(bytes);
   if (scanned) return digestScanned(scanned.envelope as { data: { pagination: { totalElements: number } } }, scanned.assets, prefs);
+  return parseAssetList(bytes, prefs);
+}
+
+/** digestAssetList by decoding and parsing the answer (any answer; exported for the tests that compare the two). */
+export function parseAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined): Digest {
   return digestAnswer(bytes, (raw) => {
     const page = readAssetListData(raw);
     if (typeof page === 'string') return { data: { digest: 'malformed', reason: page } satisfies DigestedAssetList, transfer: [] };
