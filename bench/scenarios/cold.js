@@ -18,6 +18,8 @@ const COLD_ORG = 'bench-cold';
 const COLD_USERS = 10_000;
 const COLD_ASSETS_PER_USER = 50;
 const REPEATS = 5;
+/** Uncontended single calls timed for the cold batch's ideal (the shortest is taken). */
+const SINGLE_CALLS = 3;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -169,6 +171,7 @@ async function coldBatch(ctx) {
   const runs = [];
   await setLatency(sim, LATENCY_MS);
   let singleCallMs;
+  const singleCalls = [];
   try {
     // The simulator encodes an OU's ids and details on its first call for it (~50 ms), and each user's list on the
     // first call that names the user: a first batch of every user is not timed, so that every timed call (the
@@ -178,9 +181,16 @@ async function coldBatch(ctx) {
     await bff(bffMain.url, 'POST', `/v1/orgs/${COLD_ORG}/user-assets`, body, { 'cache-control': 'no-cache' });
     await entryReplaced(ctx.watch, COLD_ORG, last, unwarmed);
     // one uncontended users/assetList call of a full chunk, as the simulator times it (latency + its own work)
-    const one = await counted(sim, () => bff(bffMain.url, 'POST', `/v1/orgs/${COLD_ORG}/user-assets`, { userIds: body.userIds.slice(-config.batchSize) }, { 'cache-control': 'no-cache' }));
-    const rec = one.counters.log.find((l) => l.endpoint === 'usersAssetList');
-    singleCallMs = rec ? rec.finishedAt - rec.startedAt : LATENCY_MS;
+    // The shortest of three such calls, a second apart: one call made while the machine was busy elsewhere (the
+    // first batch's background store, a GC of the simulator's) once took 77 ms instead of ~52 ms and would have
+    // inflated the ideal by half.
+    for (let k = 0; k < SINGLE_CALLS; k++) {
+      if (k > 0) await new Promise((r) => setTimeout(r, 1_000));
+      const one = await counted(sim, () => bff(bffMain.url, 'POST', `/v1/orgs/${COLD_ORG}/user-assets`, { userIds: body.userIds.slice(-config.batchSize) }, { 'cache-control': 'no-cache' }));
+      const rec = one.counters.log.find((l) => l.endpoint === 'usersAssetList');
+      singleCalls.push(rec ? rec.finishedAt - rec.startedAt : LATENCY_MS);
+    }
+    singleCallMs = Math.min(...singleCalls);
     for (let k = 0; k < REPEATS; k++) {
       // every run bypasses the cache: every user is fetched upstream
       const headers = { 'cache-control': 'no-cache' };
@@ -191,13 +201,13 @@ async function coldBatch(ctx) {
       const settleMs = await entryReplaced(ctx.watch, COLD_ORG, last, before);
       const idealMs = Math.ceil(calls / config.concurrency) * singleCallMs;
       const idealLatencyOnlyMs = Math.ceil(COLD_USERS / config.batchSize / config.concurrency) * LATENCY_MS;
-      runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, timeline: tl, headMs: r.headMs, driverCpuMs: r.driverCpuMs, upstreamCalls: calls, singleCallMs, idealLatencyOnlyMs, ratioToLatencyOnly: r.ms / idealLatencyOnlyMs, settleMs, users: JSON.parse(r.text).users.length, bytes: r.bytes, xCache: r.headers['x-cache'] });
+      runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, timeline: tl, headMs: r.headMs, driverCpuMs: r.driverCpuMs, upstreamCalls: calls, singleCallMs, singleCalls, idealLatencyOnlyMs, ratioToLatencyOnly: r.ms / idealLatencyOnlyMs, settleMs, users: JSON.parse(r.text).users.length, bytes: r.bytes, xCache: r.headers['x-cache'] });
     }
   } finally {
     await setLatency(sim, 0);
   }
   const best = runs.find((x) => x.ratio === median(runs.map((y) => y.ratio)));
-  return { ...best, runs, formula: `ceil(calls / ${config.concurrency}) x one uncontended 1,000-user users/assetList call as the simulator timed it (${LATENCY_MS} ms latency + its own work)` };
+  return { ...best, runs, formula: `ceil(calls / ${config.concurrency}) x one uncontended 1,000-user users/assetList call as the simulator timed it (${LATENCY_MS} ms latency + its own work; the shortest of ${SINGLE_CALLS})` };
 }
 
 /**
