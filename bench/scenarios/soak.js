@@ -95,6 +95,7 @@ async function main(opt) {
     const svc = await procs.startBff(sim, { env: { REDIS_URL: redis.url, PORTAL_TIMEOUT_MS: 2_000 } });
     stops.push(() => svc.stop());
     const ctx = { redis, sim, svc };
+    const warnings = watchWarnings(svc.proc);
     await setup.createHotOrg(sim);
     await setup.warm(svc.url, setup.HOT_ORG, setup.userIds(setup.HOT_ORG, setup.HOT_USERS));
     out.start = { rssMb: procs.rssMb(svc.pid), ...(await scrape(svc.url)) };
@@ -114,6 +115,7 @@ async function main(opt) {
       }
       const [r] = await Promise.all([load, faultRun]);
       const metrics = await scrape(svc.url);
+      const serviceWarnings = warnings.take();
       const row = {
         minute: m + 1,
         fault: fault ? fault.name : 'none',
@@ -125,9 +127,10 @@ async function main(opt) {
         statusCodes: Object.fromEntries(Object.entries(r.statusCodes).map(([k, v]) => [k, v.count])),
         rssMb: procs.rssMb(svc.pid),
         ...metrics,
+        serviceWarnings,
       };
       out.minutesLog.push(row);
-      process.stderr.write(`[soak] minute ${m + 1}/${minutes} (${row.fault}): ${fmt(row.reqPerSec)} req/s, ${row.non2xx} non-2xx, ${row.socketErrors} errors, RSS ${row.rssMb} MB, loop p99 ${fmt(row.eventLoopLagP99Ms, 1)} ms\n`);
+      process.stderr.write(`[soak] minute ${m + 1}/${minutes} (${row.fault}): ${fmt(row.reqPerSec)} req/s, ${row.non2xx} non-2xx, ${row.socketErrors} errors, RSS ${row.rssMb} MB, loop p99 ${fmt(row.eventLoopLagP99Ms, 1)} ms${Object.keys(serviceWarnings).length ? `; service log: ${JSON.stringify(serviceWarnings)}` : ''}\n`);
       const left = MINUTE_MS - (Date.now() - t0);
       if (left > 0 && m < minutes - 1) await sleep(left);
     }
@@ -152,5 +155,40 @@ async function main(opt) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The service's log lines (it runs at LOG_LEVEL=warn: warnings and errors only), counted by message with its
+ * numbers as '#', so that each minute's row says what the service reported (a circuit that opened, a Redis that
+ * went away, the errors behind any 5xx). `take()` gives the counts since the last take.
+ */
+function watchWarnings(proc) {
+  let counts = {};
+  let rest = '';
+  const onData = (d) => {
+    const lines = (rest + d).split('\n');
+    rest = lines.pop();
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      let msg = line;
+      try {
+        const o = JSON.parse(line);
+        msg = [o.msg, o.err?.message, o.code].filter(Boolean).join(' | ') || line;
+      } catch {
+        /* not JSON: the line itself */
+      }
+      const key = msg.replace(/\d+/g, '#').slice(0, 200);
+      counts[key] = (counts[key] || 0) + 1;
+    }
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  return {
+    take() {
+      const out = counts;
+      counts = {};
+      return out;
+    },
+  };
+}
 
 module.exports = { main };

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { isSuccessCode } from '@app/portal-contracts';
 import { readAssetListData } from './asset-pages';
-import { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, FNV_OFFSET, FNV_PRIME, JsonBytes, NOT_USUAL, NotUsual, NULL, OPEN_LIST, OPEN_OBJECT, PRINTABLE, QUOTE, Range } from './json-scan';
+import { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, FNV_OFFSET, FNV_PRIME, grown, JsonBytes, NOT_USUAL, NULL, OPEN_LIST, OPEN_OBJECT, PRINTABLE, QUOTE, Range } from './json-scan';
 
 /**
  * An `asset/list` page's assets as positions in its bytes (scanAssetListAnswer), for building what a page worker
@@ -61,7 +61,6 @@ export function scanAssetListAnswer(bytes: Uint8Array): { envelope: unknown; ass
 
 const DECODER = new TextDecoder();
 
-const KEY_DATA = Buffer.from('data');
 const KEY_ASSETS = Buffer.from('assets');
 const KEY_ID = Buffer.from('id');
 const KEY_NAME = Buffer.from('name');
@@ -86,15 +85,6 @@ let scratch = freshScratch();
 /** Past this many entries (4 MB) a scratch array is not kept after the page that grew it (a rare huge page). */
 const SCRATCH_KEPT_MAX = 1 << 20;
 
-function grown(a: Int32Array, need: number): Int32Array {
-  if (need <= a.length) return a;
-  let n = a.length;
-  while (n < need) n *= 2;
-  const b = new Int32Array(n);
-  b.set(a);
-  return b;
-}
-
 /** One page's scan: where its assets' list is, and (once located) each asset's positions. */
 class AssetsScan extends JsonBytes {
   private count = 0;
@@ -103,12 +93,7 @@ class AssetsScan extends JsonBytes {
   /** Where the value of `data.assets` starts and ends, all of it scanned; undefined for a page not of the usual shape. */
   locate(): Range | undefined {
     if (Object.values(scratch).some((a) => a.length > SCRATCH_KEPT_MAX)) scratch = freshScratch();
-    try {
-      return this.envelope();
-    } catch (err) {
-      if (err instanceof NotUsual) return undefined;
-      throw err;
-    }
+    return this.usualDataList(KEY_ASSETS, () => this.assetsList());
   }
 
   result(): ScannedAssets {
@@ -119,29 +104,7 @@ class AssetsScan extends JsonBytes {
     return { ...scratch, bytes, count: this.count, ids, hashes: scratch.hashes.slice(0, this.count) };
   }
 
-  private envelope(): Range {
-    let assets: Range | undefined;
-    let sawData = false;
-    this.members((key) => {
-      if (!this.is(key, KEY_DATA)) return this.skipValue();
-      if (sawData) throw NOT_USUAL;
-      sawData = true;
-      this.space();
-      if (this.b[this.i] !== OPEN_OBJECT) throw NOT_USUAL;
-      this.members((inner) => {
-        if (!this.is(inner, KEY_ASSETS)) return this.skipValue();
-        if (assets) throw NOT_USUAL;
-        this.space();
-        const start = this.i;
-        this.assetsList();
-        assets = { start, end: this.i };
-      });
-    });
-    this.space();
-    if (this.i !== this.b.length || !assets) throw NOT_USUAL;
-    return assets;
-  }
-
+  /** `[{…}, …]` of assets, each one's positions recorded: the loop written out, as UsersScan.usersList's (for its cost). */
   private assetsList(): void {
     const b = this.b;
     if (b[this.i++] !== OPEN_LIST) throw NOT_USUAL;

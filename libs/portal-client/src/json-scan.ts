@@ -34,11 +34,60 @@ export interface Range {
   end: number;
 }
 
+/** `a`, or a copy of it grown (doubling) to hold at least `need` entries. */
+export function grown(a: Int32Array, need: number): Int32Array {
+  if (need <= a.length) return a;
+  let n = a.length;
+  while (n < need) n *= 2;
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+const KEY_DATA = Buffer.from('data');
+
 /** A cursor over an answer's bytes with the JSON steps the scanners share. */
 export class JsonBytes {
   protected i = 0;
 
   constructor(protected readonly b: Uint8Array) {}
+
+  /** dataList, or undefined for an answer not of that shape (NOT_USUAL thrown anywhere in the scan). */
+  protected usualDataList(key: Uint8Array, readList: () => void): Range | undefined {
+    try {
+      return this.dataList(key, readList);
+    } catch (err) {
+      if (err instanceof NotUsual) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The whole answer read as an envelope object whose `data` (once) is an object holding `key` (once), whose value
+   * `readList` scans; every other member skipped (JSON.parse reads them afterwards). Where that value starts and ends.
+   */
+  protected dataList(key: Uint8Array, readList: () => void): Range {
+    let list: Range | undefined;
+    let sawData = false;
+    this.members((k) => {
+      if (!this.is(k, KEY_DATA)) return this.skipValue();
+      if (sawData) throw NOT_USUAL;
+      sawData = true;
+      this.space();
+      if (this.b[this.i] !== OPEN_OBJECT) throw NOT_USUAL;
+      this.members((inner) => {
+        if (!this.is(inner, key)) return this.skipValue();
+        if (list) throw NOT_USUAL;
+        this.space();
+        const start = this.i;
+        readList();
+        list = { start, end: this.i };
+      });
+    });
+    this.space();
+    if (this.i !== this.b.length || !list) throw NOT_USUAL;
+    return list;
+  }
 
   /** The members of the object at i, each key's value read by `value` (called with i after the colon); i after `}`. */
   protected members(value: (key: Range) => void): void {

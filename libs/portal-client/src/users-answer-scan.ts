@@ -1,5 +1,5 @@
 import { isSuccessCode } from '@app/portal-contracts';
-import { BACKSLASH, CLOSE_LIST, COMMA, FNV_OFFSET, FNV_PRIME, isSpace, JsonBytes, NOT_ASCII, NOT_USUAL, NotUsual, NULL, OPEN_LIST, OPEN_OBJECT, PRINTABLE, QUOTE } from './json-scan';
+import { BACKSLASH, CLOSE_LIST, COMMA, FNV_OFFSET, FNV_PRIME, grown, isSpace, JsonBytes, NOT_ASCII, NOT_USUAL, NULL, OPEN_LIST, PRINTABLE, QUOTE } from './json-scan';
 import { DigestedUsersAssetList, readUsersAssetListData } from './users-answer';
 
 /**
@@ -44,7 +44,6 @@ function scanAnswer(bytes: Uint8Array): { envelope: unknown } | undefined {
 
 const DECODER = new TextDecoder();
 
-const KEY_DATA = Buffer.from('data');
 const KEY_USERS = Buffer.from('usersUserAssets');
 const KEY_USER_ID = Buffer.from('userId');
 const KEY_IDS = Buffer.from('userAssetIds');
@@ -73,15 +72,6 @@ function trimScratch(): void {
   if (Object.values(scratch).some((a) => a.length > SCRATCH_KEPT_MAX)) scratch = freshScratch();
 }
 
-function grown(a: Int32Array, need: number): Int32Array {
-  if (need <= a.length) return a;
-  let n = a.length;
-  while (n < need) n *= 2;
-  const b = new Int32Array(n);
-  b.set(a);
-  return b;
-}
-
 /** One answer's scan: where its users' list is, and (once located) the users and their ids as indexes. */
 class UsersScan extends JsonBytes {
   private users = 0;
@@ -91,12 +81,7 @@ class UsersScan extends JsonBytes {
 
   /** Where the value of `data.usersUserAssets` starts and ends, all of it scanned; undefined for an answer not of the usual shape. */
   locate(): { start: number; end: number } | undefined {
-    try {
-      return this.envelope();
-    } catch (err) {
-      if (err instanceof NotUsual) return undefined;
-      throw err;
-    }
+    return this.usualDataList(KEY_USERS, () => this.usersList());
   }
 
   /** The users (answer order, repeats kept) and each one's ids as indexes into the distinct ids, at their size. */
@@ -109,29 +94,6 @@ class UsersScan extends JsonBytes {
     const offsets = scratch.offsets.slice(0, this.users + 1);
     offsets[this.users] = this.occurrences;
     return { userIds, ids, lists: scratch.lists.slice(0, this.occurrences), offsets };
-  }
-
-  private envelope(): { start: number; end: number } {
-    let users: { start: number; end: number } | undefined;
-    let sawData = false;
-    this.members((key) => {
-      if (!this.is(key, KEY_DATA)) return this.skipValue();
-      if (sawData) throw NOT_USUAL;
-      sawData = true;
-      this.space();
-      if (this.b[this.i] !== OPEN_OBJECT) throw NOT_USUAL;
-      this.members((inner) => {
-        if (!this.is(inner, KEY_USERS)) return this.skipValue();
-        if (users) throw NOT_USUAL;
-        this.space();
-        const start = this.i;
-        this.usersList();
-        users = { start, end: this.i };
-      });
-    });
-    this.space();
-    if (this.i !== this.b.length || !users) throw NOT_USUAL;
-    return users;
   }
 
   /**
