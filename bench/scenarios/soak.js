@@ -52,7 +52,22 @@ async function scrape(base) {
     responses5xx: sum('abff_http_request_duration_seconds_count', /status="5\d\d"/),
     redisErrors: sum('abff_redis_errors_total'),
     upstreamFailures: sum('abff_upstream_calls_total', /outcome="(?!success|ok)[^"]*"/),
+    responses5xxByRoute: byRoute(r.text),
   };
+}
+
+/** 5xx answers so far by route and status (from the request-duration histogram's counts). */
+function byRoute(text) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('abff_http_request_duration_seconds_count')) continue;
+    const status = /status="(5\d\d)"/.exec(line);
+    if (!status) continue;
+    const route = /route="([^"]*)"/.exec(line);
+    const key = `${route ? route[1] : '?'} ${status[1]}`;
+    out[key] = (out[key] || 0) + (Number(line.slice(line.lastIndexOf(' ') + 1)) || 0);
+  }
+  return out;
 }
 
 function mix() {
