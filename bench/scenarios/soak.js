@@ -33,15 +33,18 @@ async function scrape(base) {
     const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(r.text);
     return m ? Number(m[1]) : undefined;
   };
-  const sum = (name, labelRe) => {
-    let s = 0;
+  // Each series of the metric `name` whose line `labelRe` matches (all when none), summed by `keyOf(line)`.
+  const sumBy = (name, labelRe, keyOf) => {
+    const out = {};
     for (const line of r.text.split('\n')) {
       if (!line.startsWith(name)) continue;
       if (labelRe && !labelRe.test(line)) continue;
-      s += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+      const key = keyOf(line);
+      out[key] = (out[key] || 0) + (Number(line.slice(line.lastIndexOf(' ') + 1)) || 0);
     }
-    return s;
+    return out;
   };
+  const sum = (name, labelRe) => sumBy(name, labelRe, () => 'all').all || 0;
   return {
     eventLoopLagP99Ms: (pick('abff_nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000,
     eventLoopLagMeanMs: (pick('abff_nodejs_eventloop_lag_mean_seconds') ?? NaN) * 1000,
@@ -52,22 +55,9 @@ async function scrape(base) {
     responses5xx: sum('abff_http_request_duration_seconds_count', /status="5\d\d"/),
     redisErrors: sum('abff_redis_errors_total'),
     upstreamFailures: sum('abff_upstream_calls_total', /outcome="(?!success|ok)[^"]*"/),
-    responses5xxByRoute: byRoute(r.text),
+    // 5xx answers so far by route and status (from the request-duration histogram's counts)
+    responses5xxByRoute: sumBy('abff_http_request_duration_seconds_count', /status="5\d\d"/, (line) => `${/route="([^"]*)"/.exec(line)?.[1] ?? '?'} ${/status="(5\d\d)"/.exec(line)[1]}`),
   };
-}
-
-/** 5xx answers so far by route and status (from the request-duration histogram's counts). */
-function byRoute(text) {
-  const out = {};
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('abff_http_request_duration_seconds_count')) continue;
-    const status = /status="(5\d\d)"/.exec(line);
-    if (!status) continue;
-    const route = /route="([^"]*)"/.exec(line);
-    const key = `${route ? route[1] : '?'} ${status[1]}`;
-    out[key] = (out[key] || 0) + (Number(line.slice(line.lastIndexOf(' ') + 1)) || 0);
-  }
-  return out;
 }
 
 function mix() {

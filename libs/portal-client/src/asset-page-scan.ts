@@ -42,7 +42,7 @@ export interface ScannedAssets {
  * printable ASCII without escapes, none twice, none an array index or `__proto__`, values strings without escapes
  * or control characters, or null), each key once; the caller then reads the page the usual way.
  */
-export function scanAssetListAnswer(bytes: Uint8Array): { envelope: unknown; assets: ScannedAssets } | undefined {
+export function scanAssetListAnswer(bytes: Uint8Array): { envelope: object; totalElements: number; assets: ScannedAssets } | undefined {
   if (!isUtf8(bytes)) return undefined;
   const scan = new AssetsScan(bytes);
   const at = scan.locate();
@@ -55,8 +55,9 @@ export function scanAssetListAnswer(bytes: Uint8Array): { envelope: unknown; ass
     return undefined;
   }
   if (typeof body !== 'object' || body === null || !isSuccessCode((body as { code?: unknown }).code)) return undefined;
-  if (typeof readAssetListData((body as { data?: unknown }).data) === 'string') return undefined;
-  return { envelope: body, assets: scan.result() };
+  const page = readAssetListData((body as { data?: unknown }).data);
+  if (typeof page === 'string') return undefined;
+  return { envelope: body, totalElements: page.totalElements, assets: scan.result() };
 }
 
 const DECODER = new TextDecoder();

@@ -32,29 +32,28 @@ export class ByteSink {
   /** Appends the string's UTF-8 bytes. */
   put(s: string): void {
     for (;;) {
-      const scratch = ByteSink.scratch;
-      const r = ENCODER.encodeInto(s, scratch.subarray(this.length));
+      const r = ENCODER.encodeInto(s, ByteSink.scratch.subarray(this.length));
       if (r.read === s.length) {
         this.length += r.written;
         return;
       }
-      // too small for this answer: a larger scratch, what was written so far carried over
-      const bigger = new Uint8Array(scratch.length * 2);
-      bigger.set(scratch.subarray(0, this.length));
-      ByteSink.scratch = bigger;
+      this.grow();
     }
   }
 
   /** Appends bytes [start, end) of `src`. */
   putBytes(src: Buffer, start: number, end: number): void {
     const n = end - start;
-    while (this.length + n > ByteSink.scratch.length) {
-      const bigger = new Uint8Array(ByteSink.scratch.length * 2);
-      bigger.set(ByteSink.scratch.subarray(0, this.length));
-      ByteSink.scratch = bigger;
-    }
+    while (this.length + n > ByteSink.scratch.length) this.grow();
     src.copy(ByteSink.scratch, this.length, start, end);
     this.length += n;
+  }
+
+  /** The scratch was too small for this answer: a scratch twice as large, what was written so far carried over. */
+  private grow(): void {
+    const bigger = new Uint8Array(ByteSink.scratch.length * 2);
+    bigger.set(ByteSink.scratch.subarray(0, this.length));
+    ByteSink.scratch = bigger;
   }
 
   /** The bytes written, in a buffer of their own (its whole ArrayBuffer, so it can be handed over). */
@@ -147,6 +146,23 @@ export function scannedViewsBytes(s: ScannedAssets, prefs: LangPrefs): Uint8Arra
 
 const DEFAULT_KEY = Buffer.from('default');
 
+/** Whether entry e holds a non-empty string (not null, not ""). */
+const filled = (s: ScannedAssets, e: number): boolean => s.valStart[e] >= 0 && s.valEnd[e] - s.valStart[e] > 2;
+
+/** Whether entry e's key is `w` (or, with prefixOnly, starts with it). */
+function keyIs(s: ScannedAssets, e: number, w: Buffer, prefixOnly: boolean): boolean {
+  const len = s.keyEnd[e] - s.keyStart[e];
+  if (prefixOnly ? len < w.length : len !== w.length) return false;
+  for (let d = 0; d < w.length; d++) if (s.bytes[s.keyStart[e] + d] !== w[d]) return false;
+  return true;
+}
+
+/** The first entry in [from, to) whose key is `w` (or starts with it) and whose value is filled; -1 for none. */
+function findEntry(s: ScannedAssets, from: number, to: number, w: Buffer, prefixOnly = false): number {
+  for (let e = from; e < to; e++) if (keyIs(s, e, w, prefixOnly) && filled(s, e)) return e;
+  return -1;
+}
+
 /**
  * The entry of asset k's name that localize() picks for these preferences (the same order: each preference exactly,
  * its language alone, the first key of its language, then `default`, then the first non-empty value); -1 for none.
@@ -154,28 +170,16 @@ const DEFAULT_KEY = Buffer.from('default');
 function localizedEntry(s: ScannedAssets, k: number, wanted: readonly { exact: Buffer; lang: Buffer; prefix: Buffer }[]): number {
   const from = s.entryFrom[k];
   const to = s.entryFrom[k + 1];
-  // a non-empty string: not null, not ""
-  const filled = (e: number): boolean => s.valStart[e] >= 0 && s.valEnd[e] - s.valStart[e] > 2;
-  const keyIs = (e: number, w: Buffer, prefixOnly = false): boolean => {
-    const len = s.keyEnd[e] - s.keyStart[e];
-    if (prefixOnly ? len < w.length : len !== w.length) return false;
-    for (let d = 0; d < w.length; d++) if (s.bytes[s.keyStart[e] + d] !== w[d]) return false;
-    return true;
-  };
-  const find = (w: Buffer, prefixOnly = false): number => {
-    for (let e = from; e < to; e++) if (keyIs(e, w, prefixOnly) && filled(e)) return e;
-    return -1;
-  };
   for (const p of wanted) {
-    const e = find(p.exact);
+    const e = findEntry(s, from, to, p.exact);
     if (e >= 0) return e;
-    const alone = find(p.lang);
+    const alone = findEntry(s, from, to, p.lang);
     if (alone >= 0) return alone;
-    const first = find(p.prefix, true);
+    const first = findEntry(s, from, to, p.prefix, true);
     if (first >= 0) return first;
   }
-  const d = find(DEFAULT_KEY);
+  const d = findEntry(s, from, to, DEFAULT_KEY);
   if (d >= 0) return d;
-  for (let e = from; e < to; e++) if (filled(e)) return e;
+  for (let e = from; e < to; e++) if (filled(s, e)) return e;
   return -1;
 }

@@ -45,7 +45,7 @@ function digestAnswer(bytes: Uint8Array, digestData: (data: unknown) => { data: 
  */
 export function digestAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined): Digest {
   const scanned = scanAssetListAnswer(bytes);
-  if (scanned) return digestScanned(scanned.envelope as { data: { pagination: { totalElements: number } } }, scanned.assets, prefs);
+  if (scanned) return digestScanned(scanned.envelope, scanned.totalElements, scanned.assets, prefs);
   return parseAssetList(bytes, prefs);
 }
 
@@ -64,9 +64,9 @@ export function parseAssetList(bytes: Uint8Array, prefs: LangPrefs | undefined):
 }
 
 /** A scanned page's digest: what the usual reading gives for it, built from its bytes. */
-function digestScanned(envelope: { data: { pagination: { totalElements: number } } }, s: ScannedAssets, prefs: LangPrefs | undefined): Digest {
+function digestScanned(envelope: object, totalElements: number, s: ScannedAssets, prefs: LangPrefs | undefined): Digest {
   const prepared = prefs && scannedViewsBytes(s, prefs);
-  const { data, transfer } = pageDigest(envelope.data.pagination.totalElements, s.ids, scannedNamesBytes(s), prepared, s.hashes);
+  const { data, transfer } = pageDigest(totalElements, s.ids, scannedNamesBytes(s), prepared, s.hashes);
   return { envelope: { ...envelope, data }, transfer };
 }
 
