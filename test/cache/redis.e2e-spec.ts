@@ -379,6 +379,42 @@ describe('AssetSetCache on Redis', () => {
     expect(portal.count).toBe(2);
   });
 
+  it("copies that come due in one turn are re-checked with one store read (MONITOR); a copy whose entry moved on is dropped, the others kept", async () => {
+    const prefix = uniquePrefix('core');
+    const clock = new JumpClock();
+    const cache = await cacheOn(prefix, SHARED_REDIS_URL, { localTtlMs: 10_000, now: clock.now, random: () => 0 });
+    const raw = rawClient();
+    const keys = new CacheKeys(prefix);
+    const portal = new FakePortal();
+    const users = Array.from({ length: 40 }, (_, i) => `rc-${i}`);
+    await cache.getUserSets({ orgId: 'org-1' }, users, portal.batch);
+    const copies = users.map((u) => cache.peekUserSet({ orgId: 'org-1' }, u));
+    expect(copies.every((c) => c?.status === 'HIT')).toBe(true);
+    // Another instance reloaded rc-7 meanwhile (a new load time under the same generations): its copy must go.
+    const other = await cacheOn(prefix);
+    await other.getUserSet({ orgId: 'org-1' }, 'rc-7', portal.single('rc-7'), { bypass: true });
+    const monitor = await raw.monitor();
+    clients.push(monitor);
+    const reads: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (String(args[0]).toLowerCase() === 'mget' && args.some((a) => a.startsWith(prefix))) reads.push(args.slice(1));
+    });
+    await sleep(100); // MONITOR is on before the re-checks
+    // 8 s of a 10 s copy: every copy is served in process and comes due in this same turn.
+    clock.advance(8_000);
+    for (let i = 0; i < users.length; i++) expect(cache.peekUserSet({ orgId: 'org-1' }, users[i])).toBe(copies[i]);
+    await eventually(() => cache.peekUserSet({ orgId: 'org-1' }, 'rc-7') === undefined, 2_000, "rc-7's copy to be dropped");
+    await sleep(100);
+    // One MGET: the OU's generation, then each user's generation and entry.
+    expect(reads).toEqual([[keys.orgGeneration('org-1'), ...users.map((u) => keys.userGeneration('org-1', u)), ...users.map((u) => keys.userSet('org-1', scopeId(undefined), u))]]);
+    // Past the first lifetime (10 s) the re-checked copies live on; rc-7 is read from the store again (a HIT, no portal call).
+    clock.advance(4_000);
+    for (let i = 0; i < users.length; i++) if (i !== 7) expect(cache.peekUserSet({ orgId: 'org-1' }, users[i])).toBe(copies[i]);
+    const calls = portal.count;
+    expect((await cache.getUserSet({ orgId: 'org-1' }, 'rc-7', portal.single('rc-7'))).status).toBe('HIT');
+    expect(portal.count).toBe(calls);
+  });
+
   it('in-process copies past their lifetime leave the heap: dropped when read, and by the sweep when never read again', async () => {
     const clock = new JumpClock();
     const counts: number[] = [];

@@ -76,6 +76,11 @@ export class AssetIdDictionary {
     });
   }
 
+  /** The epoch of the OU's dictionary as this instance mirrors it (undefined when it mirrors none). */
+  mirroredEpoch(orgId: string): string | undefined {
+    return this.orgs.peek(orgId)?.epoch;
+  }
+
   /** Forgets every mirrored dictionary (the store may have been emptied). */
   clear(): void {
     this.orgs.clear();
