@@ -48,6 +48,21 @@ describe('ApiKeyService', () => {
     }
   });
 
+  it('a key that matched is found again without hashing; a key that did not is walked in full every time', () => {
+    const s = service();
+    expect(s.verify(KEYS[1])?.id).toBe('caller-1');
+    compare.mockClear();
+    expect(s.verify(KEYS[1])?.id).toBe('caller-1');
+    expect(compare).not.toHaveBeenCalled();
+    for (let i = 0; i < 3; i++) {
+      compare.mockClear();
+      expect(s.verify(`${KEYS[1]}x`)).toBeUndefined();
+      expect(compare).toHaveBeenCalledTimes(KEYS.length);
+    }
+    // near misses of a remembered key are still refused
+    for (const bad of [KEYS[1].slice(0, -1), KEYS[1].toUpperCase(), ` ${KEYS[1]}`]) expect(s.verify(bad)).toBeUndefined();
+  });
+
   it('never throws, and accepts nothing but a configured key, for arbitrary strings', () => {
     const s = service();
     fc.assert(
