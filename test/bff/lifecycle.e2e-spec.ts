@@ -109,8 +109,7 @@ describe('configuration and lifecycle', () => {
       expect((await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets?lang=@@', { key: TEST_KEYS.reader })).body.code).toBe('VALIDATION_FAILED');
       expect((await call(bff.url, 'GET', path, { key: 'not-a-key' })).status).toBe(401);
       expect((await fetch(`${bff.url}${path}`, { method: 'HEAD', headers: { 'x-api-key': TEST_KEYS.reader } })).status).toBe(200);
-      // The raw path reads the request's raw header list: names in any case; a header it needs that comes twice
-      // (node would join the copies) leaves the request to the ordinary route, which answers as before.
+      // Header names in any case; a key or request id sent twice (node joins the copies) is no valid one.
       const counted = await countOf();
       const upper = await rawGet(bff.url, path, { 'X-API-KEY': TEST_KEYS.reader, 'X-Request-Id': 'trace-raw-2' });
       expect([upper.status, upper.headers['x-cache'], upper.headers['x-request-id'], upper.text]).toEqual([200, 'HIT', 'trace-raw-2', miss.text]);

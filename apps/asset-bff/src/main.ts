@@ -78,8 +78,9 @@ interface FastifyServerTimeouts {
   maxRequestsPerSocket: number;
 }
 
-/** The caller's X-Request-Id (`given`, else read from the request) when it is a sane token, else a new UUID. */
-function requestId(raw: IncomingMessage, given: string | string[] | undefined = raw.headers['x-request-id']): string {
+/** The caller's X-Request-Id when it is a sane token, else a new UUID. */
+function requestId(raw: IncomingMessage): string {
+  const given = raw.headers['x-request-id'];
   const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
   (raw as IncomingMessage & { id?: string }).id = id;
   return id;

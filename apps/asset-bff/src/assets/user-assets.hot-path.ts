@@ -27,55 +27,6 @@ const USER_ASSETS_PATH = /^\/v1\/orgs\/([A-Za-z0-9_.:-]{1,128})\/users\/([A-Za-z
 /** What the raw path reports of each answer it wrote (the metrics and access log of fastify's onResponse hook). */
 export type HotAnswered = (req: IncomingMessage, route: string, status: number, ms: number) => void;
 
-/** The request headers the raw path looks at, by their lower-case names as node's `headers` would give them. */
-interface HotHeaders {
-  headers: { 'cache-control'?: string; 'accept-language'?: string };
-  key?: string;
-  origin?: string;
-  requestId?: string;
-}
-
-/**
- * The headers tryRaw needs, read from the request's raw name/value list in one pass: node builds
- * `IncomingMessage.headers` (an object of every header, lower-cased names) on first use, which the hot read
- * does not need. Undefined when one of them comes twice (node would join or drop the copies): such a request
- * takes the ordinary route.
- */
-function hotHeaders(raw: string[]): HotHeaders | undefined {
-  const h: HotHeaders = { headers: {} };
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i];
-    switch (name.length) {
-      case 9:
-        if (name.toLowerCase() !== 'x-api-key') break;
-        if (h.key !== undefined) return undefined;
-        h.key = raw[i + 1];
-        break;
-      case 6:
-        if (name.toLowerCase() !== 'origin') break;
-        if (h.origin !== undefined) return undefined;
-        h.origin = raw[i + 1];
-        break;
-      case 12:
-        if (name.toLowerCase() !== 'x-request-id') break;
-        if (h.requestId !== undefined) return undefined;
-        h.requestId = raw[i + 1];
-        break;
-      case 13:
-        if (name.toLowerCase() !== 'cache-control') break;
-        if (h.headers['cache-control'] !== undefined) return undefined;
-        h.headers['cache-control'] = raw[i + 1];
-        break;
-      case 15:
-        if (name.toLowerCase() !== 'accept-language') break;
-        if (h.headers['accept-language'] !== undefined) return undefined;
-        h.headers['accept-language'] = raw[i + 1];
-        break;
-    }
-  }
-  return h;
-}
-
 /**
  * The hot read, answered from a Fastify onRequest hook instead of the Nest pipeline: the same
  * authentication and authorization (AuthService), rate limit, validation, service call and problem+json
@@ -117,11 +68,10 @@ export class UserAssetsHotPath {
    * headers and bytes. Any other case (an error, a bearer token, a miss, CORS, HEAD, an odd URL) returns
    * false having written nothing, and the request takes the ordinary route, which answers it in full.
    */
-  tryRaw(raw: IncomingMessage, res: ServerResponse, requestId: (raw: IncomingMessage, given: string | undefined) => string, answered: HotAnswered): boolean {
-    if (raw.method !== 'GET' || this.limits.enabled) return false;
-    const h = hotHeaders(raw.rawHeaders);
-    if (h === undefined || h.origin !== undefined || h.key === undefined || wantsBypass(h)) return false;
-    const key = h.key;
+  tryRaw(raw: IncomingMessage, res: ServerResponse, requestId: (raw: IncomingMessage) => string, answered: HotAnswered): boolean {
+    if (raw.method !== 'GET' || this.limits.enabled || raw.headers.origin !== undefined) return false;
+    const key = raw.headers['x-api-key'];
+    if (typeof key !== 'string' || wantsBypass(raw)) return false;
     const url = raw.url ?? '';
     const q = url.indexOf('?');
     const m = USER_ASSETS_PATH.exec(q < 0 ? url : url.slice(0, q));
@@ -134,7 +84,7 @@ export class UserAssetsHotPath {
     let prefs: LangPrefs;
     try {
       this.auth.authorize(caller, USER_ASSETS_RULE, { orgId, userId });
-      prefs = prefsFrom(q < 0 ? {} : parseQuery(url.slice(q + 1)), h);
+      prefs = prefsFrom(q < 0 ? {} : parseQuery(url.slice(q + 1)), raw);
     } catch {
       return false;
     }
@@ -143,7 +93,7 @@ export class UserAssetsHotPath {
     // writeHead reads the list and keeps nothing of it: the one list is filled in place for every hot answer.
     const out = this.rawHeaders;
     const at = this.staticHeaders.length;
-    out[at + 1] = requestId(raw, h.requestId);
+    out[at + 1] = requestId(raw);
     out[at + 3] = r.status;
     out[at + 5] = String(Math.max(0, Math.floor(r.ageS)));
     out[at + 7] = String(r.body.length);
