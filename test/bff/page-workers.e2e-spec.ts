@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PageWorkerPool, SharedSlots } from '../../apps/asset-bff/src/assets/page-decoders';
 import { digestAssetList, digestUsersAssetList } from '../../apps/asset-bff/src/assets/page-digest';
+import { PAGE_WORKER_NICE } from '../../apps/asset-bff/src/assets/page-worker';
 import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
 import { cleanRedisDb } from '../support/redis-db';
 import { SimHandle, startSim } from '../support/sim';
@@ -39,6 +40,21 @@ describe('page workers: asset/list answers digested on worker threads', () => {
   };
   afterAll(async () => {
     for (const p of pools) await p.close();
+  });
+
+  it("the workers run at a lower scheduling priority than the process's other threads (Linux: nice 10)", async () => {
+    const niceOf = (tid: string): number => Number(readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    const before = readdirSync(`/proc/${process.pid}/task`);
+    const p = pool(2);
+    p.start();
+    // a round trip through each worker: both have run their start-up by then
+    const decode = p.decoderFor(['en'])!;
+    await Promise.all([decode(page(10)), decode(page(10, 10)), decode(page(10, 20))]);
+    const added = readdirSync(`/proc/${process.pid}/task`).filter((t) => !before.includes(t));
+    const nice = added.map(niceOf);
+    expect(nice.filter((n) => n === PAGE_WORKER_NICE)).toHaveLength(2);
+    expect(niceOf(String(process.pid))).toBe(0);
+    await p.close();
   });
 
   it('gives what digesting on this thread gives: pages, error envelopes, text that is not JSON, malformed data', async () => {
