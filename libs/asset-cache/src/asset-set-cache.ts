@@ -162,7 +162,6 @@ class BatchLoad {
   }
 }
 
-/** Generations of the OU and of each user, as read just before a load. */
 /** An in-process copy waiting for its re-check, and its key. */
 interface LocalCheck {
   key: string;
@@ -172,6 +171,7 @@ interface LocalCheck {
 /** Keys per store read of the copies' re-checks. */
 const RECHECK_CHUNK = 500;
 
+/** Generations of the OU and of each user, as read just before a load. */
 interface ReadResult {
   og: number;
   ugs: number[];
