@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { rawRequest } from '../hardening/support';
 import { call, startBff, TEST_KEYS } from '../support/bff';
 import { cleanRedisDb } from '../support/redis-db';
 import { SimHandle, startSim } from '../support/sim';
@@ -111,17 +111,17 @@ describe('configuration and lifecycle', () => {
       expect((await fetch(`${bff.url}${path}`, { method: 'HEAD', headers: { 'x-api-key': TEST_KEYS.reader } })).status).toBe(200);
       // Header names in any case; a key or request id sent twice (node joins the copies) is no valid one.
       const counted = await countOf();
-      const upper = await rawGet(bff.url, path, { 'X-API-KEY': TEST_KEYS.reader, 'X-Request-Id': 'trace-raw-2' });
+      const upper = await rawRequest(bff.url, 'GET', path, ['X-API-KEY', TEST_KEYS.reader, 'X-Request-Id', 'trace-raw-2']);
       expect([upper.status, upper.headers['x-cache'], upper.headers['x-request-id'], upper.text]).toEqual([200, 'HIT', 'trace-raw-2', miss.text]);
       expect(await countOf()).toBe(counted + 1);
-      const twoKeys = await rawGet(bff.url, path, { 'x-api-key': [TEST_KEYS.reader, TEST_KEYS.reader] });
-      expect([twoKeys.status, JSON.parse(twoKeys.text).code]).toEqual([401, 'UNAUTHENTICATED']);
-      const twoIds = await rawGet(bff.url, path, { 'x-api-key': TEST_KEYS.reader, 'x-request-id': ['a-1', 'b-2'] });
+      const twoKeys = await rawRequest(bff.url, 'GET', path, ['x-api-key', TEST_KEYS.reader, 'x-api-key', TEST_KEYS.reader]);
+      expect([twoKeys.status, twoKeys.body.code]).toEqual([401, 'UNAUTHENTICATED']);
+      const twoIds = await rawRequest(bff.url, 'GET', path, ['x-api-key', TEST_KEYS.reader, 'x-request-id', 'a-1', 'x-request-id', 'b-2']);
       expect([twoIds.status, twoIds.headers['x-cache'], twoIds.text]).toEqual([200, 'HIT', miss.text]);
       expect(twoIds.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-      const byHeader = await rawGet(bff.url, '/v1/orgs/o2/users/u0101/assets', { 'x-api-key': TEST_KEYS.reader, 'Accept-Language': 'zh-CN' });
+      const byHeader = await rawRequest(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets', ['x-api-key', TEST_KEYS.reader, 'Accept-Language', 'zh-CN']);
       expect([byHeader.status, byHeader.text]).toEqual([200, miss.text]);
-      const bypass = await rawGet(bff.url, path, { 'x-api-key': TEST_KEYS.reader, 'Cache-Control': 'no-cache' });
+      const bypass = await rawRequest(bff.url, 'GET', path, ['x-api-key', TEST_KEYS.reader, 'Cache-Control', 'no-cache']);
       expect([bypass.status, bypass.headers['x-cache'], bypass.text]).toEqual([200, 'MISS', miss.text]);
     } finally {
       await bff.stop();
@@ -169,17 +169,3 @@ describe('configuration and lifecycle', () => {
     }
   });
 });
-
-/** A GET through node:http, which sends a header given as a list as that many lines (fetch would join them into one). */
-function rawGet(base: string, path: string, headers: Record<string, string | string[]>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}${path}`, { method: 'GET', headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
