@@ -11,7 +11,7 @@ import { sendProblem } from '../common/problem.filter';
 import { isId } from '../common/ids';
 import { Problems } from '../common/validation';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
-import { AssetsService } from './assets.service';
+import { AssetsService, CachedBody } from './assets.service';
 
 /** Who may read one user's assets: a key with assets:read for the OU, or the user itself. */
 export const USER_ASSETS_RULE: AccessRule = { scope: 'assets:read', users: 'self' };
@@ -23,6 +23,11 @@ const MY_ASSETS_ROUTE = '/v1/me/assets';
 export const JSON_TYPE = 'application/json; charset=utf-8';
 /** The user-assets path spelled out; anything else (percent-escapes, other characters) takes the router. */
 const USER_ASSETS_PATH = /^\/v1\/orgs\/([A-Za-z0-9_.:-]{1,128})\/users\/([A-Za-z0-9_.:-]{1,128})\/assets$/;
+
+/** content-type and `security`, then X-Request-Id, X-Cache, Age and Content-Length with their values left empty. */
+function answerHeaderList(security: Record<string, string>): string[] {
+  return ['content-type', JSON_TYPE, ...Object.entries(security).flat(), 'x-request-id', '', 'x-cache', '', 'age', '', 'content-length', ''];
+}
 
 /** What the raw path reports of each answer it wrote (the metrics and access log of fastify's onResponse hook). */
 export type HotAnswered = (req: IncomingMessage, route: string, status: number, ms: number) => void;
@@ -37,10 +42,11 @@ export type HotAnswered = (req: IncomingMessage, route: string, status: number, 
 export class UserAssetsHotPath {
   private readonly logger = new Logger('UserAssetsHotPath');
   private securityHeaders: Record<string, string> = {};
-  /** content-type and the security headers as a flat [name, value, ...] list, built once for writeHead. */
-  private staticHeaders: string[] = ['content-type', JSON_TYPE];
-  /** staticHeaders, then X-Request-Id, X-Cache, Age and Content-Length, whose values tryRaw fills in. */
-  private rawHeaders: string[] = [...this.staticHeaders, 'x-request-id', '', 'x-cache', '', 'age', '', 'content-length', ''];
+  /**
+   * An answer's headers as a flat [name, value, ...] list for writeHead: content-type and the security headers, built
+   * once, then X-Request-Id, X-Cache, Age and Content-Length, whose values writeAnswerHead fills in for each answer.
+   */
+  private answerHeaders = answerHeaderList({});
 
   constructor(
     private readonly auth: AuthService,
@@ -90,14 +96,7 @@ export class UserAssetsHotPath {
     }
     const r = this.assets.peekBody(orgId, userId, prefs);
     if (!r) return false;
-    // writeHead reads the list and keeps nothing of it: the one list is filled in place for every hot answer.
-    const out = this.rawHeaders;
-    const at = this.staticHeaders.length;
-    out[at + 1] = requestId(raw);
-    out[at + 3] = r.status;
-    out[at + 5] = String(Math.max(0, Math.floor(r.ageS)));
-    out[at + 7] = String(r.body.length);
-    res.writeHead(200, out);
+    this.writeAnswerHead(res, requestId(raw), r);
     endWith(res, r.body);
     answered(raw, USER_ASSETS_ROUTE, 200, performance.now() - started);
     return true;
@@ -106,8 +105,18 @@ export class UserAssetsHotPath {
   /** The security headers the full pipeline adds (captured from it once at start-up), added to every hot answer. */
   useSecurityHeaders(headers: Record<string, string>): void {
     this.securityHeaders = headers;
-    this.staticHeaders = ['content-type', JSON_TYPE, ...Object.entries(headers).flat()];
-    this.rawHeaders = [...this.staticHeaders, 'x-request-id', '', 'x-cache', '', 'age', '', 'content-length', ''];
+    this.answerHeaders = answerHeaderList(headers);
+  }
+
+  /** A 200's head: the headers list filled in place (writeHead reads it and keeps nothing of it). */
+  private writeAnswerHead(res: ServerResponse, id: string, r: CachedBody): void {
+    const out = this.answerHeaders;
+    const at = out.length - 8;
+    out[at + 1] = id;
+    out[at + 3] = r.status;
+    out[at + 5] = String(Math.max(0, Math.floor(r.ageS)));
+    out[at + 7] = String(r.body.length);
+    res.writeHead(200, out);
   }
 
   private async serve(req: FastifyRequest, reply: FastifyReply, mine: boolean): Promise<void> {
@@ -139,13 +148,7 @@ export class UserAssetsHotPath {
       // fastify's send path (header merging, onSend, serialization checks) has nothing to add. onResponse
       // hooks (metrics, access log) still run on 'finish'.
       reply.hijack();
-      reply.raw.writeHead(200, [
-        ...this.staticHeaders,
-        'x-request-id', String(req.id),
-        'x-cache', r.status,
-        'age', String(Math.max(0, Math.floor(r.ageS))),
-        'content-length', String(r.body.length),
-      ]);
+      this.writeAnswerHead(reply.raw, String(req.id), r);
       endWith(reply.raw, r.body);
     } catch (err) {
       reply.header('X-Request-Id', req.id);
