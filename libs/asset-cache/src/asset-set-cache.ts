@@ -162,6 +162,12 @@ class BatchLoad {
   }
 }
 
+/** The encoded entry decoded when it was written under these generations of its OU and user; undefined otherwise. */
+function currentEntry(value: string | null, og: number, ug: number): RawEntry | undefined {
+  const raw = decodeEntry(value);
+  return raw && raw.og === og && raw.ug === ug ? raw : undefined;
+}
+
 /** An in-process copy waiting for its re-check, and its key. */
 interface LocalCheck {
   key: string;
@@ -785,8 +791,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     if (!r) return undefined;
     const epoch = this.dict.mirroredEpoch(orgId);
     return r.values.map((v, i) => {
-      const raw = decodeEntry(v);
-      return raw && raw.og === r.og && raw.ug === r.ugs[i] && (raw.negative || raw.epoch === epoch) ? raw : undefined;
+      const raw = currentEntry(v, r.og, r.ugs[i]);
+      return raw && (raw.negative || raw.epoch === epoch) ? raw : undefined;
     });
   }
 
@@ -801,8 +807,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const raws: RawEntry[] = [];
     const at: number[] = [];
     values.forEach((v, i) => {
-      const raw = decodeEntry(v);
-      if (raw && raw.og === og && raw.ug === ugs[i]) {
+      const raw = currentEntry(v, og, ugs[i]);
+      if (raw) {
         raws.push(raw);
         at.push(i);
       }
