@@ -1,7 +1,10 @@
 import { isUtf8 } from 'node:buffer';
 import { isSuccessCode } from '@app/portal-contracts';
 import { readAssetListData } from './asset-pages';
-import { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, FNV_OFFSET, FNV_PRIME, grown, JsonBytes, NOT_USUAL, NULL, OPEN_LIST, OPEN_OBJECT, PRINTABLE, QUOTE, Range } from './json-scan';
+import { grown, JsonBytes, NOT_USUAL, NULL, Range, SCAN } from './json-scan';
+
+// this module's own constants (see SCAN)
+const { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, FNV_OFFSET, FNV_PRIME, OPEN_LIST, OPEN_OBJECT, PRINTABLE, QUOTE } = SCAN;
 
 /**
  * An `asset/list` page's assets as positions in its bytes (scanAssetListAnswer), for building what a page worker

@@ -105,6 +105,44 @@ describe('scanUsersAssetListAnswer: a users/assetList answer read from its bytes
     expect(scanned(answer([{ userId: 'v', userAssetIds: ['b', 'b', 'c'] }]))).toMatchObject({ data: { userIds: ['v'], ids: ['b', 'c'], lists: [0, 0, 1], offsets: [0, 3] } });
   });
 
+  it('reads lists that repeat one another by comparing each id with the one predicted, and any list that breaks the run', () => {
+    // u2 repeats u1 (every id predicted); u3 starts the same and breaks off with an id that extends the predicted one,
+    // then one that is a prefix of it; u4 is in another order (found by hash), then runs on from a2
+    const text = answer([
+      { userId: 'u1', userAssetIds: ['a1', 'a2', 'a3', 'a4'] },
+      { userId: 'u2', userAssetIds: ['a1', 'a2', 'a3', 'a4'] },
+      { userId: 'u3', userAssetIds: ['a1', 'a2', 'a30', 'a', 'a4'] },
+      { userId: 'u4', userAssetIds: ['a4', 'a1', 'a2', 'a30', 'a3', 'a3'] },
+      { userId: 'u5', userAssetIds: ['a1', 'a2'] },
+    ]);
+    expect(scanned(text)).toMatchObject({
+      data: {
+        userIds: ['u1', 'u2', 'u3', 'u4', 'u5'],
+        ids: ['a1', 'a2', 'a3', 'a4', 'a30', 'a'],
+        lists: [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 4, 5, 3, 3, 0, 1, 4, 2, 2, 0, 1],
+        offsets: [0, 4, 8, 13, 19, 21],
+      },
+    });
+    // a predicted id followed by what is not a list's next: the usual reading
+    expect(scanned(answer([{ userId: 'u1', userAssetIds: ['a1', 'a2'] }, { userId: 'u2', userAssetIds: ['a1'] }]).replace('"a1"]', '"a1" x]'))).toBeUndefined();
+  });
+
+  it('agrees with the usual reading on lists made of runs of one order, cut and shuffled anywhere (property)', () => {
+    const order = Array.from({ length: 30 }, (_, i) => `asset-${i}`);
+    const list = fc.tuple(fc.nat(29), fc.nat(12), fc.array(fc.nat(29), { maxLength: 3 })).map(([from, n, swaps]) => {
+      const ids = order.slice(from, from + n);
+      // a few ids swapped for any other: the run breaks there and starts again
+      for (const x of swaps) if (ids.length) ids[x % ids.length] = order[(x * 7) % order.length];
+      return ids;
+    });
+    fc.assert(
+      fc.property(fc.array(list, { maxLength: 10 }), (lists) => {
+        expect(scanned(answer(lists.map((ids, k) => ({ userId: `u${k}`, userAssetIds: ids }))))).toBeDefined();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('agrees with the usual reading on any answer, and scans every answer of plain ids (property)', () => {
     const plainId = fc.stringMatching(/^[A-Za-z0-9_.:-]{0,12}$/);
     const anyId = fc.oneof(plainId, fc.string({ maxLength: 6 }), fc.constantFrom('a"b', 'a\\b', '资产', 'tab\there'));

@@ -1,6 +1,9 @@
 import { isSuccessCode } from '@app/portal-contracts';
-import { BACKSLASH, CLOSE_LIST, COMMA, FNV_OFFSET, FNV_PRIME, grown, isSpace, JsonBytes, NOT_ASCII, NOT_USUAL, NULL, OPEN_LIST, PRINTABLE, QUOTE } from './json-scan';
+import { grown, JsonBytes, NOT_USUAL, NULL, SCAN } from './json-scan';
 import { DigestedUsersAssetList, readUsersAssetListData } from './users-answer';
+
+// this module's own constants (see SCAN)
+const { BACKSLASH, CLOSE_LIST, COMMA, FNV_OFFSET, FNV_PRIME, isSpace, NOT_ASCII, OPEN_LIST, PRINTABLE, QUOTE } = SCAN;
 
 /**
  * A `users/assetList` answer read from its bytes, for the usual answer: its `usersUserAssets` scanned byte by byte
@@ -78,6 +81,8 @@ class UsersScan extends JsonBytes {
   private occurrences = 0;
   private distinct = 0;
   private mask = 0;
+  /** The distinct index of the previous list's first id (-1: none yet). */
+  private firstOfLast = -1;
 
   /** Where the value of `data.usersUserAssets` starts and ends, all of it scanned; undefined for an answer not of the usual shape. */
   locate(): { start: number; end: number } | undefined {
@@ -148,40 +153,74 @@ class UsersScan extends JsonBytes {
     this.users = k + 1;
   }
 
-  /** `["…", …]` of ids: each occurrence's distinct index appended to the lists. The one loop that sees every byte. */
+  /**
+   * `["…", …]` of ids: each occurrence's distinct index appended to the lists. The one loop that sees every byte.
+   * An id is first compared with the one it most likely is, without hashing it: the id after the previous one's in
+   * the distinct ids, or for a list's first id the previous list's first. Users granted the same assets in the same
+   * order (lists that repeat one another, the usual answer) are then read at a comparison per id. That is tried
+   * only while it holds: an id found by its hash predicts the next only if it was itself the next of its predecessor,
+   * so that lists in no such order pay one comparison per list, not one per id.
+   */
   private idList(): void {
     const b = this.b;
     const n = b.length;
+    const listStart = this.occurrences;
     let i = this.i + 1;
     while (i < n && isSpace(b[i])) i++;
     if (b[i] === CLOSE_LIST) {
       this.i = i + 1;
       return;
     }
+    let run = false;
     for (;;) {
       if (b[i] !== QUOTE) throw NOT_USUAL;
       const start = ++i;
-      let h = FNV_OFFSET;
-      let c = 0;
-      while (i < n) {
-        c = b[i];
-        if (c === QUOTE || c === BACKSLASH || c < PRINTABLE || c >= NOT_ASCII) break;
-        h = Math.imul(h ^ c, FNV_PRIME);
-        i++;
-      }
-      if (c !== QUOTE || i >= n) throw NOT_USUAL;
       const at = this.occurrences;
       if (at >= scratch.lists.length) scratch.lists = grown(scratch.lists, at + 1);
-      scratch.lists[at] = this.indexOf(start, i, h);
+      const first = at === listStart;
+      let j: number = first || run ? this.predicted(start, first ? this.firstOfLast : scratch.lists[at - 1] + 1) : -1;
+      if (j >= 0) {
+        // i at the closing quote, as after the hashing loop
+        i = start + scratch.idEnd[j] - scratch.idStart[j];
+        run = true;
+      } else {
+        let h = FNV_OFFSET;
+        let c = 0;
+        while (i < n) {
+          c = b[i];
+          if (c === QUOTE || c === BACKSLASH || c < PRINTABLE || c >= NOT_ASCII) break;
+          h = Math.imul(h ^ c, FNV_PRIME);
+          i++;
+        }
+        if (c !== QUOTE || i >= n) throw NOT_USUAL;
+        j = this.indexOf(start, i, h);
+        run = !first && j === scratch.lists[at - 1] + 1;
+      }
+      scratch.lists[at] = j;
       this.occurrences = at + 1;
       i++;
       while (i < n && isSpace(b[i])) i++;
-      c = b[i++];
+      const c = b[i++];
       if (c === CLOSE_LIST) break;
       if (c !== COMMA) throw NOT_USUAL;
       while (i < n && isSpace(b[i])) i++;
     }
+    this.firstOfLast = scratch.lists[listStart];
     this.i = i;
+  }
+
+  /**
+   * `p` when the string at `start` is distinct id p (its bytes, then a closing quote), else -1. Bytes equal to an id
+   * already read are checked bytes of an id.
+   */
+  private predicted(start: number, p: number): number {
+    if (p < 0 || p >= this.distinct) return -1;
+    const b = this.b;
+    const from = scratch.idStart[p];
+    const len = scratch.idEnd[p] - from;
+    if (start + len >= b.length || b[start + len] !== QUOTE) return -1;
+    for (let d = 0; d < len; d++) if (b[start + d] !== b[from + d]) return -1;
+    return p;
   }
 
   /** The distinct index of the id at bytes [start, end) with hash h, a new one for an id not seen before. */
