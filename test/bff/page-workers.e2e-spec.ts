@@ -16,6 +16,13 @@ const page = (n: number, from = 0) =>
   Buffer.from(JSON.stringify({ code: 0, msg: 'OK', data: { pagination: { pageNo: 0, pageSize: n, totalElements: n }, assets: Array.from({ length: n }, (_, i) => ({ id: `a${from + i}`, name: names(from + i), extra: 'x' })) } }));
 
 /** A digest with its prepared bytes (and a page's names) as text, to compare what a worker gave with what this thread gives. */
+/** The answer's bytes as the pieces an answer may arrive in: `size` bytes each (the last shorter), cut anywhere. */
+function inChunks(bytes: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += size) out.push(bytes.subarray(i, i + size));
+  return out.length ? out : [bytes];
+}
+
 function comparable(envelope: unknown): unknown {
   const e = envelope as { data?: { prepared?: Uint8Array; namesJson?: Uint8Array; hashes?: Int32Array } };
   if (!e || typeof e !== 'object' || !(e.data?.prepared || e.data?.namesJson)) return envelope;
@@ -49,7 +56,7 @@ describe('page workers: asset/list answers digested on worker threads', () => {
     p.start();
     // a round trip through each worker: both have run their start-up by then
     const decode = p.decoderFor(['en'])!;
-    await Promise.all([decode(page(10)), decode(page(10, 10)), decode(page(10, 20))]);
+    await Promise.all([decode([page(10)]), decode([page(10, 10)]), decode([page(10, 20)])]);
     const added = readdirSync(`/proc/${process.pid}/task`).filter((t) => !before.includes(t));
     const nice = added.map(niceOf);
     expect(nice.filter((n) => n === PAGE_WORKER_NICE)).toHaveLength(2);
@@ -72,18 +79,19 @@ describe('page workers: asset/list answers digested on worker threads', () => {
     ];
     for (const prefs of [['zh_CN'], ['ja_JP', 'en'], [], undefined]) {
       const decode = p.decoderFor(prefs)!;
-      const got = await Promise.all(inputs.map((b) => decode(b)));
+      // each answer as the chunks it may arrive in: uneven pieces, cut inside multi-byte characters too
+      const got = await Promise.all(inputs.map((b, i) => decode(inChunks(b, 7 + 13 * i))));
       expect(got.map(comparable)).toEqual(inputs.map((b) => comparable(digestAssetList(b, prefs).envelope)));
     }
     expect(p.running).toBe(2);
-    const digest = (await p.decoderFor(['zh_CN'])!(page(2))) as { data: { digest: string; ids: string[]; namesJson: Uint8Array; prepared: Uint8Array } };
+    const digest = (await p.decoderFor(['zh_CN'])!([page(2)])) as { data: { digest: string; ids: string[]; namesJson: Uint8Array; prepared: Uint8Array } };
     expect(digest.data.ids).toEqual(['a0', 'a1']);
     expect(JSON.parse(Buffer.from(digest.data.namesJson).toString('utf8'))).toEqual([names(0), names(1)]);
     expect(JSON.parse(`[${Buffer.from(digest.data.prepared).toString()}]`)).toEqual([
       { id: 'a0', name: '资产 0 号', names: names(0) },
       { id: 'a1', name: '资产 1 号', names: names(1) },
     ]);
-    const bad = (await p.decoderFor(undefined)!(inputs[4])) as { data: unknown };
+    const bad = (await p.decoderFor(undefined)!(inChunks(inputs[4], 5))) as { data: unknown };
     expect(bad.data).toEqual({ digest: 'malformed', reason: 'asset without id' });
   });
 
@@ -106,7 +114,7 @@ describe('page workers: asset/list answers digested on worker threads', () => {
       env({ usersUserAssets: [], userAssets: [{ name: {} }] }),
     ];
     const decode = p.usersDecoder()!;
-    const got = await Promise.all(inputs.map((b) => decode(b)));
+    const got = await Promise.all(inputs.map((b, i) => decode(inChunks(b, 64 * 1024 - i))));
     expect(got.map(plainLists)).toEqual(inputs.map((b) => plainLists(digestUsersAssetList(b).envelope)));
     const first = got[0] as { data: { digest: string; userIds: string[]; ids: string[]; lists: Int32Array; offsets: Int32Array } };
     expect(first.data.userIds).toHaveLength(1_000);
@@ -137,10 +145,10 @@ describe('page workers: asset/list answers digested on worker threads', () => {
     const p = new PageWorkerPool(1, file, { onChange: (n) => seen.push(`running ${n}`), onLost: () => seen.push('lost') });
     pools.push(p);
     const pages = [page(1_000), page(10, 5_000)];
-    const first = await Promise.all(pages.map((b) => p.decoderFor(['en'])!(b)));
+    const first = await Promise.all(pages.map((b) => p.decoderFor(['en'])!([b])));
     expect(first.map(comparable)).toEqual(pages.map((b) => comparable(digestAssetList(b, ['en']).envelope)));
     expect(p.running).toBe(0);
-    expect(comparable(await p.decoderFor(['en'])!(pages[1]))).toEqual(comparable(digestAssetList(pages[1], ['en']).envelope));
+    expect(comparable(await p.decoderFor(['en'])!([pages[1]]))).toEqual(comparable(digestAssetList(pages[1], ['en']).envelope));
     expect(p.running).toBe(1);
     expect(seen).toEqual(['running 1', 'lost', 'running 0', 'running 1']);
   });
@@ -148,11 +156,11 @@ describe('page workers: asset/list answers digested on worker threads', () => {
   it('carries the answers over in shared slots it reuses, kept up to 16 MB', async () => {
     const p = pool(1);
     const pages = [page(1_000), page(1_000, 1_000)];
-    for (const b of pages) expect(comparable(await p.decoderFor(['en'])!(b))).toEqual(comparable(digestAssetList(b, ['en']).envelope));
+    for (const b of pages) expect(comparable(await p.decoderFor(['en'])!([b]))).toEqual(comparable(digestAssetList(b, ['en']).envelope));
     // one slot (the smallest power of two over a page's bytes), given back after each answer and taken again
     const slot = 2 ** Math.ceil(Math.log2(pages[0].length));
     expect(p.slots.kept).toBe(slot);
-    const concurrent = await Promise.all([page(1_000), page(1_000, 2_000), page(1_000, 3_000)].map((b) => p.decoderFor(['en'])!(b)));
+    const concurrent = await Promise.all([page(1_000), page(1_000, 2_000), page(1_000, 3_000)].map((b) => p.decoderFor(['en'])!([b])));
     expect(concurrent).toHaveLength(3);
     expect(p.slots.kept).toBe(3 * slot);
 
@@ -178,11 +186,11 @@ describe('page workers: asset/list answers digested on worker threads', () => {
   it('finishes the pages in flight on this thread when closed, and every page after', async () => {
     const p = pool(1);
     const pages = [page(1_000), page(1_000, 1_000), page(5)];
-    const pending = pages.map((b) => p.decoderFor(['zh_CN'])!(b));
+    const pending = pages.map((b) => p.decoderFor(['zh_CN'])!(inChunks(b, 4_096)));
     await p.close();
     expect((await Promise.all(pending)).map(comparable)).toEqual(pages.map((b) => comparable(digestAssetList(b, ['zh_CN']).envelope)));
     expect(p.running).toBe(0);
-    expect(comparable(await p.decoderFor(['zh_CN'])!(pages[2]))).toEqual(comparable(digestAssetList(pages[2], ['zh_CN']).envelope));
+    expect(comparable(await p.decoderFor(['zh_CN'])!(inChunks(pages[2], 3)))).toEqual(comparable(digestAssetList(pages[2], ['zh_CN']).envelope));
     expect(p.running).toBe(0);
   });
 });

@@ -115,10 +115,13 @@ describe('PortalClient asset/list pagination (real simulator)', () => {
     await sim.admin.resetCounters();
     let decoded = 0;
     let namesRead = 0;
+    let mostChunks = 0;
     // A decoder as the service's page workers digest (in this thread here): envelope kept, data reduced to ids and names.
-    const decode = async (body: Buffer): Promise<unknown> => {
+    // It gets each answer as the chunks it arrived in, which the client never joins.
+    const decode = async (chunks: readonly Uint8Array[]): Promise<unknown> => {
       decoded += 1;
-      const env = JSON.parse(body.toString('utf8')) as { code: number; data?: unknown };
+      mostChunks = Math.max(mostChunks, chunks.length);
+      const env = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code: number; data?: unknown };
       const page = readAssetListData(env.data);
       if (typeof page === 'string') return env;
       const namesJson = Buffer.from(JSON.stringify(page.assets.map((a) => a.name)));
@@ -134,6 +137,8 @@ describe('PortalClient asset/list pagination (real simulator)', () => {
       const prepared: string[] = [];
       const r = await client.getUserAssets('o-pages', 'big', { decode, onPage: (_pass, p) => prepared.push(Buffer.from(p.prepared ?? []).toString()) });
       expect(decoded).toBe(11);
+      // a page of 1,000 assets (~150 KB) arrives in several chunks
+      expect(mostChunks).toBeGreaterThan(1);
       expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(11);
       expect(prepared.sort()).toEqual([...Array(10).fill('page of 1000'), 'page of 500'].sort());
       expect(r.assetIds).toEqual(plain.assetIds);
@@ -148,7 +153,7 @@ describe('PortalClient asset/list pagination (real simulator)', () => {
   it('maps a page its decoder found malformed to BadResponse, and an error envelope as ever', async () => {
     const malformed = async (): Promise<unknown> => ({ code: 0, data: { digest: 'malformed', reason: 'asset without id' } satisfies DigestedAssetList });
     await expect(client.getUserAssets('o-pages', 'big', { decode: malformed })).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
-    const notDigested = async (body: Buffer): Promise<unknown> => JSON.parse(body.toString('utf8'));
+    const notDigested = async (chunks: readonly Uint8Array[]): Promise<unknown> => JSON.parse(Buffer.concat(chunks).toString('utf8'));
     await expect(client.getUserAssets('o-pages', 'big', { decode: notDigested })).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
     await expect(client.getUserAssets('o-pages', 'ghost', { decode: notDigested })).rejects.toMatchObject({ kind: PortalErrorKind.NotFound, upstreamCode: 31404 });
     // Malformed answers are not retried: one call each for the first two reads, one for the unknown user.

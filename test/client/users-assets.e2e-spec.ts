@@ -59,25 +59,57 @@ describe('PortalClient users/assetList (real simulator)', () => {
     await sim.admin.resetCounters();
     let decoded = 0;
     // A decoder as the service's page workers digest (in this thread here): envelope kept, data indexed.
-    const decode = async (body: Buffer): Promise<unknown> => {
+    let mostChunks = 0;
+    const decode = async (chunks: readonly Uint8Array[]): Promise<unknown> => {
       decoded += 1;
-      const env = JSON.parse(body.toString('utf8')) as { code: number; data?: unknown };
+      mostChunks = Math.max(mostChunks, chunks.length);
+      const env = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code: number; data?: unknown };
       return { ...env, data: digestUsersAssetListData(env.data) };
     };
     const told: string[][] = [];
     const r = await client.getUsersAssets('o-2500', asked, undefined, (chunk) => told.push(chunk.users.map((u) => u.userId)), decode);
     expect(decoded).toBe(3);
+    // an answer for 1,000 users arrives in several chunks, handed over as they came (never joined by the client)
+    expect(mostChunks).toBeGreaterThan(1);
     expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(3);
     expect(r).toEqual(plain);
     expect(told.flat().sort()).toEqual([...asked].sort());
+  });
+
+  it('reads again an answer cut off in transit, as text or as chunks for a decoder (one call more), and gives up on answers cut every time', async () => {
+    const asked = (await sim.admin.org('o-2500')).userAssetCounts.map((u) => u.userId).slice(0, 1_000);
+    const plain = await client.getUsersAssets('o-2500', asked);
+    const decode = async (chunks: readonly Uint8Array[]): Promise<unknown> => {
+      const env = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code: number; data?: unknown };
+      return { ...env, data: digestUsersAssetListData(env.data) };
+    };
+    // the head and the first 10,000 bytes of the answer (of over 50,000), then the connection is destroyed
+    for (const d of [undefined, decode]) {
+      await sim.admin.resetCounters();
+      await sim.admin.setFault('usersAssetList', { cutAfterBytes: 10_000, times: 1 });
+      expect(await client.getUsersAssets('o-2500', asked, undefined, undefined, d)).toEqual(plain);
+      const c = await sim.admin.counters();
+      expect(c.endpoints.usersAssetList.calls).toBe(2);
+      expect(c.log.filter((l) => l.endpoint === 'usersAssetList').map((l) => l.outcome)).toEqual([-1, 0]);
+    }
+    // every answer cut: the first attempt and its two retries, then Unavailable (a client of its own: its circuit counts them)
+    const own = await buildClient(clientOptions(sim));
+    try {
+      await sim.admin.setFault('usersAssetList', { cutAfterBytes: 10_000 });
+      await sim.admin.resetCounters();
+      await expect(own.client.getUsersAssets('o-2500', asked, undefined, undefined, decode)).rejects.toMatchObject({ kind: PortalErrorKind.Unavailable });
+      expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(3);
+    } finally {
+      await own.close();
+    }
   });
 
   it("hands what the decoder prepared to the chunk's listener only when the answer names exactly the chunk's users, in order", async () => {
     const requested = (await sim.admin.org('o-2500')).userAssetCounts.map((u) => u.userId);
     // Chunks of 1,000: the first two as asked; the third has a user the OU does not know (left out of the answer).
     const asked = [...requested.slice(0, 2_000), 'nobody-here', ...requested.slice(2_000, 2_100)];
-    const decode = async (body: Buffer): Promise<unknown> => {
-      const env = JSON.parse(body.toString('utf8')) as { code: number; data?: unknown };
+    const decode = async (chunks: readonly Uint8Array[]): Promise<unknown> => {
+      const env = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code: number; data?: unknown };
       const data = digestUsersAssetListData(env.data);
       return { ...env, data: data.digest === 'users' ? { ...data, prepared: new TextEncoder().encode(`for ${data.userIds[0]}`) } : data };
     };
@@ -113,11 +145,11 @@ describe('PortalClient users/assetList (real simulator)', () => {
     const asked = requested.slice(0, 2_500);
     type Told = { offset: number; users: { userId: string; userAssetIds: string[] }[] };
     type Env = { code: number; data: { usersUserAssets: { userId: string; userAssetIds?: string[] }[]; userAssets: unknown[] } };
-    const digestOf = async (body: Buffer): Promise<Env> => JSON.parse(body.toString('utf8')) as Env;
+    const digestOf = async (chunks: readonly Uint8Array[]): Promise<Env> => JSON.parse(Buffer.concat(chunks).toString('utf8')) as Env;
     // Usual answers: each chunk's users are the result's, at the chunk's offset: the very objects the listener was told.
     const told: Told[] = [];
-    const plain = async (body: Buffer): Promise<unknown> => {
-      const env = await digestOf(body);
+    const plain = async (chunks: readonly Uint8Array[]): Promise<unknown> => {
+      const env = await digestOf(chunks);
       return { ...env, data: digestUsersAssetListData(env.data) };
     };
     const r = await client.getUsersAssets('o-2500', asked, undefined, (chunk) => told.push(chunk), plain);
@@ -128,8 +160,8 @@ describe('PortalClient users/assetList (real simulator)', () => {
     // The third chunk's answer also names a user of the first chunk, with one asset more: that user's list is both
     // answers' ids, each once; every other user keeps the list its chunk was told, at the same positions.
     const extra = 'o-2500-a-extra';
-    const quirky = async (body: Buffer): Promise<unknown> => {
-      const env = await digestOf(body);
+    const quirky = async (chunks: readonly Uint8Array[]): Promise<unknown> => {
+      const env = await digestOf(chunks);
       const users = env.data.usersUserAssets;
       if (users.some((u) => u.userId === asked[2_000])) users.push({ userId: asked[0], userAssetIds: [...r.users[0].userAssetIds, extra] });
       return { ...env, data: digestUsersAssetListData(env.data) };
@@ -166,7 +198,7 @@ describe('PortalClient users/assetList (real simulator)', () => {
     await sim.admin.resetCounters();
     const malformed = async (): Promise<unknown> => ({ code: 0, data: digestUsersAssetListData({ usersUserAssets: [{ userAssetIds: [] }] }) });
     await expect(client.getUsersAssets('o-2500', ['u1'], undefined, undefined, malformed)).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
-    const notDigested = async (body: Buffer): Promise<unknown> => JSON.parse(body.toString('utf8'));
+    const notDigested = async (chunks: readonly Uint8Array[]): Promise<unknown> => JSON.parse(Buffer.concat(chunks).toString('utf8'));
     await expect(client.getUsersAssets('o-2500', ['u1'], undefined, undefined, notDigested)).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
     await expect(client.getUsersAssets('o-none', ['u1'], undefined, undefined, notDigested)).rejects.toMatchObject({ kind: PortalErrorKind.NotFound, upstreamCode: 31404 });
     expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(3);

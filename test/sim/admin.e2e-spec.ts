@@ -1,5 +1,5 @@
 import { GatewayCode, PortalCode, PortalPaths, SimCallRecord } from '@app/portal-contracts';
-import { SimHandle, appToken, signedCall, startSim } from '../support/sim';
+import { SimHandle, appToken, signedCall, signedFetch, startSim } from '../support/sim';
 
 describe('portal-sim: admin API (counters, faults, data)', () => {
   let sim: SimHandle;
@@ -114,6 +114,36 @@ describe('portal-sim: admin API (counters, faults, data)', () => {
       const res = await fetch(`${sim.url}/__sim/faults/usersAssetList`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latencyMs: 5, latencyAt: 'later' }) });
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('latencyAt');
+    });
+
+    it('cutAfterBytes sends the head with the whole length and only the first bytes of the answer, then closes the connection', async () => {
+      const whole = await signedFetch(sim, 'POST', PortalPaths.usersAssetList, { body: { organizationId: 'o1', userIds: ['u0001', 'u0002'] }, appToken: app });
+      const length = (await whole.arrayBuffer()).byteLength;
+      expect(length).toBeGreaterThan(2_000);
+      await sim.admin.setFault('usersAssetList', { cutAfterBytes: 1_000, times: 1 });
+      const res = await signedFetch(sim, 'POST', PortalPaths.usersAssetList, { body: { organizationId: 'o1', userIds: ['u0001', 'u0002'] }, appToken: app });
+      expect(res.status).toBe(200);
+      expect(Number(res.headers.get('content-length'))).toBe(length);
+      const reader = res.body!.getReader();
+      let got = 0;
+      await expect(
+        (async () => {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) return;
+            got += value.length;
+          }
+        })(),
+      ).rejects.toThrow();
+      expect(got).toBe(1_000);
+      expect((await logOf('usersAssetList', 2)).map((r) => r.outcome)).toEqual([0, -1]);
+      // once only (times: 1), and refused when not a whole number of bytes
+      expect((await batch(['u0001'])).status).toBe(200);
+      for (const bad of [-1, 1.5, 'x']) {
+        const r = await fetch(`${sim.url}/__sim/faults/usersAssetList`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cutAfterBytes: bad }) });
+        expect(r.status).toBe(400);
+        expect(await r.text()).toContain('cutAfterBytes');
+      }
     });
 
     it('errorCode answers that code in the envelope with HTTP 200', async () => {

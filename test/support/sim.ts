@@ -229,12 +229,8 @@ export interface SignedCallResult<T = unknown> {
 }
 
 /** Calls a portal endpoint the way a client must: app token, apim headers, signature over query and raw body. */
-export async function signedCall<T = any>( // eslint-disable-line @typescript-eslint/no-explicit-any
-  sim: Pick<SimHandle, 'url' | 'appKey' | 'appSecret'>,
-  method: 'GET' | 'POST',
-  path: string,
-  opts: SignedCallOptions = {},
-): Promise<SignedCallResult<T>> {
+/** A signed portal call as sent by signedCall, its Response unread (for a test that reads the bytes as they come). */
+export async function signedFetch(sim: Pick<SimHandle, 'url' | 'appKey' | 'appSecret'>, method: 'GET' | 'POST', path: string, opts: SignedCallOptions = {}): Promise<Response> {
   const token = opts.appToken ?? (await appToken(sim));
   const query = opts.query ?? {};
   const bodyText = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
@@ -249,7 +245,16 @@ export async function signedCall<T = any>( // eslint-disable-line @typescript-es
     ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
     ...opts.headers,
   };
-  const res = await fetch(`${sim.url}${path}${qs ? `?${qs}` : ''}`, { method, headers, body: bodyText, signal: opts.signal });
+  return fetch(`${sim.url}${path}${qs ? `?${qs}` : ''}`, { method, headers, body: bodyText, signal: opts.signal });
+}
+
+export async function signedCall<T = any>( // eslint-disable-line @typescript-eslint/no-explicit-any
+  sim: Pick<SimHandle, 'url' | 'appKey' | 'appSecret'>,
+  method: 'GET' | 'POST',
+  path: string,
+  opts: SignedCallOptions = {},
+): Promise<SignedCallResult<T>> {
+  const res = await signedFetch(sim, method, path, opts);
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }

@@ -71,6 +71,11 @@ export interface SimFault {
   hang?: boolean;
   /** Destroy the connection without an answer. */
   drop?: boolean;
+  /**
+   * Send the answer's head (with the whole answer's Content-Length) and only its first N bytes, then destroy the
+   * connection: an answer cut off in transit. Applies to answers that succeed.
+   */
+  cutAfterBytes?: number;
   /** Apply to the next N matching calls only, then clear itself. */
   times?: number;
 }

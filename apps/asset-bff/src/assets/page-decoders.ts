@@ -12,10 +12,13 @@ import type { PageJob, PageResult } from './page-worker';
 /** The compiled worker next to this file. */
 const WORKER_FILE = join(__dirname, 'page-worker.js');
 
-/** A job as the pool holds it: what the answer is, its own bytes (this thread's fallback) and the caller's languages. */
+/**
+ * A job as the pool holds it: what the answer is, its own bytes as the chunks they arrived in (this thread's fallback)
+ * and the caller's languages.
+ */
 interface Job {
   kind: AnswerKind;
-  bytes: Uint8Array;
+  chunks: readonly Uint8Array[];
   prefs?: LangPrefs;
 }
 
@@ -26,7 +29,14 @@ interface Pending extends Job {
 }
 
 /** What the worker would have given, computed on this thread (no thread, a closed pool, or a thread that failed). */
-const digestHere = (j: Job): unknown => digestAnswerOf(j.kind, j.bytes, j.prefs).envelope;
+const digestHere = (j: Job): unknown => digestAnswerOf(j.kind, j.chunks.length === 1 ? j.chunks[0] : Buffer.concat(j.chunks), j.prefs).envelope;
+
+/** Bytes in all the chunks. */
+function lengthOf(chunks: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  return n;
+}
 
 /** Smallest slot made (a page of 1,000 assets is ~150 KB, a users/assetList answer of 1,000 users ~1 MB). */
 const SLOT_MIN_BYTES = 64 * 1024;
@@ -116,12 +126,12 @@ export class PageWorkerPool {
    * of no threads, so that the portal client reads the pages itself.
    */
   decoderFor(prefs: LangPrefs | undefined): AssetListDecoder | undefined {
-    return this.workers.length === 0 ? undefined : (body) => this.digest({ kind: 'page', bytes: body, prefs });
+    return this.workers.length === 0 ? undefined : (chunks) => this.digest({ kind: 'page', chunks, prefs });
   }
 
   /** A decoder of `users/assetList` answers; none for a pool of no threads. */
   usersDecoder(): UsersAssetListDecoder | undefined {
-    return this.workers.length === 0 ? undefined : (body) => this.digest({ kind: 'users', bytes: body, prefs: undefined });
+    return this.workers.length === 0 ? undefined : (chunks) => this.digest({ kind: 'users', chunks, prefs: undefined });
   }
 
   /** Starts every thread now, so that the first cold read does not wait for one to load. */
@@ -145,13 +155,19 @@ export class PageWorkerPool {
     const w = this.workers[i] ?? this.spawn(i);
     const id = ++this.seq;
     return new Promise((resolve) => {
-      // Copied into a shared slot (memory touched before), not posted: the worker reads it there, and the bytes stay
-      // here too for a worker lost before answering.
-      const slot = this.slots.take(job.bytes.length);
-      new Uint8Array(slot, 0, job.bytes.length).set(job.bytes);
+      // Copied into a shared slot (memory touched before), chunk after chunk, not posted: the worker reads it there,
+      // and the bytes stay here too for a worker lost before answering.
+      const length = lengthOf(job.chunks);
+      const slot = this.slots.take(length);
+      const into = new Uint8Array(slot, 0, length);
+      let at = 0;
+      for (const c of job.chunks) {
+        into.set(c, at);
+        at += c.length;
+      }
       const pending: Pending = { ...job, resolve, slot };
       w.pending.set(id, pending);
-      const message: PageJob = { id, kind: job.kind, shared: slot, length: job.bytes.length, prefs: job.prefs };
+      const message: PageJob = { id, kind: job.kind, shared: slot, length, prefs: job.prefs };
       try {
         w.worker.postMessage(message);
       } catch {

@@ -54,6 +54,8 @@ export class AdminController {
     if (!ENDPOINT_NAMES.has(endpoint)) throw new HttpException({ message: `unknown endpoint ${endpoint}` }, 400);
     const at = fault?.latencyAt;
     if (at !== undefined && at !== 'request' && at !== 'answer') throw new HttpException({ message: 'latencyAt must be request or answer' }, 400);
+    const cut = fault?.cutAfterBytes;
+    if (cut !== undefined && !(Number.isInteger(cut) && cut >= 0)) throw new HttpException({ message: 'cutAfterBytes must be an integer >= 0' }, 400);
     this.control.setFault(endpoint as PortalEndpointName | '*', fault ?? {});
   }
 

@@ -40,11 +40,14 @@ export class PortalCallInterceptor implements NestInterceptor {
     this.describe(meta.name, req.body, call);
     // With latencyAt 'answer', when the answer may leave (performance.now() time); otherwise the latency is over.
     let answerDueAt: number | undefined;
+    // How many bytes of a successful answer are sent before the connection is destroyed (none: all of it).
+    let cutAfter: number | undefined;
     try {
       const fault = this.control.takeFault(meta.name);
       if (fault) {
         const latency = latencyOf(fault);
         const failing = fails(fault);
+        if (!failing && !fault.drop && !fault.hang) cutAfter = fault.cutAfterBytes;
         if (fault.latencyAt === 'answer' && !failing && !fault.drop && !fault.hang) {
           answerDueAt = performance.now() + latency;
           // Calls that came in together are all taken in (their latency started) before any of them is answered.
@@ -69,12 +72,29 @@ export class PortalCallInterceptor implements NestInterceptor {
       }),
     );
     const due = answerDueAt;
-    return (due === undefined ? answer : answer.pipe(concatMap((out: unknown) => untilDue(due, out)))).pipe(
+    const timed = due === undefined ? answer : answer.pipe(concatMap((out: unknown) => untilDue(due, out)));
+    const cut = cutAfter;
+    return (cut === undefined ? timed : timed.pipe(concatMap((out: unknown) => this.sendCut(context, out, cut, call)))).pipe(
       catchError((err: unknown) => {
         call.outcome = outcomeOf(err);
         return throwError(() => err);
       }),
     );
+  }
+
+  /**
+   * The answer's head and its first `cut` bytes written by hand (the reply taken over from fastify), then the
+   * connection destroyed; the call is recorded as not answered.
+   */
+  private sendCut(context: ExecutionContext, out: unknown, cut: number, call: CallContext): Observable<never> {
+    const bytes = Buffer.isBuffer(out) ? out : Buffer.from(JSON.stringify(out));
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    reply.hijack();
+    const raw = reply.raw;
+    call.outcome = OUTCOME_NO_ANSWER;
+    raw.writeHead(200, { 'content-type': JSON_CONTENT_TYPE, 'content-length': bytes.length });
+    raw.write(bytes.subarray(0, Math.min(cut, bytes.length)), () => raw.socket?.destroy());
+    return NEVER;
   }
 
   private success(meta: SimEndpointMeta, body: unknown, call: CallContext): unknown {
