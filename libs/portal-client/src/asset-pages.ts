@@ -1,4 +1,4 @@
-import { AssetListItem, I18nString } from '@app/portal-contracts';
+import { AssetListItem, I18nString, stringHash } from '@app/portal-contracts';
 
 /**
  * One `asset/list` page as read. `ids` is always at hand; `assets` (ids with their names) may be built only
@@ -156,12 +156,8 @@ function capacityFor(n: number): number {
   return c;
 }
 
-/** FNV-1a over the string's UTF-16 code units (an int32). */
-export function idHash(s: string): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h;
-}
+/** An id's hash for the merge's IdSet: FNV-1a over its UTF-16 code units. */
+export const idHash = stringHash;
 
 /** Each id's idHash (what a page worker hands the merge with a page's ids). */
 export function idHashes(ids: readonly string[]): Int32Array {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { distinct, isDistinct, markDistinct } from './distinct';
 
 describe('distinct', () => {
@@ -20,5 +21,26 @@ describe('distinct', () => {
     const plain = ['p', 'q'];
     expect(distinct(plain)).not.toBe(plain);
     expect(distinct(plain)).toEqual(plain);
+  });
+
+  it('folds as a Set does, for any strings (repeats, empty, non-ASCII, lone surrogates) (property)', () => {
+    const pool = fc.oneof(fc.string({ maxLength: 4 }), fc.fullUnicodeString({ maxLength: 3 }), fc.constantFrom('', 'a', 'A', '\ud800', 'é', 'e\u0301'));
+    fc.assert(
+      fc.property(fc.array(pool, { maxLength: 200 }), (items) => {
+        expect(distinct(items)).toEqual([...new Set(items)]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('folds arrays past the table it keeps (70,000 strings with repeats), then small ones with the table it keeps', () => {
+    const big = Array.from({ length: 70_000 }, (_, i) => `user-${i % 65_000}`);
+    const once = distinct(big);
+    expect(once).toHaveLength(65_000);
+    expect(once).toEqual([...new Set(big)]);
+    const batch = Array.from({ length: 30_000 }, (_, i) => `u${(i * 7) % 20_000}`);
+    expect(distinct(batch)).toEqual([...new Set(batch)]);
+    expect(distinct(['b', 'a', 'b'])).toEqual(['b', 'a']);
+    expect(distinct([])).toEqual([]);
   });
 });

@@ -8,3 +8,4 @@ export * from './login';
 export * from './sim-admin';
 export * from './sim-data';
 export * from './distinct';
+export * from './string-hash';
