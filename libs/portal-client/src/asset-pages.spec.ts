@@ -1,5 +1,4 @@
-import fc from 'fast-check';
-import { AssetPage, IdSet, idHash, idHashes, MergedPages, PageMerge, pageFromDigest, pageOf, pagesToRead, readAssetListData } from './asset-pages';
+import { AssetPage, idHash, idHashes, MergedPages, PageMerge, pageFromDigest, pageOf, pagesToRead, readAssetListData } from './asset-pages';
 
 const page = (pageNo: number, total: number, ids: string[]): AssetPage => pageOf(pageNo, total, ids.map((id) => ({ id, name: { default: id } })));
 /** The pages of a pass added in page order. */
@@ -9,31 +8,6 @@ function mergePages(pages: AssetPage[], pageSize: number, maxAssets?: number): M
   return merge.result();
 }
 const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `a${from + i}`);
-
-describe('IdSet', () => {
-  it('keeps each id once in first-seen order, like a Set, whatever it was sized for (property)', () => {
-    fc.assert(
-      fc.property(fc.array(fc.string({ maxLength: 6, unit: 'grapheme' }), { maxLength: 300 }), fc.nat(400), (items, expected) => {
-        const ids: string[] = [];
-        const set = new IdSet(ids);
-        set.expect(expected);
-        const firstTimes = items.map((x) => set.add(x));
-        const seen = new Set<string>();
-        expect(firstTimes).toEqual(items.map((x) => !seen.has(x) && !!seen.add(x)));
-        expect(ids).toEqual([...seen]);
-      }),
-    );
-  });
-
-  it('grows past the size it was given (100,000 ids in a set sized for 10)', () => {
-    const ids: string[] = [];
-    const set = new IdSet(ids, 10);
-    for (let i = 0; i < 100_000; i++) expect(set.add(`o1-a${i}`)).toBe(true);
-    for (let i = 0; i < 100_000; i += 997) expect(set.add(`o1-a${i}`)).toBe(false);
-    expect(ids).toHaveLength(100_000);
-    expect(ids[99_999]).toBe('o1-a99999');
-  });
-});
 
 describe('pagesToRead', () => {
   it('reads one page for an empty set and enough pages for the rest', () => {

@@ -1,4 +1,4 @@
-import { AssetListItem, I18nString, stringHash } from '@app/portal-contracts';
+import { AssetListItem, I18nString, IdSet, stringHash } from '@app/portal-contracts';
 
 /**
  * One `asset/list` page as read. `ids` is always at hand; `assets` (ids with their names) may be built only
@@ -91,70 +91,8 @@ export function pagesToRead(total: number, pageSize: number, maxAssets?: number)
  * the last page of a 100-page user arrives only its own ids are left to check. Works on the ids; the pages'
  * `assets` are read only when the merge's `assets` is.
  */
-/**
- * A set of the merge's ids, as positions in its `ids` array: an open-addressing table of FNV-1a hashes in an Int32Array
- * sized once from the first page's total. A Set of 100,000 fresh strings grew through eight tables into fresh
- * memory, ~60 ms of the event loop per cold 100-page merge here while the other pages' answers waited to be read.
- */
-export class IdSet {
-  private table: Int32Array;
-  private mask: number;
-  private count = 0;
-
-  constructor(
-    private readonly ids: string[],
-    expected = 0,
-  ) {
-    this.table = new Int32Array(capacityFor(expected));
-    this.mask = this.table.length - 1;
-  }
-
-  /** Sized for `expected` ids (before any is added). */
-  expect(expected: number): void {
-    if (this.count === 0 && capacityFor(expected) > this.table.length) {
-      this.table = new Int32Array(capacityFor(expected));
-      this.mask = this.table.length - 1;
-    }
-  }
-
-  /** Adds `id` at the end of `ids` unless it is there already; false when it was. `hash`: its idHash, if known. */
-  add(id: string, hash = idHash(id)): boolean {
-    const { table, mask, ids } = this;
-    let slot = hash & mask;
-    for (;;) {
-      const at = table[slot];
-      if (at === 0) break;
-      if (ids[at - 1] === id) return false;
-      slot = (slot + 1) & mask;
-    }
-    ids.push(id);
-    table[slot] = ids.length;
-    if (++this.count * 2 > table.length) this.grow();
-    return true;
-  }
-
-  private grow(): void {
-    const table = new Int32Array(this.table.length * 2);
-    const mask = table.length - 1;
-    for (let at = 1; at <= this.ids.length; at++) {
-      let slot = idHash(this.ids[at - 1]) & mask;
-      while (table[slot] !== 0) slot = (slot + 1) & mask;
-      table[slot] = at;
-    }
-    this.table = table;
-    this.mask = mask;
-  }
-}
-
 /** Most ids an IdSet is sized for up front (a table of 2^21 slots, 8 MB). */
 const EXPECTED_IDS_MAX = 1 << 20;
-
-/** A power of two at least twice `n` (at least 16). */
-function capacityFor(n: number): number {
-  let c = 16;
-  while (c < n * 2) c *= 2;
-  return c;
-}
 
 /** An id's hash for the merge's IdSet: FNV-1a over its UTF-16 code units. */
 export const idHash = stringHash;

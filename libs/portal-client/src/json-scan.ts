@@ -4,6 +4,8 @@
  * JSON.parse would, and its caller then reads the answer the usual way.
  */
 
+import { FNV_OFFSET, FNV_PRIME } from '@app/portal-contracts';
+
 /**
  * The bytes and constants the scanners compare with. Each scanner module, this one too, takes them as constants of
  * its own (`const { QUOTE, … } = SCAN`): an imported binding compiles to a read of the exporting module's property
@@ -23,9 +25,9 @@ export const SCAN = {
   NOT_ASCII: 0x80,
   /** Below it, control characters (never raw in a JSON string). */
   PRINTABLE: 0x20,
-  /** FNV-1a, as int32 (what Math.imul gives and Int32Array keeps). */
-  FNV_OFFSET: 0x811c9dc5 | 0,
-  FNV_PRIME: 0x01000193,
+  /** FNV-1a, as stringHash computes it (an ASCII id's hash over its bytes is its stringHash). */
+  FNV_OFFSET,
+  FNV_PRIME,
   isSpace: (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09,
 } as const;
 const { QUOTE, BACKSLASH, COMMA, COLON, OPEN_OBJECT, CLOSE_OBJECT, OPEN_LIST, CLOSE_LIST, NOT_ASCII, PRINTABLE, isSpace } = SCAN;

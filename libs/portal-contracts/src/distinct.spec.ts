@@ -33,7 +33,7 @@ describe('distinct', () => {
     );
   });
 
-  it('folds arrays past the table it keeps (70,000 strings with repeats), then small ones with the table it keeps', () => {
+  it('folds large arrays (70,000 strings with repeats), then smaller ones', () => {
     const big = Array.from({ length: 70_000 }, (_, i) => `user-${i % 65_000}`);
     const once = distinct(big);
     expect(once).toHaveLength(65_000);
