@@ -47,8 +47,10 @@ export class PortalCallInterceptor implements NestInterceptor {
       if (fault) {
         const latency = latencyOf(fault);
         const failing = fails(fault);
-        if (!failing && !fault.drop && !fault.hang) cutAfter = fault.cutAfterBytes;
-        if (fault.latencyAt === 'answer' && !failing && !fault.drop && !fault.hang) {
+        // a call that will be answered (not failed, dropped or hung)
+        const answering = !failing && !fault.drop && !fault.hang;
+        if (answering) cutAfter = fault.cutAfterBytes;
+        if (fault.latencyAt === 'answer' && answering) {
           answerDueAt = performance.now() + latency;
           // Calls that came in together are all taken in (their latency started) before any of them is answered.
           await setImmediatePromise();
