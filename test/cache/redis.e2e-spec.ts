@@ -3,9 +3,10 @@ import { AssetCacheOptions, AssetSetCache, CachedUserSet, CacheKeys, LoadedSets,
 import { SlowLink } from '../support/slow-link';
 import { describeCoreSuite } from './support/core-suite';
 import { eventually, FakePortal, JumpClock, recordingLogger, sleep, uniquePrefix } from './support/fake-portal';
+import { TEST_REDIS_PORT, TEST_REDIS_URL } from '../support/test-redis';
 
 /** The shared Redis of the e2e suites (started by the global set-up when none runs); each test has its own key prefix. */
-const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
+const SHARED_REDIS_URL = TEST_REDIS_URL;
 
 /** Caches made by cacheOn in the running test; closed after it. */
 const made: AssetSetCache[] = [];
@@ -76,7 +77,7 @@ describe('AssetSetCache on Redis', () => {
   it('an instance whose replies come late loads nothing when the other instance stored the set meanwhile (double-checked lock)', async () => {
     // B's replies are 150 ms late: its first read misses, A loads (20 ms), stores and unlocks, then B takes the
     // free lock. Without a second look after taking the lock, B would call the portal again.
-    const link = new SlowLink({ host: '127.0.0.1', port: 6379 }, 150);
+    const link = new SlowLink({ host: '127.0.0.1', port: TEST_REDIS_PORT }, 150);
     await link.start();
     const prefix = uniquePrefix('core');
     const a = await cacheOn(prefix);

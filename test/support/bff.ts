@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { freePort } from './ports';
+import { TEST_REDIS_URL } from './test-redis';
 
 const ROOT = join(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist/apps/asset-bff/src/main.js');
@@ -44,7 +45,7 @@ export interface StartBffOptions {
   expectListen?: boolean;
 }
 
-/** Spawns the built service with a test configuration (Redis on 6379 unless env overrides) and waits until it listens. */
+/** Spawns the built service with a test configuration (the test Redis unless env overrides) and waits until it listens. */
 export async function startBff(opts: StartBffOptions = {}): Promise<BffHandle> {
   const port = await freePort();
   const env: Record<string, string> = {
@@ -53,7 +54,7 @@ export async function startBff(opts: StartBffOptions = {}): Promise<BffHandle> {
     PORT: String(port),
     LOG_LEVEL: 'info',
     API_KEYS: testApiKeys(),
-    REDIS_URL: 'redis://127.0.0.1:6379/0',
+    REDIS_URL: `${TEST_REDIS_URL}/0`,
     PORTAL_TIMEOUT_MS: '2000',
   };
   if (opts.sim) {
