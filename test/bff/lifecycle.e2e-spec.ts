@@ -83,7 +83,7 @@ describe('configuration and lifecycle', () => {
     }
   });
 
-  it('a cached read answered before the router has the headers and bytes of the ordinary path, and is counted', async () => {
+  it('a cached read (HIT) has the headers and bytes of the MISS, and is counted', async () => {
     const bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(9) } });
     const countOf = async (): Promise<number> => {
       const text = await (await fetch(`${bff.url}/metrics`)).text();
@@ -92,7 +92,7 @@ describe('configuration and lifecycle', () => {
     };
     try {
       const path = '/v1/orgs/o2/users/u0101/assets?lang=zh_CN';
-      // A MISS through the fastify pipeline, then HITs from the in-process body before routing.
+      // A MISS, then HITs from the prepared in-process body.
       const miss = await call(bff.url, 'GET', path, { key: TEST_KEYS.reader });
       expect(miss.headers.get('x-cache')).toBe('MISS');
       const before = await countOf();
@@ -105,7 +105,7 @@ describe('configuration and lifecycle', () => {
       expect(names(hit.headers)).toEqual(names(miss.headers));
       for (const h of ['content-type', 'content-security-policy', 'x-content-type-options', 'strict-transport-security']) expect([h, hit.headers.get(h)]).toEqual([h, miss.headers.get(h)]);
       expect(await countOf()).toBe(before + 1);
-      // What the raw path does not answer itself takes the ordinary route: a bad lang, an unknown key, HEAD.
+      // A bad lang, an unknown key and HEAD on the same route.
       expect((await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets?lang=@@', { key: TEST_KEYS.reader })).body.code).toBe('VALIDATION_FAILED');
       expect((await call(bff.url, 'GET', path, { key: 'not-a-key' })).status).toBe(401);
       expect((await fetch(`${bff.url}${path}`, { method: 'HEAD', headers: { 'x-api-key': TEST_KEYS.reader } })).status).toBe(200);

@@ -1,10 +1,9 @@
 import 'reflect-metadata';
-import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as NestLogger } from '@nestjs/common';
-import { createServer, IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
@@ -12,10 +11,7 @@ import { AssetSetCache } from '@app/asset-cache';
 import { AppModule } from './app.module';
 import { sendProblem } from './common/problem.filter';
 import { installJsonBodyParser } from './common/json-body';
-import { AssetsService } from './assets/assets.service';
-import { UserAssetsHotPath } from './assets/user-assets.hot-path';
-import { AuthService } from './auth/auth.service';
-import { RateLimitService } from './rate-limit/rate-limit.service';
+import { securityHeadersOf } from './common/security-headers';
 import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { LifecycleService } from './health/lifecycle.service';
@@ -32,6 +28,8 @@ const CORS_HEADERS = ['Authorization', 'X-Api-Key', 'Content-Type', 'X-Request-I
 const EXPOSED_HEADERS = ['X-Request-Id', 'X-Cache', 'Age', 'Retry-After'];
 
 const DOCS_PATH = '/docs';
+/** The Swagger UI and its assets: HTML pages that get helmet's document headers. */
+const isDocsRoute = (url: string | undefined): boolean => url !== undefined && (url === DOCS_PATH || url.startsWith(`${DOCS_PATH}/`) || url.startsWith(`${DOCS_PATH}-`));
 /**
  * Security headers of the JSON API (every route but the docs): the REST set (OWASP REST Security cheat
  * sheet): a CSP that allows nothing and no framing, no framing for old browsers, no MIME sniffing, HSTS.
@@ -69,21 +67,10 @@ const DOCUMENT_SECURITY = {
   xXssProtection: true,
 };
 
-/** The server options fastify hands its serverFactory (its own defaults filled in). */
-interface FastifyServerTimeouts {
-  http?: ServerOptions;
-  keepAliveTimeout: number;
-  requestTimeout: number;
-  connectionTimeout: number;
-  maxRequestsPerSocket: number;
-}
-
 /** The caller's X-Request-Id when it is a sane token, else a new UUID. */
 function requestId(raw: IncomingMessage): string {
   const given = raw.headers['x-request-id'];
-  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-  (raw as IncomingMessage & { id?: string }).id = id;
-  return id;
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 function configOrExit(): AppConfig {
@@ -101,21 +88,7 @@ function configOrExit(): AppConfig {
 /** Builds the whole service (also used by tests and the demo); does not listen. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const httpLogger = new NestLogger('http');
-  // Set once the app is built, cleared when it starts closing: the hot read answered before fastify's router.
-  let hotRaw: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   const adapter = new FastifyAdapter({
-    serverFactory: (handler: RequestListener, options: Record<string, unknown>) => {
-      const opts = options as unknown as FastifyServerTimeouts;
-      const server: Server = createServer(opts.http ?? {}, (req, res) => {
-        if (hotRaw === undefined || !hotRaw(req, res)) handler(req, res);
-      });
-      // What fastify sets on the server it would have created itself.
-      server.keepAliveTimeout = opts.keepAliveTimeout;
-      server.requestTimeout = opts.requestTimeout;
-      server.setTimeout(opts.connectionTimeout);
-      if (opts.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = opts.maxRequestsPerSocket;
-      return server;
-    },
     bodyLimit: config.BODY_LIMIT_BYTES,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     genReqId: requestId,
@@ -132,39 +105,26 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   fastify.removeContentTypeParser('text/plain');
   installJsonBodyParser(fastify);
 
-  // The hot path first: it writes its own X-Request-Id (and security headers) on every answer.
-  const hotPath = new UserAssetsHotPath(app.get(AuthService), app.get(RateLimitService), app.get(AssetsService));
-  hotPath.install(fastify);
+  // Every answer, errors and 404s included, carries its request id and the security headers of its route.
+  const apiHeaders = securityHeadersOf(API_SECURITY);
+  const documentHeaders = securityHeadersOf(DOCUMENT_SECURITY);
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', req.id);
+    reply.headers(isDocsRoute(req.routeOptions.url) ? documentHeaders : apiHeaders);
     done();
   });
   const logger = app.get(Logger);
   const accessLog = logInfoEnabled(config.LOG_LEVEL);
-  /** Metrics and the access log of one answer (one line per request, no headers, no query string). */
-  const answered = (id: string, method: string, url: string, route: string, status: number, ms: number): void => {
-    metrics.observeRequest(method, route, status, ms / 1000);
-    if (accessLog) {
-      logger.log({ requestId: id, req: { id, method, url: url.split('?')[0] }, res: { statusCode: status }, responseTime: Math.round(ms) }, 'request completed');
-    }
-  };
+  // Metrics and the access log of each answer (one line per request, no headers, no query string).
   fastify.addHook('onResponse', (req, reply, done) => {
-    answered(String(req.id), req.method, req.url, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime);
-    done();
-  });
-  // Once closing starts, every request goes through fastify (which answers 503 while it closes).
-  fastify.addHook('preClose', (done) => {
-    hotRaw = undefined;
-    done();
-  });
-
-  // The Swagger UI pages are HTML: they get helmet's document headers (set before the docs routes exist).
-  fastify.addHook('onRoute', (route) => {
-    if (route.url === DOCS_PATH || route.url.startsWith(`${DOCS_PATH}/`) || route.url.startsWith(`${DOCS_PATH}-`)) {
-      route.config = Object.assign(route.config ?? {}, { helmet: DOCUMENT_SECURITY });
+    const ms = reply.elapsedTime;
+    metrics.observeRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, ms / 1000);
+    if (accessLog) {
+      const id = String(req.id);
+      logger.log({ requestId: id, req: { id, method: req.method, url: req.url.split('?')[0] }, res: { statusCode: reply.statusCode }, responseTime: Math.round(ms) }, 'request completed');
     }
+    done();
   });
-  await app.register(helmet, API_SECURITY);
   app.enableCors({
     origin: config.CORS_ORIGINS.length ? config.CORS_ORIGINS : false,
     methods: ['GET', 'POST', 'DELETE'],
@@ -182,21 +142,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     .build();
   SwaggerModule.setup(DOCS_PATH.slice(1), app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
   await app.init();
-  hotPath.useSecurityHeaders(await securityHeadersOf(app));
-  const rawAnswered = (req: IncomingMessage, route: string, status: number, ms: number): void =>
-    answered((req as IncomingMessage & { id?: string }).id ?? '', 'GET', req.url ?? '', route, status, ms);
-  hotRaw = (req, res) => hotPath.tryRaw(req, res, requestId, rawAnswered);
   return app;
-}
-
-const NOT_SECURITY_HEADERS = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'x-request-id', 'vary']);
-
-/** The headers helmet adds, read once from a request through the full pipeline. */
-async function securityHeadersOf(app: NestFastifyApplication): Promise<Record<string, string>> {
-  const res = await app.getHttpAdapter().getInstance().inject({ method: 'GET', url: '/health/live' });
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(res.headers)) if (!NOT_SECURITY_HEADERS.has(k) && typeof v === 'string') out[k] = v;
-  return out;
 }
 
 const logInfoEnabled = (level: string): boolean => ['info', 'debug', 'trace'].includes(level);

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UsePipes } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { Access } from '../auth/access.decorator';
+import { Access, AccessRule } from '../auth/access.decorator';
 import { AppException } from '../common/app.exception';
 import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
@@ -12,7 +12,11 @@ import { BatchAssetsService } from './batch-assets.service';
 import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
 import { UserAssetsRequestDto } from './dto/user-assets-request.dto';
 import { parseUserAssetsBody } from './user-assets.request';
-import { MY_ASSETS_RULE, USER_ASSETS_RULE } from './user-assets.hot-path';
+
+/** Who may read one user's assets: a key with assets:read for the OU, or the user itself. */
+const USER_ASSETS_RULE: AccessRule = { scope: 'assets:read', users: 'self' };
+/** Who may read /v1/me/assets: user callers only. */
+const MY_ASSETS_RULE: AccessRule = { users: 'self' };
 
 /** Asset reads: one user's assets (all asset/list pages merged), one asset, and batches of users. */
 @ApiTags('assets')
@@ -26,7 +30,6 @@ export class AssetsController {
     private readonly batch: BatchAssetsService,
   ) {}
 
-  // Normally answered by UserAssetsHotPath (same rules and service); this handler serves CORS requests and documents the route.
   @Get('orgs/:orgId/users/:userId/assets')
   @Access(USER_ASSETS_RULE)
   @ApiOperation({ summary: "Every asset the user can access in the OU (all asset/list pages merged, upstream order)" })

@@ -22,12 +22,10 @@ const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is no
 /** What a load of one user brings back: the sets and details for the cache, and the answer body when it was built from the pages. */
 type Loaded = LoadedSets & { body?: AnswerBytes };
 
-/** A memoized body: the entry load it was made from, and the entry object whose shortcut holds it too. */
+/** A memoized body and the entry load it was made from. */
 interface BodyMemo {
   loadedAt: number;
   body: AnswerBytes;
-  prefs: string;
-  attachedTo?: CachedUserSet;
 }
 
 /** A cached read as the controller sends it: the body already serialized, plus the X-Cache and Age headers. */
@@ -47,17 +45,7 @@ export class AssetsService {
   private readonly bodies = new LRUCache<string, BodyMemo>({
     maxSize: BODY_MEMO_BYTES,
     sizeCalculation: (v) => v.body.length + BODY_MEMO_OVERHEAD,
-    // A body leaving the memo leaves the shortcut too, so the byte bound holds for both.
-    dispose: (v) => v.attachedTo && this.attached.get(v.attachedTo)?.delete(v.prefs),
   });
-  /**
-   * The hot read's shortcut: bodies by languages, hung on the in-process cached entry object itself (the cache
-   * hands out the same object on every in-process hit), so a hot hit is one cache lookup instead of two keyed
-   * lookups in two 10,000-entry maps (measured: the second lookup's memory traffic was ~7% of a hot read).
-   * Entries the cache drops take their bodies with them (weak keys).
-   */
-  private readonly attached = new WeakMap<CachedUserSet, Map<string, AnswerBytes>>();
-
   constructor(
     private readonly cache: AssetSetCache,
     private readonly portal: PortalClient,
@@ -76,7 +64,7 @@ export class AssetsService {
     const memo = this.bodies.get(key);
     if (memo !== undefined && memo.loadedAt === entry.loadedAt) return { body: memo.body, status: entry.status, ageS: entry.ageS };
     if (prebuilt !== undefined) {
-      this.bodies.set(key, { loadedAt: entry.loadedAt, body: prebuilt, prefs: prefsKey(prefs) });
+      this.bodies.set(key, { loadedAt: entry.loadedAt, body: prebuilt });
       return { body: prebuilt, status: entry.status, ageS: entry.ageS };
     }
     const set = entry.set as UserAssetSet;
@@ -85,27 +73,8 @@ export class AssetsService {
     const assets = set.assetIds.map((id) => view(id, details.get(id), prefs));
     // Encoded once: sending a Buffer spares fastify a second pass over a (often two-byte, CJK) string.
     const body = Buffer.from(JSON.stringify({ orgId, userId, total: set.total, assets } satisfies ListBody));
-    this.bodies.set(key, { loadedAt: entry.loadedAt, body, prefs: prefsKey(prefs) });
+    this.bodies.set(key, { loadedAt: entry.loadedAt, body });
     return { body, status: entry.status, ageS: entry.ageS };
-  }
-
-  /** The serialized body of a hot in-process hit, synchronously; undefined when the full read is needed. */
-  peekBody(orgId: string, userId: string, prefs: LangPrefs): CachedBody | undefined {
-    const pk = prefsKey(prefs);
-    let body: AnswerBytes | undefined;
-    const entry = this.cache.peekUserSet({ orgId }, userId, (e) => {
-      body = this.attached.get(e)?.get(pk);
-      if (body !== undefined) return true;
-      const memo = this.bodies.get(memoKey(orgId, userId, prefs));
-      if (memo === undefined || memo.loadedAt !== e.loadedAt) return false;
-      let bodies = this.attached.get(e);
-      if (bodies === undefined) this.attached.set(e, (bodies = new Map()));
-      bodies.set(pk, memo.body);
-      memo.attachedTo = e;
-      body = memo.body;
-      return true;
-    });
-    return entry && body && { body, status: entry.status, ageS: entry.ageS };
   }
 
   /** One asset of the user's list, or ASSET_NOT_ACCESSIBLE. */

@@ -9,27 +9,13 @@ import { UserTokenService } from './user-token.service';
 
 const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/;
 
-/**
- * Authentication (401) and route-level authorization (403) of a request, shared by the AuthGuard and
- * the hot-path handler so that both decide exactly alike.
- */
+/** Authentication (401) and route-level authorization (403) of a request, for the AuthGuard. */
 @Injectable()
 export class AuthService {
   constructor(
     private readonly keys: ApiKeyService,
     private readonly tokens: UserTokenService,
   ) {}
-
-  /** The service caller of a request with a valid X-Api-Key, synchronously; undefined otherwise (then use authenticate). */
-  authenticateKey(req: FastifyRequest): Caller | undefined {
-    const key = req.headers['x-api-key'];
-    return typeof key === 'string' ? this.verifyKey(key) : undefined;
-  }
-
-  /** The service caller of an X-Api-Key value, or undefined when it matches no configured key. */
-  verifyKey(key: string): Caller | undefined {
-    return this.keys.verify(key);
-  }
 
   /** The caller of a request, or UNAUTHENTICATED. */
   async authenticate(req: FastifyRequest): Promise<Caller> {
