@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { AssetCacheModule, AssetCacheOptions, DEFAULT_LOCK_TTL_MS } from '@app/asset-cache';
@@ -11,7 +11,6 @@ import { AssetsService } from './assets/assets.service';
 import { BatchAssetsService } from './assets/batch-assets.service';
 import { PageDecoders } from './assets/page-decoders';
 import { ApiKeyService } from './auth/api-key.service';
-import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import { UserTokenService } from './auth/user-token.service';
 import { CacheAdminController } from './cache-admin/cache-admin.controller';
@@ -22,7 +21,6 @@ import { CoreModule } from './core.module';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
-import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitService } from './rate-limit/rate-limit.service';
 import { TreeController } from './tree/tree.controller';
 import { TreeService } from './tree/tree.service';
@@ -98,8 +96,6 @@ export class AppModule {
         TreeService,
         CacheAdminService,
         RateLimitService,
-        { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],
     };

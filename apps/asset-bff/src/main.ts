@@ -12,6 +12,10 @@ import { AppModule } from './app.module';
 import { sendProblem } from './common/problem.filter';
 import { installJsonBodyParser } from './common/json-body';
 import { securityHeadersOf } from './common/security-headers';
+import { validateIdParams } from './common/validation';
+import { accessHook, accessOf, assertRouteHasAccess } from './auth/access.hook';
+import { AuthService } from './auth/auth.service';
+import { RateLimitService } from './rate-limit/rate-limit.service';
 import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { LifecycleService } from './health/lifecycle.service';
@@ -111,6 +115,13 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', req.id);
     reply.headers(isDocsRoute(req.routeOptions.url) ? documentHeaders : apiHeaders);
+    done();
+  });
+  // The request pipeline's stages, in order: access (401, 403, 429) before the body is read, then the path ids (400).
+  fastify.addHook('onRoute', (route) => assertRouteHasAccess(route, isDocsRoute));
+  fastify.addHook('onRequest', accessHook(app.get(AuthService), app.get(RateLimitService)));
+  fastify.addHook('preValidation', (req, _reply, done) => {
+    if (accessOf(req) !== undefined) validateIdParams(req.params as Record<string, string | undefined>);
     done();
   });
   const logger = app.get(Logger);

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Param, Post, Req, Res, UsePipes } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../auth/access.decorator';
@@ -6,7 +6,6 @@ import { AppException } from '../common/app.exception';
 import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
 import { cacheHeaders, callerOf, sendJson, wantsBypass } from '../common/http';
-import { IdParamsPipe } from '../common/validation';
 import { AccessService } from './access.service';
 import { parseChecks } from './access-checks.request';
 import { AccessChecksRequestDto, AccessChecksResultDto } from './dto/access-checks.dto';
@@ -16,7 +15,6 @@ import { AccessChecksRequestDto, AccessChecksResultDto } from './dto/access-chec
 @ApiSecurity('apiKey')
 @ApiSecurity('bearer')
 @Controller('v1/orgs/:orgId/access-checks')
-@UsePipes(IdParamsPipe)
 export class AccessController {
   constructor(private readonly access: AccessService) {}
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UsePipes } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access, AccessRule } from '../auth/access.decorator';
@@ -6,7 +6,6 @@ import { AppException } from '../common/app.exception';
 import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
 import { answeredOf, cacheHeaders, callerOf, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
-import { IdParamsPipe } from '../common/validation';
 import { AssetsService } from './assets.service';
 import { BatchAssetsService } from './batch-assets.service';
 import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
@@ -23,7 +22,6 @@ const MY_ASSETS_RULE: AccessRule = { users: 'self' };
 @ApiSecurity('apiKey')
 @ApiSecurity('bearer')
 @Controller('v1')
-@UsePipes(IdParamsPipe)
 export class AssetsController {
   constructor(
     private readonly assets: AssetsService,

@@ -1,7 +1,7 @@
-import { SetMetadata } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { Scope } from '../config/app-config';
 
-/** Who may call a route; checked by the AuthGuard before any pipe, cache read or upstream call. */
+/** Who may call a route; checked by the access hook before any body, cache read or upstream call. */
 export interface AccessRule {
   /** Service callers need this scope for the route's :orgId. Omit to refuse service callers. */
   scope?: Scope;
@@ -9,8 +9,12 @@ export interface AccessRule {
   users?: 'self' | 'org' | 'any';
 }
 
-export const ACCESS_RULE = 'abff:access';
+/** What a route's fastify config says about its callers (see access.hook.ts). */
+export interface AccessConfig {
+  access?: AccessRule | 'public';
+}
+
 /** Declares the callers a route accepts. */
-export const Access = (rule: AccessRule) => SetMetadata(ACCESS_RULE, rule);
-/** Routes anyone may call (health, metrics, docs). */
-export const Public = () => SetMetadata(ACCESS_RULE, 'public');
+export const Access = (rule: AccessRule) => RouteConfig({ access: rule } satisfies AccessConfig);
+/** Routes anyone may call (health, metrics). */
+export const Public = () => RouteConfig({ access: 'public' } satisfies AccessConfig);

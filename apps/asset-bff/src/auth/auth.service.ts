@@ -9,7 +9,7 @@ import { UserTokenService } from './user-token.service';
 
 const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/;
 
-/** Authentication (401) and route-level authorization (403) of a request, for the AuthGuard. */
+/** Authentication (401) and route-level authorization (403) of a request, for the access hook. */
 @Injectable()
 export class AuthService {
   constructor(

@@ -1,3 +1,4 @@
+import type {} from 'fastify';
 import { Scope } from '../config/app-config';
 
 /** A service caller authenticated by X-Api-Key. */
@@ -31,4 +32,11 @@ export function canReadUser(c: Caller, orgId: string, userId: string): boolean {
 /** True when a service caller holds `scope` for this OU. */
 export function hasOrgScope(c: Caller, orgId: string, scope: Scope): boolean {
   return c.kind === 'service' && c.scopes.includes(scope) && (c.orgs.includes('*') || c.orgs.includes(orgId));
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller, set by the access hook. */
+    caller?: Caller;
+  }
 }

@@ -1,15 +1,13 @@
-import { Controller, Delete, HttpCode, Param, UsePipes } from '@nestjs/common';
+import { Controller, Delete, HttpCode, Param } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Access } from '../auth/access.decorator';
 import { ApiProblems } from '../common/api-docs';
-import { IdParamsPipe } from '../common/validation';
 import { CacheAdminService } from './cache-admin.service';
 
 /** Cache invalidation (scope cache:write); effective on every instance sharing the cache. */
 @ApiTags('cache')
 @ApiSecurity('apiKey')
 @Controller('v1/orgs/:orgId')
-@UsePipes(IdParamsPipe)
 export class CacheAdminController {
   constructor(private readonly admin: CacheAdminService) {}
 

@@ -35,7 +35,7 @@ export function cacheHeaders(reply: FastifyReply, status: CacheStatus, ageS: num
   reply.header('Age', String(Math.max(0, Math.floor(ageS))));
 }
 
-/** The authenticated caller (set by the AuthGuard). */
+/** The authenticated caller (set by the access hook). */
 export function callerOf(req: FastifyRequest): Caller {
   if (!req.caller) throw new AppException(ErrorCode.Unauthenticated);
   return req.caller;

@@ -1,4 +1,3 @@
-import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
 import { AppException, FieldProblem } from './app.exception';
 import { ID_PATTERN, ID_RULE } from './ids';
 
@@ -67,14 +66,9 @@ export class Problems {
   }
 }
 
-/** Validates every path parameter as an id (all of this service's path parameters are ids). */
-@Injectable()
-export class IdParamsPipe implements PipeTransform<Record<string, string>> {
-  transform(value: Record<string, string>, meta: ArgumentMetadata): Record<string, string> {
-    if (meta.type !== 'param') return value;
-    const p = new Problems();
-    for (const [k, v] of Object.entries(value ?? {})) p.id(v, k);
-    p.throwIfAny();
-    return value;
-  }
+/** Validates every path parameter as an id (all of this service's path parameters are ids); throws VALIDATION_FAILED. */
+export function validateIdParams(params: Record<string, string | undefined>): void {
+  const p = new Problems();
+  for (const [k, v] of Object.entries(params)) p.id(v, k);
+  p.throwIfAny();
 }

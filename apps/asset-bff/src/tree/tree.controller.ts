@@ -1,10 +1,9 @@
-import { Controller, Get, Param, Req, UsePipes } from '@nestjs/common';
+import { Controller, Get, Param, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { Access } from '../auth/access.decorator';
 import { ApiProblems } from '../common/api-docs';
 import { prefsOf, userCallerOf } from '../common/http';
-import { IdParamsPipe } from '../common/validation';
 
 import { FlatViewDto, TreeViewDto } from './dto/tree.dto';
 import { TreeService } from './tree.service';
@@ -16,7 +15,6 @@ import { parseTreeQuery } from './tree.query';
 @ApiBearerAuth('bearer')
 @ApiExtraModels(TreeViewDto, FlatViewDto)
 @Controller('v1/apps/:accessKey/asset-tree')
-@UsePipes(IdParamsPipe)
 export class TreeController {
   constructor(private readonly trees: TreeService) {}
 
