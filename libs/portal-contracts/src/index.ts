@@ -6,4 +6,3 @@ export * from './tree';
 export * from './auth';
 export * from './login';
 export * from './distinct';
-export * from './string-hash';
