@@ -14,7 +14,8 @@ export class PageDecoders extends AnswerWorkers implements OnModuleInit, OnModul
   constructor(@Inject(APP_CONFIG) config: AppConfig, metrics: MetricsService) {
     const found = existsSync(ANSWER_WORKER_FILE);
     super(found ? config.PAGE_WORKERS : 0, ANSWER_WORKER_FILE, { onChange: (n) => metrics.pageWorkers.set(n), onLost: () => metrics.pageWorkerLosses.inc() });
-    if (!found && config.PAGE_WORKERS > 0) new Logger(PageDecoders.name).warn(`no compiled answer worker at ${ANSWER_WORKER_FILE}: answers are read on the main thread`);
+    if (!found && config.PAGE_WORKERS > 0)
+      new Logger(PageDecoders.name).warn(`no compiled answer worker at ${ANSWER_WORKER_FILE}: answers are read on the main thread`);
   }
 
   onModuleInit(): void {
