@@ -4,8 +4,8 @@
 // so `npm ci` could not reproduce the lock file.)
 const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }];
 const moduleNameMapper = {
-  '^@app/(portal-contracts|portal-client|asset-cache)$': '<rootDir>/libs/$1/src',
-  '^@app/(portal-contracts|portal-client|asset-cache)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  '^@app/(portal-contracts|portal-client|asset-cache|sim-contracts)$': '<rootDir>/libs/$1/src',
+  '^@app/(portal-contracts|portal-client|asset-cache|sim-contracts)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
 const common = { transform: { '^.+\\.ts$': tsJest }, moduleNameMapper, setupFiles: ['reflect-metadata'], testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 module.exports = {

@@ -1,7 +1,8 @@
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { PortalClient, PortalClientModule, PortalClientOptions, PortalError } from '@app/portal-client';
-import { PortalEndpointName, SimCallRecord } from '@app/portal-contracts';
+import { PortalEndpointName } from '@app/portal-contracts';
+import { SimCallRecord } from '@app/sim-contracts';
 
 /** The pieces of a started simulator the client suites use. */
 export interface SimLike {

@@ -1,5 +1,4 @@
-import { DigestedUsersAssetList, PortalClient, PortalError, PortalErrorKind } from '@app/portal-client';
-import { digestUsersAssetListData } from '@app/portal-client/users-answer';
+import { AnswerKind, PortalClient, PortalError, PortalErrorKind, readAnswer } from '@app/portal-client';
 import { startSim } from '../support/sim';
 import { buildClient, clientOptions } from './client-harness';
 
@@ -57,32 +56,24 @@ describe('PortalClient users/assetList (real simulator)', () => {
     const asked = ['nobody-here', ...requested];
     const plain = await client.getUsersAssets('o-2500', asked);
     await sim.admin.resetCounters();
-    let decoded = 0;
-    // A decoder as the service's page workers digest (in this thread here): envelope kept, data indexed.
-    let mostChunks = 0;
-    const decode = async (chunks: readonly Uint8Array[]): Promise<unknown> => {
-      decoded += 1;
-      mostChunks = Math.max(mostChunks, chunks.length);
-      const env = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code: number; data?: unknown };
-      return { ...env, data: digestUsersAssetListData(env.data) };
+    const kinds: AnswerKind[] = [];
+    // A decoder as the service's answer workers run it (in this thread here): readAnswer of the whole answer's bytes.
+    const decode = async (kind: AnswerKind, bytes: Buffer): Promise<unknown> => {
+      kinds.push(kind);
+      return readAnswer(kind, bytes);
     };
     const told: string[][] = [];
     const r = await client.getUsersAssets('o-2500', asked, undefined, (chunk) => told.push(chunk.users.map((u) => u.userId)), decode);
-    expect(decoded).toBe(3);
-    // an answer for 1,000 users arrives in several chunks, handed over as they came (never joined by the client)
-    expect(mostChunks).toBeGreaterThan(1);
+    expect(kinds).toEqual(['usersAssetList', 'usersAssetList', 'usersAssetList']);
     expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(3);
     expect(r).toEqual(plain);
     expect(told.flat().sort()).toEqual([...asked].sort());
   });
 
-  it('reads again an answer cut off in transit, as text or as chunks for a decoder (one call more), and gives up on answers cut every time', async () => {
+  it('reads again an answer cut off in transit or that its decoder failed to read (one call more), and gives up on answers cut every time', async () => {
     const asked = (await sim.admin.org('o-2500')).userAssetCounts.map((u) => u.userId).slice(0, 1_000);
     const plain = await client.getUsersAssets('o-2500', asked);
-    const decode = async (chunks: readonly Uint8Array[]): Promise<unknown> => {
-      const env = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code: number; data?: unknown };
-      return { ...env, data: digestUsersAssetListData(env.data) };
-    };
+    const decode = async (kind: AnswerKind, bytes: Buffer): Promise<unknown> => readAnswer(kind, bytes);
     // the head and the first 10,000 bytes of the answer (of over 50,000), then the connection is destroyed
     for (const d of [undefined, decode]) {
       await sim.admin.resetCounters();
@@ -92,6 +83,15 @@ describe('PortalClient users/assetList (real simulator)', () => {
       expect(c.endpoints.usersAssetList.calls).toBe(2);
       expect(c.log.filter((l) => l.endpoint === 'usersAssetList').map((l) => l.outcome)).toEqual([-1, 0]);
     }
+    // a decoder that fails once (a worker thread lost with the answer): the answer is asked for again
+    let failures = 0;
+    const failsOnce = async (kind: AnswerKind, bytes: Buffer): Promise<unknown> => {
+      if (failures++ === 0) throw new Error('answer worker exited (1)');
+      return readAnswer(kind, bytes);
+    };
+    await sim.admin.resetCounters();
+    expect(await client.getUsersAssets('o-2500', asked, undefined, undefined, failsOnce)).toEqual(plain);
+    expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(2);
     // every answer cut: the first attempt and its two retries, then Unavailable (a client of its own: its circuit counts them)
     const own = await buildClient(clientOptions(sim));
     try {
@@ -104,40 +104,24 @@ describe('PortalClient users/assetList (real simulator)', () => {
     }
   });
 
-  it("hands what the decoder prepared to the chunk's listener only when the answer names exactly the chunk's users, in order", async () => {
+  it("tells each chunk's listener its users in request order, a user left out of the answer with an empty list", async () => {
     const requested = (await sim.admin.org('o-2500')).userAssetCounts.map((u) => u.userId);
     // Chunks of 1,000: the first two as asked; the third has a user the OU does not know (left out of the answer).
     const asked = [...requested.slice(0, 2_000), 'nobody-here', ...requested.slice(2_000, 2_100)];
-    const decode = async (chunks: readonly Uint8Array[]): Promise<unknown> => {
-      const env = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code: number; data?: unknown };
-      const data = digestUsersAssetListData(env.data);
-      return { ...env, data: data.digest === 'users' ? { ...data, prepared: new TextEncoder().encode(`for ${data.userIds[0]}`) } : data };
-    };
-    const told = new Map<string, string | undefined>();
-    const idsTold = new Map<string, { ids?: readonly string[]; union: string[] }>();
-    await client.getUsersAssets('o-2500', asked, undefined, (chunk) => {
-      told.set(chunk.users[0].userId, chunk.prepared && new TextDecoder().decode(chunk.prepared));
-      idsTold.set(chunk.users[0].userId, { ids: chunk.ids, union: [...new Set(chunk.users.flatMap((u) => u.userAssetIds))] });
-    }, decode);
-    // with what was prepared, each id of the chunk's lists once, in the order the lists name them first
-    for (const u of [requested[0], requested[1_000]]) expect(idsTold.get(u)?.ids).toEqual(idsTold.get(u)?.union);
-    expect(idsTold.get(requested[0])?.union.length).toBeGreaterThan(0);
-    expect(idsTold.get('nobody-here')?.ids).toBeUndefined();
-    expect([...told.entries()].sort()).toEqual(
+    const told = new Map<string, string[]>();
+    await client.getUsersAssets('o-2500', asked, undefined, (chunk) => told.set(chunk.users[0].userId, chunk.users.map((u) => u.userId)));
+    expect([...told.keys()].sort()).toEqual([requested[0], requested[1_000], 'nobody-here'].sort());
+    expect(told.get('nobody-here')).toEqual(['nobody-here', ...requested.slice(2_000, 2_100)]);
+    // An answer naming a user twice: the listener is told the chunk's users once each, the repeats folded.
+    const repeated = async (): Promise<unknown> => readAnswer('usersAssetList', Buffer.from(JSON.stringify({ code: 0, data: { usersUserAssets: [{ userId: 'u1', userAssetIds: ['a'] }, { userId: 'u1', userAssetIds: ['b', 'a'] }], userAssets: [] } })));
+    const chunks: unknown[] = [];
+    await client.getUsersAssets('o-2500', ['u1', 'u2'], undefined, (chunk) => chunks.push(chunk.users), repeated);
+    expect(chunks).toEqual([
       [
-        [requested[0], `for ${requested[0]}`],
-        [requested[1_000], `for ${requested[1_000]}`],
-        ['nobody-here', undefined],
-      ].sort(),
-    );
-    // An answer naming a user twice (or out of order) is not the chunk's users either.
-    const repeated = async (): Promise<unknown> => ({
-      code: 0,
-      data: { ...(digestUsersAssetListData({ usersUserAssets: [{ userId: 'u1', userAssetIds: ['a'] }, { userId: 'u1' }], userAssets: [] }) as object), prepared: new Uint8Array([1]) },
-    });
-    const chunks: (Uint8Array | undefined)[] = [];
-    await client.getUsersAssets('o-2500', ['u1', 'u2'], undefined, (chunk) => chunks.push(chunk.prepared), repeated);
-    expect(chunks).toEqual([undefined]);
+        { userId: 'u1', userAssetIds: ['a', 'b'] },
+        { userId: 'u2', userAssetIds: [] },
+      ],
+    ]);
   });
 
   it("tells each chunk where its users are in the result, and merges a user another chunk's answer names too", async () => {
@@ -145,26 +129,21 @@ describe('PortalClient users/assetList (real simulator)', () => {
     const asked = requested.slice(0, 2_500);
     type Told = { offset: number; users: { userId: string; userAssetIds: string[] }[] };
     type Env = { code: number; data: { usersUserAssets: { userId: string; userAssetIds?: string[] }[]; userAssets: unknown[] } };
-    const digestOf = async (chunks: readonly Uint8Array[]): Promise<Env> => JSON.parse(Buffer.concat(chunks).toString('utf8')) as Env;
-    // Usual answers: each chunk's users are the result's, at the chunk's offset: the very objects the listener was told.
+    // Usual answers: each chunk's users are the result's, at the chunk's offset, with the very lists the listener was told.
     const told: Told[] = [];
-    const plain = async (chunks: readonly Uint8Array[]): Promise<unknown> => {
-      const env = await digestOf(chunks);
-      return { ...env, data: digestUsersAssetListData(env.data) };
-    };
-    const r = await client.getUsersAssets('o-2500', asked, undefined, (chunk) => told.push(chunk), plain);
+    const r = await client.getUsersAssets('o-2500', asked, undefined, (chunk) => told.push(chunk));
     expect(told.map((c) => c.offset).sort((a, b) => a - b)).toEqual([0, 1_000, 2_000]);
-    for (const c of told) c.users.forEach((u, k) => expect(r.users[c.offset + k]).toBe(u));
+    for (const c of told) c.users.forEach((u, k) => expect(r.users[c.offset + k].userAssetIds).toBe(u.userAssetIds));
     expect(r.users.map((u) => u.userId)).toEqual(asked);
 
     // The third chunk's answer also names a user of the first chunk, with one asset more: that user's list is both
     // answers' ids, each once; every other user keeps the list its chunk was told, at the same positions.
     const extra = 'o-2500-a-extra';
-    const quirky = async (chunks: readonly Uint8Array[]): Promise<unknown> => {
-      const env = await digestOf(chunks);
+    const quirky = async (kind: AnswerKind, bytes: Buffer): Promise<unknown> => {
+      const env = JSON.parse(bytes.toString('utf8')) as Env;
       const users = env.data.usersUserAssets;
       if (users.some((u) => u.userId === asked[2_000])) users.push({ userId: asked[0], userAssetIds: [...r.users[0].userAssetIds, extra] });
-      return { ...env, data: digestUsersAssetListData(env.data) };
+      return readAnswer(kind, Buffer.from(JSON.stringify(env)));
     };
     const toldAgain: Told[] = [];
     const q = await client.getUsersAssets('o-2500', asked, undefined, (chunk) => toldAgain.push(chunk), quirky);
@@ -179,15 +158,11 @@ describe('PortalClient users/assetList (real simulator)', () => {
     expect(q.users.slice(1)).toEqual(r.users.slice(1));
   });
 
-  it('folds repeats of a decoded answer as it folds its own, and maps a malformed digest to BadResponse without retrying', async () => {
+  it('folds repeats of a decoded answer as it folds its own, and maps a malformed answer to BadResponse without retrying', async () => {
     // An answer naming one user twice, with an id repeated within and across the two entries.
     const data = { usersUserAssets: [{ userId: 'u1', userAssetIds: ['a', 'b', 'a'] }, { userId: 'u2' }, { userId: 'u1', userAssetIds: ['c', 'b'] }], userAssets: [{ id: 'a' }] };
-    const digested = digestUsersAssetListData(data) as Extract<DigestedUsersAssetList, { digest: 'users' }>;
-    expect(digested.ids).toEqual(['a', 'b', 'c']);
-    expect([...digested.lists]).toEqual([0, 1, 0, 2, 1]);
-    expect([...digested.offsets]).toEqual([0, 3, 3, 5]);
-    const canned = async (): Promise<unknown> => ({ code: 0, data: digested });
-    const r = await client.getUsersAssets('o-2500', ['u1', 'u2', 'u3'], undefined, undefined, canned);
+    const cannedWith = (d: unknown) => async (kind: AnswerKind): Promise<unknown> => readAnswer(kind, Buffer.from(JSON.stringify({ code: 0, data: d })));
+    const r = await client.getUsersAssets('o-2500', ['u1', 'u2', 'u3'], undefined, undefined, cannedWith(data));
     expect(r.users).toEqual([
       { userId: 'u1', userAssetIds: ['a', 'b', 'c'] },
       { userId: 'u2', userAssetIds: [] },
@@ -196,11 +171,10 @@ describe('PortalClient users/assetList (real simulator)', () => {
     expect(r.assets).toEqual([{ id: 'a', name: {}, type: '', typeName: {} }]);
 
     await sim.admin.resetCounters();
-    const malformed = async (): Promise<unknown> => ({ code: 0, data: digestUsersAssetListData({ usersUserAssets: [{ userAssetIds: [] }] }) });
-    await expect(client.getUsersAssets('o-2500', ['u1'], undefined, undefined, malformed)).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
-    const notDigested = async (chunks: readonly Uint8Array[]): Promise<unknown> => JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    await expect(client.getUsersAssets('o-2500', ['u1'], undefined, undefined, notDigested)).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
-    await expect(client.getUsersAssets('o-none', ['u1'], undefined, undefined, notDigested)).rejects.toMatchObject({ kind: PortalErrorKind.NotFound, upstreamCode: 31404 });
+    await expect(client.getUsersAssets('o-2500', ['u1'], undefined, undefined, cannedWith({ usersUserAssets: [{ userAssetIds: [] }] }))).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
+    await expect(client.getUsersAssets('o-2500', ['u1'], undefined, undefined, cannedWith('text'))).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
+    const decode = async (kind: AnswerKind, bytes: Buffer): Promise<unknown> => readAnswer(kind, bytes);
+    await expect(client.getUsersAssets('o-none', ['u1'], undefined, undefined, decode)).rejects.toMatchObject({ kind: PortalErrorKind.NotFound, upstreamCode: 31404 });
     expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(3);
   });
 

@@ -1,4 +1,5 @@
-import { GatewayCode, PortalCode, PortalPaths, SimCallRecord } from '@app/portal-contracts';
+import { GatewayCode, PortalCode, PortalPaths } from '@app/portal-contracts';
+import { SimCallRecord } from '@app/sim-contracts';
 import { SimHandle, appToken, signedCall, signedFetch, startSim } from '../support/sim';
 
 describe('portal-sim: admin API (counters, faults, data)', () => {

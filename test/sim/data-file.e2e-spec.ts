@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PortalPaths, SimDataFile } from '@app/portal-contracts';
+import { PortalPaths } from '@app/portal-contracts';
+import { SimDataFile } from '@app/sim-contracts';
 import { SimHandle, signedCall, startSim } from '../support/sim';
 
 describe('portal-sim: SIM_DATA_FILE and custom credentials', () => {

@@ -1,22 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import {
-  ApimHeaders,
-  PortalEndpointName,
-  PortalPaths,
-  SimCounters,
-  SimCreateOrg,
-  SimCreateUser,
-  SimFault,
-  SimOrgDetail,
-  SimOrgSummary,
-  SimQuirks,
-  TokenReply,
-  isSuccessCode,
-  requestSignature,
-  signingParams,
-  tokenEncryption,
-} from '@app/portal-contracts';
+import { ApimHeaders, PortalEndpointName, PortalPaths, TokenReply, isSuccessCode, requestSignature, signingParams, tokenEncryption } from '@app/portal-contracts';
+import { SimCounters, SimCreateOrg, SimCreateUser, SimFault, SimOrgDetail, SimOrgSummary, SimQuirks } from '@app/sim-contracts';
 import { freePort } from './ports';
 
 /**

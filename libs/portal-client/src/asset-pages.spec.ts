@@ -1,4 +1,4 @@
-import { AssetPage, idHash, idHashes, MergedPages, PageMerge, pageFromDigest, pageOf, pagesToRead, readAssetListData } from './asset-pages';
+import { AssetPage, MergedPages, PageMerge, pageOf, pagesToRead, readAssetListData } from './asset-pages';
 
 const page = (pageNo: number, total: number, ids: string[]): AssetPage => pageOf(pageNo, total, ids.map((id) => ({ id, name: { default: id } })));
 /** The pages of a pass added in page order. */
@@ -60,36 +60,6 @@ describe('PageMerge in page order', () => {
       { id: 'c', name: { default: 'C' } },
       { id: 'd', name: { default: 'D' } },
     ]);
-  });
-
-  it('merges digested pages by their ids and parses their names only when the assets are read', () => {
-    const digested = (pageNo: number, list: string[]) => pageFromDigest(pageNo, { digest: 'page', totalElements: 4, ids: list, namesJson: Buffer.from(JSON.stringify(list.map((id) => ({ en_US: id.toUpperCase() })))) });
-    const pages = [digested(0, ['a', 'b']), digested(1, ['c', 'd'])];
-    const parse = jest.spyOn(JSON, 'parse');
-    const m = mergePages(pages, 2);
-    expect(m).toMatchObject({ total: 4, ids: ['a', 'b', 'c', 'd'], consistent: true, capped: false });
-    expect(parse).not.toHaveBeenCalled();
-    expect(m.assets).toEqual(['a', 'b', 'c', 'd'].map((id) => ({ id, name: { en_US: id.toUpperCase() } })));
-    expect(parse).toHaveBeenCalledTimes(2);
-    parse.mockRestore();
-  });
-});
-
-describe('PageMerge', () => {
-  it("uses the ids' hashes a digest carries (as a page worker computes them), and ignores hashes of another length", () => {
-    const names = (list: string[]) => Buffer.from(JSON.stringify(list.map((id) => ({ default: id }))));
-    const digested = (pageNo: number, list: string[], hashes?: Int32Array) => pageFromDigest(pageNo, { digest: 'page', totalElements: 6, ids: list, namesJson: names(list), hashes });
-    const lists = [['a', 'b', 'c'], ['d', 'b', 'e']];
-    const plain = mergePages(lists.map((l, i) => digested(i, l)), 3);
-    const hashed = lists.map((l, i) => digested(i, l, idHashes(l)));
-    expect(hashed.every((p) => p.hashes?.length === 3)).toBe(true);
-    expect(mergePages(hashed, 3)).toMatchObject({ ids: plain.ids, consistent: false });
-    expect(plain).toMatchObject({ ids: ['a', 'b', 'c', 'd', 'e'], consistent: false });
-    // hashes that all collide (every id of page 1 hashed as 'a') still merge right: ids are compared, hashes only
-    // place them; hashes of another length than the ids are not used at all
-    const short = digested(0, ['a', 'b', 'c'], new Int32Array([idHash('a')]));
-    expect(short.hashes).toBeUndefined();
-    expect(mergePages([short, digested(1, ['d', 'e', 'f'], new Int32Array(3).fill(idHash('a')))], 3)).toMatchObject({ ids: ['a', 'b', 'c', 'd', 'e', 'f'], consistent: true });
   });
 
   it('gives the same merge whatever order the pages arrive in, and refuses a result with a page missing', () => {

@@ -3,14 +3,14 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import {
   AssetListRequest,
-  distinct,
   PortalLimits,
   PortalPaths,
   UserAssetInfo,
   UsersAssetListRequest,
   UsersUserAssets,
 } from '@app/portal-contracts';
-import { AssetPage, DigestedAssetList, MergedPages, PageMerge, pageFromDigest, pageOf, pagesToRead, readAssetListData } from './asset-pages';
+import { AnswerDecoder } from './answer';
+import { AssetPage, MergedPages, PageMerge, pageOf, pagesToRead, readAssetListData } from './asset-pages';
 import { ResolvedPortalClientOptions, resolvePortalClientOptions } from './portal-client.defaults';
 import {
   AssetTreeNode,
@@ -23,64 +23,26 @@ import {
   UsersAssetsResult,
 } from './portal-client.types';
 import { PortalFailure, toPortalError } from './portal-error';
-import { BodyDecoder, PortalTransport } from './portal-transport';
+import { PortalTransport } from './portal-transport';
 import { MalformedTreeError, normalizeTree } from './tree-normalizer';
-import { DigestedUsersAssetList, UsersAssetListAnswer, readUsersAssetListData } from './users-answer';
+import { UsersAssetListAnswer, readUsersAssetListData } from './users-answer';
 
-/**
- * Told of every `asset/list` page as it arrives (pass 0, then 1 if the pages were read again), so a caller can
- * do per-page work while the other pages are still on their way; the merged result is what counts.
- */
-export type PageListener = (pass: number, page: AssetPage) => void;
-
-/**
- * Reads an `asset/list` answer's bytes in place of the client's own JSON.parse, e.g. on a worker thread: it gives
- * what JSON.parse would (the text itself when it is not JSON), except that a success envelope's `data` is the
- * page digested (DigestedAssetList, checked with readAssetListData). The client still reads the envelope.
- */
-export type AssetListDecoder = BodyDecoder;
-
-/**
- * The same for `users/assetList` answers: a success envelope's `data` is the answer digested
- * (DigestedUsersAssetList, checked with readUsersAssetListData), so that no per-occurrence id string is made here.
- */
-export type UsersAssetListDecoder = BodyDecoder;
-
-/** How getUserAssets reads the pages: told of each page as it arrives, and who decodes them. */
+/** How getUserAssets reads the pages: `decode` reads each answer's bytes off the main thread (AnswerWorkers). */
 export interface UserAssetsReadOptions {
-  onPage?: PageListener;
-  decode?: AssetListDecoder;
+  decode?: AnswerDecoder;
 }
 
 /**
  * Told of every `users/assetList` chunk as its answer arrives: the chunk's users in request order (an empty
  * list for a user the portal left out) and that answer's asset details. A user's list here is the very array
- * of the merged result unless another answer named the user too. `prepared`: what the decoder prepared from
- * the answer (DigestedUsersAssetList), given only when the answer named exactly these users in this order, each once;
- * then `ids` too: each id of the users' lists once, in the order the lists name them first.
+ * of the merged result unless another answer named the user too.
  */
 export type ChunkListener = (chunk: {
   users: UsersUserAssets[];
   /** Where the chunk's first user is in the result's `users` (the chunk's users follow it there, in this order). */
   offset: number;
   assets: UserAssetInfo[];
-  prepared?: Uint8Array;
-  ids?: readonly string[];
 }) => void;
-
-/** True when `answered` is `chunk` (the same users, in the same order, none twice: the chunk has no repeats). */
-function sameUsers(answered: readonly string[], chunk: readonly string[]): boolean {
-  if (answered.length !== chunk.length) return false;
-  for (let i = 0; i < chunk.length; i++) if (answered[i] !== chunk[i]) return false;
-  return true;
-}
-
-/** One users/assetList answer as getUsersAssets merges it: its chunk's users by position, or (an unusual answer) lists by user. */
-interface ChunkAnswer {
-  users?: UsersUserAssets[];
-  lists?: Map<string, string[]>;
-  userAssets: UserAssetInfo[];
-}
 
 /** Loaders kept at most; past it the oldest idle (org, types) loader is dropped (it holds no cache). */
 const MAX_LOADERS = 1_000;
@@ -89,64 +51,8 @@ function malformed(endpoint: string, reason: string): never {
   throw toPortalError({ type: 'malformed', reason } satisfies PortalFailure, endpoint);
 }
 
-/**
- * Asset ids of many users' lists, each id string kept once: JSON.parse gives every occurrence its own
- * string, and 10,000 users x 500 ids held in process as 5,000,000 strings instead of 5,000 weighed on
- * memory and garbage collection. `stamp` marks the list an id was last seen in, which folds repeats too.
- */
-class IdTable {
-  private readonly ids = new Map<string, IdEntry>();
-  private stamp = 0;
-
-  /** The list with each id once (first occurrence wins, order kept), every id the table's own string. */
-  uniqueList(items: readonly string[]): string[] {
-    const stamp = ++this.stamp;
-    // Made at its largest size and cut to the ids kept, as in uniqueAt.
-    const out = new Array<string>(items.length);
-    let n = 0;
-    for (const x of items) {
-      const e = this.entry(x);
-      if (e.stamp === stamp) continue;
-      e.stamp = stamp;
-      out[n++] = e.id;
-    }
-    out.length = n;
-    return out;
-  }
-
-  /** The table's entries of these ids (each looked up once), for uniqueAt. */
-  entriesOf(items: readonly string[]): IdEntry[] {
-    return items.map((x) => this.entry(x));
-  }
-
-  /** uniqueList of the ids at `entries[lists[i]]` for i in [from, to): no string is looked up again. */
-  uniqueAt(entries: readonly IdEntry[], lists: Int32Array, from: number, to: number): string[] {
-    const stamp = ++this.stamp;
-    // Made at its largest size and cut to the ids kept (in place): grown by push, a list of 50 ids took three backing
-    // stores (17, 41 and 77 slots), 10 MB for a cold batch's 10,000 users that all outlive the batch's scavenges.
-    const out = new Array<string>(to - from);
-    let n = 0;
-    for (let i = from; i < to; i++) {
-      const e = entries[lists[i]];
-      if (e.stamp === stamp) continue;
-      e.stamp = stamp;
-      out[n++] = e.id;
-    }
-    out.length = n;
-    return out;
-  }
-
-  private entry(x: string): IdEntry {
-    let e = this.ids.get(x);
-    if (e === undefined) this.ids.set(x, (e = { id: x, stamp: 0 }));
-    return e;
-  }
-}
-
-interface IdEntry {
-  id: string;
-  stamp: number;
-}
+/** Each id once, first occurrence wins, order kept. */
+const unique = (ids: readonly string[]): string[] => [...new Set(ids)];
 
 /**
  * The one place that talks to the Application Portal: gateway token and signing, envelopes and errors,
@@ -173,24 +79,13 @@ export class PortalClient implements OnModuleDestroy {
    * with `complete: false`. Reaching `maxAssets` also yields `complete: false` (and at most maxAssets assets).
    */
   async getUserAssets(orgId: string, userId: string, opts: UserAssetsReadOptions = {}): Promise<UserAssetsResult> {
-    let merged = await this.readAllPages(orgId, userId, 0, opts);
+    let merged = await this.readAllPages(orgId, userId, opts);
     if (!merged.consistent) {
       this.logger.debug(`asset/list pages changed while being read (org ${orgId}); reading again`);
-      merged = await this.readAllPages(orgId, userId, 1, opts);
+      merged = await this.readAllPages(orgId, userId, opts);
       if (!merged.consistent) this.logger.warn(`asset/list pages still inconsistent for a user of org ${orgId}; answering complete: false`);
     }
-    const m = merged;
-    return {
-      orgId,
-      userId,
-      total: m.total,
-      complete: m.consistent && !m.capped,
-      assetIds: m.ids,
-      // Read when asked for: with decoded pages, the names stay serialized until then.
-      get assets() {
-        return m.assets;
-      },
-    };
+    return { orgId, userId, total: merged.total, complete: merged.consistent && !merged.capped, assetIds: merged.ids, assets: merged.assets };
   }
 
   /**
@@ -199,62 +94,38 @@ export class PortalClient implements OnModuleDestroy {
    * leaves a user out) and each asset's details once. Duplicate types are folded, an empty list means no filter;
    * more than 1000 distinct resourceTypes is a BadRequest raised before any call (the portal's own limit).
    */
-  async getUsersAssets(orgId: string, userIds: string[], resourceTypes?: string[], onChunk?: ChunkListener, decode?: UsersAssetListDecoder): Promise<UsersAssetsResult> {
+  async getUsersAssets(orgId: string, userIds: string[], resourceTypes?: string[], onChunk?: ChunkListener, decode?: AnswerDecoder): Promise<UsersAssetsResult> {
     const endpoint = 'usersAssetList';
     // An empty filter means no filter (as the portal reads it); it is left out of the body.
-    const types = resourceTypes?.length ? distinct(resourceTypes) : undefined;
+    const types = resourceTypes?.length ? unique(resourceTypes) : undefined;
     if (types && types.length > PortalLimits.maxResourceTypes) {
       throw toPortalError({ type: 'invalidArgument', reason: `more than ${PortalLimits.maxResourceTypes} resourceTypes` }, endpoint);
     }
-    const ids = distinct(userIds);
+    const ids = unique(userIds);
     const chunks: string[][] = [];
     for (let i = 0; i < ids.length; i += this.o.batchSize) chunks.push(ids.slice(i, i + this.o.batchSize));
-    const table = new IdTable();
-    // Each answer's lists as it arrives (told to onChunk for its chunk's users), merged in chunk order below.
+    // Each answer's lists by user as it arrives (told to onChunk for its chunk's users), merged in chunk order below.
     const answers = await Promise.all(
-      chunks.map(async (chunk, c): Promise<ChunkAnswer> => {
-        const offset = c * this.o.batchSize;
+      chunks.map(async (chunk, c) => {
         const answer = await this.usersAssetListCall(orgId, chunk, types, decode);
-        if ('digest' in answer && sameUsers(answer.userIds, chunk)) {
-          // The usual answer (the chunk's users, in order, each once): the lists by position, no map of them; these
-          // very objects are the result's users unless an unusual answer comes along (see below).
-          const entries = table.entriesOf(answer.ids);
-          const users = chunk.map((userId, k) => ({ userId, userAssetIds: table.uniqueAt(entries, answer.lists, answer.offsets[k], answer.offsets[k + 1]) }));
-          const prepared = answer.prepared;
-          onChunk?.({ users, offset, assets: answer.userAssets, prepared, ids: prepared ? answer.ids : undefined });
-          return { users, userAssets: answer.userAssets };
-        }
         const lists = new Map<string, string[]>();
-        if ('digest' in answer) {
-          const entries = table.entriesOf(answer.ids);
-          answer.userIds.forEach((userId, k) => {
-            const seen = lists.get(userId);
-            const own = table.uniqueAt(entries, answer.lists, answer.offsets[k], answer.offsets[k + 1]);
-            lists.set(userId, seen ? table.uniqueList([...seen, ...own]) : own);
-          });
-        } else {
-          for (const u of answer.usersUserAssets) {
-            const seen = lists.get(u.userId);
-            lists.set(u.userId, table.uniqueList(seen ? [...seen, ...u.userAssetIds] : u.userAssetIds));
-          }
+        for (const u of answer.usersUserAssets) {
+          const seen = lists.get(u.userId);
+          lists.set(u.userId, unique(seen ? [...seen, ...u.userAssetIds] : u.userAssetIds));
         }
-        onChunk?.({ users: chunk.map((userId) => ({ userId, userAssetIds: lists.get(userId) ?? [] })), offset, assets: answer.userAssets });
+        onChunk?.({ users: chunk.map((userId) => ({ userId, userAssetIds: lists.get(userId) ?? [] })), offset: c * this.o.batchSize, assets: answer.userAssets });
         return { lists, userAssets: answer.userAssets };
       }),
     );
-
-    const assets = new Map<string, UserAssetInfo>();
-    for (const answer of answers) for (const a of answer.userAssets) if (!assets.has(a.id)) assets.set(a.id, a);
-    // Every answer named just its chunk's users: the result is the chunks' users one after another.
-    if (answers.every((a) => a.users)) return { orgId, users: answers.flatMap((a) => a.users ?? []), assets: [...assets.values()] };
     const byUser = new Map<string, string[]>();
+    const assets = new Map<string, UserAssetInfo>();
     for (const answer of answers) {
-      const lists = answer.lists ?? new Map(answer.users?.map((u) => [u.userId, u.userAssetIds]));
-      for (const [userId, ids] of lists) {
-        const list = byUser.get(userId);
+      for (const [userId, list] of answer.lists) {
+        const seen = byUser.get(userId);
         // A user in one answer only (the rule) keeps the very list its chunk was told.
-        byUser.set(userId, list ? table.uniqueList([...list, ...ids]) : ids);
+        byUser.set(userId, seen ? unique([...seen, ...list]) : list);
       }
+      for (const a of answer.userAssets) if (!assets.has(a.id)) assets.set(a.id, a);
     }
     const users: UsersUserAssets[] = ids.map((userId) => ({ userId, userAssetIds: byUser.get(userId) ?? [] }));
     return { orgId, users, assets: [...assets.values()] };
@@ -278,14 +149,15 @@ export class PortalClient implements OnModuleDestroy {
    */
   async getAppAssetTree(userToken: string, accessKey: string, opts: TreeOptions): Promise<AssetTreeNode> {
     const endpoint = 'appAssetTree';
-    if (opts.resourceTypes && distinct(opts.resourceTypes).length > PortalLimits.maxResourceTypes) {
+    const types = opts.resourceTypes?.length ? unique(opts.resourceTypes) : undefined;
+    if (types && types.length > PortalLimits.maxResourceTypes) {
       throw toPortalError({ type: 'invalidArgument', reason: `more than ${PortalLimits.maxResourceTypes} resourceTypes` }, endpoint);
     }
     const data = await this.transport.call({
       endpoint,
       method: 'GET',
       path: PortalPaths.appAssetTree,
-      query: { accessKey, resourceTypes: opts.resourceTypes?.length ? distinct(opts.resourceTypes).join(',') : undefined },
+      query: { accessKey, resourceTypes: types?.join(',') },
       headers: { authorization: `Bearer ${userToken}`, needAssociatedAsset: String(opts.associated) },
     });
     try {
@@ -309,12 +181,11 @@ export class PortalClient implements OnModuleDestroy {
     defaults.httpsAgent?.destroy?.();
   }
 
-  private async readAllPages(orgId: string, userId: string, pass: number, opts: UserAssetsReadOptions): Promise<MergedPages> {
+  private async readAllPages(orgId: string, userId: string, opts: UserAssetsReadOptions): Promise<MergedPages> {
     const merge = new PageMerge(this.o.pageSize, this.o.maxAssets);
     const page = async (pageNo: number): Promise<AssetPage> => {
       const p = await this.assetListPage(orgId, userId, pageNo, opts.decode);
       merge.add(pageNo, p);
-      opts.onPage?.(pass, p);
       return p;
     };
     const first = await page(0);
@@ -323,16 +194,11 @@ export class PortalClient implements OnModuleDestroy {
     return merge.result();
   }
 
-  private async assetListPage(orgId: string, userId: string, pageNo: number, decode?: AssetListDecoder): Promise<AssetPage> {
+  private async assetListPage(orgId: string, userId: string, pageNo: number, decode?: AnswerDecoder): Promise<AssetPage> {
     const endpoint = 'assetList';
     const body: AssetListRequest = { userId, orgId, pagination: { pageNo, pageSize: this.o.pageSize } };
-    const data = await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.assetList, body, decode });
-    if (decode) {
-      const d = data as DigestedAssetList | undefined;
-      if (d?.digest === 'page') return pageFromDigest(pageNo, d);
-      malformed(endpoint, d?.digest === 'malformed' ? d.reason : 'data without pagination/assets');
-    }
-    const page = readAssetListData(data);
+    // `data` comes checked by readAnswer (readAssetListData), on this thread or the decoder's.
+    const page = (await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.assetList, body, read: endpoint, decode })) as ReturnType<typeof readAssetListData>;
     if (typeof page === 'string') malformed(endpoint, page);
     return pageOf(pageNo, page.totalElements, page.assets);
   }
@@ -341,18 +207,13 @@ export class PortalClient implements OnModuleDestroy {
     orgId: string,
     userIds: string[],
     resourceTypes: string[] | undefined,
-    decode: UsersAssetListDecoder | undefined,
-  ): Promise<UsersAssetListAnswer | Extract<DigestedUsersAssetList, { digest: 'users' }>> {
+    decode: AnswerDecoder | undefined,
+  ): Promise<UsersAssetListAnswer> {
     const endpoint = 'usersAssetList';
     const body: UsersAssetListRequest = { organizationId: orgId, userIds };
     if (resourceTypes !== undefined) body.resourceTypes = resourceTypes;
-    const data = await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.usersAssetList, body, decode });
-    if (decode) {
-      const d = data as DigestedUsersAssetList | undefined;
-      if (d?.digest === 'users') return d;
-      malformed(endpoint, d?.digest === 'malformed' ? d.reason : 'data is not an object');
-    }
-    const answer = readUsersAssetListData(data);
+    // `data` comes checked by readAnswer (readUsersAssetListData), on this thread or the decoder's.
+    const answer = (await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.usersAssetList, body, read: endpoint, decode })) as ReturnType<typeof readUsersAssetListData>;
     if (typeof answer === 'string') malformed(endpoint, answer);
     return answer;
   }

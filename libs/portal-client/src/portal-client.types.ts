@@ -52,8 +52,8 @@ export interface UserAssetsResult {
   complete: boolean;
   /** The merged ids, in upstream order. */
   assetIds: string[];
-  /** The merged assets with their names, in `assetIds` order (may be built when first read). */
-  readonly assets: AssetListItem[];
+  /** The merged assets with their names, in `assetIds` order. */
+  assets: AssetListItem[];
 }
 
 /** users/assetList over any number of users: each requested user once (request order), each asset once. */

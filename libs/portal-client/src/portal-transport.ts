@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import type { AxiosInstance, AxiosResponse } from 'axios';
-import type { Readable } from 'node:stream';
 import {
   BrokenCircuitError,
   BulkheadPolicy,
@@ -19,19 +18,12 @@ import {
   timeout,
 } from 'cockatiel';
 import { GatewayCode, PortalCode, PortalEndpointName, PortalPaths, TokenGetRequest, isSuccessCode, tokenEncryption } from '@app/portal-contracts';
+import { AnswerDecoder, AnswerKind, readAnswer } from './answer';
 import { AppTokenProvider, FetchedAppToken } from './app-token.provider';
 import { PORTAL_CLIENT_DEFAULTS, ResolvedPortalClientOptions } from './portal-client.defaults';
 import { CircuitStateName, PortalCallOutcome } from './portal-client.types';
 import { PortalError, PortalFailure, PortalFailureSignal, isTransientFailure, toPortalError } from './portal-error';
 import { QueryParams, signRequest } from './request-signer';
-
-/**
- * Reads an answer's bytes in place of JSON.parse of its text: gives what JSON.parse would (the text when it is not JSON),
- * or a digest of it. The bytes come as the chunks they arrived in, in order, never joined into one buffer here: joining
- * a 1 MB answer wrote it into fresh memory (~1.5-2 ms of page faults on this project's VM, against ~0.1 ms to copy it
- * into memory touched before, as the service's page workers' shared slots are), on the thread that reads every answer.
- */
-export type BodyDecoder = (chunks: readonly Uint8Array[]) => Promise<unknown>;
 
 /** One logical upstream request; the transport signs, sends, retries and unwraps it. */
 export interface PortalRequest {
@@ -43,8 +35,10 @@ export interface PortalRequest {
   body?: unknown;
   /** Extra headers (e.g. the user's Authorization); never logged. */
   headers?: Record<string, string>;
-  /** Reads the answer's bytes (see AssetListDecoder); the envelope is read from what it gives. */
-  decode?: BodyDecoder;
+  /** What the answer is, when its `data` is checked as it is read (see readAnswer). */
+  read?: AnswerKind;
+  /** Reads the answer's bytes instead of this thread (a worker thread); given only with `read`. */
+  decode?: AnswerDecoder;
 }
 
 /** Gateway codes that mean "this access token is no longer good": fetch a new one and resend once. */
@@ -91,23 +85,6 @@ function networkReason(err: unknown): string {
   return typeof e?.code === 'string' ? e.code : 'connection failed';
 }
 
-/** The answer's JSON; the text itself when it is not JSON (then it has no envelope code). */
-function parseJson(data: unknown): unknown {
-  if (typeof data !== 'string' || data.length === 0) return data;
-  try {
-    return JSON.parse(data) as unknown;
-  } catch {
-    return data;
-  }
-}
-
-/** A streamed answer's chunks, once it has all arrived; rejects when it fails or is cut off (or aborted) before its end. */
-async function chunksOf(stream: Readable): Promise<Buffer[]> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return chunks;
-}
-
 function retryAfterHeader(res: AxiosResponse): number | undefined {
   const raw = res.headers?.['retry-after'];
   const n = typeof raw === 'string' ? Number(raw) : NaN;
@@ -120,10 +97,9 @@ function retryAfterHeader(res: AxiosResponse): number | undefined {
  * exchange runs under bulkhead → timeout. Retries run outside the circuit so that an open circuit stops
  * them at once, and outside the bulkhead so a call waiting for its backoff does not hold a slot; the
  * timeout starts once a slot is held, so queueing behind the bulkhead is not mistaken for a slow portal.
- * A slot is held for the exchange only (the answer arrives as text, or as its chunks for a request's `decode`):
- * parsing and reading the envelope happen after it is freed, so the next queued call is on the wire while a
- * large answer (a 1,000-asset page) is parsed, and eight answers arriving together do not each wait for the
- * others' parsing. A `decode` (the service's page workers) parses off the main thread altogether.
+ * A slot is held for the exchange only (the answer arrives as bytes): reading them (readAnswer, the one place
+ * answers are parsed) happens after it is freed, so the next queued call is on the wire while a large answer is
+ * parsed. A request's `decode` (a worker thread) reads them off the main thread altogether.
  */
 export class PortalTransport {
   private readonly logger = new Logger('PortalClient');
@@ -209,16 +185,14 @@ export class PortalTransport {
             url: signed.url,
             headers: { ...req.headers, ...signed.headers, accept: 'application/json' },
             data: signed.bodyText,
-            // The signed text goes out byte for byte; the answer comes back as text (or bytes for a decoder), parsed outside the slot.
+            // The signed text goes out byte for byte; the answer comes back as bytes, read outside the slot.
             transformRequest: [(d: unknown) => d],
-            responseType: req.decode ? 'stream' : 'text',
+            responseType: 'arraybuffer',
             transformResponse: [(d: unknown) => d],
             validateStatus: () => true,
             signal,
             timeout: this.o.timeoutMs,
           });
-          // A decoded answer is read to its end here, in the slot and under the timeout, as its chunks (see BodyDecoder).
-          if (req.decode) res.data = await chunksOf(res.data as Readable);
           return { started, res };
         } catch (err) {
           return { started, err, aborted: signal.aborted };
@@ -229,13 +203,25 @@ export class PortalTransport {
     let status: number | string;
     if (exchange.res) {
       status = exchange.res.status;
-      outcome = this.interpret(exchange.res, req.decode ? await req.decode(exchange.res.data as Buffer[]) : parseJson(exchange.res.data));
+      const read = await this.readBody(req, exchange.res.data);
+      outcome = 'failure' in read ? read : this.interpret(exchange.res, read.body);
     } else {
       status = exchange.aborted ? 'timeout' : networkReason(exchange.err);
       outcome = { failure: this.transportFailure(exchange.err, exchange.aborted) };
     }
     this.finishCall(req.endpoint, req.method, req.path, status, exchange.started, 'failure' in outcome ? outcome.failure : undefined);
     return outcome;
+  }
+
+  /** The answer read on this thread, or by the request's decoder; a decoder that fails is an answer not received. */
+  private async readBody(req: PortalRequest, data: unknown): Promise<{ body: unknown } | { failure: PortalFailure }> {
+    if (!req.decode || !req.read || !Buffer.isBuffer(data)) return { body: readAnswer(req.read, data) };
+    try {
+      return { body: await req.decode(req.read, data) };
+    } catch (err) {
+      this.logger.warn(`${req.endpoint} answer not decoded: ${(err as Error)?.message ?? err}`);
+      return { failure: { type: 'network', reason: 'answer not decoded' } };
+    }
   }
 
   private transportFailure(err: unknown, aborted = false): PortalFailure {
@@ -275,12 +261,14 @@ export class PortalTransport {
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         data: JSON.stringify(body),
         transformRequest: [(d: unknown) => d],
+        responseType: 'arraybuffer',
+        transformResponse: [(d: unknown) => d],
         validateStatus: () => true,
         signal: AbortSignal.timeout(this.o.timeoutMs),
         timeout: this.o.timeoutMs,
       });
       status = res.status;
-      const reply = res.data as { status?: unknown; code?: unknown; msg?: unknown; message?: unknown; data?: { accessToken?: unknown; expire?: unknown } | null };
+      const reply = readAnswer(undefined, res.data) as { status?: unknown; code?: unknown; msg?: unknown; message?: unknown; data?: { accessToken?: unknown; expire?: unknown } | null };
       const code = typeof reply?.status === 'number' ? reply.status : typeof reply?.code === 'number' ? reply.code : undefined;
       const msg = typeof reply?.msg === 'string' ? reply.msg : typeof reply?.message === 'string' ? reply.message : undefined;
       if (code === undefined) {

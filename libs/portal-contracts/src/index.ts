@@ -5,7 +5,4 @@ export * from './assets';
 export * from './tree';
 export * from './auth';
 export * from './login';
-export * from './sim-admin';
-export * from './sim-data';
 export * from './distinct';
-export * from './string-hash';

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { CachedUserSet, CacheStatus } from '@app/asset-cache';
-import { distinct } from '@app/portal-contracts';
 import { aggregateStatus, BatchAssetsService } from '../assets/batch-assets.service';
 import { assetIndexOf } from '../assets/asset-index';
 import { Check } from './access-checks.request';
@@ -15,7 +14,7 @@ export class AccessService {
 
   /** One result per check, in request order; a user unknown to the OU is allowed: false. */
   async check(orgId: string, checks: Check[], bypass: boolean): Promise<{ results: (Check & { allowed: boolean })[]; status: CacheStatus; ageS: number }> {
-    const users = distinct(checks.map((c) => c.userId));
+    const users = [...new Set(checks.map((c) => c.userId))];
     const entries = await this.batch.sets(orgId, users, undefined, bypass, true);
     // Each user's membership index looked up once per request, not once per check.
     const indexOfUser = new Map<string, Set<string> | null>();

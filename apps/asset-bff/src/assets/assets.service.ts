@@ -1,15 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, UserAssetSet } from '@app/asset-cache';
-import { AssetPage, PortalClient } from '@app/portal-client';
+import { PortalClient } from '@app/portal-client';
 import { PortalCode } from '@app/portal-contracts';
-import { AnswerBytes, answerBytes } from '../common/answer-bytes';
+import { AnswerBytes } from '../common/answer-bytes';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, prefsKey } from '../common/i18n';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
 import { assetIndexOf } from './asset-index';
-import { AssetView, pageViewsBytes, view } from './asset-view';
+import { AssetView, view } from './asset-view';
 import { PageDecoders } from './page-decoders';
 
 /** Memory bound of the serialized bodies kept for hot reads, and the bookkeeping counted per body. */
@@ -135,25 +135,13 @@ export class AssetsService {
     return details;
   }
 
-  private async load(orgId: string, userId: string, prefs?: LangPrefs): Promise<Loaded> {
-    const pages = prefs && new PageBodies(prefs);
+  /** The user's pages read and merged, for the cache. `_prefs` is not used: the answer is serialized by listBody. */
+  private async load(orgId: string, userId: string, _prefs?: LangPrefs): Promise<Loaded> {
     try {
-      const r = await this.portal.getUserAssets(orgId, userId, { decode: this.decoders.decoderFor(prefs), onPage: pages && ((pass, page) => pages.add(pass, page)) });
-      const body = await pages?.body({ orgId, userId, total: r.total }, r.complete, r.assetIds.length);
-      // Built when first asked for: with a prebuilt body, only the cache's store needs the details, and a large
-      // store runs after the answer is written (100,000 details are ~30 ms of Map and objects).
-      let assets: Map<string, AssetDetails> | undefined;
-      return {
-        sets: new Map([[userId, { assetIds: r.assetIds, total: r.total, complete: r.complete }]]),
-        get assets(): Map<string, AssetDetails> {
-          if (assets === undefined) {
-            assets = new Map();
-            for (const a of r.assets) assets.set(a.id, { names: a.name ?? {} });
-          }
-          return assets;
-        },
-        body,
-      };
+      const r = await this.portal.getUserAssets(orgId, userId, { decode: this.decoders.decoder });
+      const assets = new Map<string, AssetDetails>();
+      for (const a of r.assets) assets.set(a.id, { names: a.name ?? {} });
+      return { sets: new Map([[userId, { assetIds: r.assetIds, total: r.total, complete: r.complete }]]), assets };
     } catch (err) {
       if (isNotFound(err)) return { sets: new Map([[userId, null]]), assets: new Map() };
       throw err;
@@ -168,70 +156,6 @@ interface ListBody {
   total: number;
   assets: AssetView[];
 }
-
-/**
- * The list answer built page by page as asset/list pages arrive: each page's views serialized (and encoded)
- * while the other pages are still on their way, so a 100-page user costs a concatenation after the last page
- * instead of a 16 MB JSON.stringify. Only used when the merge is exactly the pages in order (complete, every
- * page of the final pass present, no repeated id dropped); otherwise the ordinary path serializes.
- */
-class PageBodies {
-  private pass = 0;
-  private chunks: Uint8Array[] = [];
-  private counts: number[] = [];
-  private readonly pending: Promise<void>[] = [];
-
-  constructor(private readonly prefs: LangPrefs) {}
-
-  /**
-   * Takes the page's views as its decoder serialized them (on a worker thread); a page without them is serialized
-   * here on a later turn of the event loop: pages arrive in bursts (eight answers at once), and the next page
-   * requests, queued behind those answers, should be on the wire before this work runs.
-   */
-  add(pass: number, page: AssetPage): void {
-    if (pass !== this.pass) {
-      this.pass = pass;
-      this.chunks = [];
-      this.counts = [];
-    }
-    const { chunks, counts } = this;
-    counts[page.pageNo] = page.ids.length;
-    if (page.prepared) {
-      chunks[page.pageNo] = page.prepared;
-      return;
-    }
-    this.pending.push(
-      new Promise<void>((resolve) =>
-        setImmediate(() => {
-          chunks[page.pageNo] = pageViewsBytes(page.assets, this.prefs);
-          resolve();
-        }),
-      ),
-    );
-  }
-
-  /** The whole body, byte for byte what JSON.stringify of the merged answer gives; undefined when it cannot be built from pages. */
-  async body(head: Omit<ListBody, 'assets'>, complete: boolean, merged: number): Promise<AnswerBytes | undefined> {
-    await Promise.all(this.pending);
-    if (!complete || this.chunks.length === 0) return undefined;
-    const parts: Uint8Array[] = [];
-    let count = 0;
-    for (let i = 0; i < this.chunks.length; i++) {
-      const c = this.chunks[i];
-      if (c === undefined) return undefined;
-      count += this.counts[i];
-      if (this.counts[i] === 0) continue;
-      if (parts.length > 0) parts.push(COMMA);
-      parts.push(c);
-    }
-    // A repeated id dropped by the merge would make the pages hold more than the answer.
-    if (count !== merged) return undefined;
-    const open = JSON.stringify({ ...head, assets: [] } satisfies ListBody).slice(0, -2);
-    return answerBytes([Buffer.from(open), ...parts, CLOSE]);
-  }
-}
-const COMMA = Buffer.from(',');
-const CLOSE = Buffer.from(']}');
 
 /** Key of a memoized body (ids cannot contain the separator). */
 const memoKey = (orgId: string, userId: string, prefs: LangPrefs): string => `${orgId}\u0000${userId}\u0000${prefsKey(prefs)}`;

@@ -1,13 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, PartSink, UserAssetSet } from '@app/asset-cache';
 import { ChunkListener, PortalClient } from '@app/portal-client';
-import { distinct, UserAssetInfo, UsersUserAssets } from '@app/portal-contracts';
-import { AnswerBytes } from '../common/answer-bytes';
+import { UserAssetInfo, UsersUserAssets } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
-import { LangPrefs, localize } from '../common/i18n';
+import { LangPrefs } from '../common/i18n';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
-import { BatchAssetView, batchBytes, LoadedRuns, UserElements } from './batch-bytes';
+import { BatchAssetView, batchView } from './asset-view';
 import { PageDecoders } from './page-decoders';
 
 /** Aggregate cache status of many entries: STALE if any is stale, else MISS if any was loaded, else HIT. */
@@ -34,9 +33,6 @@ export function typesKey(types: string[] | undefined): string[] | undefined {
  */
 @Injectable()
 export class BatchAssetsService {
-  /** Users' answer elements by set: a set held in process answers many batches. */
-  private readonly elements = new UserElements();
-
   constructor(
     private readonly cache: AssetSetCache,
     private readonly portal: PortalClient,
@@ -54,17 +50,14 @@ export class BatchAssetsService {
     prefs: LangPrefs,
     bypass: boolean,
     answered?: Promise<void>,
-  ): Promise<{ body: AnswerBytes; status: CacheStatus; ageS: number }> {
-    const users = distinct(userIds);
+  ): Promise<{ body: Buffer; status: CacheStatus; ageS: number }> {
+    const users = [...new Set(userIds)];
     const types = typesKey(resourceTypes);
     // Details this request's own loads brought back need not be read back from the cache.
     const loaded = new Map<string, AssetDetails>();
-    // The elements of the users loaded now, made as each chunk's answer arrives (on a page worker, when there is one).
-    const runs = new LoadedRuns();
-    const read = { loaded, answered, runs };
+    const read = { loaded, answered };
     const entries = await this.sets(orgId, users, types, bypass, false, read);
-    // the union of the users' ids, from the chunks' own when the answer is made of whole chunks (the usual cold batch)
-    let ids = runs.idsOf(users, entries) ?? collectIds(users, entries);
+    let ids = collectIds(users, entries);
     let details = await this.detailsOf(orgId, ids, loaded);
     // Entries filled by asset/list know names but not types: reload the users whose assets lack a type. Each
     // distinct id is looked at once (5,000, not the 50,000 of 1,000 users' lists); usually none lacks one.
@@ -76,15 +69,18 @@ export class BatchAssetsService {
       ids = collectIds(users, entries);
       details = await this.detailsOf(orgId, ids, loaded);
     }
-    const assets = ids.map((id) => batchView(id, details.get(id), prefs));
-    const body = batchBytes(orgId, users, entries, assets, this.elements, runs);
-    return { body, ...aggregateStatus(entries.values()) };
+    const answer: BatchAnswer = {
+      orgId,
+      users: users.map((userId) => ({ userId, assetIds: entries.get(userId)?.set?.assetIds ?? [] })),
+      assets: ids.map((id) => batchView(id, details.get(id), prefs)),
+    };
+    return { body: Buffer.from(JSON.stringify(answer)), ...aggregateStatus(entries.values()) };
   }
 
   /**
    * Cached sets of these users; missing ones loaded with users/assetList. OU not found is cached negatively.
-   * With `read`: the details the loads bring back go to `loaded`, the loaded users' elements to `runs`, and large
-   * loads are stored after `answered` (see ReadOptions).
+   * With `read`: the details the loads bring back go to `loaded`, and large loads are stored after `answered`
+   * (see ReadOptions).
    */
   async sets(
     orgId: string,
@@ -92,11 +88,11 @@ export class BatchAssetsService {
     types: string[] | undefined,
     bypass: boolean,
     batched = false,
-    read?: { loaded: Map<string, AssetDetails>; answered?: Promise<void>; runs: LoadedRuns },
+    read?: { loaded: Map<string, AssetDetails>; answered?: Promise<void> },
   ): Promise<Map<string, CachedUserSet>> {
     if (await this.cache.isOrgMissing(orgId)) throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
     const loader = async (missing: string[], onPart?: PartSink): Promise<LoadedSets> => {
-      const r = batched ? await this.loadBatched(orgId, missing, types) : await this.load(orgId, missing, types, onPart, read?.runs);
+      const r = batched ? await this.loadBatched(orgId, missing, types) : await this.load(orgId, missing, types, onPart);
       if (read) for (const [id, d] of r.assets) read.loaded.set(id, d);
       return r;
     };
@@ -123,10 +119,10 @@ export class BatchAssetsService {
   }
 
   /**
-   * users/assetList in chunks, their answers digested on the page workers; each chunk's sets are passed to `onPart`
-   * as it arrives (for the cache to store: at once, or after the answer), and its users' elements added to `runs`.
+   * users/assetList in chunks, their answers read on the page workers when there are some; each chunk's sets are
+   * passed to `onPart` as it arrives (for the cache to store: at once, or after the answer).
    */
-  private async load(orgId: string, users: string[], types: string[] | undefined, onPart?: PartSink, runs?: LoadedRuns): Promise<LoadedSets> {
+  private async load(orgId: string, users: string[], types: string[] | undefined, onPart?: PartSink): Promise<LoadedSets> {
     // The sets by their user's position in the client's answer (its users are `users` once each, in order), so that a
     // chunk's set is found again for the final answer without a map of 10,000 users.
     const byPos: (UserAssetSet | undefined)[] = [];
@@ -136,9 +132,10 @@ export class BatchAssetsService {
       if (known && known.assetIds === u.userAssetIds) return known;
       return (byPos[i] = { assetIds: u.userAssetIds, total: u.userAssetIds.length, complete: true });
     };
-    const onChunk: ChunkListener | undefined = (onPart || runs) && ((chunk): void => {
-      const chunkSets = chunk.users.map((u, k) => setOf(u, chunk.offset + k));
-      if (onPart) {
+    const onChunk: ChunkListener | undefined =
+      onPart &&
+      ((chunk): void => {
+        const chunkSets = chunk.users.map((u, k) => setOf(u, chunk.offset + k));
         // The sets and details only when the part is stored (a part of a load stored whole after the answer never is).
         let partSets: LoadedSets['sets'] | undefined;
         let assets: Map<string, AssetDetails> | undefined;
@@ -150,10 +147,8 @@ export class BatchAssetsService {
             return (assets ??= detailsMap(chunk.assets));
           },
         });
-      }
-      runs?.add(chunk.users.map((u) => u.userId), chunkSets, chunk.prepared, chunk.ids);
-    });
-    const r = await this.portal.getUsersAssets(orgId, users, types, onChunk, this.decoders.usersDecoder());
+      });
+    const r = await this.portal.getUsersAssets(orgId, users, types, onChunk, this.decoders.decoder);
     const inOrder = r.users.map(setOf);
     let sets: LoadedSets['sets'] | undefined;
     return {
@@ -196,14 +191,9 @@ function collectIds(users: string[], entries: Map<string, CachedUserSet>): strin
   return [...seen];
 }
 
-function batchView(id: string, d: AssetDetails | undefined, prefs: LangPrefs): BatchAssetView {
-  const names = d?.names ?? { default: id };
-  return {
-    id,
-    name: localize(names, prefs) || id,
-    names,
-    type: d?.type ?? null,
-    typeName: d?.typeNames ? localize(d.typeNames, prefs) : null,
-    typeNames: d?.typeNames ?? null,
-  };
+/** The batch answer's shape; its key order is the serialized order. */
+interface BatchAnswer {
+  orgId: string;
+  users: { userId: string; assetIds: string[] }[];
+  assets: BatchAssetView[];
 }

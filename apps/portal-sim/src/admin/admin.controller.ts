@@ -1,15 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpException, Param, Post, Put, UseFilters } from '@nestjs/common';
-import {
-  PortalEndpointName,
-  PortalPaths,
-  SimCounters,
-  SimCreateOrg,
-  SimCreateUser,
-  SimFault,
-  SimOrgDetail,
-  SimOrgSummary,
-  SimQuirks,
-} from '@app/portal-contracts';
+import { PortalEndpointName, PortalPaths } from '@app/portal-contracts';
+import { SimCounters, SimCreateOrg, SimCreateUser, SimFault, SimOrgDetail, SimOrgSummary, SimQuirks } from '@app/sim-contracts';
 import { CallRecorder } from '../calls/call-recorder.service';
 import { SimControl } from '../calls/sim-control.service';
 import { SimStore } from '../data/sim-store.service';
@@ -18,7 +9,7 @@ import { SimDataErrorFilter } from './sim-data-error.filter';
 
 const ENDPOINT_NAMES = new Set<string>([...Object.keys(PortalPaths).filter((k) => k !== 'jwks'), '*']);
 
-/** The simulator's admin API (see SimCounters & co. in @app/portal-contracts/sim-admin). */
+/** The simulator's admin API (see SimCounters & co. in @app/sim-contracts). */
 @Controller('__sim')
 @UseFilters(SimDataErrorFilter)
 export class AdminController {

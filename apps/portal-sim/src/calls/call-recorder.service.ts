@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { PortalEndpointName, PortalPaths, SimCallRecord, SimCounters, SimEndpointCounter } from '@app/portal-contracts';
+import { PortalEndpointName, PortalPaths } from '@app/portal-contracts';
+import { SimCallRecord, SimCounters, SimEndpointCounter } from '@app/sim-contracts';
 import { preciseNow } from '../common/clock';
 
 /** Most recent calls kept in the log. */

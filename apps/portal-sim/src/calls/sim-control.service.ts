@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PortalEndpointName, SimFault, SimQuirks } from '@app/portal-contracts';
+import { PortalEndpointName } from '@app/portal-contracts';
+import { SimFault, SimQuirks } from '@app/sim-contracts';
 import { SIM_CONFIG, SimConfig } from '../config/sim-config';
 
 const NO_QUIRKS: SimQuirks = { displayorder: false, typeUnderData: false, legacySuccessCode: false, nullChildren: false };

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { SimDataFile, SimDataTreeNode } from '@app/portal-contracts';
+import { SimDataFile, SimDataTreeNode } from '@app/sim-contracts';
 import { regularTree } from './generator';
 import { Grant } from './grant';
 import { SimData, SimOrg, StructureNode } from './sim-model';
 import { emptyData } from './generator';
 
-/** Loads a `SIM_DATA_FILE` (shape: SimDataFile in @app/portal-contracts) into the simulator's model. */
+/** Loads a `SIM_DATA_FILE` (shape: SimDataFile in @app/sim-contracts) into the simulator's model. */
 export function loadDataFile(path: string): SimData {
   return fromDataFile(JSON.parse(readFileSync(path, 'utf8')) as SimDataFile);
 }

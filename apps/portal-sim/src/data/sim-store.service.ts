@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SimCreateOrg, SimCreateUser, SimOrgDetail, SimOrgSummary } from '@app/portal-contracts';
+import { SimCreateOrg, SimCreateUser, SimOrgDetail, SimOrgSummary } from '@app/sim-contracts';
 import { SIM_CONFIG, SimConfig } from '../config/sim-config';
 import { loadDataFile } from './data-file';
 import { generateProfile, regularTree, sequentialAssets } from './generator';

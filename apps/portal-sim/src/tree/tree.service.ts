@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { I18nString, PortalCode, PortalLimits, RawTreeNode, SimQuirks } from '@app/portal-contracts';
+import { I18nString, PortalCode, PortalLimits, RawTreeNode } from '@app/portal-contracts';
+import { SimQuirks } from '@app/sim-contracts';
 import { SIM_CONFIG, SimConfig } from '../config/sim-config';
 import { PortalError, badRequest } from '../common/portal-error';
 import { SimControl } from '../calls/sim-control.service';

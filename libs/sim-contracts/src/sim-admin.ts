@@ -1,4 +1,4 @@
-import { PortalEndpointName } from './endpoints';
+import { PortalEndpointName } from '@app/portal-contracts';
 
 /**
  * The simulator's admin API under `/__sim/` (tests and benchmarks only; never part of the real portal).

@@ -1,5 +1,4 @@
-import { I18nString } from './i18n';
-import { StructureTag } from './tree';
+import { I18nString, StructureTag } from '@app/portal-contracts';
 
 /**
  * Shape of the simulator's `SIM_DATA_FILE` (JSON), loaded instead of generating data.
