@@ -5,7 +5,7 @@ import { Access, AccessRule } from '../auth/access.decorator';
 import { AppException } from '../common/app.exception';
 import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
-import { answeredOf, cacheHeaders, callerOf, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
+import { cacheHeaders, callerOf, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
 import { AssetsService } from './assets.service';
 import { BatchAssetsService } from './batch-assets.service';
 import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
@@ -38,7 +38,7 @@ export class AssetsController {
   @ApiOkResponse({ type: UserAssetsDto, description: 'Headers X-Cache (HIT|MISS|STALE) and Age' })
   @ApiProblems(...READ_ERRORS)
   async list(@Param() p: { orgId: string; userId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req), answeredOf(reply));
+    const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req));
     cacheHeaders(reply, r.status, r.ageS);
     await sendJsonBytes(reply, r.body);
   }
@@ -52,7 +52,7 @@ export class AssetsController {
   @ApiProblems(...READ_ERRORS)
   async mine(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const me = userCallerOf(req);
-    const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req), answeredOf(reply));
+    const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req));
     cacheHeaders(reply, r.status, r.ageS);
     await sendJsonBytes(reply, r.body);
   }
@@ -88,7 +88,7 @@ export class AssetsController {
     const { userIds, resourceTypes } = parseUserAssetsBody(body);
     const caller = callerOf(req);
     if (caller.kind === 'user' && userIds.some((u) => u !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may read only itself');
-    const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req), answeredOf(reply));
+    const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req));
     cacheHeaders(reply, r.status, r.ageS);
     await sendJsonBytes(reply, r.body);
   }

@@ -3,7 +3,6 @@ import { LRUCache } from 'lru-cache';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, UserAssetSet } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
 import { PortalCode } from '@app/portal-contracts';
-import { AnswerBytes } from '../common/answer-bytes';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, prefsKey } from '../common/i18n';
@@ -12,69 +11,60 @@ import { assetIndexOf } from './asset-index';
 import { AssetView, view } from './asset-view';
 import { PageDecoders } from './page-decoders';
 
-/** Memory bound of the serialized bodies kept for hot reads, and the bookkeeping counted per body. */
-const BODY_MEMO_BYTES = 128 * 1024 * 1024;
-const BODY_MEMO_OVERHEAD = 200;
+/** Memory bound of the prepared answers kept for hot reads, and the bookkeeping counted per answer. */
+const PREPARED_MAX_BYTES = 128 * 1024 * 1024;
+const PREPARED_OVERHEAD_BYTES = 200;
 
 /** What the portal said when the negative entry was stored. */
 const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is not found, or not in the organization' };
 
-/** What a load of one user brings back: the sets and details for the cache, and the answer body when it was built from the pages. */
-type Loaded = LoadedSets & { body?: AnswerBytes };
-
-/** A memoized body and the entry load it was made from. */
-interface BodyMemo {
+/** A prepared answer and the entry load it was made from. */
+interface Prepared {
   loadedAt: number;
-  body: AnswerBytes;
+  body: Buffer;
 }
 
 /** A cached read as the controller sends it: the body already serialized, plus the X-Cache and Age headers. */
 export interface CachedBody {
-  body: AnswerBytes;
+  body: Buffer;
   status: CacheStatus;
   ageS: number;
 }
 
 /**
- * One user's assets in one OU (asset/list, all pages merged), read through the cache. Serialized bodies
- * are memoized per cached entry object and language, so a hot hit costs a map lookup, not a JSON.stringify.
+ * One user's assets in one OU (asset/list, all pages merged), read through the cache. Each answer is prepared once
+ * per entry load and language (serialized and encoded), so a hot hit costs a cache lookup and a map lookup.
  */
 @Injectable()
 export class AssetsService {
-  /** Serialized bodies by OU, user and languages, versioned by the entry's loadedAt; bounded in bytes. */
-  private readonly bodies = new LRUCache<string, BodyMemo>({
-    maxSize: BODY_MEMO_BYTES,
-    sizeCalculation: (v) => v.body.length + BODY_MEMO_OVERHEAD,
+  /** Prepared answers by OU, user and languages, versioned by the entry's loadedAt; bounded in bytes. */
+  private readonly prepared = new LRUCache<string, Prepared>({
+    maxSize: PREPARED_MAX_BYTES,
+    sizeCalculation: (v) => v.body.length + PREPARED_OVERHEAD_BYTES,
   });
+
   constructor(
     private readonly cache: AssetSetCache,
     private readonly portal: PortalClient,
     private readonly decoders: PageDecoders,
   ) {}
 
-  /**
-   * The user's whole asset list, serialized for the caller's languages. `answered` settles once the caller's
-   * answer is written: a large load's background store waits for it (ReadOptions.answered).
-   */
-  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean, answered?: Promise<void>): Promise<CachedBody> {
-    let loaded: Loaded | undefined;
-    const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r), prefs, answered);
-    const prebuilt = loaded?.body;
-    const key = memoKey(orgId, userId, prefs);
-    const memo = this.bodies.get(key);
-    if (memo !== undefined && memo.loadedAt === entry.loadedAt) return { body: memo.body, status: entry.status, ageS: entry.ageS };
-    if (prebuilt !== undefined) {
-      this.bodies.set(key, { loadedAt: entry.loadedAt, body: prebuilt });
-      return { body: prebuilt, status: entry.status, ageS: entry.ageS };
+  /** The user's whole asset list, serialized for the caller's languages. */
+  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean): Promise<CachedBody> {
+    let loaded: LoadedSets | undefined;
+    const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r));
+    const key = preparedKey(orgId, userId, prefs);
+    let answer = this.prepared.get(key);
+    if (answer === undefined || answer.loadedAt !== entry.loadedAt) {
+      const set = entry.set as UserAssetSet;
+      // The request that ran the load already holds every asset's details: no need to read them back.
+      const details = loaded?.assets ?? (await this.details(orgId, userId, set));
+      const assets = set.assetIds.map((id) => view(id, details.get(id), prefs));
+      // Encoded once: sending a Buffer spares fastify a second pass over a (often two-byte, CJK) string.
+      answer = { loadedAt: entry.loadedAt, body: Buffer.from(JSON.stringify({ orgId, userId, total: set.total, assets } satisfies ListBody)) };
+      this.prepared.set(key, answer);
     }
-    const set = entry.set as UserAssetSet;
-    // The request that ran the load already holds every asset's details: no need to read them back.
-    const details = loaded?.assets ?? (await this.details(orgId, userId, set));
-    const assets = set.assetIds.map((id) => view(id, details.get(id), prefs));
-    // Encoded once: sending a Buffer spares fastify a second pass over a (often two-byte, CJK) string.
-    const body = Buffer.from(JSON.stringify({ orgId, userId, total: set.total, assets } satisfies ListBody));
-    this.bodies.set(key, { loadedAt: entry.loadedAt, body });
-    return { body, status: entry.status, ageS: entry.ageS };
+    return { body: answer.body, status: entry.status, ageS: entry.ageS };
   }
 
   /** One asset of the user's list, or ASSET_NOT_ACCESSIBLE. */
@@ -86,30 +76,19 @@ export class AssetsService {
     return { asset: view(assetId, details.get(assetId), prefs), status: entry.status, ageS: entry.ageS };
   }
 
-  /**
-   * The user's cached set. When this call runs the load, `onLoaded` gets what it loaded: the sets, the details and,
-   * given `prefs`, the whole answer body for those languages, serialized page by page while later pages were still
-   * on their way.
-   */
-  private async userSet(
-    orgId: string,
-    userId: string,
-    bypass: boolean,
-    onLoaded?: (loaded: Loaded) => void,
-    prefs?: LangPrefs,
-    answered?: Promise<void>,
-  ): Promise<CachedUserSet> {
+  /** The user's cached set. When this call runs the load, `onLoaded` gets what it loaded: the sets and the details. */
+  private async userSet(orgId: string, userId: string, bypass: boolean, onLoaded?: (loaded: LoadedSets) => void): Promise<CachedUserSet> {
     let entry: CachedUserSet;
     try {
       entry = await this.cache.getUserSet(
         { orgId },
         userId,
         async () => {
-          const r = await this.load(orgId, userId, prefs);
+          const r = await this.load(orgId, userId);
           onLoaded?.(r);
           return r;
         },
-        { bypass, answered },
+        { bypass },
       );
     } catch (err) {
       throw mapUpstreamError(err, 'user');
@@ -129,14 +108,14 @@ export class AssetsService {
     for (const [id, d] of await this.cache.getAssetDetails(orgId, missing)) details.set(id, d);
     missing = missing.filter((id) => !details.has(id));
     if (missing.length === 0) return details;
-    let loaded: Loaded | undefined;
+    let loaded: LoadedSets | undefined;
     await this.userSet(orgId, userId, true, (r) => (loaded = r));
     for (const [id, d] of loaded?.assets ?? new Map<string, AssetDetails>()) details.set(id, d);
     return details;
   }
 
-  /** The user's pages read and merged, for the cache. `_prefs` is not used: the answer is serialized by listBody. */
-  private async load(orgId: string, userId: string, _prefs?: LangPrefs): Promise<Loaded> {
+  /** The user's pages read and merged, for the cache. */
+  private async load(orgId: string, userId: string): Promise<LoadedSets> {
     try {
       const r = await this.portal.getUserAssets(orgId, userId, { decode: this.decoders.decoder });
       const assets = new Map<string, AssetDetails>();
@@ -157,5 +136,5 @@ interface ListBody {
   assets: AssetView[];
 }
 
-/** Key of a memoized body (ids cannot contain the separator). */
-const memoKey = (orgId: string, userId: string, prefs: LangPrefs): string => `${orgId}\u0000${userId}\u0000${prefsKey(prefs)}`;
+/** Key of a prepared answer (ids cannot contain the separator). */
+const preparedKey = (orgId: string, userId: string, prefs: LangPrefs): string => `${orgId}\u0000${userId}\u0000${prefsKey(prefs)}`;

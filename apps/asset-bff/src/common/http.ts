@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { CacheStatus } from '@app/asset-cache';
-import { AnswerBytes } from './answer-bytes';
 import { AppException } from './app.exception';
 import { ErrorCode } from './error-code';
 import { LangPrefs, langPrefs } from './i18n';
@@ -48,23 +47,14 @@ export function userCallerOf(req: FastifyRequest): UserCaller {
   return c;
 }
 
-/** Settles once the answer on this response is written out or the connection closed (the response's 'close'). */
-export function answeredOf(reply: FastifyReply): Promise<void> {
-  const raw = reply.raw;
-  if (raw.closed) return Promise.resolve();
-  return new Promise((resolve) => raw.once('close', () => resolve()));
-}
-
 /** A JSON answer encoded once to bytes (fastify would otherwise measure and then encode the string). */
 export function jsonBytes(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
-/** Sends JSON bytes (from jsonBytes, or built otherwise: one buffer, or parts written one after another). */
-export async function sendJsonBytes(reply: FastifyReply, body: AnswerBytes): Promise<void> {
-  reply.type('application/json; charset=utf-8');
-  if (Buffer.isBuffer(body)) await reply.send(body);
-  else await reply.header('content-length', String(body.length)).send(body.stream());
+/** Sends JSON bytes (from jsonBytes, or a prepared answer). */
+export async function sendJsonBytes(reply: FastifyReply, body: Buffer): Promise<void> {
+  await reply.type('application/json; charset=utf-8').send(body);
 }
 
 /** Sends a JSON answer encoded once to bytes. */
