@@ -1,11 +1,16 @@
 import { ENTRY_VERSION } from './asset-cache.constants';
 import { AssetDetails, UserAssetSet } from './asset-cache.types';
 
-/** A user set as the cache holds it: the set plus the generations it was loaded under and its timestamps. */
-export interface StoredEntry {
-  /** OU and user generations read before the load; the entry is valid only while both still match. */
+/** The OU's and the user's generations: an entry counts only while both are still the ones it was written under. */
+export interface Generations {
   og: number;
   ug: number;
+}
+
+/** A user set as the cache holds it: the set plus the generations it was loaded under and its timestamps. */
+export interface StoredEntry {
+  /** Generations read before the load. */
+  gens: Generations;
   /** Epoch ms when the portal answered. */
   loadedAt: number;
   /** Epoch ms until which the entry is fresh (TTL with spread); stale after, until freshUntil + staleS. */
@@ -37,7 +42,7 @@ const UNTYPED = 'U';
  * a few numbers and one small integer per asset, so a cached user costs far less than its JSON answer.
  */
 export function encodeEntry(e: StoredEntry, epoch: string, indexOf: ReadonlyMap<string, number>): string {
-  const head = `${ENTRY_VERSION}${SEP}${e.og}${SEP}${e.ug}${SEP}${e.loadedAt}${SEP}${e.freshUntil}`;
+  const head = `${ENTRY_VERSION}${SEP}${e.gens.og}${SEP}${e.gens.ug}${SEP}${e.loadedAt}${SEP}${e.freshUntil}`;
   if (!e.set) return `${head}${SEP}${NEGATIVE}`;
   const ids = e.set.assetIds;
   // Joined once, not `+=` per index: the value is then flat, and the Redis client measures and writes it
@@ -70,9 +75,9 @@ export function decodeEntry(s: string | null | undefined): RawEntry | undefined 
   const loadedAt = Number(p[3]);
   const freshUntil = Number(p[4]);
   if (![og, ug, loadedAt, freshUntil].every(Number.isFinite)) return undefined;
-  if (p[5] === NEGATIVE) return { og, ug, loadedAt, freshUntil, negative: true, total: 0, complete: true, epoch: '', indexes: '' };
+  if (p[5] === NEGATIVE) return { gens: { og, ug }, loadedAt, freshUntil, negative: true, total: 0, complete: true, epoch: '', indexes: '' };
   if (p.length !== 9) return undefined;
-  return { og, ug, loadedAt, freshUntil, negative: false, total: Number(p[5]), complete: p[6] === '1', epoch: p[7], indexes: p[8] };
+  return { gens: { og, ug }, loadedAt, freshUntil, negative: false, total: Number(p[5]), complete: p[6] === '1', epoch: p[7], indexes: p[8] };
 }
 
 /** The dictionary indexes of a raw entry, as numbers. */

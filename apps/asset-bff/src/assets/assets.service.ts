@@ -64,13 +64,10 @@ export class AssetsService {
     private readonly decoders: PageDecoders,
   ) {}
 
-  /**
-   * The user's whole asset list, serialized for the caller's languages. `answered` settles once the caller's
-   * answer is written: a large load's background store waits for it (ReadOptions.answered).
-   */
-  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean, answered?: Promise<void>): Promise<CachedBody> {
+  /** The user's whole asset list, serialized for the caller's languages (`_answered` is no longer used by the cache). */
+  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean, _answered?: Promise<void>): Promise<CachedBody> {
     let loaded: Loaded | undefined;
-    const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r), prefs, answered);
+    const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r), prefs);
     const prebuilt = loaded?.body;
     const key = memoKey(orgId, userId, prefs);
     const memo = this.bodies.get(key);
@@ -128,7 +125,6 @@ export class AssetsService {
     bypass: boolean,
     onLoaded?: (loaded: Loaded) => void,
     prefs?: LangPrefs,
-    answered?: Promise<void>,
   ): Promise<CachedUserSet> {
     let entry: CachedUserSet;
     try {
@@ -140,7 +136,7 @@ export class AssetsService {
           onLoaded?.(r);
           return r;
         },
-        { bypass, answered },
+        { bypass },
       );
     } catch (err) {
       throw mapUpstreamError(err, 'user');

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, PartSink, UserAssetSet } from '@app/asset-cache';
+import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, UserAssetSet } from '@app/asset-cache';
 import { ChunkListener, PortalClient } from '@app/portal-client';
 import { distinct, UserAssetInfo, UsersUserAssets } from '@app/portal-contracts';
 import { AnswerBytes } from '../common/answer-bytes';
@@ -43,17 +43,14 @@ export class BatchAssetsService {
     private readonly decoders: PageDecoders,
   ) {}
 
-  /**
-   * Each requested user once in request order (duplicates folded), each asset once. `answered` settles once the
-   * answer is written: a large load is stored after it (ReadOptions.answered).
-   */
+  /** Each requested user once in request order (duplicates folded), each asset once (`_answered` is no longer used by the cache). */
   async usersAssets(
     orgId: string,
     userIds: string[],
     resourceTypes: string[] | undefined,
     prefs: LangPrefs,
     bypass: boolean,
-    answered?: Promise<void>,
+    _answered?: Promise<void>,
   ): Promise<{ body: AnswerBytes; status: CacheStatus; ageS: number }> {
     const users = distinct(userIds);
     const types = typesKey(resourceTypes);
@@ -61,7 +58,7 @@ export class BatchAssetsService {
     const loaded = new Map<string, AssetDetails>();
     // The elements of the users loaded now, made as each chunk's answer arrives (on a page worker, when there is one).
     const runs = new LoadedRuns();
-    const read = { loaded, answered, runs };
+    const read = { loaded, runs };
     const entries = await this.sets(orgId, users, types, bypass, false, read);
     // the union of the users' ids, from the chunks' own when the answer is made of whole chunks (the usual cold batch)
     let ids = runs.idsOf(users, entries) ?? collectIds(users, entries);
@@ -83,8 +80,7 @@ export class BatchAssetsService {
 
   /**
    * Cached sets of these users; missing ones loaded with users/assetList. OU not found is cached negatively.
-   * With `read`: the details the loads bring back go to `loaded`, the loaded users' elements to `runs`, and large
-   * loads are stored after `answered` (see ReadOptions).
+   * With `read`: the details the loads bring back go to `loaded`, the loaded users' elements to `runs`.
    */
   async sets(
     orgId: string,
@@ -92,16 +88,16 @@ export class BatchAssetsService {
     types: string[] | undefined,
     bypass: boolean,
     batched = false,
-    read?: { loaded: Map<string, AssetDetails>; answered?: Promise<void>; runs: LoadedRuns },
+    read?: { loaded: Map<string, AssetDetails>; runs: LoadedRuns },
   ): Promise<Map<string, CachedUserSet>> {
     if (await this.cache.isOrgMissing(orgId)) throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
-    const loader = async (missing: string[], onPart?: PartSink): Promise<LoadedSets> => {
-      const r = batched ? await this.loadBatched(orgId, missing, types) : await this.load(orgId, missing, types, onPart, read?.runs);
+    const loader = async (missing: string[]): Promise<LoadedSets> => {
+      const r = batched ? await this.loadBatched(orgId, missing, types) : await this.load(orgId, missing, types, read?.runs);
       if (read) for (const [id, d] of r.assets) read.loaded.set(id, d);
       return r;
     };
     try {
-      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass, answered: read?.answered });
+      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass });
     } catch (err) {
       if (isNotFound(err)) {
         await this.cache.markOrgMissing(orgId);
@@ -122,48 +118,22 @@ export class BatchAssetsService {
     return details;
   }
 
-  /**
-   * users/assetList in chunks, their answers digested on the page workers; each chunk's sets are passed to `onPart`
-   * as it arrives (for the cache to store: at once, or after the answer), and its users' elements added to `runs`.
-   */
-  private async load(orgId: string, users: string[], types: string[] | undefined, onPart?: PartSink, runs?: LoadedRuns): Promise<LoadedSets> {
-    // The sets by their user's position in the client's answer (its users are `users` once each, in order), so that a
-    // chunk's set is found again for the final answer without a map of 10,000 users.
+  /** users/assetList in chunks, their answers digested on the page workers; each chunk's users' elements are added to `runs`. */
+  private async load(orgId: string, users: string[], types: string[] | undefined, runs?: LoadedRuns): Promise<LoadedSets> {
+    // The sets by their user's position in the client's answer, so that the elements made for a chunk (runs) and the
+    // final answer hold the very same set objects.
     const byPos: (UserAssetSet | undefined)[] = [];
     const setOf = (u: UsersUserAssets, i: number): UserAssetSet => {
-      // The set a part was given is the set of the final answer, while its list is the same (see PartSink).
       const known = byPos[i];
       if (known && known.assetIds === u.userAssetIds) return known;
       return (byPos[i] = { assetIds: u.userAssetIds, total: u.userAssetIds.length, complete: true });
     };
-    const onChunk: ChunkListener | undefined = (onPart || runs) && ((chunk): void => {
+    const onChunk: ChunkListener | undefined = runs && ((chunk): void => {
       const chunkSets = chunk.users.map((u, k) => setOf(u, chunk.offset + k));
-      if (onPart) {
-        // The sets and details only when the part is stored (a part of a load stored whole after the answer never is).
-        let partSets: LoadedSets['sets'] | undefined;
-        let assets: Map<string, AssetDetails> | undefined;
-        onPart({
-          get sets() {
-            return (partSets ??= new Map(chunk.users.map((u, k) => [u.userId, chunkSets[k]])));
-          },
-          get assets() {
-            return (assets ??= detailsMap(chunk.assets));
-          },
-        });
-      }
-      runs?.add(chunk.users.map((u) => u.userId), chunkSets, chunk.prepared, chunk.ids);
+      runs.add(chunk.users.map((u) => u.userId), chunkSets, chunk.prepared, chunk.ids);
     });
     const r = await this.portal.getUsersAssets(orgId, users, types, onChunk, this.decoders.usersDecoder());
-    const inOrder = r.users.map(setOf);
-    let sets: LoadedSets['sets'] | undefined;
-    return {
-      // By position when the answer's users are `users` (no user asked twice); the map only if someone reads it.
-      inOrder: inOrder.length === users.length ? inOrder : undefined,
-      get sets() {
-        return (sets ??= new Map(r.users.map((u, i) => [u.userId, inOrder[i]])));
-      },
-      assets: detailsMap(r.assets),
-    };
+    return { sets: new Map(r.users.map((u, i) => [u.userId, setOf(u, i)])), assets: detailsMap(r.assets) };
   }
 
   /** The same through the micro-batcher, so that concurrent requests' missing users share upstream calls. */
