@@ -180,10 +180,10 @@ describe('AssetSetCache on Redis', () => {
     const first = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
     expect(first.status).toBe('MISS');
     // The store moves on without telling this instance (an invalidation whose pub/sub message was lost).
-    await raw.incr(new CacheKeys(prefix).userGeneration('org-1', 'u1'));
+    await raw.set(new CacheKeys(prefix).userGeneration('org-1', 'u1'), 'moved-on');
     clock.advance(9_000);
     expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toMatchObject({ status: 'HIT', loadedAt: first.loadedAt });
-    clock.advance(1_000);
+    clock.advance(1_001);
     expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toBeUndefined();
     const next = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
     expect(next.status).toBe('MISS');

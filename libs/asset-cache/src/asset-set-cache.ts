@@ -47,7 +47,7 @@ export const LOCAL_SWEEP_MS = 10_000;
  */
 const BACKGROUND_STORE_MIN_ASSETS = 10_000;
 /** Generations of an entry loaded while the store was unreachable: it is never stored, so they never count. */
-const UNSTORED: Generations = { og: -1, ug: -1 };
+const UNSTORED: Generations = { og: '-', ug: '-' };
 const MS_PER_S = 1000;
 
 /** One user set of one scope. */

@@ -1,8 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { AssetDetails, UserAssetSet } from './asset-cache.types';
 import { AssetIdDictionary } from './asset-id-dictionary';
 import { CacheDriver, WriteOp } from './drivers/cache-driver';
 import { decodeDetails, decodeEntry, encodeDetails, encodeEntry, Generations, RawEntry, StoredEntry } from './entry-codec';
 import { CacheKeys } from './keys';
+
+/** Bytes of randomness in a generation token: enough that a recreated generation never meets an old entry's. */
+const GENERATION_TOKEN_BYTES = 9;
+/** Tokens created by one read share a random base and differ by the key's position, written in base 36. */
+const GENERATION_INDEX_RADIX = 36;
 
 /** A user set's key and owner. */
 export interface EntryKey {
@@ -40,14 +46,18 @@ export class EntryStore {
     this.dict = new AssetIdDictionary(store, keys);
   }
 
-  /** Generations and current entries of users of one OU, in one MGET; undefined when the store failed. */
+  /**
+   * Generations and current entries of users of one OU, in one MGET; undefined when the store failed. A generation
+   * missing from the store (expired, evicted) is unknown, never "the first": it is created with a new token (a second
+   * round trip), so no entry written before it was lost counts again.
+   */
   async read(orgId: string, users: readonly EntryKey[]): Promise<EntryRead[] | undefined> {
-    const keys = [this.keys.orgGeneration(orgId), ...users.map((u) => this.keys.userGeneration(orgId, u.userId)), ...users.map((u) => u.key)];
-    const r = await this.store.mget(keys);
-    if (!r) return undefined;
-    const og = Number(r[0] ?? 0);
-    const gens = users.map((_, i): Generations => ({ og, ug: Number(r[1 + i] ?? 0) }));
-    const raws = users.map((_, i) => currentEntry(r[1 + users.length + i], gens[i]));
+    const genKeys = [this.keys.orgGeneration(orgId), ...users.map((u) => this.keys.userGeneration(orgId, u.userId))];
+    const r = await this.store.mget([...genKeys, ...users.map((u) => u.key)]);
+    const tokens = r && (await this.generations(genKeys, r.slice(0, genKeys.length)));
+    if (!r || !tokens) return undefined;
+    const gens = users.map((_, i): Generations => ({ og: tokens[0], ug: tokens[1 + i] }));
+    const raws = users.map((_, i) => currentEntry(r[genKeys.length + i], gens[i]));
     const entries = await this.resolve(orgId, raws);
     return gens.map((g, i) => ({ gens: g, entry: entries[i] }));
   }
@@ -81,17 +91,14 @@ export class EntryStore {
     return out;
   }
 
-  /** Moves the user's generation on (every scope of the user becomes a miss); false when the store did not take it. */
+  /** Gives the user a new generation (every scope of the user becomes a miss); false when the store did not take it. */
   invalidateUser(orgId: string, userId: string): Promise<boolean> {
-    return this.store.write([{ op: 'incr', key: this.keys.userGeneration(orgId, userId), ttlMs: this.options.longLifeMs }]);
+    return this.store.write([this.newGeneration(this.keys.userGeneration(orgId, userId))]);
   }
 
-  /** Moves the OU's generation on (every user of it becomes a miss) and forgets "OU not found". */
+  /** Gives the OU a new generation (every user of it becomes a miss) and forgets "OU not found". */
   invalidateOrg(orgId: string): Promise<boolean> {
-    return this.store.write([
-      { op: 'incr', key: this.keys.orgGeneration(orgId), ttlMs: this.options.longLifeMs },
-      { op: 'del', key: this.keys.orgMissing(orgId) },
-    ]);
+    return this.store.write([this.newGeneration(this.keys.orgGeneration(orgId)), { op: 'del', key: this.keys.orgMissing(orgId) }]);
   }
 
   /** Remembers that the portal does not know the OU. */
@@ -109,6 +116,26 @@ export class EntryStore {
     this.dict.clear();
   }
 
+  /** The generations read, with the missing ones created; undefined when the store failed. */
+  private async generations(keys: string[], values: (string | null)[]): Promise<string[] | undefined> {
+    const missing = keys.flatMap((key, i) => (values[i] === null ? [i] : []));
+    if (missing.length === 0) return values as string[];
+    const base = newToken();
+    const created = await this.store.getOrCreate(
+      missing.map((i) => keys[i]),
+      missing.map((i) => `${base}.${i.toString(GENERATION_INDEX_RADIX)}`),
+      this.options.longLifeMs,
+    );
+    if (!created) return undefined;
+    const out = [...values];
+    missing.forEach((i, k) => (out[i] = created[k]));
+    return out as string[];
+  }
+
+  private newGeneration(key: string): WriteOp {
+    return { op: 'set', key, value: newToken(), ttlMs: this.options.longLifeMs };
+  }
+
   /** Entries with their asset ids resolved through the dictionary; an entry whose ids cannot be resolved is a miss. */
   private async resolve(orgId: string, raws: (RawEntry | undefined)[]): Promise<(StoredEntry | undefined)[]> {
     const present = raws.filter((r): r is RawEntry => r !== undefined);
@@ -122,6 +149,11 @@ export class EntryStore {
       return { gens: raw.gens, loadedAt: raw.loadedAt, freshUntil: raw.freshUntil, set };
     });
   }
+}
+
+/** A random generation token (base64url, no '|': it goes into the entry text). */
+function newToken(): string {
+  return randomBytes(GENERATION_TOKEN_BYTES).toString('base64url');
 }
 
 /** The decoded entry when it was written under these generations; undefined otherwise. */
