@@ -22,7 +22,17 @@ describe('AssetSetCache generations when Redis evicts them', () => {
     keys = new CacheKeys(prefix);
     portal = new FakePortal();
     // No in-process copies: every read goes to Redis.
-    cache = new AssetSetCache({ ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, localTtlMs: 0, keyPrefix: prefix, logger: recordingLogger().logger, redisUrl: TEST_REDIS_URL } as AssetCacheOptions);
+    cache = new AssetSetCache({
+      ttlS: 300,
+      staleS: 3600,
+      negativeTtlS: 30,
+      ttlJitter: 0,
+      redisTimeoutMs: 2_000,
+      localTtlMs: 0,
+      keyPrefix: prefix,
+      logger: recordingLogger().logger,
+      redisUrl: TEST_REDIS_URL,
+    } as AssetCacheOptions);
     await cache.connect();
     raw = new Redis(TEST_REDIS_URL);
   });
@@ -75,13 +85,26 @@ describe('AssetSetCache generations when Redis evicts them', () => {
   });
 
   it('two instances reading a lost generation at once agree on the one created (both then serve the same entries)', async () => {
-    const other = new AssetSetCache({ ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, localTtlMs: 0, keyPrefix: prefix, logger: recordingLogger().logger, redisUrl: TEST_REDIS_URL } as AssetCacheOptions);
+    const other = new AssetSetCache({
+      ttlS: 300,
+      staleS: 3600,
+      negativeTtlS: 30,
+      ttlJitter: 0,
+      redisTimeoutMs: 2_000,
+      localTtlMs: 0,
+      keyPrefix: prefix,
+      logger: recordingLogger().logger,
+      redisUrl: TEST_REDIS_URL,
+    } as AssetCacheOptions);
     await other.connect();
     try {
       await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
       await raw.del(keys.orgGeneration(ORG));
       portal.delayMs = 50;
-      const [a, b] = await Promise.all([cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1')), other.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))]);
+      const [a, b] = await Promise.all([
+        cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1')),
+        other.getUserSet({ orgId: ORG }, 'u1', portal.single('u1')),
+      ]);
       // one reload across both (the lock), the other instance finds it under the same new generation
       expect([a.status, b.status].sort()).toEqual(['HIT', 'MISS']);
       expect(portal.count).toBe(2);

@@ -287,7 +287,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       return { entry: await flight, fromPeer: false };
     }
     const loading = this.lockedLoad(k, load, gens, bypass);
-    this.loads.add(k, loading.then((r) => r.entry));
+    this.loads.add(
+      k,
+      loading.then((r) => r.entry),
+    );
     return loading;
   }
 
@@ -380,7 +383,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     };
     if (toLoad.length > 0) {
       const batch = this.loadBatch(orgId, toLoad, loadMissing);
-      this.loads.addBatch(toLoad.map((c) => c.k), batch);
+      this.loads.addBatch(
+        toLoad.map((c) => c.k),
+        batch,
+      );
       await batch.then(
         (entries) => entries.forEach((e, i) => settle(toLoad[i], e)),
         (err: unknown) => toLoad.forEach((c) => settle(c, undefined, err)),
@@ -402,7 +408,12 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const loaded = await loadMissing(cold.map((c) => c.k.userId));
     const loadedAt = this.now();
     const entries = cold.map((c) => this.newEntry(loaded.sets.get(c.k.userId) ?? null, c.found?.gens, loadedAt));
-    if (cold.every((c) => c.found)) await this.entries.write(orgId, cold.map((c, i) => [c.k.key, entries[i]] as const), loaded.assets);
+    if (cold.every((c) => c.found))
+      await this.entries.write(
+        orgId,
+        cold.map((c, i) => [c.k.key, entries[i]] as const),
+        loaded.assets,
+      );
     return entries;
   }
 
