@@ -95,7 +95,9 @@ describe('AssetSetCache when Redis fails', () => {
     const held = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     await redis.kill();
     await eventually(() => cache.health() === 'down', 5_000, 'health down');
-    expect(await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).toBe(held);
+    const served = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+    expect(served).toMatchObject({ status: 'HIT', loadedAt: held.loadedAt });
+    expect(served.set).toBe(held.set);
     expect(portal.count).toBe(1);
   });
 
@@ -126,7 +128,7 @@ describe('AssetSetCache when Redis fails', () => {
     await eventually(async () => {
       await a.invalidateUser(ORG, 'u1');
       await new Promise((r) => setTimeout(r, 50));
-      return (await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))) !== held;
+      return (await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status === 'MISS';
     }, 5_000, 'b drops its copy');
   });
 });

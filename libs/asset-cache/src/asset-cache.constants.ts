@@ -27,11 +27,11 @@ export const CONNECT_TIMEOUT_MS = 2_000;
 /** How long close() lets a half-dead socket linger before destroying it. */
 export const DISCONNECT_TIMEOUT_MS = 300;
 /**
- * Generation counters and the OU id dictionary outlive every entry that refers to them by this factor of
- * (ttl + stale), so a counter never expires and restarts under entries written against its old value.
+ * Generations and the OU id dictionary live this factor of (ttl + stale): longer than any entry written under them,
+ * so they rarely expire under live entries (and when one does, its entries only become misses).
  */
 export const GENERATION_LIFETIME_FACTOR = 2;
 /** Most OUs whose id dictionary is mirrored in process. */
 export const DICTIONARY_MAX_ORGS = 1_000;
 /** Version tag of the entry encoding; entries of another version are misses. */
-export const ENTRY_VERSION = '1';
+export const ENTRY_VERSION = '2';

@@ -1,11 +1,19 @@
 import { ENTRY_VERSION } from './asset-cache.constants';
 import { AssetDetails, UserAssetSet } from './asset-cache.types';
 
+/**
+ * The OU's and the user's generations, random tokens: an entry counts only while both are still the ones it was
+ * written under. A generation key lost from the store is recreated with a new token, which no entry carries.
+ */
+export interface Generations {
+  og: string;
+  ug: string;
+}
+
 /** A user set as the cache holds it: the set plus the generations it was loaded under and its timestamps. */
 export interface StoredEntry {
-  /** OU and user generations read before the load; the entry is valid only while both still match. */
-  og: number;
-  ug: number;
+  /** Generations read before the load. */
+  gens: Generations;
   /** Epoch ms when the portal answered. */
   loadedAt: number;
   /** Epoch ms until which the entry is fresh (TTL with spread); stale after, until freshUntil + staleS. */
@@ -33,11 +41,11 @@ const TYPED = 'T';
 const UNTYPED = 'U';
 
 /**
- * `1|og|ug|loadedAt|freshUntil|total|complete|epoch|i,i,i` (or `…|freshUntil|-` for "user not found"):
+ * `2|og|ug|loadedAt|freshUntil|total|complete|epoch|i,i,i` (or `…|freshUntil|-` for "user not found"):
  * a few numbers and one small integer per asset, so a cached user costs far less than its JSON answer.
  */
 export function encodeEntry(e: StoredEntry, epoch: string, indexOf: ReadonlyMap<string, number>): string {
-  const head = `${ENTRY_VERSION}${SEP}${e.og}${SEP}${e.ug}${SEP}${e.loadedAt}${SEP}${e.freshUntil}`;
+  const head = `${ENTRY_VERSION}${SEP}${e.gens.og}${SEP}${e.gens.ug}${SEP}${e.loadedAt}${SEP}${e.freshUntil}`;
   if (!e.set) return `${head}${SEP}${NEGATIVE}`;
   const ids = e.set.assetIds;
   // Joined once, not `+=` per index: the value is then flat, and the Redis client measures and writes it
@@ -65,14 +73,13 @@ export function decodeEntry(s: string | null | undefined): RawEntry | undefined 
   if (!s) return undefined;
   const p = s.split(SEP);
   if (p[0] !== ENTRY_VERSION || p.length < 6) return undefined;
-  const og = Number(p[1]);
-  const ug = Number(p[2]);
+  const [, og, ug] = p;
   const loadedAt = Number(p[3]);
   const freshUntil = Number(p[4]);
-  if (![og, ug, loadedAt, freshUntil].every(Number.isFinite)) return undefined;
-  if (p[5] === NEGATIVE) return { og, ug, loadedAt, freshUntil, negative: true, total: 0, complete: true, epoch: '', indexes: '' };
+  if (!og || !ug || !Number.isFinite(loadedAt) || !Number.isFinite(freshUntil)) return undefined;
+  if (p[5] === NEGATIVE) return { gens: { og, ug }, loadedAt, freshUntil, negative: true, total: 0, complete: true, epoch: '', indexes: '' };
   if (p.length !== 9) return undefined;
-  return { og, ug, loadedAt, freshUntil, negative: false, total: Number(p[5]), complete: p[6] === '1', epoch: p[7], indexes: p[8] };
+  return { gens: { og, ug }, loadedAt, freshUntil, negative: false, total: Number(p[5]), complete: p[6] === '1', epoch: p[7], indexes: p[8] };
 }
 
 /** The dictionary indexes of a raw entry, as numbers. */

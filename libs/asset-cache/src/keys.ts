@@ -25,12 +25,12 @@ export class CacheKeys {
     return `${this.prefix}:{${escapeTag(orgId)}}`;
   }
 
-  /** Generation of the OU (string counter); INCR invalidates every user set of the OU at once. */
+  /** Generation of the OU (a random token); a new token invalidates every user set of the OU at once. */
   orgGeneration(orgId: string): string {
     return `${this.org(orgId)}:g`;
   }
 
-  /** Generation of one user in the OU; INCR invalidates every scope of that user. */
+  /** Generation of one user in the OU (a random token); a new token invalidates every scope of that user. */
   userGeneration(orgId: string, userId: string): string {
     return `${this.org(orgId)}:ug:${userId}`;
   }

@@ -5,4 +5,3 @@ export * from './assets';
 export * from './tree';
 export * from './auth';
 export * from './login';
-export * from './distinct';

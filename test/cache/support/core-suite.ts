@@ -52,13 +52,19 @@ export function describeCoreSuite(target: CoreTarget): void {
     expect(portal.count).toBe(1);
   });
 
-  it('returns the same object for repeated hits while served from the in-process copy', async () => {
+  it('gives each hit of the in-process copy its own result object, sharing the set and the load time it versions', async () => {
     const cache = await makeCache({ localTtlMs: 60_000 });
-    await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+    const first = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     const a = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     const b = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     expect(a.status).toBe('HIT');
-    expect(b).toBe(a);
+    expect(b).not.toBe(a);
+    expect(b.set).toBe(a.set);
+    expect([a.loadedAt, b.loadedAt]).toEqual([first.loadedAt, first.loadedAt]);
+    // a caller changing its result changes nobody else's
+    a.status = 'STALE';
+    a.ageS = 99;
+    expect(await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).toMatchObject({ status: 'HIT', ageS: 0 });
     expect(portal.count).toBe(1);
   });
 
@@ -226,35 +232,29 @@ export function describeCoreSuite(target: CoreTarget): void {
     expect(portal.count).toBe(2);
   });
 
-  it("batch: a loader's sets by position (inOrder) are read instead of its map; an inOrder of another length is not", async () => {
+  it('batch: every user is stored as the loader answered; a user the loader left out is cached as not found', async () => {
     const cache = await makeCache();
     portal.unknown.add('ghost');
-    let mapReads = 0;
-    const byPosition = (length: (n: number) => number) => async (missing: string[]): Promise<LoadedSets> => {
-      const all = await portal.batch(missing);
-      const inOrder = missing.map((u) => all.sets.get(u) ?? null).slice(0, length(missing.length));
-      return {
-        get sets() {
-          mapReads++;
-          return all.sets;
-        },
-        inOrder,
-        assets: all.assets,
-      };
-    };
     const users = ['u1', 'ghost', 'u2', 'u3'];
-    const r = await cache.getUserSets({ orgId: ORG }, [...users, 'u1'], byPosition((n) => n));
-    expect(mapReads).toBe(0);
+    const r = await cache.getUserSets({ orgId: ORG }, [...users, 'u1'], portal.batch);
+    expect(portal.calls).toEqual([users]);
     expect([...r.keys()]).toEqual(users);
     for (const u of users) expect(r.get(u)).toMatchObject({ status: 'MISS', set: u === 'ghost' ? null : portal.setOf(u) });
     // stored as answered: the next read is a HIT of the same sets, no load
     const again = await cache.getUserSets({ orgId: ORG }, users, portal.batch);
     expect(portal.count).toBe(1);
     for (const u of users) expect(again.get(u)).toMatchObject({ status: 'HIT', set: u === 'ghost' ? null : portal.setOf(u) });
-    // one set short: the map is what counts
-    const short = await cache.getUserSets({ orgId: ORG }, ['u4', 'u5'], byPosition((n) => n - 1), { bypass: true });
-    expect(mapReads).toBeGreaterThan(0);
-    expect(short.get('u5')).toMatchObject({ status: 'MISS', set: portal.setOf('u5') });
+    // a loader that answers for u4 only: u5 is "not found", and cached so
+    const leavesOut = async (missing: string[]): Promise<LoadedSets> => {
+      const all = await portal.batch(missing);
+      all.sets.delete('u5');
+      return all;
+    };
+    const short = await cache.getUserSets({ orgId: ORG }, ['u4', 'u5'], leavesOut, { bypass: true });
+    expect(short.get('u4')).toMatchObject({ status: 'MISS', set: portal.setOf('u4') });
+    expect(short.get('u5')).toMatchObject({ status: 'MISS', set: null });
+    expect((await cache.getUserSets({ orgId: ORG }, ['u5'], portal.batch)).get('u5')).toMatchObject({ status: 'HIT', set: null });
+    expect(portal.count).toBe(2);
   });
 
   it("batch: a single read joins a batch load's user; after invalidateUser (or invalidateOrg) a read of that user loads anew, the others still join", async () => {
@@ -296,7 +296,7 @@ export function describeCoreSuite(target: CoreTarget): void {
     expect(b.get('u3')?.set).toEqual(a.get('u3')?.set);
   });
 
-  it('batch with bypass: a failing load serves the stored copies as STALE (read only once the load failed), else rethrows', async () => {
+  it('batch with bypass: a failing load serves the stored copies as STALE, else rethrows', async () => {
     const cache = await makeCache();
     await cache.getUserSets({ orgId: ORG }, ['u1', 'u2'], portal.batch);
     const boom = new Error('upstream 503');
@@ -381,7 +381,9 @@ export function describeCoreSuite(target: CoreTarget): void {
       await a.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
       const held = await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
       expect(held.status).toBe('HIT');
-      expect(await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).toBe(held);
+      const copy = await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+      expect(copy).toMatchObject({ status: 'HIT', loadedAt: held.loadedAt });
+      expect(copy.set).toBe(held.set);
       await a.invalidateUser(ORG, 'u1');
       await sleep(50);
       const after = await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));

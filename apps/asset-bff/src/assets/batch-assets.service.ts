@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, PartSink, UserAssetSet } from '@app/asset-cache';
-import { ChunkListener, PortalClient } from '@app/portal-client';
+import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets } from '@app/asset-cache';
+import { PortalClient } from '@app/portal-client';
 import { UserAssetInfo, UsersUserAssets } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
@@ -39,23 +39,19 @@ export class BatchAssetsService {
     private readonly decoders: PageDecoders,
   ) {}
 
-  /**
-   * Each requested user once in request order (duplicates folded), each asset once. `answered` settles once the
-   * answer is written: a large load is stored after it (ReadOptions.answered).
-   */
+  /** Each requested user once in request order (duplicates folded), each asset once. */
   async usersAssets(
     orgId: string,
     userIds: string[],
     resourceTypes: string[] | undefined,
     prefs: LangPrefs,
     bypass: boolean,
-    answered?: Promise<void>,
   ): Promise<{ body: Buffer; status: CacheStatus; ageS: number }> {
     const users = [...new Set(userIds)];
     const types = typesKey(resourceTypes);
     // Details this request's own loads brought back need not be read back from the cache.
     const loaded = new Map<string, AssetDetails>();
-    const read = { loaded, answered };
+    const read = { loaded };
     const entries = await this.sets(orgId, users, types, bypass, false, read);
     let ids = collectIds(users, entries);
     let details = await this.detailsOf(orgId, ids, loaded);
@@ -79,8 +75,7 @@ export class BatchAssetsService {
 
   /**
    * Cached sets of these users; missing ones loaded with users/assetList. OU not found is cached negatively.
-   * With `read`: the details the loads bring back go to `loaded`, and large loads are stored after `answered`
-   * (see ReadOptions).
+   * With `read`: the details the loads bring back go to `loaded`.
    */
   async sets(
     orgId: string,
@@ -88,16 +83,16 @@ export class BatchAssetsService {
     types: string[] | undefined,
     bypass: boolean,
     batched = false,
-    read?: { loaded: Map<string, AssetDetails>; answered?: Promise<void> },
+    read?: { loaded: Map<string, AssetDetails> },
   ): Promise<Map<string, CachedUserSet>> {
     if (await this.cache.isOrgMissing(orgId)) throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
-    const loader = async (missing: string[], onPart?: PartSink): Promise<LoadedSets> => {
-      const r = batched ? await this.loadBatched(orgId, missing, types) : await this.load(orgId, missing, types, onPart);
+    const loader = async (missing: string[]): Promise<LoadedSets> => {
+      const r = batched ? await this.loadBatched(orgId, missing, types) : await this.load(orgId, missing, types);
       if (read) for (const [id, d] of r.assets) read.loaded.set(id, d);
       return r;
     };
     try {
-      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass, answered: read?.answered });
+      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass });
     } catch (err) {
       if (isNotFound(err)) {
         await this.cache.markOrgMissing(orgId);
@@ -118,47 +113,11 @@ export class BatchAssetsService {
     return details;
   }
 
-  /**
-   * users/assetList in chunks, their answers read on the page workers when there are some; each chunk's sets are
-   * passed to `onPart` as it arrives (for the cache to store: at once, or after the answer).
-   */
-  private async load(orgId: string, users: string[], types: string[] | undefined, onPart?: PartSink): Promise<LoadedSets> {
-    // The sets by their user's position in the client's answer (its users are `users` once each, in order), so that a
-    // chunk's set is found again for the final answer without a map of 10,000 users.
-    const byPos: (UserAssetSet | undefined)[] = [];
-    const setOf = (u: UsersUserAssets, i: number): UserAssetSet => {
-      // The set a part was given is the set of the final answer, while its list is the same (see PartSink).
-      const known = byPos[i];
-      if (known && known.assetIds === u.userAssetIds) return known;
-      return (byPos[i] = { assetIds: u.userAssetIds, total: u.userAssetIds.length, complete: true });
-    };
-    const onChunk: ChunkListener | undefined =
-      onPart &&
-      ((chunk): void => {
-        const chunkSets = chunk.users.map((u, k) => setOf(u, chunk.offset + k));
-        // The sets and details only when the part is stored (a part of a load stored whole after the answer never is).
-        let partSets: LoadedSets['sets'] | undefined;
-        let assets: Map<string, AssetDetails> | undefined;
-        onPart({
-          get sets() {
-            return (partSets ??= new Map(chunk.users.map((u, k) => [u.userId, chunkSets[k]])));
-          },
-          get assets() {
-            return (assets ??= detailsMap(chunk.assets));
-          },
-        });
-      });
-    const r = await this.portal.getUsersAssets(orgId, users, types, onChunk, this.decoders.decoder);
-    const inOrder = r.users.map(setOf);
-    let sets: LoadedSets['sets'] | undefined;
-    return {
-      // By position when the answer's users are `users` (no user asked twice); the map only if someone reads it.
-      inOrder: inOrder.length === users.length ? inOrder : undefined,
-      get sets() {
-        return (sets ??= new Map(r.users.map((u, i) => [u.userId, inOrder[i]])));
-      },
-      assets: detailsMap(r.assets),
-    };
+  /** users/assetList in chunks, their answers read on the page workers when there are some. */
+  private async load(orgId: string, users: string[], types: string[] | undefined): Promise<LoadedSets> {
+    const r = await this.portal.getUsersAssets(orgId, users, types, undefined, this.decoders.decoder);
+    const sets: LoadedSets['sets'] = new Map(r.users.map((u) => [u.userId, { assetIds: u.userAssetIds, total: u.userAssetIds.length, complete: true }]));
+    return { sets, assets: detailsMap(r.assets) };
   }
 
   /** The same through the micro-batcher, so that concurrent requests' missing users share upstream calls. */

@@ -5,7 +5,6 @@ export type WriteOp =
   | { op: 'set'; key: string; value: string; ttlMs: number }
   /** Merge asset details into an OU hash: typed details always win, untyped ones never replace typed ones. */
   | { op: 'details'; key: string; ttlMs: number; fields: [string, string][] }
-  | { op: 'incr'; key: string; ttlMs: number }
   | { op: 'del'; key: string };
 
 /**
@@ -23,6 +22,12 @@ export interface CacheDriver {
   mget(keys: string[]): Promise<(string | null)[] | undefined>;
   /** Values of the hash fields; undefined when the store failed. */
   hmget(key: string, fields: string[]): Promise<(string | null)[] | undefined>;
+  /**
+   * The value of each key, first setting it to the matching `candidates` entry (expiring after `ttlMs`) when the key
+   * is absent, atomically per key: two callers creating one key both get the value that was stored. Undefined when
+   * the store failed.
+   */
+  getOrCreate(keys: string[], candidates: string[], ttlMs: number): Promise<string[] | undefined>;
   /** Applies the ops in one round trip; false when the store failed. */
   write(ops: WriteOp[]): Promise<boolean>;
   /**

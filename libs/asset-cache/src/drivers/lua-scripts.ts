@@ -1,6 +1,6 @@
 /**
- * Lua run inside Redis; each touches only KEYS[1], so it is valid on a Redis Cluster, except SET_MANY, whose
- * keys the driver groups by hash tag (one OU: one slot).
+ * Lua run inside Redis; each touches only KEYS[1], so it is valid on a Redis Cluster, except SET_MANY and
+ * GET_OR_CREATE, whose keys are all of one OU (one hash tag: one slot).
  */
 
 /** Deletes the lock only when its value is the caller's token, so a late holder never frees someone else's lock. */
@@ -21,6 +21,19 @@ for i = 2, #ARGV, 2 do
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
+
+/** KEYS: any keys of one slot; ARGV: ttlMs, then one candidate per key. Answers each key's value, set to its candidate when absent. */
+export const GET_OR_CREATE_SCRIPT = `
+local out = {}
+for i = 1, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if not v then
+    v = ARGV[i + 1]
+    redis.call('SET', KEYS[i], v, 'PX', ARGV[1])
+  end
+  out[i] = v
+end
+return out`;
 
 /**
  * ARGV: ttlMs, epoch candidate, ids. Answers {epoch, index…}: each id keeps the index it was first given

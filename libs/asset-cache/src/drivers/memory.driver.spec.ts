@@ -25,11 +25,14 @@ describe('MemoryDriver', () => {
     expect(await d.mget(['a', 'b', 'c', 'd'])).toEqual(['a', null, 'c', 'd']);
   });
 
-  it('counts generations with INCR and deletes keys', async () => {
-    await d.write([{ op: 'incr', key: 'g', ttlMs: 1_000 }, { op: 'incr', key: 'g', ttlMs: 1_000 }]);
-    expect(await d.mget(['g'])).toEqual(['2']);
-    await d.write([{ op: 'del', key: 'g' }]);
-    expect(await d.mget(['g'])).toEqual([null]);
+  it('gets or creates keys (a present key keeps its value; a created one expires) and deletes keys', async () => {
+    await d.write([{ op: 'set', key: 'g1', value: 'old', ttlMs: 1_000 }]);
+    expect(await d.getOrCreate(['g1', 'g2'], ['new1', 'new2'], 100)).toEqual(['old', 'new2']);
+    expect(await d.getOrCreate(['g2'], ['other'], 100)).toEqual(['new2']);
+    t += 100;
+    expect(await d.mget(['g1', 'g2'])).toEqual(['old', null]);
+    await d.write([{ op: 'del', key: 'g1' }]);
+    expect(await d.mget(['g1'])).toEqual([null]);
   });
 
   it('takes a lock once, and only its owner releases it; an expired lock can be taken again', async () => {

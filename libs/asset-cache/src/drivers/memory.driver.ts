@@ -39,6 +39,15 @@ export class MemoryDriver implements CacheDriver {
     return fields.map((f) => h?.get(f) ?? null);
   }
 
+  async getOrCreate(keys: string[], candidates: string[], ttlMs: number): Promise<string[]> {
+    return keys.map((key, i) => {
+      const v = this.str(key);
+      if (v !== null) return v;
+      this.store.set(key, { kind: 's', value: candidates[i], expiresAt: this.now() + ttlMs });
+      return candidates[i];
+    });
+  }
+
   async write(ops: WriteOp[]): Promise<boolean> {
     const now = this.now();
     for (const o of ops) {
@@ -46,11 +55,6 @@ export class MemoryDriver implements CacheDriver {
         case 'set':
           this.store.set(o.key, { kind: 's', value: o.value, expiresAt: now + o.ttlMs });
           break;
-        case 'incr': {
-          const n = Number(this.str(o.key) ?? 0) + 1;
-          this.store.set(o.key, { kind: 's', value: String(n), expiresAt: now + o.ttlMs });
-          break;
-        }
         case 'del':
           this.store.delete(o.key);
           break;

@@ -2,7 +2,7 @@ import Redis, { Cluster, ClusterOptions, RedisOptions } from 'ioredis';
 import { CONNECT_TIMEOUT_MS, DISCONNECT_TIMEOUT_MS, RECONNECT_MAX_MS, RECONNECT_STEP_MS } from '../asset-cache.constants';
 import { CacheHealth } from '../asset-cache.types';
 import { CacheDriver, DriverReporter, WriteOp } from './cache-driver';
-import { ASSIGN_INDEXES_SCRIPT, MERGE_DETAILS_SCRIPT, SET_MANY_SCRIPT, UNLOCK_SCRIPT } from './lua-scripts';
+import { ASSIGN_INDEXES_SCRIPT, GET_OR_CREATE_SCRIPT, MERGE_DETAILS_SCRIPT, SET_MANY_SCRIPT, UNLOCK_SCRIPT } from './lua-scripts';
 
 type Client = Redis | Cluster;
 
@@ -11,6 +11,8 @@ interface ScriptCommands {
   abffUnlock(key: string, token: string): Promise<number>;
   /** Arrays are flattened into arguments by ioredis (no spread: OUs may have 100k assets). */
   abffAssign(key: string, ttlMs: number, epochCandidate: string, ids: string[]): Promise<string[]>;
+  /** numberOfKeys first, then the keys, ttlMs and one candidate per key. */
+  abffGetOrCreate(numberOfKeys: number, keys: string[], ttlMs: number, candidates: string[]): Promise<string[]>;
 }
 interface ScriptPipeline {
   abffMergeDetails(key: string, ttlMs: number, pairs: string[]): unknown;
@@ -77,6 +79,7 @@ export class RedisDriver implements CacheDriver {
     this.client.defineCommand('abffAssign', { numberOfKeys: 1, lua: ASSIGN_INDEXES_SCRIPT });
     this.client.defineCommand('abffMergeDetails', { numberOfKeys: 1, lua: MERGE_DETAILS_SCRIPT });
     this.client.defineCommand('abffSetMany', { lua: SET_MANY_SCRIPT });
+    this.client.defineCommand('abffGetOrCreate', { lua: GET_OR_CREATE_SCRIPT });
     this.client.on('error', (err) => this.fail('connection', err));
     this.client.on('ready', () => this.succeed());
   }
@@ -109,6 +112,11 @@ export class RedisDriver implements CacheDriver {
     return this.run('hmget', () => (this.client.hmget as unknown as (k: string, f: string[]) => Promise<(string | null)[]>)(key, fields));
   }
 
+  async getOrCreate(keys: string[], candidates: string[], ttlMs: number): Promise<string[] | undefined> {
+    if (keys.length === 0) return [];
+    return this.run('getOrCreate', () => (this.client as unknown as ScriptCommands).abffGetOrCreate(keys.length, keys, ttlMs, candidates));
+  }
+
   async write(ops: WriteOp[]): Promise<boolean> {
     if (ops.length === 0) return true;
     const done = await this.run('write', async () => {
@@ -135,10 +143,6 @@ export class RedisDriver implements CacheDriver {
             run.args.push(o.value, o.ttlMs);
             break;
           }
-          case 'incr':
-            p.incr(o.key);
-            p.pexpire(o.key, o.ttlMs);
-            break;
           case 'del':
             p.del(o.key);
             break;

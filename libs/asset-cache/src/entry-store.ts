@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { AssetDetails, UserAssetSet } from './asset-cache.types';
+import { AssetIdDictionary } from './asset-id-dictionary';
+import { CacheDriver, WriteOp } from './drivers/cache-driver';
+import { decodeDetails, decodeEntry, encodeDetails, encodeEntry, Generations, RawEntry, StoredEntry } from './entry-codec';
+import { CacheKeys } from './keys';
+
+/** Bytes of randomness in a generation token: enough that a recreated generation never meets an old entry's. */
+const GENERATION_TOKEN_BYTES = 9;
+/** Tokens created by one read share a random base and differ by the key's position, written in base 36. */
+const GENERATION_INDEX_RADIX = 36;
+
+/** A user set's key and owner. */
+export interface EntryKey {
+  key: string;
+  orgId: string;
+  userId: string;
+}
+
+/** What one read found for each user: the generations to load under, and the entry when it is current. */
+export interface EntryRead {
+  gens: Generations;
+  entry?: StoredEntry;
+}
+
+export interface EntryStoreOptions {
+  /** Lifetime of generations, the id dictionary and the details hash: longer than any entry's. */
+  longLifeMs: number;
+  /** How long an entry stays readable (for STALE) past its fresh lifetime. */
+  staleMs: number;
+  now: () => number;
+}
+
+/**
+ * Users' entries in the store, with the generations that invalidate them and the OU's asset-id dictionary that
+ * keeps them compact. An entry counts only while the generations it was written under are still the current ones.
+ */
+export class EntryStore {
+  private readonly dict: AssetIdDictionary;
+
+  constructor(
+    private readonly store: CacheDriver,
+    private readonly keys: CacheKeys,
+    private readonly options: EntryStoreOptions,
+  ) {
+    this.dict = new AssetIdDictionary(store, keys);
+  }
+
+  /**
+   * Generations and current entries of users of one OU, in one MGET; undefined when the store failed. A generation
+   * missing from the store (expired, evicted) is unknown, never "the first": it is created with a new token (a second
+   * round trip), so no entry written before it was lost counts again.
+   */
+  async read(orgId: string, users: readonly EntryKey[]): Promise<EntryRead[] | undefined> {
+    const genKeys = [this.keys.orgGeneration(orgId), ...users.map((u) => this.keys.userGeneration(orgId, u.userId))];
+    const r = await this.store.mget([...genKeys, ...users.map((u) => u.key)]);
+    const tokens = r && (await this.generations(genKeys, r.slice(0, genKeys.length)));
+    if (!r || !tokens) return undefined;
+    const gens = users.map((_, i): Generations => ({ og: tokens[0], ug: tokens[1 + i] }));
+    const raws = users.map((_, i) => currentEntry(r[genKeys.length + i], gens[i]));
+    const entries = await this.resolve(orgId, raws);
+    return gens.map((g, i) => ({ gens: g, entry: entries[i] }));
+  }
+
+  /** Stores entries: the assets' details merged into the OU's hash, ids into its dictionary, then the entries (one pipeline each). */
+  async write(orgId: string, items: readonly (readonly [string, StoredEntry])[], assets: Map<string, AssetDetails>): Promise<void> {
+    const ids = new Set<string>();
+    for (const [, e] of items) for (const id of e.set?.assetIds ?? []) ids.add(id);
+    const fields = [...assets].map(([id, d]): [string, string] => [id, encodeDetails(d)]);
+    const details: WriteOp[] = fields.length > 0 ? [{ op: 'details', key: this.keys.assetDetails(orgId), ttlMs: this.options.longLifeMs, fields }] : [];
+    const [view] = await Promise.all([this.dict.assign(orgId, [...ids], this.options.longLifeMs), this.store.write(details)]);
+    if (!view) return;
+    const now = this.options.now();
+    const sets = items.map(([key, e]): WriteOp => {
+      const ttlMs = Math.max(1, e.freshUntil + this.options.staleMs - now);
+      return { op: 'set', key, value: encodeEntry(e, view.epoch, view.indexOf), ttlMs };
+    });
+    await this.store.write(sets);
+  }
+
+  /** Details of the OU's assets among `ids` (one HMGET); unknown ids are absent. */
+  async details(orgId: string, ids: readonly string[]): Promise<Map<string, AssetDetails>> {
+    const out = new Map<string, AssetDetails>();
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return out;
+    const values = await this.store.hmget(this.keys.assetDetails(orgId), unique);
+    unique.forEach((id, i) => {
+      const d = decodeDetails(values?.[i]);
+      if (d) out.set(id, d);
+    });
+    return out;
+  }
+
+  /** Gives the user a new generation (every scope of the user becomes a miss); false when the store did not take it. */
+  invalidateUser(orgId: string, userId: string): Promise<boolean> {
+    return this.store.write([this.newGeneration(this.keys.userGeneration(orgId, userId))]);
+  }
+
+  /** Gives the OU a new generation (every user of it becomes a miss) and forgets "OU not found". */
+  invalidateOrg(orgId: string): Promise<boolean> {
+    return this.store.write([this.newGeneration(this.keys.orgGeneration(orgId)), { op: 'del', key: this.keys.orgMissing(orgId) }]);
+  }
+
+  /** Remembers that the portal does not know the OU. */
+  async markOrgMissing(orgId: string, ttlMs: number): Promise<void> {
+    await this.store.write([{ op: 'set', key: this.keys.orgMissing(orgId), value: '1', ttlMs }]);
+  }
+
+  async isOrgMissing(orgId: string): Promise<boolean> {
+    const r = await this.store.mget([this.keys.orgMissing(orgId)]);
+    return r !== undefined && r[0] !== null;
+  }
+
+  /** Forgets the mirrored dictionaries (the store may have been emptied). */
+  forgetDictionaries(): void {
+    this.dict.clear();
+  }
+
+  /** The generations read, with the missing ones created; undefined when the store failed. */
+  private async generations(keys: string[], values: (string | null)[]): Promise<string[] | undefined> {
+    const missing = keys.flatMap((key, i) => (values[i] === null ? [i] : []));
+    if (missing.length === 0) return values as string[];
+    const base = newToken();
+    const created = await this.store.getOrCreate(
+      missing.map((i) => keys[i]),
+      missing.map((i) => `${base}.${i.toString(GENERATION_INDEX_RADIX)}`),
+      this.options.longLifeMs,
+    );
+    if (!created) return undefined;
+    const out = [...values];
+    missing.forEach((i, k) => (out[i] = created[k]));
+    return out as string[];
+  }
+
+  private newGeneration(key: string): WriteOp {
+    return { op: 'set', key, value: newToken(), ttlMs: this.options.longLifeMs };
+  }
+
+  /** Entries with their asset ids resolved through the dictionary; an entry whose ids cannot be resolved is a miss. */
+  private async resolve(orgId: string, raws: (RawEntry | undefined)[]): Promise<(StoredEntry | undefined)[]> {
+    const present = raws.filter((r): r is RawEntry => r !== undefined);
+    const ids = present.length > 0 ? await this.dict.resolve(orgId, present) : [];
+    let k = 0;
+    return raws.map((raw) => {
+      if (!raw) return undefined;
+      const assetIds = ids[k++];
+      if (!assetIds) return undefined;
+      const set: UserAssetSet | null = raw.negative ? null : { assetIds, total: raw.total, complete: raw.complete };
+      return { gens: raw.gens, loadedAt: raw.loadedAt, freshUntil: raw.freshUntil, set };
+    });
+  }
+}
+
+/** A random generation token (base64url, no '|': it goes into the entry text). */
+function newToken(): string {
+  return randomBytes(GENERATION_TOKEN_BYTES).toString('base64url');
+}
+
+/** The decoded entry when it was written under these generations; undefined otherwise. */
+function currentEntry(value: string | null, gens: Generations): RawEntry | undefined {
+  const raw = decodeEntry(value);
+  return raw && raw.gens.og === gens.og && raw.gens.ug === gens.ug ? raw : undefined;
+}

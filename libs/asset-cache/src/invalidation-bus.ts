@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AssetCacheLogger } from './asset-cache.types';
+import { CacheDriver } from './drivers/cache-driver';
+
+/** Longest wait for this instance's own invalidation message to come back through Redis pub/sub. */
+const INVALIDATION_ECHO_WAIT_MS = 250;
+/** Bytes of randomness that tell this instance's messages apart. */
+const NONCE_BYTES = 8;
+
+/** What an invalidation concerns: an OU, or one user of it. */
+export interface Invalidation {
+  orgId: string;
+  userId?: string;
+}
+
+/** The message on the wire (short field names: every instance receives every message). */
+interface Message {
+  o: string;
+  u?: string;
+  n: string;
+}
+
+/**
+ * Invalidations carried to every instance's in-process copies over pub/sub. A publisher waits for its own message
+ * to come back: by then Redis has handed it to every subscriber, so a read sent to another instance after the
+ * DELETE answered finds no old copy.
+ */
+export class InvalidationBus {
+  /** Invalidations this instance published and is waiting to receive back, by nonce. */
+  private readonly echoes = new Map<string, () => void>();
+
+  constructor(
+    private readonly store: CacheDriver,
+    private readonly channel: string,
+    private readonly logger: AssetCacheLogger,
+  ) {}
+
+  /** Calls `onInvalidation` for every message; `onResync` when (re)subscribed, since messages may have been missed. */
+  async subscribe(onInvalidation: (inv: Invalidation) => void, onResync: () => void): Promise<void> {
+    await this.store.subscribe(this.channel, (raw) => this.receive(raw, onInvalidation), onResync);
+  }
+
+  /** Publishes and waits (at most INVALIDATION_ECHO_WAIT_MS) for the echo; without a shared store there is no one to wait for. */
+  async publish(inv: Invalidation): Promise<void> {
+    const nonce = randomBytes(NONCE_BYTES).toString('hex');
+    const echoed = new Promise<void>((resolve) => this.echoes.set(nonce, resolve));
+    const message: Message = { o: inv.orgId, u: inv.userId, n: nonce };
+    const sent = await this.store.publish(this.channel, JSON.stringify(message));
+    if (sent && this.store.shared) await Promise.race([echoed, sleep(INVALIDATION_ECHO_WAIT_MS)]);
+    this.echoes.delete(nonce);
+  }
+
+  private receive(raw: string, onInvalidation: (inv: Invalidation) => void): void {
+    let m: Partial<Record<keyof Message, unknown>>;
+    try {
+      m = JSON.parse(raw) as typeof m;
+    } catch {
+      m = {};
+    }
+    if (typeof m.o !== 'string') {
+      this.logger.warn('ignored a malformed invalidation message');
+      return;
+    }
+    onInvalidation({ orgId: m.o, userId: typeof m.u === 'string' ? m.u : undefined });
+    if (typeof m.n === 'string') this.echoes.get(m.n)?.();
+  }
+}
