@@ -60,7 +60,7 @@ async function main() {
   const simPort = await pickPort(Number(process.env.SIM_PORT || 4010));
   const bffPort = await pickPort(Number(process.env.PORT || 3000));
   const simUrl = `http://127.0.0.1:${simPort}`;
-  const sim = await start('portal-sim', 'dist/apps/portal-sim/src/main.js', { SIM_PORT: String(simPort), SIM_PROFILE: process.env.SIM_PROFILE || 'demo' }, 'portal-sim listening');
+  await start('portal-sim', 'dist/apps/portal-sim/src/main.js', { SIM_PORT: String(simPort), SIM_PROFILE: process.env.SIM_PROFILE || 'demo' }, 'portal-sim listening');
   process.on('SIGINT', () => { stopAll(); process.exit(0); });
   process.on('SIGTERM', () => { stopAll(); process.exit(0); });
 
@@ -84,7 +84,7 @@ async function main() {
   };
   if (redisUrl) env.REDIS_URL = redisUrl;
   else delete process.env.REDIS_URL;
-  const bff = await start('asset-bff', 'dist/apps/asset-bff/src/main.js', env, 'asset-bff listening');
+  await start('asset-bff', 'dist/apps/asset-bff/src/main.js', env, 'asset-bff listening');
 
   const login = await json(`${simUrl}/app-portal-service/v2.2/login`, {
     method: 'POST', headers: { 'content-type': 'application/json' },

@@ -388,6 +388,7 @@ describe('bad input, generated (fast-check) over every route', () => {
       fc.stringOf(idChars, { minLength: 129, maxLength: 300 }).map((v) => ({ v, sane: false })),
       fc.constantFrom('a b', '"quoted"', "it's", '<script>alert(1)</script>', '${jndi:ldap://x}', 'id;drop', 'a,b', '%0d%0aSet-Cookie:x=1', '\\', '').map((v) => ({ v, sane: false })),
       // Unicode: sent as its UTF-8 bytes.
+      // eslint-disable-next-line no-control-regex -- control characters are what this filter is about
       fc.fullUnicodeString({ minLength: 1, maxLength: 60 }).filter((s) => /[^\x20-\x7e]/.test(s) && !/[\x00-\x08\x0a-\x1f\x7f]/.test(s)).map((v) => ({ v, sane: false })),
     );
     await fc.assert(
@@ -412,6 +413,7 @@ describe('bad input, generated (fast-check) over every route', () => {
   it('any Accept-Language (junk, huge, unicode, q-value tricks) on a cached read: 200 with localized names', async () => {
     const al = fc.oneof(
       fc.string({ maxLength: 100 }),
+      // eslint-disable-next-line no-control-regex -- control characters are what this filter is about
       fc.fullUnicodeString({ maxLength: 60 }).filter((s) => !/[\x00-\x08\x0a-\x1f\x7f]/.test(s)),
       fc.constantFrom('*', 'zh;q=abc', 'zh;q=2', 'zh;q=-1', 'en;q=0', ',,,,', ';;;', 'zh_CN;q=0.5,ja_JP;q=0.9', 'x'.repeat(5000), 'zh-CN,'.repeat(1000), '__proto__', 'constructor', 'toString'),
     );

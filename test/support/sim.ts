@@ -233,7 +233,7 @@ export async function signedFetch(sim: Pick<SimHandle, 'url' | 'appKey' | 'appSe
   return fetch(`${sim.url}${path}${qs ? `?${qs}` : ''}`, { method, headers, body: bodyText, signal: opts.signal });
 }
 
-export async function signedCall<T = any>( // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function signedCall<T = any>(  
   sim: Pick<SimHandle, 'url' | 'appKey' | 'appSecret'>,
   method: 'GET' | 'POST',
   path: string,

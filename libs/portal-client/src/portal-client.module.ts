@@ -7,6 +7,8 @@ import { PORTAL_CLIENT_OPTIONS, PortalClientOptions } from './portal-client.type
 
 /** How PortalClientModule gets its options (typically from the service configuration). */
 export interface PortalClientModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  // Nest injects the `inject` providers positionally, with types it cannot know here.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   useFactory: (...args: any[]) => PortalClientOptions | Promise<PortalClientOptions>;
   inject?: FactoryProvider['inject'];
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
-import { UserAssetInfo, UsersUserAssets } from '@app/portal-contracts';
+import { UserAssetInfo } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs } from '../common/i18n';
