@@ -7,7 +7,13 @@ const moduleNameMapper = {
   '^@app/(portal-contracts|portal-client|asset-cache|sim-contracts)$': '<rootDir>/libs/$1/src',
   '^@app/(portal-contracts|portal-client|asset-cache|sim-contracts)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
-const common = { transform: { '^.+\\.ts$': tsJest }, moduleNameMapper, setupFiles: ['reflect-metadata'], testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+const common = {
+  transform: { '^.+\\.ts$': tsJest },
+  moduleNameMapper,
+  setupFiles: ['reflect-metadata'],
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', roots: ['<rootDir>/apps', '<rootDir>/libs'], testMatch: ['**/*.spec.ts'] },

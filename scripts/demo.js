@@ -10,7 +10,9 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const children = [];
-const stopAll = () => { for (const c of children) c.kill('SIGTERM'); };
+const stopAll = () => {
+  for (const c of children) c.kill('SIGTERM');
+};
 const sha256 = (s) => createHash('sha256').update(s).digest('hex');
 
 function portFree(port, host = '127.0.0.1') {
@@ -33,8 +35,14 @@ async function pickPort(preferred) {
 function redisAnswers() {
   return new Promise((resolve) => {
     const s = net.createConnection({ port: 6379, host: '127.0.0.1' });
-    s.setTimeout(300, () => { s.destroy(); resolve(false); });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.setTimeout(300, () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -60,9 +68,20 @@ async function main() {
   const simPort = await pickPort(Number(process.env.SIM_PORT || 4010));
   const bffPort = await pickPort(Number(process.env.PORT || 3000));
   const simUrl = `http://127.0.0.1:${simPort}`;
-  await start('portal-sim', 'dist/apps/portal-sim/src/main.js', { SIM_PORT: String(simPort), SIM_PROFILE: process.env.SIM_PROFILE || 'demo' }, 'portal-sim listening');
-  process.on('SIGINT', () => { stopAll(); process.exit(0); });
-  process.on('SIGTERM', () => { stopAll(); process.exit(0); });
+  await start(
+    'portal-sim',
+    'dist/apps/portal-sim/src/main.js',
+    { SIM_PORT: String(simPort), SIM_PROFILE: process.env.SIM_PROFILE || 'demo' },
+    'portal-sim listening',
+  );
+  process.on('SIGINT', () => {
+    stopAll();
+    process.exit(0);
+  });
+  process.on('SIGTERM', () => {
+    stopAll();
+    process.exit(0);
+  });
 
   const appKey = process.env.SIM_APP_KEY || 'demo-app-key';
   const appSecret = process.env.SIM_APP_SECRET || 'demo-app-secret';
@@ -87,11 +106,13 @@ async function main() {
   await start('asset-bff', 'dist/apps/asset-bff/src/main.js', env, 'asset-bff listening');
 
   const login = await json(`${simUrl}/app-portal-service/v2.2/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ account: user.userId, password: process.env.SIM_USER_PASSWORD || 'demo-password' }),
   });
   const session = await json(`${simUrl}/app-portal-service/v2.2/session/set`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${login.data.accessToken}` },
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${login.data.accessToken}` },
     body: JSON.stringify({ orgId: org.orgId }),
   });
   const token = session.data.accessToken;
@@ -105,7 +126,7 @@ async function main() {
     `asset-bff demo is up: service ${base} (cache: ${redisUrl ? 'Redis ' + redisUrl.replace(/\/\/[^@]*@/, '//') : 'in-process'}), portal simulator ${simUrl}`,
     `Swagger UI: ${base}/docs   metrics: ${base}/metrics   readiness: ${base}/health/ready`,
     '',
-    '# a user\'s assets (service caller, X-Api-Key):',
+    "# a user's assets (service caller, X-Api-Key):",
     `curl -s -H 'X-Api-Key: ${demoKey}' '${base}/v1/orgs/${org.orgId}/users/${user.userId}/assets?lang=zh_CN'`,
     '# many users at once:',
     `curl -s -H 'X-Api-Key: ${demoKey}' -H 'Content-Type: application/json' -d '{"userIds":${JSON.stringify(users)}}' '${base}/v1/orgs/${org.orgId}/user-assets'`,

@@ -51,7 +51,10 @@ describe('asset-bff authorization matrix', () => {
   });
 
   it('each wrong caller gets 401 or 403 on every route, and the portal sees nothing', async () => {
-    const hs = await new SignJWT({ sub: 'u0003', orgId: 'o1' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode('guessed-secret'));
+    const hs = await new SignJWT({ sub: 'u0003', orgId: 'o1' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('guessed-secret'));
     const callers: { name: string; auth: { key?: string; token?: string; headers?: Record<string, string> }; status: number }[] = [
       { name: 'no credentials', auth: {}, status: 401 },
       { name: 'wrong key', auth: { key: 'not-a-key' }, status: 401 },
@@ -71,7 +74,11 @@ describe('asset-bff authorization matrix', () => {
     for (const c of callers) {
       for (const r of ROUTES) {
         const res = await call(bff.url, r.method, r.path, { ...c.auth, body: r.body });
-        expect({ caller: c.name, route: `${r.method} ${r.path}`, status: res.status }).toEqual({ caller: c.name, route: `${r.method} ${r.path}`, status: c.status });
+        expect({ caller: c.name, route: `${r.method} ${r.path}`, status: res.status }).toEqual({
+          caller: c.name,
+          route: `${r.method} ${r.path}`,
+          status: c.status,
+        });
         expect(res.body.code).toBe(c.status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN');
       }
     }
@@ -96,7 +103,10 @@ describe('asset-bff authorization matrix', () => {
     expect((await call(bff.url, 'DELETE', '/v1/orgs/o1/cache', { key: TEST_KEYS.admin })).status).toBe(204);
     const self = await sim.admin.userToken('u0003', 'o1');
     expect((await call(bff.url, 'GET', '/v1/orgs/o1/users/u0003/assets/o1-a0001', { token: self })).status).toBe(200);
-    expect((await call(bff.url, 'POST', '/v1/orgs/o1/access-checks', { token: self, body: { checks: [{ userId: 'u0003', assetId: 'o1-a0001' }] } })).body.results[0].allowed).toBe(true);
+    expect(
+      (await call(bff.url, 'POST', '/v1/orgs/o1/access-checks', { token: self, body: { checks: [{ userId: 'u0003', assetId: 'o1-a0001' }] } })).body.results[0]
+        .allowed,
+    ).toBe(true);
   });
 
   it('never logs a key, a token or a secret', async () => {

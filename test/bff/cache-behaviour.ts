@@ -2,14 +2,19 @@ import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
 import { SimHandle, startSim } from '../support/sim';
 
 const key = TEST_KEYS.admin;
-const userIds = (org: string, from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => `${org}-u${String(from + i).padStart(4, '0')}`);
+const userIds = (org: string, from: number, to: number): string[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => `${org}-u${String(from + i).padStart(4, '0')}`);
 
 /**
  * The cache's behaviour over HTTP, against two service instances sharing one cache backend and the real
  * simulator: hits, invalidation across instances, stampede protection, partial batches.
  * `cacheEnv` configures the backend (a Redis database, or a Redis Cluster).
  */
-export function describeSharedCache(name: string, cacheEnv: () => Promise<Record<string, string | undefined>>, cleanup: () => Promise<void> = async () => undefined): void {
+export function describeSharedCache(
+  name: string,
+  cacheEnv: () => Promise<Record<string, string | undefined>>,
+  cleanup: () => Promise<void> = async () => undefined,
+): void {
   describe(name, () => {
     let sim: SimHandle;
     let a: BffHandle;
@@ -82,7 +87,9 @@ export function describeSharedCache(name: string, cacheEnv: () => Promise<Record
       await sim.admin.resetCounters();
       expect((await call(a.url, 'GET', '/v1/orgs/o1/users/u0008/assets', { key })).headers.get('x-cache')).toBe('MISS');
       expect((await call(b.url, 'GET', '/v1/orgs/o1/users/u0009/assets', { key })).headers.get('x-cache')).toBe('MISS');
-      expect((await call(a.url, 'POST', '/v1/orgs/o1/access-checks', { key, body: { checks: [{ userId: 'u0010', assetId: 'o1-a0051' }] } })).headers.get('x-cache')).toBe('MISS');
+      expect(
+        (await call(a.url, 'POST', '/v1/orgs/o1/access-checks', { key, body: { checks: [{ userId: 'u0010', assetId: 'o1-a0051' }] } })).headers.get('x-cache'),
+      ).toBe('MISS');
       const c = await sim.admin.counters();
       expect(c.endpoints.assetList.calls).toBe(2);
       expect(c.endpoints.usersAssetList.calls).toBe(1);

@@ -75,7 +75,9 @@ describe('asset-bff upstream errors', () => {
       const bad = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, rawBody: '{"userIds": [' });
       expect(bad.status).toBe(400);
       expect(bad.body.code).toBe('VALIDATION_FAILED');
-      const huge = await postLarge(bff.url, '/v1/orgs/o1/user-assets', JSON.stringify({ userIds: new Array(400_000).fill('abcdefghijklmnopqrstuvwxyz') }), { 'x-api-key': key });
+      const huge = await postLarge(bff.url, '/v1/orgs/o1/user-assets', JSON.stringify({ userIds: new Array(400_000).fill('abcdefghijklmnopqrstuvwxyz') }), {
+        'x-api-key': key,
+      });
       expect(huge.status).toBe(413);
       expect(huge.body.code).toBe('PAYLOAD_TOO_LARGE');
       const unknown = await call(bff.url, 'GET', '/v2/nothing', { key });
@@ -101,7 +103,10 @@ describe('asset-bff upstream errors', () => {
     const r = await call(bff.url, 'POST', '/v1/orgs/o-missing/user-assets', { key: TEST_KEYS.admin, body });
     expect(r.status).toBe(404);
     expect(r.body.code).toBe('ORG_NOT_FOUND');
-    const checks = await call(bff.url, 'POST', '/v1/orgs/o-missing/access-checks', { key: TEST_KEYS.admin, body: { checks: [{ userId: 'u1', assetId: 'a1' }] } });
+    const checks = await call(bff.url, 'POST', '/v1/orgs/o-missing/access-checks', {
+      key: TEST_KEYS.admin,
+      body: { checks: [{ userId: 'u1', assetId: 'a1' }] },
+    });
     expect(checks.status).toBe(404);
     expect(checks.body.code).toBe('ORG_NOT_FOUND');
     expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(1);
@@ -146,5 +151,4 @@ describe('asset-bff upstream errors', () => {
     expect(r.status).toBe(503);
     expect(r.body.code).toBe('UPSTREAM_UNAVAILABLE');
   });
-
 });

@@ -50,7 +50,11 @@ describe('stale copies when the portal fails after the TTL', () => {
     expect(ready.body).toMatchObject({ status: 'degraded', upstream: 'down' });
     await sim.admin.clearFaults();
     const started = Date.now();
-    await waitFor(async () => (await call(bff.url, 'GET', '/v1/orgs/o1/users/u0018/assets', { key, headers: { 'cache-control': 'no-cache' } })).status === 200, 15_000, 'first success');
+    await waitFor(
+      async () => (await call(bff.url, 'GET', '/v1/orgs/o1/users/u0018/assets', { key, headers: { 'cache-control': 'no-cache' } })).status === 200,
+      15_000,
+      'first success',
+    );
     expect(Date.now() - started).toBeLessThan(15_000);
     expect((await call(bff.url, 'GET', '/health/ready')).body).toEqual({ status: 'ok', redis: 'up', upstream: 'up' });
   }, 30_000);

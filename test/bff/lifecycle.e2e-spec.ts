@@ -16,7 +16,15 @@ describe('configuration and lifecycle', () => {
   it('invalid configuration stops the service before it listens, one line per problem, no secret echoed', async () => {
     const bff = await startBff({
       expectListen: false,
-      env: { PORTAL_BASE_URL: 'not a url', PORTAL_APP_KEY: 'k', PORTAL_APP_SECRET: 'very-secret-value', PORTAL_BATCH_SIZE: '5000', API_KEYS: '{oops', PORT: 'x', REDIS_URL: 'http://x' },
+      env: {
+        PORTAL_BASE_URL: 'not a url',
+        PORTAL_APP_KEY: 'k',
+        PORTAL_APP_SECRET: 'very-secret-value',
+        PORTAL_BATCH_SIZE: '5000',
+        API_KEYS: '{oops',
+        PORT: 'x',
+        REDIS_URL: 'http://x',
+      },
     });
     expect(bff.proc.exitCode).toBe(1);
     const lines = bff.output().trim().split('\n');
@@ -69,7 +77,9 @@ describe('configuration and lifecycle', () => {
     try {
       // Align to the start of a one-second window so that all requests fall into it.
       await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
-      const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => call((i % 2 ? a : b).url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.reader })));
+      const rs = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => call((i % 2 ? a : b).url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.reader })),
+      );
       const statuses = rs.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 200)).toHaveLength(5);
       expect(statuses.filter((s) => s === 429)).toHaveLength(3);
@@ -103,7 +113,8 @@ describe('configuration and lifecycle', () => {
       expect(hit.text).toBe(miss.text);
       const names = (h: Headers): string[] => [...h.keys()].filter((k) => !['date', 'keep-alive', 'connection'].includes(k)).sort();
       expect(names(hit.headers)).toEqual(names(miss.headers));
-      for (const h of ['content-type', 'content-security-policy', 'x-content-type-options', 'strict-transport-security']) expect([h, hit.headers.get(h)]).toEqual([h, miss.headers.get(h)]);
+      for (const h of ['content-type', 'content-security-policy', 'x-content-type-options', 'strict-transport-security'])
+        expect([h, hit.headers.get(h)]).toEqual([h, miss.headers.get(h)]);
       expect(await countOf()).toBe(before + 1);
       // A bad lang, an unknown key and HEAD on the same route.
       expect((await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets?lang=@@', { key: TEST_KEYS.reader })).body.code).toBe('VALIDATION_FAILED');
@@ -131,9 +142,15 @@ describe('configuration and lifecycle', () => {
   it('CORS allows only configured origins; security headers are set', async () => {
     const bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(8), CORS_ORIGINS: 'http://app.example.test' } });
     try {
-      const ok = await fetch(`${bff.url}/v1/me/assets`, { method: 'OPTIONS', headers: { origin: 'http://app.example.test', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+      const ok = await fetch(`${bff.url}/v1/me/assets`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://app.example.test', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      });
       expect(ok.headers.get('access-control-allow-origin')).toBe('http://app.example.test');
-      const evil = await fetch(`${bff.url}/v1/me/assets`, { method: 'OPTIONS', headers: { origin: 'http://evil.test', 'access-control-request-method': 'GET' } });
+      const evil = await fetch(`${bff.url}/v1/me/assets`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://evil.test', 'access-control-request-method': 'GET' },
+      });
       expect(evil.headers.get('access-control-allow-origin')).toBeNull();
       // A browser GET of the hot route (Origin set) takes the full pipeline: CORS headers, same body as the hot path.
       const hot = await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.reader });
@@ -155,7 +172,8 @@ describe('configuration and lifecycle', () => {
         expect(h.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
         expect(h.get('x-frame-options')).toBe('DENY');
         expect(h.get('strict-transport-security')).toMatch(/max-age=\d+/);
-        for (const gone of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-xss-protection']) expect([gone, h.get(gone)]).toEqual([gone, null]);
+        for (const gone of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-xss-protection'])
+          expect([gone, h.get(gone)]).toEqual([gone, null]);
       }
       const docs = await fetch(`${bff.url}/docs`);
       expect(docs.status).toBe(200);

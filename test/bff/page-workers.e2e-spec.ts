@@ -12,7 +12,16 @@ const WORKER = join(__dirname, '../../dist/libs/portal-client/src/answer-worker.
 
 const names = (i: number) => ({ default: `Asset ${i}`, en_US: `Asset ${i}`, zh_CN: `资产 ${i} 号`, ja_JP: i % 3 ? `アセット ${i}` : '' });
 const page = (n: number, from = 0) =>
-  Buffer.from(JSON.stringify({ code: 0, msg: 'OK', data: { pagination: { pageNo: 0, pageSize: n, totalElements: n }, assets: Array.from({ length: n }, (_, i) => ({ id: `a${from + i}`, name: names(from + i), extra: 'x' })) } }));
+  Buffer.from(
+    JSON.stringify({
+      code: 0,
+      msg: 'OK',
+      data: {
+        pagination: { pageNo: 0, pageSize: n, totalElements: n },
+        assets: Array.from({ length: n }, (_, i) => ({ id: `a${from + i}`, name: names(from + i), extra: 'x' })),
+      },
+    }),
+  );
 const env = (data: unknown, code = 0) => Buffer.from(JSON.stringify({ code, message: 'OK', data }));
 /** What reading on this thread gives (the worker's bytes are handed over: it gets a copy). */
 const here = (kind: AnswerKind, b: Buffer) => readAnswer(kind, Buffer.from(b));
@@ -37,7 +46,10 @@ describe('answer workers: portal answers read on worker threads', () => {
     expect(p.running).toBe(2);
     const i18n = fc.dictionary(fc.constantFrom('default', 'en', 'en_US', 'zh_CN', 'ja_JP'), fc.oneof(fc.string(), fc.fullUnicodeString(), fc.constant(null)));
     const id = fc.oneof(fc.string({ minLength: 1 }), fc.fullUnicodeString({ minLength: 1 }));
-    const pageData = fc.record({ pagination: fc.record({ totalElements: fc.oneof(fc.nat(), fc.integer(), fc.constant('x')) }), assets: fc.array(fc.record({ id: fc.oneof(id, fc.constant('')), name: fc.oneof(i18n, fc.constant(null)) }, { requiredKeys: ['name'] })) });
+    const pageData = fc.record({
+      pagination: fc.record({ totalElements: fc.oneof(fc.nat(), fc.integer(), fc.constant('x')) }),
+      assets: fc.array(fc.record({ id: fc.oneof(id, fc.constant('')), name: fc.oneof(i18n, fc.constant(null)) }, { requiredKeys: ['name'] })),
+    });
     const usersData = fc.record(
       {
         usersUserAssets: fc.array(fc.record({ userId: id, userAssetIds: fc.array(fc.oneof(id, fc.integer())) }, { requiredKeys: ['userId'] })),
@@ -58,15 +70,25 @@ describe('answer workers: portal answers read on worker threads', () => {
       { numRuns: 300 },
     );
     // large answers, several at once
-    const users = env({ usersUserAssets: Array.from({ length: 1_000 }, (_, u) => ({ userId: `u${u}`, userAssetIds: Array.from({ length: 50 }, (_, i) => `a${(u * 7 + i) % 400}`) })), userAssets: [] });
-    const inputs: [AnswerKind, Buffer][] = [['assetList', page(1_000)], ['assetList', page(0)], ['usersAssetList', users]];
+    const users = env({
+      usersUserAssets: Array.from({ length: 1_000 }, (_, u) => ({
+        userId: `u${u}`,
+        userAssetIds: Array.from({ length: 50 }, (_, i) => `a${(u * 7 + i) % 400}`),
+      })),
+      userAssets: [],
+    });
+    const inputs: [AnswerKind, Buffer][] = [
+      ['assetList', page(1_000)],
+      ['assetList', page(0)],
+      ['usersAssetList', users],
+    ];
     const got = await Promise.all(inputs.map(([k, b]) => p.decode(k, Buffer.from(b))));
     expect(got.map(plain)).toEqual(inputs.map(([k, b]) => plain(here(k, b))));
     expect((got[0] as { data: { assets: unknown[] } }).data.assets).toHaveLength(1_000);
     expect(p.running).toBe(2);
   });
 
-  it("names what is malformed as this thread does", async () => {
+  it('names what is malformed as this thread does', async () => {
     const p = pool(1);
     const inputs = [
       env('text'),
@@ -83,7 +105,9 @@ describe('answer workers: portal answers read on worker threads', () => {
       'userAssetIds is not a list of ids',
       'asset entry without id',
     ]);
-    expect(((await p.decode('assetList', env({ pagination: { totalElements: 1 }, assets: [{ name: {} }] }))) as { data: unknown }).data).toBe('asset without id');
+    expect(((await p.decode('assetList', env({ pagination: { totalElements: 1 }, assets: [{ name: {} }] }))) as { data: unknown }).data).toBe(
+      'asset without id',
+    );
   });
 
   it('hands the bytes over instead of copying them: a buffer of its own is detached, a shared one is copied first', async () => {
@@ -183,7 +207,10 @@ describe('page workers in the service: the same answers with and without them', 
     // One asset read from what the worker path stored (its details, names parsed after the answer).
     const one = await call(withWorkers.url, 'GET', '/v1/orgs/o-pw/users/many/assets', { key });
     const id = one.body.assets[1_234].id as string;
-    const [a, b] = await Promise.all([call(withWorkers.url, 'GET', `/v1/orgs/o-pw/users/many/assets/${id}?lang=zh-CN`, { key }), call(mainThread.url, 'GET', `/v1/orgs/o-pw/users/many/assets/${id}?lang=zh-CN`, { key })]);
+    const [a, b] = await Promise.all([
+      call(withWorkers.url, 'GET', `/v1/orgs/o-pw/users/many/assets/${id}?lang=zh-CN`, { key }),
+      call(mainThread.url, 'GET', `/v1/orgs/o-pw/users/many/assets/${id}?lang=zh-CN`, { key }),
+    ]);
     expect(a.status).toBe(200);
     expect(a.text).toBe(b.text);
   });
@@ -194,7 +221,9 @@ describe('page workers in the service: the same answers with and without them', 
     for (const lang of ['zh-CN', 'ja', undefined]) {
       const path = `/v1/orgs/o-pw-b/user-assets${lang ? `?lang=${lang}` : ''}`;
       await sim.admin.resetCounters();
-      const cold = await Promise.all([withWorkers, mainThread].map((b) => call(b.url, 'POST', path, { key, body: { userIds }, headers: { 'cache-control': 'no-cache' } })));
+      const cold = await Promise.all(
+        [withWorkers, mainThread].map((b) => call(b.url, 'POST', path, { key, body: { userIds }, headers: { 'cache-control': 'no-cache' } })),
+      );
       // 251 distinct users in chunks of 100, for each service
       expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(6);
       expect(cold.map((r) => r.status)).toEqual([200, 200]);
@@ -207,7 +236,9 @@ describe('page workers in the service: the same answers with and without them', 
       expect(cached[0].text).toBe(cold[0].text);
       expect(cached[1].text).toBe(cold[1].text);
       // Cached users between loaded ones: still the same bytes.
-      for (const b of [withWorkers, mainThread]) for (const u of [seeded[0], seeded[100], seeded[249]]) expect((await call(b.url, 'DELETE', `/v1/orgs/o-pw-b/users/${u}/cache`, { key })).status).toBe(204);
+      for (const b of [withWorkers, mainThread])
+        for (const u of [seeded[0], seeded[100], seeded[249]])
+          expect((await call(b.url, 'DELETE', `/v1/orgs/o-pw-b/users/${u}/cache`, { key })).status).toBe(204);
       await sim.admin.resetCounters();
       const mixed = await Promise.all([withWorkers, mainThread].map((b) => call(b.url, 'POST', path, { key, body: { userIds } })));
       expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(2);

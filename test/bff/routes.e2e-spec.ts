@@ -86,7 +86,11 @@ describe('asset-bff routes', () => {
   });
 
   it('POST user-assets: each user once in request order, each asset once, with types', async () => {
-    const r = await call(bff.url, 'POST', '/v1/orgs/o2/user-assets?lang=en_US', { key, body: { userIds: ['u0102', 'u0101', 'u0102', 'nobody'] }, headers: { 'cache-control': 'no-cache' } });
+    const r = await call(bff.url, 'POST', '/v1/orgs/o2/user-assets?lang=en_US', {
+      key,
+      body: { userIds: ['u0102', 'u0101', 'u0102', 'nobody'] },
+      headers: { 'cache-control': 'no-cache' },
+    });
     expect(r.status).toBe(200);
     expect(r.body.orgId).toBe('o2');
     expect(r.body.users.map((u: { userId: string }) => u.userId)).toEqual(['u0102', 'u0101', 'nobody']);
@@ -95,7 +99,14 @@ describe('asset-bff routes', () => {
     const ids = r.body.assets.map((a: { id: string }) => a.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toHaveLength(10);
-    expect(r.body.assets[0]).toEqual({ id: expect.any(String), name: expect.any(String), names: expect.any(Object), type: expect.any(String), typeName: expect.any(String), typeNames: expect.any(Object) });
+    expect(r.body.assets[0]).toEqual({
+      id: expect.any(String),
+      name: expect.any(String),
+      names: expect.any(Object),
+      type: expect.any(String),
+      typeName: expect.any(String),
+      typeNames: expect.any(Object),
+    });
     const c = await sim.admin.counters();
     expect(c.endpoints.usersAssetList.calls).toBe(1);
   });
@@ -275,10 +286,19 @@ describe('asset-bff routes', () => {
     await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key });
     const metrics = await call(bff.url, 'GET', '/metrics');
     expect(metrics.status).toBe(200);
-    for (const name of ['abff_http_request_duration_seconds_bucket', 'abff_cache_results_total', 'abff_upstream_calls_total', 'abff_cache_coalesced_total', 'abff_upstream_circuit_state', 'abff_cache_local_copies']) {
+    for (const name of [
+      'abff_http_request_duration_seconds_bucket',
+      'abff_cache_results_total',
+      'abff_upstream_calls_total',
+      'abff_cache_coalesced_total',
+      'abff_upstream_circuit_state',
+      'abff_cache_local_copies',
+    ]) {
       expect(metrics.text).toContain(name);
     }
-    expect(metrics.text).toMatch(/abff_http_request_duration_seconds_count\{method="GET",route="\/v1\/orgs\/:orgId\/users\/:userId\/assets",status="200"\} \d+/);
+    expect(metrics.text).toMatch(
+      /abff_http_request_duration_seconds_count\{method="GET",route="\/v1\/orgs\/:orgId\/users\/:userId\/assets",status="200"\} \d+/,
+    );
     const ui = await fetch(`${bff.url}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger');

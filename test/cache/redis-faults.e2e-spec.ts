@@ -125,10 +125,14 @@ describe('AssetSetCache when Redis fails', () => {
     await a.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     const held = await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     expect(held.status).toBe('HIT');
-    await eventually(async () => {
-      await a.invalidateUser(ORG, 'u1');
-      await new Promise((r) => setTimeout(r, 50));
-      return (await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status === 'MISS';
-    }, 5_000, 'b drops its copy');
+    await eventually(
+      async () => {
+        await a.invalidateUser(ORG, 'u1');
+        await new Promise((r) => setTimeout(r, 50));
+        return (await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status === 'MISS';
+      },
+      5_000,
+      'b drops its copy',
+    );
   });
 });

@@ -29,7 +29,17 @@ function rawClient(): Redis {
 
 /** A connected cache on `redisUrl` under the test's key prefix, with the suites' usual options; closed after the test. */
 async function cacheOn(prefix: string, redisUrl = SHARED_REDIS_URL, extra: Partial<AssetCacheOptions> = {}): Promise<AssetSetCache> {
-  const c = new AssetSetCache({ ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 2_000, keyPrefix: prefix, logger: recordingLogger().logger, redisUrl, ...extra } as AssetCacheOptions);
+  const c = new AssetSetCache({
+    ttlS: 300,
+    staleS: 3600,
+    negativeTtlS: 30,
+    ttlJitter: 0,
+    redisTimeoutMs: 2_000,
+    keyPrefix: prefix,
+    logger: recordingLogger().logger,
+    redisUrl,
+    ...extra,
+  } as AssetCacheOptions);
   made.push(c);
   await c.connect();
   return c;
@@ -67,7 +77,10 @@ describe('AssetSetCache on Redis', () => {
     try {
       const portal = new FakePortal();
       portal.delayMs = 20;
-      const [ra, rb] = await Promise.all([a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1')), b.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'))]);
+      const [ra, rb] = await Promise.all([
+        a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1')),
+        b.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1')),
+      ]);
       expect(portal.count).toBe(1);
       expect(ra.status).toBe('MISS');
       expect(rb.status).toBe('HIT');
@@ -89,7 +102,10 @@ describe('AssetSetCache on Redis', () => {
     let loads = 0;
     const load = async (): Promise<LoadedSets> => {
       loads++;
-      return { sets: new Map([['u-big', { assetIds: ids, total: ids.length, complete: true }]]), assets: new Map(ids.map((id) => [id, { names: { default: id } }])) };
+      return {
+        sets: new Map([['u-big', { assetIds: ids, total: ids.length, complete: true }]]),
+        assets: new Map(ids.map((id) => [id, { names: { default: id } }])),
+      };
     };
     const keys = new CacheKeys(prefix);
     const entryKey = keys.userSet('org-1', scopeId(undefined), 'u-big');
@@ -190,7 +206,7 @@ describe('AssetSetCache on Redis', () => {
     expect(portal.count).toBe(2);
   });
 
-  it('past its copy\'s lifetime a current entry is read from the store again: a HIT of the same load time, no load', async () => {
+  it("past its copy's lifetime a current entry is read from the store again: a HIT of the same load time, no load", async () => {
     const prefix = uniquePrefix('core');
     const clock = new JumpClock();
     const cache = await cacheOn(prefix, SHARED_REDIS_URL, { localTtlMs: 10_000, now: clock.now, random: () => 0 });
@@ -209,7 +225,12 @@ describe('AssetSetCache on Redis', () => {
   it('in-process copies past their lifetime leave the heap: dropped when read, and by the sweep when never read again', async () => {
     const clock = new JumpClock();
     const counts: number[] = [];
-    const cache = await cacheOn(uniquePrefix('core'), SHARED_REDIS_URL, { localTtlMs: 10_000, now: clock.now, random: () => 0, observer: { onLocalCopies: (n) => counts.push(n) } });
+    const cache = await cacheOn(uniquePrefix('core'), SHARED_REDIS_URL, {
+      localTtlMs: 10_000,
+      now: clock.now,
+      random: () => 0,
+      observer: { onLocalCopies: (n) => counts.push(n) },
+    });
     const portal = new FakePortal();
     const users = ['u1', 'u2', 'u3', 'u4'];
     await cache.getUserSets({ orgId: 'org-1' }, users, portal.batch);

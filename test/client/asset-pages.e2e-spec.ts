@@ -126,9 +126,16 @@ describe('PortalClient asset/list pagination (real simulator)', () => {
   });
 
   it('maps a page its decoder found malformed to BadResponse, and an error envelope as ever', async () => {
-    const canned = (body: unknown) => async (kind: AnswerKind): Promise<unknown> => readAnswer(kind, Buffer.from(JSON.stringify(body)));
-    await expect(client.getUserAssets('o-pages', 'big', { decode: canned({ code: 0, data: { pagination: { totalElements: 1 }, assets: [{ name: {} }] } }) })).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
-    await expect(client.getUserAssets('o-pages', 'big', { decode: canned({ code: 200, data: { pagination: {}, assets: [] } }) })).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
+    const canned =
+      (body: unknown) =>
+      async (kind: AnswerKind): Promise<unknown> =>
+        readAnswer(kind, Buffer.from(JSON.stringify(body)));
+    await expect(
+      client.getUserAssets('o-pages', 'big', { decode: canned({ code: 0, data: { pagination: { totalElements: 1 }, assets: [{ name: {} }] } }) }),
+    ).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
+    await expect(client.getUserAssets('o-pages', 'big', { decode: canned({ code: 200, data: { pagination: {}, assets: [] } }) })).rejects.toMatchObject({
+      kind: PortalErrorKind.BadResponse,
+    });
     const decode = async (kind: AnswerKind, bytes: Buffer): Promise<unknown> => readAnswer(kind, bytes);
     await expect(client.getUserAssets('o-pages', 'ghost', { decode })).rejects.toMatchObject({ kind: PortalErrorKind.NotFound, upstreamCode: 31404 });
     // Malformed answers are not retried: one call each for the first two reads, one for the unknown user.

@@ -109,11 +109,31 @@ describe('PortalClient users/assetList (real simulator)', () => {
     // Chunks of 1,000: the first two as asked; the third has a user the OU does not know (left out of the answer).
     const asked = [...requested.slice(0, 2_000), 'nobody-here', ...requested.slice(2_000, 2_100)];
     const told = new Map<string, string[]>();
-    await client.getUsersAssets('o-2500', asked, undefined, (chunk) => told.set(chunk.users[0].userId, chunk.users.map((u) => u.userId)));
+    await client.getUsersAssets('o-2500', asked, undefined, (chunk) =>
+      told.set(
+        chunk.users[0].userId,
+        chunk.users.map((u) => u.userId),
+      ),
+    );
     expect([...told.keys()].sort()).toEqual([requested[0], requested[1_000], 'nobody-here'].sort());
     expect(told.get('nobody-here')).toEqual(['nobody-here', ...requested.slice(2_000, 2_100)]);
     // An answer naming a user twice: the listener is told the chunk's users once each, the repeats folded.
-    const repeated = async (): Promise<unknown> => readAnswer('usersAssetList', Buffer.from(JSON.stringify({ code: 0, data: { usersUserAssets: [{ userId: 'u1', userAssetIds: ['a'] }, { userId: 'u1', userAssetIds: ['b', 'a'] }], userAssets: [] } })));
+    const repeated = async (): Promise<unknown> =>
+      readAnswer(
+        'usersAssetList',
+        Buffer.from(
+          JSON.stringify({
+            code: 0,
+            data: {
+              usersUserAssets: [
+                { userId: 'u1', userAssetIds: ['a'] },
+                { userId: 'u1', userAssetIds: ['b', 'a'] },
+              ],
+              userAssets: [],
+            },
+          }),
+        ),
+      );
     const chunks: unknown[] = [];
     await client.getUsersAssets('o-2500', ['u1', 'u2'], undefined, (chunk) => chunks.push(chunk.users), repeated);
     expect(chunks).toEqual([
@@ -160,8 +180,14 @@ describe('PortalClient users/assetList (real simulator)', () => {
 
   it('folds repeats of a decoded answer as it folds its own, and maps a malformed answer to BadResponse without retrying', async () => {
     // An answer naming one user twice, with an id repeated within and across the two entries.
-    const data = { usersUserAssets: [{ userId: 'u1', userAssetIds: ['a', 'b', 'a'] }, { userId: 'u2' }, { userId: 'u1', userAssetIds: ['c', 'b'] }], userAssets: [{ id: 'a' }] };
-    const cannedWith = (d: unknown) => async (kind: AnswerKind): Promise<unknown> => readAnswer(kind, Buffer.from(JSON.stringify({ code: 0, data: d })));
+    const data = {
+      usersUserAssets: [{ userId: 'u1', userAssetIds: ['a', 'b', 'a'] }, { userId: 'u2' }, { userId: 'u1', userAssetIds: ['c', 'b'] }],
+      userAssets: [{ id: 'a' }],
+    };
+    const cannedWith =
+      (d: unknown) =>
+      async (kind: AnswerKind): Promise<unknown> =>
+        readAnswer(kind, Buffer.from(JSON.stringify({ code: 0, data: d })));
     const r = await client.getUsersAssets('o-2500', ['u1', 'u2', 'u3'], undefined, undefined, cannedWith(data));
     expect(r.users).toEqual([
       { userId: 'u1', userAssetIds: ['a', 'b', 'c'] },
@@ -171,10 +197,17 @@ describe('PortalClient users/assetList (real simulator)', () => {
     expect(r.assets).toEqual([{ id: 'a', name: {}, type: '', typeName: {} }]);
 
     await sim.admin.resetCounters();
-    await expect(client.getUsersAssets('o-2500', ['u1'], undefined, undefined, cannedWith({ usersUserAssets: [{ userAssetIds: [] }] }))).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
-    await expect(client.getUsersAssets('o-2500', ['u1'], undefined, undefined, cannedWith('text'))).rejects.toMatchObject({ kind: PortalErrorKind.BadResponse });
+    await expect(client.getUsersAssets('o-2500', ['u1'], undefined, undefined, cannedWith({ usersUserAssets: [{ userAssetIds: [] }] }))).rejects.toMatchObject({
+      kind: PortalErrorKind.BadResponse,
+    });
+    await expect(client.getUsersAssets('o-2500', ['u1'], undefined, undefined, cannedWith('text'))).rejects.toMatchObject({
+      kind: PortalErrorKind.BadResponse,
+    });
     const decode = async (kind: AnswerKind, bytes: Buffer): Promise<unknown> => readAnswer(kind, bytes);
-    await expect(client.getUsersAssets('o-none', ['u1'], undefined, undefined, decode)).rejects.toMatchObject({ kind: PortalErrorKind.NotFound, upstreamCode: 31404 });
+    await expect(client.getUsersAssets('o-none', ['u1'], undefined, undefined, decode)).rejects.toMatchObject({
+      kind: PortalErrorKind.NotFound,
+      upstreamCode: 31404,
+    });
     expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(3);
   });
 

@@ -28,7 +28,13 @@ type Res = Awaited<ReturnType<typeof call>>;
 
 /** The answer is the contract's 503 UPSTREAM_UNAVAILABLE with a positive Retry-After. */
 function expectUnavailable(r: Res, what: string): void {
-  const got = { what, status: r.status, code: r.body?.code, retryAfter: Number(r.headers.get('retry-after')) > 0, problem: PROBLEM_TYPE.test(r.headers.get('content-type') ?? '') };
+  const got = {
+    what,
+    status: r.status,
+    code: r.body?.code,
+    retryAfter: Number(r.headers.get('retry-after')) > 0,
+    problem: PROBLEM_TYPE.test(r.headers.get('content-type') ?? ''),
+  };
   expect(got).toEqual({ what, status: 503, code: 'UPSTREAM_UNAVAILABLE', retryAfter: true, problem: true });
 }
 
@@ -84,10 +90,15 @@ describe('portal faults: hang, 5xx bursts, permission flips', () => {
     const token = await sim.admin.userToken('u0003', 'o1');
     const requests: [string, () => Promise<Res>][] = [
       ['user-assets', () => call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, body: { userIds: ['u0006'] }, headers: noCache })],
-      ['access-checks', () => call(bff.url, 'POST', '/v1/orgs/o1/access-checks', { key, body: { checks: [{ userId: 'u0007', assetId: 'o1-a0001' }] }, headers: noCache })],
+      [
+        'access-checks',
+        () => call(bff.url, 'POST', '/v1/orgs/o1/access-checks', { key, body: { checks: [{ userId: 'u0007', assetId: 'o1-a0001' }] }, headers: noCache }),
+      ],
       ['tree', () => call(bff.url, 'GET', `/v1/apps/${sim.accessKey}/asset-tree`, { token })],
       ['one asset', () => call(bff.url, 'GET', '/v1/orgs/o1/users/u0008/assets/o1-a0071', { key, headers: noCache })],
-      ...o1Users.slice(4, 14).map((u): [string, () => Promise<Res>] => [`concurrent ${u}`, () => call(bff.url, 'GET', `/v1/orgs/o1/users/${u}/assets`, { key, headers: noCache })]),
+      ...o1Users
+        .slice(4, 14)
+        .map((u): [string, () => Promise<Res>] => [`concurrent ${u}`, () => call(bff.url, 'GET', `/v1/orgs/o1/users/${u}/assets`, { key, headers: noCache })]),
     ];
     t = Date.now();
     const results = await Promise.all(requests.map(async ([what, f]) => ({ what, r: await f(), ms: Date.now() - t })));
@@ -124,8 +135,12 @@ describe('portal faults: hang, 5xx bursts, permission flips', () => {
     const jobs = Array.from({ length: 60 }, (_, i) => {
       const u = o1Users[i % o1Users.length];
       if (i % 3 === 0) return { what: `list ${u}`, f: () => call(bff.url, 'GET', `/v1/orgs/o1/users/${u}/assets`, { key, headers: noCache }) };
-      if (i % 3 === 1) return { what: `batch ${u}`, f: () => call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, body: { userIds: [u, 'u0003'] }, headers: noCache }) };
-      return { what: `checks ${u}`, f: () => call(bff.url, 'POST', '/v1/orgs/o1/access-checks', { key, body: { checks: [{ userId: u, assetId: 'o1-a0001' }] }, headers: noCache }) };
+      if (i % 3 === 1)
+        return { what: `batch ${u}`, f: () => call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, body: { userIds: [u, 'u0003'] }, headers: noCache }) };
+      return {
+        what: `checks ${u}`,
+        f: () => call(bff.url, 'POST', '/v1/orgs/o1/access-checks', { key, body: { checks: [{ userId: u, assetId: 'o1-a0001' }] }, headers: noCache }),
+      };
     });
     for (let i = 0; i < jobs.length; i += 6) {
       const wave = await Promise.all(jobs.slice(i, i + 6).map(async (j) => ({ what: j.what, r: await j.f() })));
@@ -224,11 +239,15 @@ describe('the portal process killed and restarted on the same port', () => {
     await sim.start();
     const restarted = Date.now();
     let first: Res | undefined;
-    await waitFor(async () => {
-      first = await call(bff.url, 'GET', '/v1/orgs/o1/users/u0013/assets', { key, headers: noCache });
-      if (first.status !== 200) expectUnavailable(first, 'while recovering');
-      return first.status === 200;
-    }, CIRCUIT_HALF_OPEN_MS + 5000, 'first success after the restart');
+    await waitFor(
+      async () => {
+        first = await call(bff.url, 'GET', '/v1/orgs/o1/users/u0013/assets', { key, headers: noCache });
+        if (first.status !== 200) expectUnavailable(first, 'while recovering');
+        return first.status === 200;
+      },
+      CIRCUIT_HALF_OPEN_MS + 5000,
+      'first success after the restart',
+    );
     const recoveryMs = Date.now() - restarted;
     expect(recoveryMs).toBeLessThan(CIRCUIT_HALF_OPEN_MS + 2000);
     expect(first!.body.assets).toHaveLength(10);
@@ -253,7 +272,10 @@ describe('SIGTERM under load', () => {
   });
 
   /** 50 slow requests (300 ms upstream latency, some needing several rounds of the bulkhead), SIGTERM once they are under way. */
-  async function sigtermUnderLoad(drainMs: number, db: number): Promise<{ failures: string[]; exitCode: number | string | null; upstreamCalls: number; output: string }> {
+  async function sigtermUnderLoad(
+    drainMs: number,
+    db: number,
+  ): Promise<{ failures: string[]; exitCode: number | string | null; upstreamCalls: number; output: string }> {
     const bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(db), SHUTDOWN_DRAIN_MS: String(drainMs), LOG_LEVEL: 'warn' } });
     try {
       await sim.admin.setFault('assetList', { latencyMs: 300 });
@@ -263,7 +285,8 @@ describe('SIGTERM under load', () => {
       const jobs = Array.from({ length: 50 }, (_, i) => {
         const u = o1Users[i % o1Users.length];
         if (i % 5 === 3) return call(bff.url, 'POST', '/v1/orgs/o2/user-assets', { key, body: { userIds: [o2Users[i % 5], 'u0001'] }, headers: noCache });
-        if (i % 5 === 4) return call(bff.url, 'POST', '/v1/orgs/o1/access-checks', { key, body: { checks: [{ userId: u, assetId: 'o1-a0001' }] }, headers: noCache });
+        if (i % 5 === 4)
+          return call(bff.url, 'POST', '/v1/orgs/o1/access-checks', { key, body: { checks: [{ userId: u, assetId: 'o1-a0001' }] }, headers: noCache });
         return call(bff.url, 'GET', `/v1/orgs/o1/users/${u}/assets`, { key, headers: noCache });
       }).map((p) => p.catch((e: Error & { cause?: { code?: string } }) => ({ status: -1, body: { code: e.cause?.code ?? e.message } }) as unknown as Res));
       // Every request is on the wire and the portal has started answering before the signal.

@@ -106,7 +106,13 @@ describe('hostile callers', () => {
   });
 
   /** Calls every route with these credentials and expects `status` (401 or 403) with the matching code. */
-  async function expectRefusedEverywhere(bff: BffHandle, name: string, auth: { key?: string; token?: string; headers?: Record<string, string> }, status: 401 | 403, routes = USER_ROUTES) {
+  async function expectRefusedEverywhere(
+    bff: BffHandle,
+    name: string,
+    auth: { key?: string; token?: string; headers?: Record<string, string> },
+    status: 401 | 403,
+    routes = USER_ROUTES,
+  ) {
     if (auth.key) sentSecrets.add(auth.key);
     if (auth.token) sentSecrets.add(auth.token);
     for (const r of routes) {
@@ -130,8 +136,14 @@ describe('hostile callers', () => {
         ['alg none, no dot', `${b64({ alg: 'none' })}.${p}`],
         ['header says RS512, RS256 signature', `${b64({ alg: 'RS512', kid: 'suite-key' })}.${p}.${s}`],
         ['claims swapped under a valid signature', `${h}.${b64({ ...claims, sub: 'u0001' })}.${s}`],
-        ['HS256 keyed with the public key (PEM)', await sign(claims, {}, new TextEncoder().encode(createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }) as string), 'HS256')],
-        ['HS256 keyed with the public JWK text', await sign(claims, {}, new TextEncoder().encode(JSON.stringify(createPublicKey(privateKey).export({ format: 'jwk' }))), 'HS256')],
+        [
+          'HS256 keyed with the public key (PEM)',
+          await sign(claims, {}, new TextEncoder().encode(createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }) as string), 'HS256'),
+        ],
+        [
+          'HS256 keyed with the public JWK text',
+          await sign(claims, {}, new TextEncoder().encode(JSON.stringify(createPublicKey(privateKey).export({ format: 'jwk' }))), 'HS256'),
+        ],
         ['PS256 by the right key (algorithm not allowed)', await sign(claims, {}, privateKey, 'PS256')],
         ['RS384 by the right key (algorithm not allowed)', await sign(claims, {}, privateKey, 'RS384')],
         ['signed by a foreign key, same kid', await sign(claims, {}, attackerKey)],
@@ -167,7 +179,13 @@ describe('hostile callers', () => {
       // The controls: the same verifier accepts the genuine token; without an OU claim it is a known user without an OU (403, not 401).
       expect((await call(ownJwks.url, 'GET', '/v1/orgs/o1/users/u0003/assets', { token: valid })).status).toBe(200);
       const noOu = await sign({ ...claims, orgId: undefined });
-      await expectRefusedEverywhere(ownJwks, 'no OU claim', { token: noOu }, 403, USER_ROUTES.filter((r) => r.path !== '/v1/apps/demo-access-key/asset-tree'));
+      await expectRefusedEverywhere(
+        ownJwks,
+        'no OU claim',
+        { token: noOu },
+        403,
+        USER_ROUTES.filter((r) => r.path !== '/v1/apps/demo-access-key/asset-tree'),
+      );
       sentSecrets.add(valid);
     }, 60_000);
 
@@ -249,7 +267,16 @@ describe('hostile callers', () => {
       { method: 'POST', path: '/v1/orgs/o2/user-assets?orgId=o1', body: { userIds: ['u0001'] } },
       // Own OU in the path, but the body asks about someone else.
       { method: 'POST', path: '/v1/orgs/o1/user-assets', body: { userIds: ['u0001', 'u0003'] } },
-      { method: 'POST', path: '/v1/orgs/o1/access-checks', body: { checks: [{ userId: 'u0001', assetId: 'o1-a0001' }, { userId: 'u0003', assetId: 'o1-a0001' }] } },
+      {
+        method: 'POST',
+        path: '/v1/orgs/o1/access-checks',
+        body: {
+          checks: [
+            { userId: 'u0001', assetId: 'o1-a0001' },
+            { userId: 'u0003', assetId: 'o1-a0001' },
+          ],
+        },
+      },
     ];
     await sim.admin.resetCounters();
     await expectRefusedEverywhere(simJwks, 'o1 token on o2 routes', { token }, 403, intoO2);
@@ -286,16 +313,29 @@ describe('hostile callers', () => {
     }
     // A valid key in the wrong place, or next to a bad one, never authenticates.
     await expectRefusedEverywhere(simJwks, 'key as a bearer token', { headers: { authorization: `Bearer ${k}` } }, 401, serviceRoutes);
-    await expectRefusedEverywhere(simJwks, 'bad key next to a valid user token', { key: 'nope', token: await sim.admin.userToken('u0003', 'o1') }, 401, serviceRoutes);
+    await expectRefusedEverywhere(
+      simJwks,
+      'bad key next to a valid user token',
+      { key: 'nope', token: await sim.admin.userToken('u0003', 'o1') },
+      401,
+      serviceRoutes,
+    );
     const inQuery = await call(simJwks.url, 'GET', `/v1/orgs/o1/users/u0003/assets?api_key=${k}&x-api-key=${k}`);
     expect(inQuery.status).toBe(401);
-    for (const order of [[k, 'bad'], ['bad', k], [k, k]]) {
+    for (const order of [
+      [k, 'bad'],
+      ['bad', k],
+      [k, k],
+    ]) {
       const r = await rawRequest(simJwks.url, 'GET', '/v1/orgs/o1/users/u0003/assets', ['x-api-key', order[0], 'x-api-key', order[1]]);
       expect({ order: order.map((x) => (x === k ? 'valid' : x)), status: r.status }).toEqual({ order: order.map((x) => (x === k ? 'valid' : x)), status: 401 });
       bodies.push(r.text);
     }
     // A header too large for the HTTP parser: refused before the app (Node's own 431), never a 5xx.
-    const huge = await rawRequest(simJwks.url, 'GET', '/v1/orgs/o1/users/u0003/assets', ['x-api-key', 'k'.repeat(100_000)]).catch(() => ({ status: 431, text: '' }));
+    const huge = await rawRequest(simJwks.url, 'GET', '/v1/orgs/o1/users/u0003/assets', ['x-api-key', 'k'.repeat(100_000)]).catch(() => ({
+      status: 431,
+      text: '',
+    }));
     expect(huge.status).toBe(431);
     expect(await dataCalls(sim.admin)).toEqual({ assetList: 0, usersAssetList: 0, appAssetTree: 0 });
     // Header names are case-insensitive: the exact key still works.
@@ -320,7 +360,9 @@ describe('hostile callers', () => {
     bodies.push((await call(simJwks.url, 'GET', `/v1/apps/${sim.accessKey}/asset-tree`, { token })).text);
     await sim.admin.clearFaults();
 
-    const secrets = [...Object.values(TEST_KEYS), ...Object.values(TEST_KEYS).map(sha256), sim.appSecret, HS_SECRET, ...sentSecrets].filter((s) => s.length >= 12);
+    const secrets = [...Object.values(TEST_KEYS), ...Object.values(TEST_KEYS).map(sha256), sim.appSecret, HS_SECRET, ...sentSecrets].filter(
+      (s) => s.length >= 12,
+    );
     expect(secrets.length).toBeGreaterThan(60);
     const outputs = [simJwks, ownJwks, hs, simWithAud, simOtherIss].map((b) => b.output());
     expect(outputs.join('').split('\n').length).toBeGreaterThan(100); // trace level: there is plenty to look at

@@ -20,7 +20,7 @@ export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-  body: any;  
+  body: any;
 }
 
 /**

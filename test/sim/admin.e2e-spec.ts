@@ -59,7 +59,11 @@ describe('portal-sim: admin API (counters, faults, data)', () => {
     });
 
     it('count a call rejected by its JSON parser', async () => {
-      const res = await fetch(`${sim.url}${PortalPaths.usersAssetList}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+      const res = await fetch(`${sim.url}${PortalPaths.usersAssetList}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{not json',
+      });
       expect(res.status).toBe(400);
       expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(1);
     });
@@ -112,7 +116,11 @@ describe('portal-sim: admin API (counters, faults, data)', () => {
     });
 
     it('a latencyAt other than request or answer is refused', async () => {
-      const res = await fetch(`${sim.url}/__sim/faults/usersAssetList`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latencyMs: 5, latencyAt: 'later' }) });
+      const res = await fetch(`${sim.url}/__sim/faults/usersAssetList`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ latencyMs: 5, latencyAt: 'later' }),
+      });
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('latencyAt');
     });
@@ -141,7 +149,11 @@ describe('portal-sim: admin API (counters, faults, data)', () => {
       // once only (times: 1), and refused when not a whole number of bytes
       expect((await batch(['u0001'])).status).toBe(200);
       for (const bad of [-1, 1.5, 'x']) {
-        const r = await fetch(`${sim.url}/__sim/faults/usersAssetList`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cutAfterBytes: bad }) });
+        const r = await fetch(`${sim.url}/__sim/faults/usersAssetList`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ cutAfterBytes: bad }),
+        });
         expect(r.status).toBe(400);
         expect(await r.text()).toContain('cutAfterBytes');
       }
@@ -232,7 +244,11 @@ describe('portal-sim: admin API (counters, faults, data)', () => {
     });
 
     it('creates an OU with users, adds/replaces and deletes users; reset restores the seed', async () => {
-      expect(await sim.admin.createOrg({ orgId: 'big', assetCount: 1200, userCount: 3, assetsPerUser: 1100 })).toEqual({ orgId: 'big', users: 3, assets: 1200 });
+      expect(await sim.admin.createOrg({ orgId: 'big', assetCount: 1200, userCount: 3, assetsPerUser: 1100 })).toEqual({
+        orgId: 'big',
+        users: 3,
+        assets: 1200,
+      });
       const page = await list({ userId: 'big-u0002', orgId: 'big', pagination: { pageNo: 1, pageSize: 1000 } });
       expect(page.body.data.pagination.totalElements).toBe(1100);
       expect(page.body.data.assets).toHaveLength(100);

@@ -106,7 +106,11 @@ describe('portal-sim: users/assetList and asset/list', () => {
     it('31404 for an unknown OU, 31403 when the app permission is revoked', async () => {
       expect((await usersAssetList({ organizationId: 'nope', userIds: ['u0001'] })).body.code).toBe(PortalCode.NotFound);
       await sim.admin.setAppPermission(false);
-      expect((await usersAssetList({ organizationId: 'o1', userIds: ['u0001'] })).body).toEqual({ code: PortalCode.NotPermitted, message: expect.any(String), data: null });
+      expect((await usersAssetList({ organizationId: 'o1', userIds: ['u0001'] })).body).toEqual({
+        code: PortalCode.NotPermitted,
+        message: expect.any(String),
+        data: null,
+      });
       await sim.admin.setAppPermission(true);
       expect((await usersAssetList({ organizationId: 'o1', userIds: ['u0001'] })).body.code).toBe(0);
     });

@@ -33,7 +33,12 @@ describe('portal-sim: APIM gateway', () => {
   it('token/refresh returns a new working token and retires the old one', async () => {
     const old = await appToken(sim);
     const timestamp = Date.now();
-    const reply = await tokenCall(PortalPaths.tokenRefresh, { appKey: sim.appKey, encryption: tokenEncryption(sim.appKey, timestamp, sim.appSecret), timestamp, accessToken: old });
+    const reply = await tokenCall(PortalPaths.tokenRefresh, {
+      appKey: sim.appKey,
+      encryption: tokenEncryption(sim.appKey, timestamp, sim.appSecret),
+      timestamp,
+      accessToken: old,
+    });
     expect(reply.status).toBe(0);
     expect(reply.data!.accessToken).not.toBe(old);
     expect((await signedCall(sim, 'POST', PortalPaths.assetList, { body: listBody, appToken: reply.data!.accessToken })).body.code).toBe(0);
@@ -50,7 +55,11 @@ describe('portal-sim: APIM gateway', () => {
   it('an unknown access token is 1201 and missing headers are rejected', async () => {
     const res = await signedCall(sim, 'POST', PortalPaths.assetList, { body: listBody, appToken: 'not-a-token' });
     expect(res).toEqual({ status: 401, body: { code: GatewayCode.InvalidAccessToken, message: expect.any(String), data: null } });
-    const bare = await fetch(`${sim.url}${PortalPaths.assetList}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(listBody) });
+    const bare = await fetch(`${sim.url}${PortalPaths.assetList}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(listBody),
+    });
     expect(bare.status).toBe(401);
     expect(((await bare.json()) as { code: number }).code).toBe(GatewayCode.InvalidAccessToken);
   });
@@ -63,7 +72,12 @@ describe('portal-sim: APIM gateway', () => {
     const send = (text: string) =>
       fetch(`${sim.url}${PortalPaths.assetList}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [ApimHeaders.accessToken]: token, [ApimHeaders.timestamp]: String(timestamp), [ApimHeaders.signature]: signature },
+        headers: {
+          'content-type': 'application/json',
+          [ApimHeaders.accessToken]: token,
+          [ApimHeaders.timestamp]: String(timestamp),
+          [ApimHeaders.signature]: signature,
+        },
         body: text,
       });
     expect((await send(signedText)).status).toBe(200);
@@ -83,7 +97,12 @@ describe('portal-sim: APIM gateway', () => {
     const signature = requestSignature(token, signingParams(query, undefined), timestamp, sim.appSecret);
     const get = (qs: string) =>
       fetch(`${sim.url}${PortalPaths.appAssetTree}?${qs}`, {
-        headers: { authorization: `Bearer ${userJwt}`, [ApimHeaders.accessToken]: token, [ApimHeaders.timestamp]: String(timestamp), [ApimHeaders.signature]: signature },
+        headers: {
+          authorization: `Bearer ${userJwt}`,
+          [ApimHeaders.accessToken]: token,
+          [ApimHeaders.timestamp]: String(timestamp),
+          [ApimHeaders.signature]: signature,
+        },
       });
     const good = await get(`resourceTypes=inverter&accessKey=${sim.accessKey}`);
     expect(good.status).toBe(200);

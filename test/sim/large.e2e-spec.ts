@@ -27,7 +27,10 @@ describe('portal-sim: large profile', () => {
     expect(total).toBeGreaterThanOrEqual(10_000);
     const ids = new Set<string>(first.body.data.assets.map((a: { id: string }) => a.id));
     for (let pageNo = 1; pageNo * 1000 < total; pageNo++) {
-      const page = await signedCall(sim, 'POST', PortalPaths.assetList, { body: { userId: 'u00001', orgId: 'o1', pagination: { pageNo, pageSize: 1000 } }, appToken: app });
+      const page = await signedCall(sim, 'POST', PortalPaths.assetList, {
+        body: { userId: 'u00001', orgId: 'o1', pagination: { pageNo, pageSize: 1000 } },
+        appToken: app,
+      });
       for (const a of page.body.data.assets as { id: string }[]) ids.add(a.id);
     }
     expect(ids.size).toBe(total);

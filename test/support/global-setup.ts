@@ -7,7 +7,9 @@ import { TEST_REDIS_PORT } from './test-redis';
 /** The shared Redis of the e2e suites: the one on 127.0.0.1:6379 (or TEST_REDIS_PORT), started here when none answers. */
 export default async function globalSetup(): Promise<void> {
   if (!(await portOpen(TEST_REDIS_PORT))) {
-    const r = spawnSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(TEST_REDIS_PORT), '--save', '', '--appendonly', 'no'], { encoding: 'utf8' });
+    const r = spawnSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(TEST_REDIS_PORT), '--save', '', '--appendonly', 'no'], {
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`could not start redis-server: ${r.stderr}`);
     await waitFor(() => portOpen(TEST_REDIS_PORT), 10_000, `redis on ${TEST_REDIS_PORT}`);
   }

@@ -31,7 +31,10 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
 export class OwnRedis {
   private proc?: ChildProcess;
   private readonly dir = mkdtempSync(join(tmpdir(), 'abff-redis-'));
-  constructor(readonly port: number, private readonly extraArgs: string[] = []) {}
+  constructor(
+    readonly port: number,
+    private readonly extraArgs: string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -69,9 +72,18 @@ export async function startCluster(ports: number[]): Promise<{ nodes: string[]; 
   const nodes = ports.map((p) => `127.0.0.1:${p}`);
   const r = spawnSync('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`redis-cli --cluster create failed: ${r.stderr || r.stdout}`);
-  await waitFor(async () => {
-    const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' });
-    return /cluster_state:ok/.test(info.stdout);
-  }, 15_000, 'cluster_state:ok');
-  return { nodes, stop: async () => { await Promise.all(servers.map((s) => s.stop())); } };
+  await waitFor(
+    async () => {
+      const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' });
+      return /cluster_state:ok/.test(info.stdout);
+    },
+    15_000,
+    'cluster_state:ok',
+  );
+  return {
+    nodes,
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
 }

@@ -1,6 +1,15 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ApimHeaders, PortalEndpointName, PortalPaths, TokenReply, isSuccessCode, requestSignature, signingParams, tokenEncryption } from '@app/portal-contracts';
+import {
+  ApimHeaders,
+  PortalEndpointName,
+  PortalPaths,
+  TokenReply,
+  isSuccessCode,
+  requestSignature,
+  signingParams,
+  tokenEncryption,
+} from '@app/portal-contracts';
 import { SimCounters, SimCreateOrg, SimCreateUser, SimFault, SimOrgDetail, SimOrgSummary, SimQuirks } from '@app/sim-contracts';
 import { freePort } from './ports';
 
@@ -215,7 +224,12 @@ export interface SignedCallResult<T = unknown> {
 
 /** Calls a portal endpoint the way a client must: app token, apim headers, signature over query and raw body. */
 /** A signed portal call as sent by signedCall, its Response unread (for a test that reads the bytes as they come). */
-export async function signedFetch(sim: Pick<SimHandle, 'url' | 'appKey' | 'appSecret'>, method: 'GET' | 'POST', path: string, opts: SignedCallOptions = {}): Promise<Response> {
+export async function signedFetch(
+  sim: Pick<SimHandle, 'url' | 'appKey' | 'appSecret'>,
+  method: 'GET' | 'POST',
+  path: string,
+  opts: SignedCallOptions = {},
+): Promise<Response> {
   const token = opts.appToken ?? (await appToken(sim));
   const query = opts.query ?? {};
   const bodyText = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
@@ -233,7 +247,7 @@ export async function signedFetch(sim: Pick<SimHandle, 'url' | 'appKey' | 'appSe
   return fetch(`${sim.url}${path}${qs ? `?${qs}` : ''}`, { method, headers, body: bodyText, signal: opts.signal });
 }
 
-export async function signedCall<T = any>(  
+export async function signedCall<T = any>(
   sim: Pick<SimHandle, 'url' | 'appKey' | 'appSecret'>,
   method: 'GET' | 'POST',
   path: string,

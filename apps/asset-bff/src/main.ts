@@ -33,7 +33,8 @@ const EXPOSED_HEADERS = ['X-Request-Id', 'X-Cache', 'Age', 'Retry-After'];
 
 const DOCS_PATH = '/docs';
 /** The Swagger UI and its assets: HTML pages that get helmet's document headers. */
-const isDocsRoute = (url: string | undefined): boolean => url !== undefined && (url === DOCS_PATH || url.startsWith(`${DOCS_PATH}/`) || url.startsWith(`${DOCS_PATH}-`));
+const isDocsRoute = (url: string | undefined): boolean =>
+  url !== undefined && (url === DOCS_PATH || url.startsWith(`${DOCS_PATH}/`) || url.startsWith(`${DOCS_PATH}-`));
 /**
  * Security headers of the JSON API (every route but the docs): the REST set (OWASP REST Security cheat
  * sheet): a CSP that allows nothing and no framing, no framing for old browsers, no MIME sniffing, HSTS.
@@ -132,7 +133,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     metrics.observeRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, ms / 1000);
     if (accessLog) {
       const id = String(req.id);
-      logger.log({ requestId: id, req: { id, method: req.method, url: req.url.split('?')[0] }, res: { statusCode: reply.statusCode }, responseTime: Math.round(ms) }, 'request completed');
+      logger.log(
+        { requestId: id, req: { id, method: req.method, url: req.url.split('?')[0] }, res: { statusCode: reply.statusCode }, responseTime: Math.round(ms) },
+        'request completed',
+      );
     }
     done();
   });
@@ -193,7 +197,8 @@ async function bootstrap(): Promise<void> {
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const driver = app.get(AssetSetCache).driver;
-  const cache = driver === 'memory' ? 'in-process LRU (no REDIS_URL or REDIS_CLUSTER_NODES set; single instance only)' : driver === 'cluster' ? 'Redis Cluster' : 'Redis';
+  const cache =
+    driver === 'memory' ? 'in-process LRU (no REDIS_URL or REDIS_CLUSTER_NODES set; single instance only)' : driver === 'cluster' ? 'Redis Cluster' : 'Redis';
   logger.log(`cache: ${cache}`);
   process.stdout.write(`asset-bff listening on http://${config.HOST}:${port} (cache: ${cache})\n`);
 }

@@ -16,10 +16,13 @@ async function bootstrap(): Promise<void> {
     { rawBody: true, logger: ['error', 'warn'] },
   );
   const recorder = app.get(CallRecorder);
-  app.getHttpAdapter().getInstance().addHook('onRequest', (req, reply, done) => {
-    recorder.onArrival(req.raw, reply.raw);
-    done();
-  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (req, reply, done) => {
+      recorder.onArrival(req.raw, reply.raw);
+      done();
+    });
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
   const addr = app.getHttpServer().address();

@@ -26,7 +26,10 @@ export type DictionaryView = { epoch: string; indexOf: Map<string, number> };
 export class AssetIdDictionary {
   private readonly orgs = new LRUCache<string, OrgDictionary>({ max: DICTIONARY_MAX_ORGS });
 
-  constructor(private readonly driver: CacheDriver, private readonly keys: CacheKeys) {}
+  constructor(
+    private readonly driver: CacheDriver,
+    private readonly keys: CacheKeys,
+  ) {}
 
   /** Indexes for the ids (assigning new ones in the store); undefined when the store failed. */
   async assign(orgId: string, ids: string[], ttlMs: number): Promise<DictionaryView | undefined> {

@@ -19,7 +19,10 @@ describe('AppTokenProvider', () => {
   it('renews 60 s before a long-lived token expires, 10% before a short one', async () => {
     let now = 0;
     let n = 0;
-    const p = new AppTokenProvider(async () => ({ accessToken: `t${++n}`, expireS: n === 1 ? 7200 : 10 }), () => now);
+    const p = new AppTokenProvider(
+      async () => ({ accessToken: `t${++n}`, expireS: n === 1 ? 7200 : 10 }),
+      () => now,
+    );
     expect(await p.get()).toBe('t1');
     now = 7_200_000 - 60_001;
     expect(await p.get()).toBe('t1');

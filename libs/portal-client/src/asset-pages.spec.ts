@@ -1,6 +1,11 @@
 import { AssetPage, MergedPages, PageMerge, pageOf, pagesToRead, readAssetListData } from './asset-pages';
 
-const page = (pageNo: number, total: number, ids: string[]): AssetPage => pageOf(pageNo, total, ids.map((id) => ({ id, name: { default: id } })));
+const page = (pageNo: number, total: number, ids: string[]): AssetPage =>
+  pageOf(
+    pageNo,
+    total,
+    ids.map((id) => ({ id, name: { default: id } })),
+  );
 /** The pages of a pass added in page order. */
 function mergePages(pages: AssetPage[], pageSize: number, maxAssets?: number): MergedPages {
   const merge = new PageMerge(pageSize, maxAssets);
@@ -51,8 +56,28 @@ describe('PageMerge in page order', () => {
   });
 
   it('keeps each kept id with its own name when an id repeats, and caps names with the ids', () => {
-    const named = (pageNo: number, total: number, list: [string, string][]) => pageOf(pageNo, total, list.map(([id, n]) => ({ id, name: { default: n } })));
-    const m = mergePages([named(0, 6, [['a', 'A'], ['b', 'B'], ['c', 'C']]), named(1, 6, [['b', 'B2'], ['d', 'D'], ['e', 'E']])], 3, 4);
+    const named = (pageNo: number, total: number, list: [string, string][]) =>
+      pageOf(
+        pageNo,
+        total,
+        list.map(([id, n]) => ({ id, name: { default: n } })),
+      );
+    const m = mergePages(
+      [
+        named(0, 6, [
+          ['a', 'A'],
+          ['b', 'B'],
+          ['c', 'C'],
+        ]),
+        named(1, 6, [
+          ['b', 'B2'],
+          ['d', 'D'],
+          ['e', 'E'],
+        ]),
+      ],
+      3,
+      4,
+    );
     expect(m.ids).toEqual(['a', 'b', 'c', 'd']);
     expect(m.assets).toEqual([
       { id: 'a', name: { default: 'A' } },
@@ -78,7 +103,15 @@ describe('PageMerge in page order', () => {
 
 describe('readAssetListData', () => {
   it('keeps ids and names, and names what is malformed', () => {
-    expect(readAssetListData({ pagination: { totalElements: 1 }, assets: [{ id: 'a', name: { default: 'A' }, extra: 1 }, { id: 'b', name: null }] })).toEqual({
+    expect(
+      readAssetListData({
+        pagination: { totalElements: 1 },
+        assets: [
+          { id: 'a', name: { default: 'A' }, extra: 1 },
+          { id: 'b', name: null },
+        ],
+      }),
+    ).toEqual({
       totalElements: 1,
       assets: [
         { id: 'a', name: { default: 'A' } },

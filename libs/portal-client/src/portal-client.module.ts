@@ -33,10 +33,7 @@ export class PortalClientModule {
           }),
         }),
       ],
-      providers: [
-        { provide: PORTAL_CLIENT_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
-        PortalClient,
-      ],
+      providers: [{ provide: PORTAL_CLIENT_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] }, PortalClient],
       exports: [PortalClient],
     };
   }

@@ -17,12 +17,23 @@ function clientWith(handler: Handler, overrides: Partial<PortalClientOptions> = 
     const path = String(config.url).split('?')[0];
     const body = typeof config.data === 'string' ? JSON.parse(config.data) : undefined;
     calls.push({ path, body, config });
-    if (path === PortalPaths.tokenGet) return { status: 200, headers: {}, data: { status: 0, msg: 'SUCCESS', data: { accessToken: 'app-token', expire: 7200 } } };
+    if (path === PortalPaths.tokenGet)
+      return { status: 200, headers: {}, data: { status: 0, msg: 'SUCCESS', data: { accessToken: 'app-token', expire: 7200 } } };
     const r = await handler(path, body, config);
     return { status: r.status ?? 200, headers: {}, data: r.data };
   });
   const http = { axiosRef: { request, defaults: {} } } as unknown as HttpService;
-  const options: PortalClientOptions = { baseUrl: 'http://portal', appKey: 'k', appSecret: SECRET, timeoutMs: 1_000, concurrency: 4, batchSize: 2, pageSize: 2, retryBaseDelayMs: 1, ...overrides };
+  const options: PortalClientOptions = {
+    baseUrl: 'http://portal',
+    appKey: 'k',
+    appSecret: SECRET,
+    timeoutMs: 1_000,
+    concurrency: 4,
+    batchSize: 2,
+    pageSize: 2,
+    retryBaseDelayMs: 1,
+    ...overrides,
+  };
   return { client: new PortalClient(options, http), calls };
 }
 
@@ -75,7 +86,9 @@ describe('PortalClient (scripted upstream)', () => {
     const headers = call.config.headers as Record<string, string>;
     expect(call.body).toEqual({ userId: 'u', orgId: 'o', pagination: { pageNo: 0, pageSize: 2 } });
     expect(headers['content-type']).toBe('application/json');
-    expect(headers[ApimHeaders.signature]).toBe(requestSignature('app-token', signingParams({}, call.config.data as string), headers[ApimHeaders.timestamp], SECRET));
+    expect(headers[ApimHeaders.signature]).toBe(
+      requestSignature('app-token', signingParams({}, call.config.data as string), headers[ApimHeaders.timestamp], SECRET),
+    );
   });
 
   it('answers complete: false when the pages keep changing after one re-read', async () => {
@@ -113,12 +126,18 @@ describe('PortalClient (scripted upstream)', () => {
         code: 0,
         data: {
           usersUserAssets: body.userIds.filter((u: string) => u !== 'u3').map((u: string) => ({ userId: u, userAssetIds: ['shared', `own-${u}`] })),
-          userAssets: [{ id: 'shared', name: { default: 'S' }, type: 't', typeName: {} }, ...body.userIds.map((u: string) => ({ id: `own-${u}`, name: {}, type: 't', typeName: {} }))],
+          userAssets: [
+            { id: 'shared', name: { default: 'S' }, type: 't', typeName: {} },
+            ...body.userIds.map((u: string) => ({ id: `own-${u}`, name: {}, type: 't', typeName: {} })),
+          ],
         },
       },
     }));
     const r = await client.getUsersAssets('o', ['u1', 'u2', 'u1', 'u3', 'u4']);
-    expect(calls.filter((c) => c.path === PortalPaths.usersAssetList).map((c) => c.body.userIds)).toEqual([['u1', 'u2'], ['u3', 'u4']]);
+    expect(calls.filter((c) => c.path === PortalPaths.usersAssetList).map((c) => c.body.userIds)).toEqual([
+      ['u1', 'u2'],
+      ['u3', 'u4'],
+    ]);
     expect(r.users).toEqual([
       { userId: 'u1', userAssetIds: ['shared', 'own-u1'] },
       { userId: 'u2', userAssetIds: ['shared', 'own-u2'] },

@@ -1,14 +1,7 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import DataLoader from 'dataloader';
-import {
-  AssetListRequest,
-  PortalLimits,
-  PortalPaths,
-  UserAssetInfo,
-  UsersAssetListRequest,
-  UsersUserAssets,
-} from '@app/portal-contracts';
+import { AssetListRequest, PortalLimits, PortalPaths, UserAssetInfo, UsersAssetListRequest, UsersUserAssets } from '@app/portal-contracts';
 import { AnswerDecoder } from './answer';
 import { AssetPage, MergedPages, PageMerge, pageOf, pagesToRead, readAssetListData } from './asset-pages';
 import { ResolvedPortalClientOptions, resolvePortalClientOptions } from './portal-client.defaults';
@@ -66,7 +59,10 @@ export class PortalClient implements OnModuleDestroy {
   private readonly transport: PortalTransport;
   private readonly loaders = new Map<string, DataLoader<string, SingleUserAssets>>();
 
-  constructor(@Inject(PORTAL_CLIENT_OPTIONS) options: PortalClientOptions, private readonly http: HttpService) {
+  constructor(
+    @Inject(PORTAL_CLIENT_OPTIONS) options: PortalClientOptions,
+    private readonly http: HttpService,
+  ) {
     this.o = resolvePortalClientOptions(options);
     this.transport = new PortalTransport(http.axiosRef, this.o);
   }
@@ -94,7 +90,13 @@ export class PortalClient implements OnModuleDestroy {
    * leaves a user out) and each asset's details once. Duplicate types are folded, an empty list means no filter;
    * more than 1000 distinct resourceTypes is a BadRequest raised before any call (the portal's own limit).
    */
-  async getUsersAssets(orgId: string, userIds: string[], resourceTypes?: string[], onChunk?: ChunkListener, decode?: AnswerDecoder): Promise<UsersAssetsResult> {
+  async getUsersAssets(
+    orgId: string,
+    userIds: string[],
+    resourceTypes?: string[],
+    onChunk?: ChunkListener,
+    decode?: AnswerDecoder,
+  ): Promise<UsersAssetsResult> {
     const endpoint = 'usersAssetList';
     // An empty filter means no filter (as the portal reads it); it is left out of the body.
     const types = resourceTypes?.length ? unique(resourceTypes) : undefined;
@@ -113,7 +115,11 @@ export class PortalClient implements OnModuleDestroy {
           const seen = lists.get(u.userId);
           lists.set(u.userId, unique(seen ? [...seen, ...u.userAssetIds] : u.userAssetIds));
         }
-        onChunk?.({ users: chunk.map((userId) => ({ userId, userAssetIds: lists.get(userId) ?? [] })), offset: c * this.o.batchSize, assets: answer.userAssets });
+        onChunk?.({
+          users: chunk.map((userId) => ({ userId, userAssetIds: lists.get(userId) ?? [] })),
+          offset: c * this.o.batchSize,
+          assets: answer.userAssets,
+        });
         return { lists, userAssets: answer.userAssets };
       }),
     );
@@ -198,7 +204,9 @@ export class PortalClient implements OnModuleDestroy {
     const endpoint = 'assetList';
     const body: AssetListRequest = { userId, orgId, pagination: { pageNo, pageSize: this.o.pageSize } };
     // `data` comes checked by readAnswer (readAssetListData), on this thread or the decoder's.
-    const page = (await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.assetList, body, read: endpoint, decode })) as ReturnType<typeof readAssetListData>;
+    const page = (await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.assetList, body, read: endpoint, decode })) as ReturnType<
+      typeof readAssetListData
+    >;
     if (typeof page === 'string') malformed(endpoint, page);
     return pageOf(pageNo, page.totalElements, page.assets);
   }
@@ -213,7 +221,9 @@ export class PortalClient implements OnModuleDestroy {
     const body: UsersAssetListRequest = { organizationId: orgId, userIds };
     if (resourceTypes !== undefined) body.resourceTypes = resourceTypes;
     // `data` comes checked by readAnswer (readUsersAssetListData), on this thread or the decoder's.
-    const answer = (await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.usersAssetList, body, read: endpoint, decode })) as ReturnType<typeof readUsersAssetListData>;
+    const answer = (await this.transport.call({ endpoint, method: 'POST', path: PortalPaths.usersAssetList, body, read: endpoint, decode })) as ReturnType<
+      typeof readUsersAssetListData
+    >;
     if (typeof answer === 'string') malformed(endpoint, answer);
     return answer;
   }

@@ -133,20 +133,41 @@ export function toPortalError(f: PortalFailure, endpoint: string): PortalError {
         case GatewayCode.GatewayBusy:
         case GatewayCode.TokenExpired:
         case GatewayCode.InvalidAccessToken:
-          return new PortalError({ ...base, kind: PortalErrorKind.Unavailable, retryAfterS: DEFAULT_RETRY_AFTER_S, message: `${at}: gateway refused the call (${f.code})` });
+          return new PortalError({
+            ...base,
+            kind: PortalErrorKind.Unavailable,
+            retryAfterS: DEFAULT_RETRY_AFTER_S,
+            message: `${at}: gateway refused the call (${f.code})`,
+          });
         case GatewayCode.UnknownAppKey:
         case GatewayCode.BadEncryption:
         case GatewayCode.BadSignature:
-          return new PortalError({ ...base, kind: PortalErrorKind.Unavailable, retryAfterS: DEFAULT_RETRY_AFTER_S, message: `${at}: gateway rejected the app credentials (${f.code}); check PORTAL_APP_KEY/PORTAL_APP_SECRET` });
+          return new PortalError({
+            ...base,
+            kind: PortalErrorKind.Unavailable,
+            retryAfterS: DEFAULT_RETRY_AFTER_S,
+            message: `${at}: gateway rejected the app credentials (${f.code}); check PORTAL_APP_KEY/PORTAL_APP_SECRET`,
+          });
         default:
           return new PortalError({ ...base, kind: PortalErrorKind.BadResponse, message: `${at}: unknown gateway code ${f.code}` });
       }
     }
     case 'http':
       if (f.httpStatus >= 500) {
-        return new PortalError({ endpoint, kind: PortalErrorKind.Unavailable, httpStatus: f.httpStatus, retryAfterS: f.retryAfterS ?? DEFAULT_RETRY_AFTER_S, message: `${at} answered HTTP ${f.httpStatus}` });
+        return new PortalError({
+          endpoint,
+          kind: PortalErrorKind.Unavailable,
+          httpStatus: f.httpStatus,
+          retryAfterS: f.retryAfterS ?? DEFAULT_RETRY_AFTER_S,
+          message: `${at} answered HTTP ${f.httpStatus}`,
+        });
       }
-      return new PortalError({ endpoint, kind: PortalErrorKind.BadResponse, httpStatus: f.httpStatus, message: `${at} answered HTTP ${f.httpStatus} without an envelope` });
+      return new PortalError({
+        endpoint,
+        kind: PortalErrorKind.BadResponse,
+        httpStatus: f.httpStatus,
+        message: `${at} answered HTTP ${f.httpStatus} without an envelope`,
+      });
     case 'network':
       return new PortalError({ endpoint, kind: PortalErrorKind.Unavailable, retryAfterS: DEFAULT_RETRY_AFTER_S, message: `${at} unreachable (${f.reason})` });
     case 'timeout':
@@ -154,9 +175,19 @@ export function toPortalError(f: PortalFailure, endpoint: string): PortalError {
     case 'circuitOpen':
       return new PortalError({ endpoint, kind: PortalErrorKind.Unavailable, retryAfterS: f.retryAfterS, message: `${at} skipped: circuit open` });
     case 'bulkheadFull':
-      return new PortalError({ endpoint, kind: PortalErrorKind.Unavailable, retryAfterS: DEFAULT_RETRY_AFTER_S, message: `${at} skipped: too many calls queued` });
+      return new PortalError({
+        endpoint,
+        kind: PortalErrorKind.Unavailable,
+        retryAfterS: DEFAULT_RETRY_AFTER_S,
+        message: `${at} skipped: too many calls queued`,
+      });
     case 'malformed':
-      return new PortalError({ endpoint, kind: PortalErrorKind.BadResponse, httpStatus: f.httpStatus, message: `${at} answered a malformed body (${f.reason})` });
+      return new PortalError({
+        endpoint,
+        kind: PortalErrorKind.BadResponse,
+        httpStatus: f.httpStatus,
+        message: `${at} answered a malformed body (${f.reason})`,
+      });
     case 'invalidArgument':
       return new PortalError({ endpoint, kind: PortalErrorKind.BadRequest, message: `${at} not called: ${f.reason}` });
     default:

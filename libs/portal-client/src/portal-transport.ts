@@ -45,7 +45,13 @@ export interface PortalRequest {
 const TOKEN_REJECTED = new Set<number>([GatewayCode.TokenExpired, GatewayCode.InvalidAccessToken]);
 /** Gateway codes that mean the app credentials are wrong: an operator must act. */
 const CREDENTIALS_REJECTED = new Set<number>([GatewayCode.UnknownAppKey, GatewayCode.BadEncryption, GatewayCode.BadSignature]);
-const KNOWN_PORTAL_CODES = new Set<number>([PortalCode.BadRequest, PortalCode.InvalidUserToken, PortalCode.NotPermitted, PortalCode.NotFound, PortalCode.OuNotSelected]);
+const KNOWN_PORTAL_CODES = new Set<number>([
+  PortalCode.BadRequest,
+  PortalCode.InvalidUserToken,
+  PortalCode.NotPermitted,
+  PortalCode.NotFound,
+  PortalCode.OuNotSelected,
+]);
 /** Envelope codes in this range come from the API gateway, not the portal. */
 const GATEWAY_CODE_MIN = 1000;
 const GATEWAY_CODE_MAX = 1999;
@@ -233,7 +239,8 @@ export class PortalTransport {
   /** Reads an API envelope: success is code 0 or 200 whatever the HTTP status; an error may come with HTTP 200. */
   private interpret(res: AxiosResponse, body: unknown): Outcome {
     const code = typeof body === 'object' && body !== null ? (body as { code?: unknown }).code : undefined;
-    const message = typeof body === 'object' && body !== null ? ((body as { message?: unknown; msg?: unknown }).message ?? (body as { msg?: unknown }).msg) : undefined;
+    const message =
+      typeof body === 'object' && body !== null ? ((body as { message?: unknown; msg?: unknown }).message ?? (body as { msg?: unknown }).msg) : undefined;
     const msg = typeof message === 'string' ? message : undefined;
     if (typeof code !== 'number') {
       if (res.status >= 500) return { failure: { type: 'http', httpStatus: res.status, retryAfterS: retryAfterHeader(res) } };
@@ -268,13 +275,25 @@ export class PortalTransport {
         timeout: this.o.timeoutMs,
       });
       status = res.status;
-      const reply = readAnswer(undefined, res.data) as { status?: unknown; code?: unknown; msg?: unknown; message?: unknown; data?: { accessToken?: unknown; expire?: unknown } | null };
+      const reply = readAnswer(undefined, res.data) as {
+        status?: unknown;
+        code?: unknown;
+        msg?: unknown;
+        message?: unknown;
+        data?: { accessToken?: unknown; expire?: unknown } | null;
+      };
       const code = typeof reply?.status === 'number' ? reply.status : typeof reply?.code === 'number' ? reply.code : undefined;
       const msg = typeof reply?.msg === 'string' ? reply.msg : typeof reply?.message === 'string' ? reply.message : undefined;
       if (code === undefined) {
-        failure = res.status >= 500 ? { type: 'http', httpStatus: res.status, retryAfterS: retryAfterHeader(res) } : { type: 'malformed', reason: 'token reply without status', httpStatus: res.status };
+        failure =
+          res.status >= 500
+            ? { type: 'http', httpStatus: res.status, retryAfterS: retryAfterHeader(res) }
+            : { type: 'malformed', reason: 'token reply without status', httpStatus: res.status };
       } else if (code !== 0) {
-        failure = res.status >= 500 && (code < GATEWAY_CODE_MIN || code > GATEWAY_CODE_MAX) ? { type: 'http', httpStatus: res.status } : { type: 'gateway', code, message: msg, httpStatus: res.status };
+        failure =
+          res.status >= 500 && (code < GATEWAY_CODE_MIN || code > GATEWAY_CODE_MAX)
+            ? { type: 'http', httpStatus: res.status }
+            : { type: 'gateway', code, message: msg, httpStatus: res.status };
       } else if (typeof reply.data?.accessToken !== 'string' || !reply.data.accessToken || typeof reply.data.expire !== 'number' || !(reply.data.expire > 0)) {
         failure = { type: 'malformed', reason: 'token reply without accessToken/expire', httpStatus: res.status };
       } else {
@@ -287,7 +306,9 @@ export class PortalTransport {
     this.finishCall('tokenGet', 'POST', PortalPaths.tokenGet, status, started, failure);
     if (failure) {
       if (failure.type === 'gateway' && CREDENTIALS_REJECTED.has(failure.code)) {
-        this.logger.error(`gateway rejected the app credentials (code ${failure.code}) for appKey ${this.o.appKey.slice(0, 4)}…; check PORTAL_APP_KEY / PORTAL_APP_SECRET`);
+        this.logger.error(
+          `gateway rejected the app credentials (code ${failure.code}) for appKey ${this.o.appKey.slice(0, 4)}…; check PORTAL_APP_KEY / PORTAL_APP_SECRET`,
+        );
       }
       throw new PortalFailureSignal(failure);
     }
@@ -295,7 +316,14 @@ export class PortalTransport {
   }
 
   /** Bookkeeping of one HTTP call: debug log (path only, never query values or headers), observer, readiness. */
-  private finishCall(endpoint: PortalEndpointName, method: string, path: string, status: number | string, started: number, failure: PortalFailure | undefined): void {
+  private finishCall(
+    endpoint: PortalEndpointName,
+    method: string,
+    path: string,
+    status: number | string,
+    started: number,
+    failure: PortalFailure | undefined,
+  ): void {
     const ms = performance.now() - started;
     // A business error still proves the portal is reachable and accepts our credentials.
     this.lastCallOk = failure === undefined || failure.type === 'envelope';

@@ -14,7 +14,9 @@ export type QueryParams = Record<string, string | undefined>;
 /** Encodes the query in name order, so the URL and the signature agree on what was sent. */
 export function buildQueryString(query: QueryParams | undefined): string {
   if (!query) return '';
-  const names = Object.keys(query).filter((n) => query[n] !== undefined).sort();
+  const names = Object.keys(query)
+    .filter((n) => query[n] !== undefined)
+    .sort();
   return names.map((n) => `${encodeURIComponent(n)}=${encodeURIComponent(query[n] as string)}`).join('&');
 }
 

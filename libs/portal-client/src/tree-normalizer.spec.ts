@@ -35,7 +35,17 @@ const clean: RawTreeNode = {
     },
   ],
   associatedResources: [
-    { id: 'r1', name: 'Res', nameJson: { default: 'Res' }, tag: 'asset', displayOrder: 1, parentId: 'root', type: 't', typeName: { default: 'T' }, children: [] },
+    {
+      id: 'r1',
+      name: 'Res',
+      nameJson: { default: 'Res' },
+      tag: 'asset',
+      displayOrder: 1,
+      parentId: 'root',
+      type: 't',
+      typeName: { default: 'T' },
+      children: [],
+    },
   ],
 };
 

@@ -37,7 +37,9 @@ export function tokenEncryption(appKey: string, timestamp: number | string, appS
  * name+value with no separator, followed by the JSON body exactly as sent (empty when there is none).
  */
 export function signingParams(query: Record<string, string | undefined>, bodyText: string | undefined): string {
-  const names = Object.keys(query).filter((n) => query[n] !== undefined).sort();
+  const names = Object.keys(query)
+    .filter((n) => query[n] !== undefined)
+    .sort();
   let out = '';
   for (const n of names) out += n + String(query[n]);
   return out + (bodyText ?? '');

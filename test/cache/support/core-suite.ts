@@ -305,7 +305,11 @@ export function describeCoreSuite(target: CoreTarget): void {
     expect([...stale.values()].map((r) => r.status)).toEqual(['STALE', 'STALE']);
     expect(stale.get('u2')?.set?.assetIds).toEqual(portal.setOf('u2').assetIds);
     await expect(cache.getUserSets({ orgId: ORG }, ['u1', 'u3'], portal.batch, { bypass: true })).rejects.toBe(boom);
-    expect(portal.calls).toEqual([['u1', 'u2'], ['u1', 'u2'], ['u1', 'u3']]);
+    expect(portal.calls).toEqual([
+      ['u1', 'u2'],
+      ['u1', 'u2'],
+      ['u1', 'u3'],
+    ]);
   });
 
   it('batch: serves STALE copies when loadMissing fails and every missing user has one, else rethrows', async () => {
@@ -318,7 +322,11 @@ export function describeCoreSuite(target: CoreTarget): void {
     const stale = await cache.getUserSets({ orgId: ORG }, ['u1', 'u2'], portal.batch);
     expect([...stale.values()].map((r) => r.status)).toEqual(['STALE', 'STALE']);
     await expect(cache.getUserSets({ orgId: ORG }, ['u1', 'u3'], portal.batch)).rejects.toBe(boom);
-    expect(portal.calls).toEqual([['u1', 'u2'], ['u1', 'u2'], ['u1', 'u3']]);
+    expect(portal.calls).toEqual([
+      ['u1', 'u2'],
+      ['u1', 'u2'],
+      ['u1', 'u3'],
+    ]);
   });
 
   it('stores asset details once per OU; typed details are never replaced by untyped ones', async () => {
@@ -403,7 +411,10 @@ export function describeCoreSuite(target: CoreTarget): void {
       await sleep(50);
       const after = await b.getUserSets({ orgId: ORG }, ['u1', 'u2', 'u3'], portal.batch);
       expect([...after.values()].map((r) => r.status)).toEqual(['MISS', 'MISS', 'MISS']);
-      expect(portal.calls).toEqual([['u1', 'u2', 'u3'], ['u1', 'u2', 'u3']]);
+      expect(portal.calls).toEqual([
+        ['u1', 'u2', 'u3'],
+        ['u1', 'u2', 'u3'],
+      ]);
     });
 
     it('500 concurrent cold reads split over two instances load once (Redis lock; the other instance waits)', async () => {
@@ -412,9 +423,7 @@ export function describeCoreSuite(target: CoreTarget): void {
       const a = await makeCache({ observer: ca.observer });
       const b = await makeCache({ observer: cb.observer });
       portal.delayMs = 100;
-      const all = await Promise.all(
-        Array.from({ length: 500 }, (_, i) => (i % 2 ? a : b).getUserSet({ orgId: ORG }, 'hot', portal.single('hot'))),
-      );
+      const all = await Promise.all(Array.from({ length: 500 }, (_, i) => (i % 2 ? a : b).getUserSet({ orgId: ORG }, 'hot', portal.single('hot'))));
       expect(portal.count).toBe(1);
       expect(all.every((r) => r.set?.assetIds.length === 50 && r.status !== 'STALE')).toBe(true);
       expect(ca.counts.lockWaits + cb.counts.lockWaits).toBe(1);

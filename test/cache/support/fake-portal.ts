@@ -60,7 +60,8 @@ export class FakePortal {
       }
       const set = this.setOf(u);
       sets.set(u, set);
-      for (const id of set.assetIds) assets.set(id, { names: { default: `typed ${id}`, zh_CN: `资产 ${id}` }, type: 'inverter', typeNames: { default: 'Inverter' } });
+      for (const id of set.assetIds)
+        assets.set(id, { names: { default: `typed ${id}`, zh_CN: `资产 ${id}` }, type: 'inverter', typeNames: { default: 'Inverter' } });
     }
     return { sets, assets };
   };

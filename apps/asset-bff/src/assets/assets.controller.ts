@@ -30,7 +30,7 @@ export class AssetsController {
 
   @Get('orgs/:orgId/users/:userId/assets')
   @Access(USER_ASSETS_RULE)
-  @ApiOperation({ summary: "Every asset the user can access in the OU (all asset/list pages merged, upstream order)" })
+  @ApiOperation({ summary: 'Every asset the user can access in the OU (all asset/list pages merged, upstream order)' })
   @ApiParam({ name: 'orgId' })
   @ApiParam({ name: 'userId' })
   @ApiQuery({ name: 'lang', required: false, description: 'e.g. zh_CN, en' })
@@ -67,7 +67,11 @@ export class AssetsController {
   @ApiCached()
   @ApiOkResponse({ type: AssetDto })
   @ApiProblems(...READ_ERRORS)
-  async one(@Param() p: { orgId: string; userId: string; assetId: string }, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<AssetDto> {
+  async one(
+    @Param() p: { orgId: string; userId: string; assetId: string },
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<AssetDto> {
     const r = await this.assets.one(p.orgId, p.userId, p.assetId, prefsOf(req), wantsBypass(req));
     cacheHeaders(reply, r.status, r.ageS);
     return r.asset as AssetDto;

@@ -68,7 +68,13 @@ export class AssetsService {
   }
 
   /** One asset of the user's list, or ASSET_NOT_ACCESSIBLE. */
-  async one(orgId: string, userId: string, assetId: string, prefs: LangPrefs, bypass: boolean): Promise<{ asset: AssetView; status: CacheStatus; ageS: number }> {
+  async one(
+    orgId: string,
+    userId: string,
+    assetId: string,
+    prefs: LangPrefs,
+    bypass: boolean,
+  ): Promise<{ asset: AssetView; status: CacheStatus; ageS: number }> {
     const entry = await this.userSet(orgId, userId, bypass);
     const set = entry.set as UserAssetSet;
     if (!assetIndexOf(set).has(assetId)) throw new AppException(ErrorCode.AssetNotAccessible, 'The user cannot access this asset, or it does not exist');

@@ -66,9 +66,12 @@ describe('ApiKeyService', () => {
   it('never throws, and accepts nothing but a configured key, for arbitrary strings', () => {
     const s = service();
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.fullUnicodeString(), fc.string({ minLength: 500, maxLength: 600 }), fc.constantFrom(...KEYS.map((k) => `${k} `))), (key) => {
-        expect(s.verify(key)).toBeUndefined();
-      }),
+      fc.property(
+        fc.oneof(fc.string(), fc.fullUnicodeString(), fc.string({ minLength: 500, maxLength: 600 }), fc.constantFrom(...KEYS.map((k) => `${k} `))),
+        (key) => {
+          expect(s.verify(key)).toBeUndefined();
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -14,7 +14,7 @@ export class CacheAdminController {
   @Delete('users/:userId/cache')
   @HttpCode(204)
   @Access({ scope: 'cache:write' })
-  @ApiOperation({ summary: "The next read of this user goes upstream" })
+  @ApiOperation({ summary: 'The next read of this user goes upstream' })
   @ApiParam({ name: 'orgId' })
   @ApiParam({ name: 'userId' })
   @ApiNoContentResponse()

@@ -25,17 +25,20 @@ export function langPrefs(lang: string | undefined, acceptLanguage: string | und
   }
   if (!acceptLanguage || acceptLanguage.length > 512) return [];
   const parts: { tag: string; q: number; i: number }[] = [];
-  acceptLanguage.split(',').slice(0, MAX_TAGS * 2).forEach((part, i) => {
-    const [rawTag, ...params] = part.split(';');
-    const tag = normalizeTag(rawTag ?? '');
-    if (!tag) return;
-    let q = 1;
-    for (const p of params) {
-      const m = /^\s*q=([01](?:\.\d{0,3})?)\s*$/.exec(p);
-      if (m) q = Number(m[1]);
-    }
-    if (q > 0) parts.push({ tag, q, i });
-  });
+  acceptLanguage
+    .split(',')
+    .slice(0, MAX_TAGS * 2)
+    .forEach((part, i) => {
+      const [rawTag, ...params] = part.split(';');
+      const tag = normalizeTag(rawTag ?? '');
+      if (!tag) return;
+      let q = 1;
+      for (const p of params) {
+        const m = /^\s*q=([01](?:\.\d{0,3})?)\s*$/.exec(p);
+        if (m) q = Number(m[1]);
+      }
+      if (q > 0) parts.push({ tag, q, i });
+    });
   parts.sort((a, b) => b.q - a.q || a.i - b.i);
   return parts.slice(0, MAX_TAGS).map((p) => p.tag);
 }

@@ -30,7 +30,10 @@ describe('JSON body parser', () => {
     // Duplicate keys: the last one counts, as for every other field.
     expect(refusal('{"checks":[{"userId":"a","assetId":"a"}],"checks":{"__proto__":{}}}').field).toBe('checks.__proto__');
     expect(refusal('{"checks":[{"userId":"a","assetId":"a"},{"userId":"b","__proto__":null}]}').field).toBe('checks[1].__proto__');
-    expect(refusal('{"a":{"constructor":{"prototype":{"x":1}}}}')).toEqual({ field: 'a.constructor.prototype', problems: ['a constructor.prototype key is not accepted'] });
+    expect(refusal('{"a":{"constructor":{"prototype":{"x":1}}}}')).toEqual({
+      field: 'a.constructor.prototype',
+      problems: ['a constructor.prototype key is not accepted'],
+    });
     // Escaped spellings are the same key once parsed.
     expect(refusal('{"\\u005f_proto__":1}').field).toBe('__proto__');
     expect(refusal('{"x":[[{"__pr\\u006fto__":1}]]}').field).toBe('x[0][0].__proto__');

@@ -29,7 +29,8 @@ export function poisonedKeyPath(value: unknown): string | undefined {
     for (const k of keys) {
       if (k === '__proto__') return fieldOf(path, k);
       const c = obj[k];
-      if (k === 'constructor' && typeof c === 'object' && c !== null && Object.prototype.hasOwnProperty.call(c, 'prototype')) return `${fieldOf(path, k)}.prototype`;
+      if (k === 'constructor' && typeof c === 'object' && c !== null && Object.prototype.hasOwnProperty.call(c, 'prototype'))
+        return `${fieldOf(path, k)}.prototype`;
     }
     for (let i = keys.length - 1; i >= 0; i--) {
       const c = obj[keys[i]];

@@ -58,7 +58,10 @@ export function sendProblem(err: unknown, req: FastifyRequest, reply: FastifyRep
   const e = toAppException(err);
   const body = problemOf(e, String(req.id));
   if (body.status >= 500 && e.code === ErrorCode.Internal) {
-    logger.error({ requestId: req.id, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }, 'unhandled error');
+    logger.error(
+      { requestId: req.id, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) },
+      'unhandled error',
+    );
   }
   if (e.extra.retryAfterS !== undefined) reply.header('Retry-After', String(e.extra.retryAfterS));
   // Also for errors raised before the request-id hook ran (fastify's framework errors).

@@ -22,7 +22,7 @@ export function problemOf(e: AppException, requestId: string): ProblemBody {
     title,
     status,
     code: e.code,
-    detail: e.code === ErrorCode.Internal ? 'An unexpected error occurred; quote the requestId when reporting it.' : e.detail ?? title,
+    detail: e.code === ErrorCode.Internal ? 'An unexpected error occurred; quote the requestId when reporting it.' : (e.detail ?? title),
     requestId,
   };
   if (e.extra.fields) body.fields = e.extra.fields;

@@ -15,11 +15,19 @@ function fieldsOf(fn: () => unknown): string[] {
 
 describe('request validation', () => {
   it('accepts a valid batch body', () => {
-    expect(parseUserAssetsBody({ userIds: ['u1', 'u.2:x-y_z'], resourceTypes: ['inverter'] })).toEqual({ userIds: ['u1', 'u.2:x-y_z'], resourceTypes: ['inverter'] });
+    expect(parseUserAssetsBody({ userIds: ['u1', 'u.2:x-y_z'], resourceTypes: ['inverter'] })).toEqual({
+      userIds: ['u1', 'u.2:x-y_z'],
+      resourceTypes: ['inverter'],
+    });
   });
 
   it('names every offending field of a batch body', () => {
-    expect(fieldsOf(() => parseUserAssetsBody({ userIds: ['ok', '', 'a'.repeat(129), 7], extra: 1 }))).toEqual(['extra', 'userIds[1]', 'userIds[2]', 'userIds[3]']);
+    expect(fieldsOf(() => parseUserAssetsBody({ userIds: ['ok', '', 'a'.repeat(129), 7], extra: 1 }))).toEqual([
+      'extra',
+      'userIds[1]',
+      'userIds[2]',
+      'userIds[3]',
+    ]);
     expect(fieldsOf(() => parseUserAssetsBody({ userIds: [] }))).toEqual(['userIds']);
     expect(fieldsOf(() => parseUserAssetsBody({ userIds: new Array(50_001).fill('u') }))).toEqual(['userIds']);
     expect(fieldsOf(() => parseUserAssetsBody([1]))).toEqual(['body']);
@@ -28,7 +36,11 @@ describe('request validation', () => {
 
   it('names every offending field of access checks', () => {
     expect(parseChecks({ checks: [{ userId: 'u', assetId: 'a' }] })).toEqual([{ userId: 'u', assetId: 'a' }]);
-    expect(fieldsOf(() => parseChecks({ checks: [{ userId: 'u', assetId: '../x', more: true }, 'x'] }))).toEqual(['checks[0].more', 'checks[0].assetId', 'checks[1]']);
+    expect(fieldsOf(() => parseChecks({ checks: [{ userId: 'u', assetId: '../x', more: true }, 'x'] }))).toEqual([
+      'checks[0].more',
+      'checks[0].assetId',
+      'checks[1]',
+    ]);
     expect(fieldsOf(() => parseChecks({ checks: new Array(10_001).fill({ userId: 'u', assetId: 'a' }) }))).toEqual(['checks']);
   });
 

@@ -1,18 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import {
-  ArrayNotEmpty,
-  IsArray,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { ArrayNotEmpty, IsArray, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
 
 export const SCOPES = ['assets:read', 'cache:write'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -39,35 +27,50 @@ export class ApiKeyEntry {
 
 /** The service configuration, parsed once from the environment and validated at boot (API.md section 2). */
 export class AppConfig {
-  @IsInt() @Min(0) @Max(65535)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT = 3000;
 
-  @IsString() @IsNotEmpty()
+  @IsString()
+  @IsNotEmpty()
   HOST = '0.0.0.0';
 
   @Matches(/^https?:\/\/[^\s/$.?#].[^\s]*$/, { message: 'PORTAL_BASE_URL must be an http(s) URL' })
   PORTAL_BASE_URL!: string;
 
-  @IsString() @IsNotEmpty({ message: 'PORTAL_APP_KEY is required' })
+  @IsString()
+  @IsNotEmpty({ message: 'PORTAL_APP_KEY is required' })
   PORTAL_APP_KEY!: string;
 
-  @IsString() @IsNotEmpty({ message: 'PORTAL_APP_SECRET is required' })
+  @IsString()
+  @IsNotEmpty({ message: 'PORTAL_APP_SECRET is required' })
   PORTAL_APP_SECRET!: string;
 
-  @IsInt() @Min(50) @Max(120_000)
+  @IsInt()
+  @Min(50)
+  @Max(120_000)
   PORTAL_TIMEOUT_MS = 5000;
 
-  @IsInt() @Min(1) @Max(256)
+  @IsInt()
+  @Min(1)
+  @Max(256)
   PORTAL_CONCURRENCY = 8;
 
-  @IsInt() @Min(1) @Max(1000)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   PORTAL_BATCH_SIZE = 1000;
 
   /** How long single-user lookups (access checks of users not cached) wait to share one users/assetList call. */
-  @IsInt() @Min(0) @Max(1000)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
   PORTAL_BATCH_WINDOW_MS = 5;
 
-  @IsInt() @Min(1) @Max(1000)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   PORTAL_PAGE_SIZE = 1000;
 
   /**
@@ -75,7 +78,9 @@ export class AppConfig {
    * parts); 0: the main thread does. Two: a cold 10,000-user batch's first eight answers arrive together, and one
    * thread digesting them one after another set its wall time (see the README's Benchmarks).
    */
-  @IsInt() @Min(0) @Max(8)
+  @IsInt()
+  @Min(0)
+  @Max(8)
   PAGE_WORKERS = 2;
 
   @IsOptional()
@@ -87,25 +92,37 @@ export class AppConfig {
   @Matches(/^[^\s:]+:\d{1,5}$/, { each: true, message: 'REDIS_CLUSTER_NODES must be a comma list of host:port' })
   REDIS_CLUSTER_NODES?: string[];
 
-  @IsInt() @Min(1) @Max(86_400)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
   CACHE_TTL_S = 300;
 
-  @IsInt() @Min(0) @Max(604_800)
+  @IsInt()
+  @Min(0)
+  @Max(604_800)
   CACHE_STALE_S = 3600;
 
-  @IsInt() @Min(0) @Max(86_400)
+  @IsInt()
+  @Min(0)
+  @Max(86_400)
   CACHE_NEGATIVE_TTL_S = 30;
 
   /** In-process copy lifetime (not in the contract; 0 turns it off); pub/sub invalidation drops it earlier. */
-  @IsInt() @Min(0) @Max(60_000)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
   CACHE_LOCAL_TTL_MS = 30000;
 
   /** Most user sets kept in process. */
-  @IsInt() @Min(1) @Max(1_000_000)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
   CACHE_LOCAL_MAX_ENTRIES = 20_000;
 
   /** Bound on every Redis command; past it the cache is bypassed for that request. */
-  @IsInt() @Min(10) @Max(10_000)
+  @IsInt()
+  @Min(10)
+  @Max(10_000)
   REDIS_TIMEOUT_MS = 1000;
 
   @IsArray()
@@ -113,26 +130,36 @@ export class AppConfig {
   @Type(() => ApiKeyEntry)
   API_KEYS: ApiKeyEntry[] = [];
 
-  @IsOptional() @IsString() @IsNotEmpty()
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
   JWT_SECRET?: string;
 
   @IsOptional()
   @Matches(/^https?:\/\/.+/, { message: 'JWT_JWKS_URL must be an http(s) URL' })
   JWT_JWKS_URL?: string;
 
-  @IsOptional() @IsString() @IsNotEmpty()
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
   JWT_ISSUER?: string;
 
-  @IsOptional() @IsString() @IsNotEmpty()
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
   JWT_AUDIENCE?: string;
 
-  @IsString() @IsNotEmpty()
+  @IsString()
+  @IsNotEmpty()
   JWT_USER_CLAIM = 'sub';
 
-  @IsString() @IsNotEmpty()
+  @IsString()
+  @IsNotEmpty()
   JWT_ORG_CLAIM = 'orgId';
 
-  @IsInt() @Min(0) @Max(1_000_000)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
   RATE_LIMIT_PER_S = 0;
 
   @IsArray()
@@ -143,11 +170,15 @@ export class AppConfig {
   LOG_LEVEL = 'info';
 
   /** Largest request body accepted; larger bodies get 413. */
-  @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
+  @IsInt()
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
   BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
   /** On SIGTERM: how long readiness says 503 before the server stops accepting, then in-flight requests finish. */
-  @IsInt() @Min(0) @Max(60_000)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
   SHUTDOWN_DRAIN_MS = 0;
 }
 

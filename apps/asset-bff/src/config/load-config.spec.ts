@@ -16,21 +16,46 @@ function problems(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   it('applies the contract defaults', () => {
     const c = loadConfig(base);
-    expect(c).toMatchObject({ PORT: 3000, HOST: '0.0.0.0', PORTAL_TIMEOUT_MS: 5000, PORTAL_CONCURRENCY: 8, PORTAL_BATCH_SIZE: 1000, PORTAL_BATCH_WINDOW_MS: 5, PORTAL_PAGE_SIZE: 1000, CACHE_TTL_S: 300, CACHE_STALE_S: 3600, CACHE_NEGATIVE_TTL_S: 30, JWT_USER_CLAIM: 'sub', JWT_ORG_CLAIM: 'orgId', RATE_LIMIT_PER_S: 0 });
+    expect(c).toMatchObject({
+      PORT: 3000,
+      HOST: '0.0.0.0',
+      PORTAL_TIMEOUT_MS: 5000,
+      PORTAL_CONCURRENCY: 8,
+      PORTAL_BATCH_SIZE: 1000,
+      PORTAL_BATCH_WINDOW_MS: 5,
+      PORTAL_PAGE_SIZE: 1000,
+      CACHE_TTL_S: 300,
+      CACHE_STALE_S: 3600,
+      CACHE_NEGATIVE_TTL_S: 30,
+      JWT_USER_CLAIM: 'sub',
+      JWT_ORG_CLAIM: 'orgId',
+      RATE_LIMIT_PER_S: 0,
+    });
     expect(c.API_KEYS).toEqual([]);
     expect(c.CORS_ORIGINS).toEqual([]);
   });
 
   it('parses lists and API keys', () => {
     const sha = createHash('sha256').update('k').digest('hex').toUpperCase();
-    const c = loadConfig({ ...base, REDIS_CLUSTER_NODES: '127.0.0.1:7001, 127.0.0.1:7002', CORS_ORIGINS: 'http://a.test,https://b.test', API_KEYS: JSON.stringify([{ id: 'billing', sha256: sha, orgs: ['o1'], scopes: ['assets:read'] }]) });
+    const c = loadConfig({
+      ...base,
+      REDIS_CLUSTER_NODES: '127.0.0.1:7001, 127.0.0.1:7002',
+      CORS_ORIGINS: 'http://a.test,https://b.test',
+      API_KEYS: JSON.stringify([{ id: 'billing', sha256: sha, orgs: ['o1'], scopes: ['assets:read'] }]),
+    });
     expect(c.REDIS_CLUSTER_NODES).toEqual(['127.0.0.1:7001', '127.0.0.1:7002']);
     expect(c.CORS_ORIGINS).toEqual(['http://a.test', 'https://b.test']);
     expect(c.API_KEYS[0].sha256).toBe(sha.toLowerCase());
   });
 
   it('lists every problem, one line each, naming the variable', () => {
-    const p = problems({ PORT: 'abc', PORTAL_BATCH_SIZE: '5000', PORTAL_BATCH_WINDOW_MS: '-1', API_KEYS: '[{"id":"x","sha256":"nothex","orgs":[],"scopes":["root"]}]', REDIS_URL: 'http://nope' });
+    const p = problems({
+      PORT: 'abc',
+      PORTAL_BATCH_SIZE: '5000',
+      PORTAL_BATCH_WINDOW_MS: '-1',
+      API_KEYS: '[{"id":"x","sha256":"nothex","orgs":[],"scopes":["root"]}]',
+      REDIS_URL: 'http://nope',
+    });
     expect(p).toEqual(
       expect.arrayContaining([
         'PORT: must be an integer',

@@ -3,12 +3,36 @@ import { validateSync, ValidationError } from 'class-validator';
 import { ApiKeyEntry, AppConfig } from './app-config';
 
 const INT_KEYS = [
-  'PORT', 'PORTAL_TIMEOUT_MS', 'PORTAL_CONCURRENCY', 'PORTAL_BATCH_SIZE', 'PORTAL_BATCH_WINDOW_MS', 'PORTAL_PAGE_SIZE', 'PAGE_WORKERS', 'CACHE_TTL_S', 'CACHE_STALE_S',
-  'CACHE_NEGATIVE_TTL_S', 'CACHE_LOCAL_TTL_MS', 'CACHE_LOCAL_MAX_ENTRIES', 'REDIS_TIMEOUT_MS', 'RATE_LIMIT_PER_S', 'BODY_LIMIT_BYTES', 'SHUTDOWN_DRAIN_MS',
+  'PORT',
+  'PORTAL_TIMEOUT_MS',
+  'PORTAL_CONCURRENCY',
+  'PORTAL_BATCH_SIZE',
+  'PORTAL_BATCH_WINDOW_MS',
+  'PORTAL_PAGE_SIZE',
+  'PAGE_WORKERS',
+  'CACHE_TTL_S',
+  'CACHE_STALE_S',
+  'CACHE_NEGATIVE_TTL_S',
+  'CACHE_LOCAL_TTL_MS',
+  'CACHE_LOCAL_MAX_ENTRIES',
+  'REDIS_TIMEOUT_MS',
+  'RATE_LIMIT_PER_S',
+  'BODY_LIMIT_BYTES',
+  'SHUTDOWN_DRAIN_MS',
 ] as const;
 const STRING_KEYS = [
-  'HOST', 'PORTAL_BASE_URL', 'PORTAL_APP_KEY', 'PORTAL_APP_SECRET', 'REDIS_URL', 'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER',
-  'JWT_AUDIENCE', 'JWT_USER_CLAIM', 'JWT_ORG_CLAIM', 'LOG_LEVEL',
+  'HOST',
+  'PORTAL_BASE_URL',
+  'PORTAL_APP_KEY',
+  'PORTAL_APP_SECRET',
+  'REDIS_URL',
+  'JWT_SECRET',
+  'JWT_JWKS_URL',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'JWT_USER_CLAIM',
+  'JWT_ORG_CLAIM',
+  'LOG_LEVEL',
 ] as const;
 
 export class ConfigError extends Error {
@@ -18,7 +42,10 @@ export class ConfigError extends Error {
 }
 
 function list(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 function flatten(errors: ValidationError[], prefix = ''): string[] {

@@ -16,13 +16,40 @@ export class MetricsService {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly cacheResults = new Counter({ name: 'abff_cache_results_total', help: 'Cached reads by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly cacheResults = new Counter({
+    name: 'abff_cache_results_total',
+    help: 'Cached reads by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   /** Children of cacheResults by status, resolved once (a hot read counts its HIT without hashing labels). */
-  private readonly cacheResultChildren = { HIT: this.cacheResults.labels('hit'), MISS: this.cacheResults.labels('miss'), STALE: this.cacheResults.labels('stale') };
-  readonly coalesced = new Counter({ name: 'abff_cache_coalesced_total', help: 'Cold reads that joined an in-flight load instead of calling the portal', registers: [this.registry] });
-  readonly lockWaits = new Counter({ name: 'abff_cache_lock_waits_total', help: 'Cold reads that waited for another instance holding the Redis lock', registers: [this.registry] });
-  readonly redisErrors = new Counter({ name: 'abff_redis_errors_total', help: 'Redis commands that failed or timed out (the cache was bypassed)', labelNames: ['op'] as const, registers: [this.registry] });
-  readonly upstreamCalls = new Counter({ name: 'abff_upstream_calls_total', help: 'Portal HTTP calls by endpoint and outcome', labelNames: ['endpoint', 'outcome'] as const, registers: [this.registry] });
+  private readonly cacheResultChildren = {
+    HIT: this.cacheResults.labels('hit'),
+    MISS: this.cacheResults.labels('miss'),
+    STALE: this.cacheResults.labels('stale'),
+  };
+  readonly coalesced = new Counter({
+    name: 'abff_cache_coalesced_total',
+    help: 'Cold reads that joined an in-flight load instead of calling the portal',
+    registers: [this.registry],
+  });
+  readonly lockWaits = new Counter({
+    name: 'abff_cache_lock_waits_total',
+    help: 'Cold reads that waited for another instance holding the Redis lock',
+    registers: [this.registry],
+  });
+  readonly redisErrors = new Counter({
+    name: 'abff_redis_errors_total',
+    help: 'Redis commands that failed or timed out (the cache was bypassed)',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamCalls = new Counter({
+    name: 'abff_upstream_calls_total',
+    help: 'Portal HTTP calls by endpoint and outcome',
+    labelNames: ['endpoint', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly upstreamDuration = new Histogram({
     name: 'abff_upstream_call_duration_seconds',
     help: 'Portal HTTP call duration by endpoint',
@@ -30,11 +57,31 @@ export class MetricsService {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly circuit = new Gauge({ name: 'abff_upstream_circuit_state', help: 'Portal circuit breaker: 0 closed, 1 half-open, 2 open', registers: [this.registry] });
-  readonly localCopies = new Gauge({ name: 'abff_cache_local_copies', help: 'In-process copies of cached entries held, sampled every 10 s after the expired ones are dropped', registers: [this.registry] });
-  readonly pageWorkers = new Gauge({ name: 'abff_page_workers', help: 'Page worker threads running (asset/list answers digested off the main thread)', registers: [this.registry] });
-  readonly pageWorkerLosses = new Counter({ name: 'abff_page_worker_losses_total', help: 'Page worker threads that failed or exited; their pages were digested on the main thread', registers: [this.registry] });
-  readonly batchedLookups = new Counter({ name: 'abff_upstream_batched_lookups_total', help: 'Single-user lookups combined into micro-batches', registers: [this.registry] });
+  readonly circuit = new Gauge({
+    name: 'abff_upstream_circuit_state',
+    help: 'Portal circuit breaker: 0 closed, 1 half-open, 2 open',
+    registers: [this.registry],
+  });
+  readonly localCopies = new Gauge({
+    name: 'abff_cache_local_copies',
+    help: 'In-process copies of cached entries held, sampled every 10 s after the expired ones are dropped',
+    registers: [this.registry],
+  });
+  readonly pageWorkers = new Gauge({
+    name: 'abff_page_workers',
+    help: 'Page worker threads running (asset/list answers digested off the main thread)',
+    registers: [this.registry],
+  });
+  readonly pageWorkerLosses = new Counter({
+    name: 'abff_page_worker_losses_total',
+    help: 'Page worker threads that failed or exited; their pages were digested on the main thread',
+    registers: [this.registry],
+  });
+  readonly batchedLookups = new Counter({
+    name: 'abff_upstream_batched_lookups_total',
+    help: 'Single-user lookups combined into micro-batches',
+    registers: [this.registry],
+  });
 
   /** Records one answered request. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {

@@ -27,7 +27,10 @@ export class RateLimitService implements OnModuleDestroy {
     if (this.limit <= 0) return;
     const common = { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: REDIS_TIMEOUT_MS, lazyConnect: false };
     if (config.REDIS_CLUSTER_NODES?.length) {
-      this.redis = new Cluster(config.REDIS_CLUSTER_NODES.map((n) => ({ host: n.split(':')[0], port: Number(n.split(':')[1]) })), { redisOptions: common });
+      this.redis = new Cluster(
+        config.REDIS_CLUSTER_NODES.map((n) => ({ host: n.split(':')[0], port: Number(n.split(':')[1]) })),
+        { redisOptions: common },
+      );
     } else if (config.REDIS_URL) {
       this.redis = new Redis(config.REDIS_URL, common);
     }
@@ -47,7 +50,11 @@ export class RateLimitService implements OnModuleDestroy {
     if (this.redis && this.redis.status === 'ready') {
       try {
         const k = `${KEY_PREFIX}{${key}}:${window}`;
-        const res = await this.redis.multi().incr(k).pexpire(k, WINDOW_MS * 2).exec();
+        const res = await this.redis
+          .multi()
+          .incr(k)
+          .pexpire(k, WINDOW_MS * 2)
+          .exec();
         count = Number(res?.[0]?.[1]);
       } catch {
         this.logger.warn('rate limit: Redis unavailable, counting per instance');

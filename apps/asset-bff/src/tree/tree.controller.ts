@@ -9,7 +9,6 @@ import { FlatViewDto, TreeViewDto } from './dto/tree.dto';
 import { TreeService } from './tree.service';
 import { parseTreeQuery } from './tree.query';
 
-
 /** The caller's app asset tree (user callers only; their token is forwarded to the portal). */
 @ApiTags('tree')
 @ApiBearerAuth('bearer')

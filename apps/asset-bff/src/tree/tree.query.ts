@@ -1,9 +1,13 @@
 import { Problems } from '../common/validation';
 import { MAX_RESOURCE_TYPES } from '../assets/dto/user-assets-request.dto';
 
-
 /** Accepted spellings of a boolean (a Map: a plain object would also answer `toString`, `constructor`...). */
-const BOOL = new Map<string, boolean>([['true', true], ['false', false], ['1', true], ['0', false]]);
+const BOOL = new Map<string, boolean>([
+  ['true', true],
+  ['false', false],
+  ['1', true],
+  ['0', false],
+]);
 const MAX_TYPES_QUERY = 140_000;
 
 /** Query of the tree route. */
@@ -19,7 +23,13 @@ export function parseTreeQuery(q: Record<string, unknown>): TreeQuery {
   let types: string[] | undefined;
   if (q.types !== undefined) {
     if (typeof q.types !== 'string' || q.types.length > MAX_TYPES_QUERY) p.add('types', 'must be one comma list of resource types');
-    else types = p.idArray(q.types.split(',').filter((t) => t.length > 0), 'types', 0, MAX_RESOURCE_TYPES);
+    else
+      types = p.idArray(
+        q.types.split(',').filter((t) => t.length > 0),
+        'types',
+        0,
+        MAX_RESOURCE_TYPES,
+      );
   }
   let associated = false;
   if (q.associated !== undefined) {

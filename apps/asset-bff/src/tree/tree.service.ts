@@ -38,7 +38,12 @@ const byOrderThenName = (a: TreeNodeView, b: TreeNodeView): number =>
 export class TreeService {
   constructor(private readonly portal: PortalClient) {}
 
-  async tree(userToken: string, accessKey: string, q: TreeQuery, prefs: LangPrefs): Promise<{ accessKey: string; root: TreeNodeView } | { accessKey: string; nodes: FlatNodeView[] }> {
+  async tree(
+    userToken: string,
+    accessKey: string,
+    q: TreeQuery,
+    prefs: LangPrefs,
+  ): Promise<{ accessKey: string; root: TreeNodeView } | { accessKey: string; nodes: FlatNodeView[] }> {
     let raw: AssetTreeNode;
     try {
       raw = await this.portal.getAppAssetTree(userToken, accessKey, { resourceTypes: q.types, associated: q.associated });

@@ -1,12 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  AssetListData,
-  AssetListRequest,
-  PortalCode,
-  PortalLimits,
-  UserAssetInfo,
-  UsersAssetListRequest,
-} from '@app/portal-contracts';
+import { AssetListData, AssetListRequest, PortalCode, PortalLimits, UserAssetInfo, UsersAssetListRequest } from '@app/portal-contracts';
 import { PortalError, badRequest } from '../common/portal-error';
 import { SimControl } from '../calls/sim-control.service';
 import { RawJson } from '../common/raw-json';
@@ -170,7 +163,7 @@ export class AssetsService {
     }
     out.text('],"userAssets":[');
     let firstAsset = true;
-    for (let i = 0; i < used.length; ) {
+    for (let i = 0; i < used.length;) {
       if (!used[i]) {
         i++;
         continue;

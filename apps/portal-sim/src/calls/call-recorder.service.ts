@@ -23,9 +23,7 @@ export interface CallContext {
 }
 
 const ENDPOINT_BY_PATH = new Map<string, PortalEndpointName>(
-  (Object.entries(PortalPaths) as [string, string][])
-    .filter(([name]) => name !== 'jwks')
-    .map(([name, path]) => [path, name as PortalEndpointName]),
+  (Object.entries(PortalPaths) as [string, string][]).filter(([name]) => name !== 'jwks').map(([name, path]) => [path, name as PortalEndpointName]),
 );
 
 const ENDPOINTS = [...ENDPOINT_BY_PATH.values()];
@@ -40,7 +38,7 @@ export class CallRecorder {
   /** fastify onRequest: counts every call to a portal endpoint, even one rejected before its handler runs. */
   onArrival(req: IncomingMessage, res: ServerResponse): void {
     const q = req.url?.indexOf('?') ?? -1;
-    const path = q >= 0 ? req.url!.slice(0, q) : req.url ?? '';
+    const path = q >= 0 ? req.url!.slice(0, q) : (req.url ?? '');
     const endpoint = ENDPOINT_BY_PATH.get(path);
     if (!endpoint) return;
     const ctx: CallContext = { endpoint, startedAt: preciseNow() };

@@ -130,7 +130,14 @@ export class PortalCallInterceptor implements NestInterceptor {
   }
 
   /** Latency first, then drop, hang or error; resolves to an Observable when the call must not reach its handler. */
-  private async applyFault(fault: SimFault, latency: number, failing: boolean, meta: SimEndpointMeta, req: RawRequest, call: CallContext): Promise<Observable<unknown> | undefined> {
+  private async applyFault(
+    fault: SimFault,
+    latency: number,
+    failing: boolean,
+    meta: SimEndpointMeta,
+    req: RawRequest,
+    call: CallContext,
+  ): Promise<Observable<unknown> | undefined> {
     if (latency > 0) await sleep(latency);
     if (fault.drop) {
       call.outcome = OUTCOME_NO_ANSWER;

@@ -58,10 +58,7 @@ function optInt(env: Record<string, string | undefined>, name: string): number |
 }
 
 /** Reads the configuration; the only place of the simulator that looks at `process.env` and `argv`. */
-export function loadSimConfig(
-  env: Record<string, string | undefined> = process.env,
-  argv: readonly string[] = process.argv.slice(2),
-): SimConfig {
+export function loadSimConfig(env: Record<string, string | undefined> = process.env, argv: readonly string[] = process.argv.slice(2)): SimConfig {
   const e = { ...env, ...flagsToEnv(argv) };
   const profile = (e.SIM_PROFILE || 'demo') as SimProfile;
   if (!PROFILES.includes(profile)) throw new Error(`SIM_PROFILE must be one of ${PROFILES.join(', ')}, got "${profile}"`);

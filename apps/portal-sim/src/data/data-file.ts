@@ -30,11 +30,16 @@ export function fromDataFile(file: SimDataFile): SimData {
       assets: (n.assetIds ?? []).map(idx),
       associated: (n.associatedAssetIds ?? []).map(idx),
     });
-    org.root = o.tree ? { ...org.root, children: o.tree.map(toNode) } : regularTree(o.orgId, name, 1, Math.max(1, Math.ceil(o.assets.length / 50)), o.assets.length);
+    org.root = o.tree
+      ? { ...org.root, children: o.tree.map(toNode) }
+      : regularTree(o.orgId, name, 1, Math.max(1, Math.ceil(o.assets.length / 50)), o.assets.length);
     for (const u of o.users) {
       const grant = u.assetIds
         ? Grant.ofIndices(u.assetIds.map(idx))
-        : Grant.ofWindows((u.windows ?? []).map(([offset, count]) => ({ offset, count })), o.assets.length);
+        : Grant.ofWindows(
+            (u.windows ?? []).map(([offset, count]) => ({ offset, count })),
+            o.assets.length,
+          );
       org.users.set(u.userId, grant);
     }
     data.orgs.set(o.orgId, org);

@@ -74,9 +74,12 @@ describe('data generator', () => {
   it('test profile matches its documentation', () => {
     const data = generateTestProfile();
     const o1 = data.orgs.get('o1')!;
-    expect(o1.users.get('u0020')!.slice(0, 10).map((i) => o1.assets[i].id)).toEqual(
-      Array.from({ length: 10 }, (_, k) => `o1-a${String(151 + k).padStart(4, '0')}`),
-    );
+    expect(
+      o1.users
+        .get('u0020')!
+        .slice(0, 10)
+        .map((i) => o1.assets[i].id),
+    ).toEqual(Array.from({ length: 10 }, (_, k) => `o1-a${String(151 + k).padStart(4, '0')}`));
     expect(o1.assets[3].type).toBe('auth_unit');
     expect(leaves(o1.root)).toHaveLength(25);
     expect(leaves(o1.root)[0].assets).toHaveLength(100);
@@ -92,7 +95,10 @@ describe('data generator', () => {
             { id: 'b', name: { default: 'B' }, type: 'site' },
           ],
           tree: [{ id: 'x-1', name: { default: 'S' }, assetIds: ['a', 'b'], associatedAssetIds: ['a'] }],
-          users: [{ userId: 'u1', assetIds: ['b'] }, { userId: 'u2', windows: [[0, 2]] }],
+          users: [
+            { userId: 'u1', assetIds: ['b'] },
+            { userId: 'u2', windows: [[0, 2]] },
+          ],
         },
       ],
     });

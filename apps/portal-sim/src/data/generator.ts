@@ -109,14 +109,22 @@ export function generateTree(rng: Prng, orgId: string, orgName: I18nString, asse
       const site = structureNode(
         `${region.id}-${s + 1}`,
         { default: `${word.en} ${kind.en} ${s + 1}`, en_US: `${word.en} ${kind.en} ${s + 1}`, zh_CN: `${word.zh}${kind.zh}${s + 1}` },
-        [{ id: 1, key: 'level', value: 'site' }, { id: 2, key: 'kind', value: kind.en.toLowerCase().replace(/ /g, '_') }],
+        [
+          { id: 1, key: 'level', value: 'site' },
+          { id: 2, key: 'kind', value: kind.en.toLowerCase().replace(/ /g, '_') },
+        ],
         s,
       );
       region.children.push(site);
       if (levels === 2) leaves.push(site);
       else {
         for (let a = 0; a < fan; a++) {
-          const area = structureNode(`${site.id}-${a + 1}`, { default: `Array ${a + 1}`, en_US: `Array ${a + 1}`, zh_CN: `方阵${a + 1}` }, [{ id: 1, key: 'level', value: 'array' }], a);
+          const area = structureNode(
+            `${site.id}-${a + 1}`,
+            { default: `Array ${a + 1}`, en_US: `Array ${a + 1}`, zh_CN: `方阵${a + 1}` },
+            [{ id: 1, key: 'level', value: 'array' }],
+            a,
+          );
           site.children.push(area);
           leaves.push(area);
         }
@@ -150,7 +158,12 @@ export function regularTree(orgId: string, orgName: I18nString, groups: number, 
   const root = structureNode(orgId, orgName, [], 0);
   const leaves: StructureNode[] = [];
   for (let g = 0; g < groups; g++) {
-    const group = structureNode(`${orgId}-n${g + 1}`, { default: `Region ${g + 1}`, en_US: `Region ${g + 1}`, zh_CN: `区域${g + 1}` }, [{ id: 1, key: 'level', value: 'region' }], g);
+    const group = structureNode(
+      `${orgId}-n${g + 1}`,
+      { default: `Region ${g + 1}`, en_US: `Region ${g + 1}`, zh_CN: `区域${g + 1}` },
+      [{ id: 1, key: 'level', value: 'region' }],
+      g,
+    );
     root.children.push(group);
     for (let l = 0; l < leavesPerGroup; l++) {
       const leaf = structureNode(

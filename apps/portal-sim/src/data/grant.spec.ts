@@ -2,7 +2,13 @@ import { Grant } from './grant';
 
 describe('Grant', () => {
   it('stores windows without materializing and answers count, has and slice from them', () => {
-    const g = Grant.ofWindows([{ offset: 10, count: 5 }, { offset: 0, count: 3 }], 100);
+    const g = Grant.ofWindows(
+      [
+        { offset: 10, count: 5 },
+        { offset: 0, count: 3 },
+      ],
+      100,
+    );
     expect(g.isWindowed).toBe(true);
     expect(g.count).toBe(8);
     expect(g.slice(0, 100)).toEqual([0, 1, 2, 10, 11, 12, 13, 14]);
@@ -13,8 +19,17 @@ describe('Grant', () => {
   });
 
   it('wraps a window past the end of the array and merges overlaps', () => {
-    const g = Grant.ofWindows([{ offset: 98, count: 4 }, { offset: 1, count: 2 }], 100);
-    expect(g.windowList).toEqual([{ offset: 0, count: 3 }, { offset: 98, count: 2 }]);
+    const g = Grant.ofWindows(
+      [
+        { offset: 98, count: 4 },
+        { offset: 1, count: 2 },
+      ],
+      100,
+    );
+    expect(g.windowList).toEqual([
+      { offset: 0, count: 3 },
+      { offset: 98, count: 2 },
+    ]);
     expect(g.slice(0, 10)).toEqual([0, 1, 2, 98, 99]);
   });
 
@@ -44,7 +59,13 @@ describe('Grant', () => {
   });
 
   it('pages over windows cover every index exactly once', () => {
-    const g = Grant.ofWindows([{ offset: 900, count: 300 }, { offset: 100, count: 250 }], 1_000);
+    const g = Grant.ofWindows(
+      [
+        { offset: 900, count: 300 },
+        { offset: 100, count: 250 },
+      ],
+      1_000,
+    );
     const all: number[] = [];
     for (let p = 0; p * 7 < g.count; p++) all.push(...g.slice(p * 7, p * 7 + 7));
     expect(all).toHaveLength(g.count);

@@ -44,7 +44,10 @@ export class Grant {
 
   /** An explicit set of indices. */
   static ofIndices(indices: Iterable<number>): Grant {
-    return new Grant(null, [...new Set(indices)].sort((a, b) => a - b));
+    return new Grant(
+      null,
+      [...new Set(indices)].sort((a, b) => a - b),
+    );
   }
 
   static empty(): Grant {

@@ -3,11 +3,31 @@ import { SimResourceType } from './sim-model';
 
 /** Resource types of the generated profiles; asset i of a test-profile OU has type RESOURCE_TYPES[i % 5]. */
 export const RESOURCE_TYPES: readonly (SimResourceType & { label: { en: string; zh: string; ja: string; prefix: string } })[] = [
-  { code: 'inverter', typeName: { default: 'Inverter', en_US: 'Inverter', zh_CN: '逆变器', ja_JP: 'インバータ' }, label: { en: 'Inverter', zh: '逆变器', ja: 'インバータ', prefix: 'INV' } },
-  { code: 'wind_turbine', typeName: { default: 'Wind Turbine', en_US: 'Wind Turbine', zh_CN: '风机', ja_JP: '風力タービン' }, label: { en: 'Wind Turbine', zh: '风机', ja: '風力タービン', prefix: 'WTG' } },
-  { code: 'meter', typeName: { default: 'Meter', en_US: 'Meter', zh_CN: '电表', ja_JP: '' }, label: { en: 'Meter', zh: '电表', ja: 'メーター', prefix: 'MTR' } },
-  { code: 'auth_unit', typeName: { default: 'Physical Resource', en_US: 'Physical Resource', zh_CN: '' }, label: { en: 'Auth Unit', zh: '授权单元', ja: '認可ユニット', prefix: 'AU' } },
-  { code: 'site', typeName: { default: 'Site', en_US: 'Site', zh_CN: '场站', ja_JP: 'サイト' }, label: { en: 'Site', zh: '场站', ja: 'サイト', prefix: 'SITE' } },
+  {
+    code: 'inverter',
+    typeName: { default: 'Inverter', en_US: 'Inverter', zh_CN: '逆变器', ja_JP: 'インバータ' },
+    label: { en: 'Inverter', zh: '逆变器', ja: 'インバータ', prefix: 'INV' },
+  },
+  {
+    code: 'wind_turbine',
+    typeName: { default: 'Wind Turbine', en_US: 'Wind Turbine', zh_CN: '风机', ja_JP: '風力タービン' },
+    label: { en: 'Wind Turbine', zh: '风机', ja: '風力タービン', prefix: 'WTG' },
+  },
+  {
+    code: 'meter',
+    typeName: { default: 'Meter', en_US: 'Meter', zh_CN: '电表', ja_JP: '' },
+    label: { en: 'Meter', zh: '电表', ja: 'メーター', prefix: 'MTR' },
+  },
+  {
+    code: 'auth_unit',
+    typeName: { default: 'Physical Resource', en_US: 'Physical Resource', zh_CN: '' },
+    label: { en: 'Auth Unit', zh: '授权单元', ja: '認可ユニット', prefix: 'AU' },
+  },
+  {
+    code: 'site',
+    typeName: { default: 'Site', en_US: 'Site', zh_CN: '场站', ja_JP: 'サイト' },
+    label: { en: 'Site', zh: '场站', ja: 'サイト', prefix: 'SITE' },
+  },
 ];
 
 export const ORG_NAMES: readonly I18nString[] = [
@@ -29,11 +49,23 @@ export const REGIONS: readonly I18nString[] = [
 ];
 
 export const SITE_WORDS: readonly { en: string; zh: string }[] = [
-  { en: 'Dongying', zh: '东营' }, { en: 'Zhangbei', zh: '张北' }, { en: 'Yancheng', zh: '盐城' }, { en: 'Hami', zh: '哈密' },
-  { en: 'Rudong', zh: '如东' }, { en: 'Baotou', zh: '包头' }, { en: 'Golmud', zh: '格尔木' }, { en: 'Jiuquan', zh: '酒泉' },
-  { en: 'Hornsea', zh: '霍恩西' }, { en: 'Aarhus', zh: '奥胡斯' }, { en: 'Texel', zh: '特塞尔' }, { en: 'Mildura', zh: '米尔杜拉' },
+  { en: 'Dongying', zh: '东营' },
+  { en: 'Zhangbei', zh: '张北' },
+  { en: 'Yancheng', zh: '盐城' },
+  { en: 'Hami', zh: '哈密' },
+  { en: 'Rudong', zh: '如东' },
+  { en: 'Baotou', zh: '包头' },
+  { en: 'Golmud', zh: '格尔木' },
+  { en: 'Jiuquan', zh: '酒泉' },
+  { en: 'Hornsea', zh: '霍恩西' },
+  { en: 'Aarhus', zh: '奥胡斯' },
+  { en: 'Texel', zh: '特塞尔' },
+  { en: 'Mildura', zh: '米尔杜拉' },
 ];
 
 export const SITE_KINDS: readonly { en: string; zh: string }[] = [
-  { en: 'Solar Farm', zh: '光伏电站' }, { en: 'Wind Farm', zh: '风电场' }, { en: 'Storage Station', zh: '储能站' }, { en: 'Substation', zh: '变电站' },
+  { en: 'Solar Farm', zh: '光伏电站' },
+  { en: 'Wind Farm', zh: '风电场' },
+  { en: 'Storage Station', zh: '储能站' },
+  { en: 'Substation', zh: '变电站' },
 ];

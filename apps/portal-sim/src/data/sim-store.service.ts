@@ -69,7 +69,12 @@ export class SimStore {
     const name = { default: body.orgId, en_US: body.orgId };
     const leaves = Math.max(1, Math.ceil(body.assetCount / 50));
     const groups = Math.max(1, Math.ceil(Math.sqrt(leaves)));
-    const org = new SimOrg(body.orgId, name, sequentialAssets(body.orgId, body.assetCount), regularTree(body.orgId, name, groups, Math.ceil(leaves / groups), body.assetCount));
+    const org = new SimOrg(
+      body.orgId,
+      name,
+      sequentialAssets(body.orgId, body.assetCount),
+      regularTree(body.orgId, name, groups, Math.ceil(leaves / groups), body.assetCount),
+    );
     const perUser = body.assetsPerUser ?? 0;
     for (let u = 0; u < (body.userCount ?? 0); u++) {
       org.users.set(`${body.orgId}-u${String(u + 1).padStart(4, '0')}`, Grant.ofWindows([{ offset: 0, count: perUser }], body.assetCount));

@@ -1,15 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { IncomingHttpHeaders } from 'node:http';
-import {
-  ApimHeaders,
-  GatewayCode,
-  TokenGetRequest,
-  TokenReply,
-  requestSignature,
-  signingParams,
-  tokenEncryption,
-} from '@app/portal-contracts';
+import { ApimHeaders, GatewayCode, TokenGetRequest, TokenReply, requestSignature, signingParams, tokenEncryption } from '@app/portal-contracts';
 import { SIM_CONFIG, SimConfig } from '../config/sim-config';
 import { PortalError } from '../common/portal-error';
 import { SimControl } from '../calls/sim-control.service';

@@ -31,16 +31,29 @@ export class TreeService {
 
   async tree(q: TreeQuery): Promise<RawTreeNode> {
     if (!q.accessKey) throw badRequest('AccessKey is required');
-    const types = q.resourceTypes ? q.resourceTypes.split(',').map((t) => t.trim()).filter(Boolean) : [];
+    const types = q.resourceTypes
+      ? q.resourceTypes
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean)
+      : [];
     if (types.length > PortalLimits.maxResourceTypes) throw badRequest(`resourceTypes supports up to ${PortalLimits.maxResourceTypes} types`);
     const claims = await this.userTokens.verifyBearer(q.authorization);
     if (!claims.orgId) throw new PortalError(PortalCode.OuNotSelected);
-    if (q.accessKey !== this.config.accessKey) throw new PortalError(PortalCode.NotFound, 'The application does not exist, or the organization does not obtain the application');
+    if (q.accessKey !== this.config.accessKey)
+      throw new PortalError(PortalCode.NotFound, 'The application does not exist, or the organization does not obtain the application');
     if (!this.control.appPermission) throw new PortalError(PortalCode.NotPermitted);
     const org = this.store.org(claims.orgId);
     const grant = org?.users.get(claims.sub);
     if (!org || !grant) throw new PortalError(PortalCode.NotFound, 'The user is not in the organization');
-    const builder = new TreeBuilder(org, grant, types.length ? new Set(types) : undefined, /^true$/i.test(q.needAssociatedAsset ?? ''), this.control.quirks, this.store);
+    const builder = new TreeBuilder(
+      org,
+      grant,
+      types.length ? new Set(types) : undefined,
+      /^true$/i.test(q.needAssociatedAsset ?? ''),
+      this.control.quirks,
+      this.store,
+    );
     return builder.build();
   }
 }

@@ -66,7 +66,6 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return out`;
 
-
 /** SET KEYS[i] ARGV[2i-1] PX ARGV[2i] for every key: a thousand entries in one command instead of a thousand. */
 export const SET_MANY_SCRIPT = `
 for i = 1, #KEYS do

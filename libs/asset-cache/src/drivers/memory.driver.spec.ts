@@ -50,8 +50,28 @@ describe('MemoryDriver', () => {
     const typed = encodeDetails({ names: { default: 'T' }, type: 'inverter' });
     const untyped = encodeDetails({ names: { default: 'U' } });
     const untyped2 = encodeDetails({ names: { default: 'U2' } });
-    await d.write([{ op: 'details', key: 'h', ttlMs: 1_000, fields: [['a', typed], ['b', untyped]] }]);
-    await d.write([{ op: 'details', key: 'h', ttlMs: 1_000, fields: [['a', untyped], ['b', untyped2]] }]);
+    await d.write([
+      {
+        op: 'details',
+        key: 'h',
+        ttlMs: 1_000,
+        fields: [
+          ['a', typed],
+          ['b', untyped],
+        ],
+      },
+    ]);
+    await d.write([
+      {
+        op: 'details',
+        key: 'h',
+        ttlMs: 1_000,
+        fields: [
+          ['a', untyped],
+          ['b', untyped2],
+        ],
+      },
+    ]);
     expect(await d.hmget('h', ['a', 'b', 'c'])).toEqual([typed, untyped2, null]);
   });
 

@@ -15,7 +15,10 @@ export class MemoryDriver implements CacheDriver {
   private readonly store: LRUCache<string, Slot>;
   private readonly channels = new Map<string, ((message: string) => void)[]>();
 
-  constructor(maxEntries: number, private readonly now: () => number) {
+  constructor(
+    maxEntries: number,
+    private readonly now: () => number,
+  ) {
     this.store = new LRUCache<string, Slot>({ max: maxEntries });
   }
 

@@ -50,7 +50,11 @@ export class RedisDriver implements CacheDriver {
   private failing = false;
   private closed = false;
 
-  constructor(target: RedisTarget, timeoutMs: number, private readonly reporter: DriverReporter) {
+  constructor(
+    target: RedisTarget,
+    timeoutMs: number,
+    private readonly reporter: DriverReporter,
+  ) {
     const redisOptions: RedisOptions = {
       commandTimeout: timeoutMs,
       connectTimeout: Math.max(CONNECT_TIMEOUT_MS, timeoutMs),
@@ -71,7 +75,12 @@ export class RedisDriver implements CacheDriver {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         clusterRetryStrategy: reconnectDelay,
-        redisOptions: { commandTimeout: timeoutMs, connectTimeout: redisOptions.connectTimeout, disconnectTimeout: DISCONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0 },
+        redisOptions: {
+          commandTimeout: timeoutMs,
+          connectTimeout: redisOptions.connectTimeout,
+          disconnectTimeout: DISCONNECT_TIMEOUT_MS,
+          maxRetriesPerRequest: 0,
+        },
       };
       this.client = new Cluster(target.nodes.map(parseNode), options);
     }
