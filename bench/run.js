@@ -283,7 +283,12 @@ async function compare(ctx, opt, load, out, started) {
     }
     v.rounds.push(f);
   }
-  const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
+  // of an even count, the mean of the middle two (of two rounds, their mean)
+  const median = (xs) => {
+    const v = [...xs].sort((x, y) => x - y);
+    const m = (v.length - 1) / 2;
+    return (v[Math.floor(m)] + v[Math.ceil(m)]) / 2;
+  };
   const figures = [
     ['hotRps', 'hot single-user read req/s', 0],
     ['hotP99', 'hot single-user read p99 ms', 0],
