@@ -1,6 +1,6 @@
 'use strict';
-// Hot scenarios: every user cached. The service against the two bare-Node baselines, the 1,000-user
-// batch with a CPU profile, and access checks.
+// Hot scenarios: every user cached. The service (as it is, with a browser caller, with the rate limit on) against
+// the two bare-Node baselines, the 1,000-user batch with a CPU profile, and access checks.
 const { readdirSync, rmSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const Redis = require('ioredis');
