@@ -237,9 +237,24 @@ function rssMb(pid) {
   }
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS_PER_S = 100;
+
+/** CPU time (user + system, all threads) a process has used so far in ms, from /proc; null off Linux. */
+function cpuMs(pid) {
+  try {
+    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14 and 15
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return null;
+  }
+}
+
 function ensureDir(d) {
   mkdirSync(d, { recursive: true });
   return d;
 }
 
-module.exports = { ROOT, BENCH_KEY, serviceNodeArgs, freePort, portOpen, waitFor, stopProc, OwnRedis, startSim, startBff, startBaseline, rssMb, killAll, ensureDir, track };
+module.exports = { ROOT, BENCH_KEY, serviceNodeArgs, freePort, portOpen, waitFor, stopProc, OwnRedis, startSim, startBff, startBaseline, rssMb, cpuMs, killAll, ensureDir, track };

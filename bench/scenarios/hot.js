@@ -1,6 +1,6 @@
 'use strict';
-// Hot scenarios: every user cached. The service against the two bare-Node baselines, the 1,000-user
-// batch with a CPU profile, and access checks.
+// Hot scenarios: every user cached. The service (as it is, with a browser caller, with the rate limit on) against
+// the two bare-Node baselines, the 1,000-user batch with a CPU profile, and access checks.
 const { readdirSync, rmSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const Redis = require('ioredis');
@@ -43,17 +43,14 @@ function checkBodies() {
   });
 }
 
-/**
- * One GET of every hot path, 32 at a time: a steady hot read is a cached answer already serialized for the
- * caller's language, which the first read of each user (after the batch warm-up) builds.
- */
-async function warmPaths(base, paths, concurrency = 32) {
+/** One GET of every hot path, 32 at a time: the first read of each user on an instance makes its in-process copy. */
+async function warmPaths(base, paths, concurrency = 32, headers = {}) {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < paths.length) {
         const path = paths[next++];
-        const r = await request(base + path, { headers: auth });
+        const r = await request(base + path, { headers: { ...auth, ...headers } });
         if (r.status !== 200) throw new Error(`warming ${path}: ${r.status}`);
       }
     }),
@@ -64,14 +61,27 @@ function assertClean(name, r) {
   if (r.non2xx || r.errors || r.timeouts) throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts (${JSON.stringify(r.statusCodes)})`);
 }
 
-/** Rounds of the single-read comparison; each round measures the service and both baselines back to back. */
+/** Rounds of the single-read comparison; each round measures every service variant and both baselines back to back. */
 const SINGLE_ROUNDS = 5;
 /**
  * Load generator processes of the single-read comparison (64 connections split between them): one autocannon
- * process saturates its core at ~35,000 req/s here while the servers idle at 70-80% of theirs, so with one
- * process the figure is the load generator's speed at parsing each server's headers, not the server's.
+ * process saturates its core before the servers do, so with one process the figure would be the load
+ * generator's speed at parsing each server's headers, not the server's.
  */
 const SINGLE_LOAD_PROCESSES = 2;
+/** The browser origin of the CORS variant: allowed by its CORS_ORIGINS and sent by its caller. */
+const BENCH_ORIGIN = 'https://app.bench.test';
+/** The rate-limit variant's limit: on, so every read is counted in Redis, and far above what one caller can send here. */
+const BENCH_RATE_LIMIT_PER_S = 1_000_000;
+/**
+ * The service as three callers meet it, each an instance of its own on the shared Redis: the default settings, a
+ * browser caller (CORS_ORIGINS set, Origin sent) and the rate limit on.
+ */
+const SINGLE_VARIANTS = [
+  { name: 'service', env: {}, headers: {} },
+  { name: 'origin', env: { CORS_ORIGINS: BENCH_ORIGIN }, headers: { origin: BENCH_ORIGIN } },
+  { name: 'rateLimit', env: { RATE_LIMIT_PER_S: BENCH_RATE_LIMIT_PER_S }, headers: {} },
+];
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -84,11 +94,19 @@ function medianRun(runs, figure) {
   return { ...runs.find((r) => figure(r) === m), rounds: runs.map((r) => ({ reqPerSec: r.reqPerSec, p99: r.latencyMs.p99 })) };
 }
 
+/** One load run of single-user reads against a service instance (its local copies made first). */
+async function serviceSingleRead(url, load, headers = {}) {
+  await warmPaths(url, userPaths());
+  const r = await cannon({ ...load, connections: 64, processes: SINGLE_LOAD_PROCESSES, url, paths: userPaths(), headers: { ...auth, ...headers } });
+  assertClean('service single read', r);
+  return r;
+}
+
 /**
- * Single-user reads, interleaved: in each of SINGLE_ROUNDS rounds the service and baseline 1 (node:http +
- * ioredis), in alternating order (service first in even rounds, baseline 1 first in odd ones), then baseline 2
- * (memory), one at a time, so that a slow spell of this shared VM hits all three alike and neither of the
- * compared two always runs first. Each figure is the median round; the ratios are computed round by round and their median reported too.
+ * Single-user reads, interleaved: in each of SINGLE_ROUNDS rounds the service variants and baseline 1 (node:http +
+ * ioredis), in alternating order (forward in even rounds, backward in odd ones), then baseline 2 (memory), one at a
+ * time, so that a slow spell of this shared VM hits all alike and none always runs first. Each figure is the
+ * median round; the ratios to baseline 1 are computed round by round and their median reported.
  */
 async function singleRead(ctx, load) {
   const { redis, bffMain, tmp } = ctx;
@@ -102,48 +120,50 @@ async function singleRead(ctx, load) {
   writeFileSync(bodyFile, body);
 
   const paths = userPaths();
-  await warmPaths(bffMain.url, paths);
-  const b1proc = await startBaseline('bare-redis.js', { REDIS_URL: redis.url, KEY: BASELINE_KEY });
-  const b2proc = await startBaseline('bare-memory.js', { BODY_FILE: bodyFile });
-  const runs = { service: [], baselineRedis: [], baselineMemory: [] };
+  const instances = {};
+  const stops = [];
+  const runs = { baselineRedis: [], baselineMemory: [] };
   try {
+    for (const v of SINGLE_VARIANTS) {
+      instances[v.name] = v.name === 'service' ? bffMain : await startBff(ctx.sim, { env: { ...ctx.serviceEnv, ...v.env } });
+      if (v.name !== 'service') stops.push(() => instances[v.name].stop());
+      await warmPaths(instances[v.name].url, paths, 32, v.headers);
+      runs[v.name] = [];
+    }
+    const b1proc = await startBaseline('bare-redis.js', { REDIS_URL: redis.url, KEY: BASELINE_KEY });
+    stops.push(() => b1proc.stop());
+    const b2proc = await startBaseline('bare-memory.js', { BODY_FILE: bodyFile });
+    stops.push(() => b2proc.stop());
     const check = await request(`${b1proc.url}${paths[0]}`);
     if (check.text !== sample.text) throw new Error('baseline 1 does not answer the same bytes');
-    const runService = async () => {
-      const service = await cannon({ ...load, processes: SINGLE_LOAD_PROCESSES, url: bffMain.url, paths, headers: auth });
-      assertClean('service single read', service);
-      runs.service.push(service);
-    };
-    const runBaseline1 = async () => runs.baselineRedis.push(await cannon({ ...load, processes: SINGLE_LOAD_PROCESSES, url: b1proc.url, paths }));
+    const steps = SINGLE_VARIANTS.map((v) => async () => {
+      const res = await cannon({ ...load, processes: SINGLE_LOAD_PROCESSES, url: instances[v.name].url, paths, headers: { ...auth, ...v.headers } });
+      assertClean(`${v.name} single read`, res);
+      runs[v.name].push(res);
+    });
+    steps.push(async () => runs.baselineRedis.push(await cannon({ ...load, processes: SINGLE_LOAD_PROCESSES, url: b1proc.url, paths })));
     for (let round = 0; round < SINGLE_ROUNDS; round++) {
-      if (round % 2 === 0) {
-        await runService();
-        await runBaseline1();
-      } else {
-        await runBaseline1();
-        await runService();
-      }
+      for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
       runs.baselineMemory.push(await cannon({ ...load, processes: SINGLE_LOAD_PROCESSES, url: b2proc.url, paths }));
     }
   } finally {
-    await b1proc.stop();
-    await b2proc.stop();
+    for (const stop of stops.reverse()) await stop();
   }
   const rps = (x) => x.reqPerSec;
-  const roundRatios = runs.service.map((s, i) => s.reqPerSec / runs.baselineRedis[i].reqPerSec);
-  const roundP99Ratios = runs.service.map((s, i) => s.latencyMs.p99 / Math.max(1, runs.baselineRedis[i].latencyMs.p99));
-  return {
+  const out = {
     bodyBytes: body.length,
     rounds: SINGLE_ROUNDS,
     loadProcesses: SINGLE_LOAD_PROCESSES,
-    service: medianRun(runs.service, rps),
     baselineRedis: medianRun(runs.baselineRedis, rps),
     baselineMemory: medianRun(runs.baselineMemory, rps),
-    roundRatios,
-    medianRoundRatio: median(roundRatios),
-    roundP99Ratios,
-    medianRoundP99Ratio: median(roundP99Ratios),
+    variants: {},
   };
+  for (const v of SINGLE_VARIANTS) {
+    const roundRatios = runs[v.name].map((s, i) => s.reqPerSec / runs.baselineRedis[i].reqPerSec);
+    const roundP99Ratios = runs[v.name].map((s, i) => s.latencyMs.p99 / Math.max(1, runs.baselineRedis[i].latencyMs.p99));
+    out.variants[v.name] = { env: v.env, headers: v.headers, ...medianRun(runs[v.name], rps), roundRatios, medianRoundRatio: median(roundRatios), roundP99Ratios, medianRoundP99Ratio: median(roundP99Ratios) };
+  }
+  return out;
 }
 
 async function batch(ctx, load) {
@@ -208,4 +228,4 @@ async function run(ctx, opts) {
   return { single, batch: batchRes, checks, rssMb: rss, profiles: { batch: profBatch, single: profSingle } };
 }
 
-module.exports = { run, BATCH_CONNECTIONS, BATCH_USERS, CHECKS_PER_REQUEST };
+module.exports = { run, serviceSingleRead, warmPaths, SINGLE_LOAD_PROCESSES, BENCH_ORIGIN, BENCH_RATE_LIMIT_PER_S, BATCH_CONNECTIONS, BATCH_USERS, CHECKS_PER_REQUEST };
