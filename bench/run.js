@@ -70,7 +70,14 @@ function meta() {
   } catch {
     /* not a git checkout */
   }
-  return { commit, date: new Date().toISOString(), cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, serviceNodeArgs: procs.serviceNodeArgs() };
+  return {
+    commit,
+    date: new Date().toISOString(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    node: process.version,
+    serviceNodeArgs: procs.serviceNodeArgs(),
+  };
 }
 
 /** Our own redis-server on a free port (clean INFO memory), else the one on 6379. */
@@ -113,16 +120,32 @@ function rowsOf(res) {
     rows.push({ scenario: sr, figure: 'baseline 1 (node:http+ioredis) req/s', value: fmt(b1.reqPerSec) });
     rows.push({ scenario: sr, figure: 'baseline 2 (node:http, memory) req/s', value: fmt(b2.reqPerSec) });
     rows.push({ scenario: sr, figure: `req/s ratio to baseline 1 per round (${single.rounds} rounds)`, value: s.roundRatios.map(ratio).join(' / ') });
-    rows.push({ scenario: sr, figure: 'req/s ratio to baseline 1 (median round)', value: ratio(s.medianRoundRatio), target: `>= ${fmt(TARGETS.singleReadRatio, 2)}x`, met: s.medianRoundRatio >= TARGETS.singleReadRatio });
+    rows.push({
+      scenario: sr,
+      figure: 'req/s ratio to baseline 1 (median round)',
+      value: ratio(s.medianRoundRatio),
+      target: `>= ${fmt(TARGETS.singleReadRatio, 2)}x`,
+      met: s.medianRoundRatio >= TARGETS.singleReadRatio,
+    });
     rows.push({ scenario: sr, figure: 'req/s ratio to baseline 2', value: ratio(s.reqPerSec / b2.reqPerSec) });
-    rows.push({ scenario: sr, figure: 'p99 ms service / baseline 1 / baseline 2', value: `${fmt(s.latencyMs.p99)} / ${fmt(b1.latencyMs.p99)} / ${fmt(b2.latencyMs.p99)}` });
+    rows.push({
+      scenario: sr,
+      figure: 'p99 ms service / baseline 1 / baseline 2',
+      value: `${fmt(s.latencyMs.p99)} / ${fmt(b1.latencyMs.p99)} / ${fmt(b2.latencyMs.p99)}`,
+    });
     rows.push({ scenario: sr, figure: 'p99 ratio to baseline 1 (median round)', value: ratio(s.medianRoundP99Ratio) });
     for (const [v, name] of [
       [origin, 'hot single-user read, caller sends Origin (CORS_ORIGINS set)'],
       [rateLimit, `hot single-user read, rate limit on (RATE_LIMIT_PER_S ${fmt(Number(rateLimit.env.RATE_LIMIT_PER_S))})`],
     ]) {
       rows.push({ scenario: name, figure: 'req/s / p99 ms', value: `${fmt(v.reqPerSec)} / ${fmt(v.latencyMs.p99)}` });
-      rows.push({ scenario: name, figure: 'req/s ratio to baseline 1 (median round)', value: ratio(v.medianRoundRatio), target: `>= ${fmt(TARGETS.singleReadRatio, 2)}x`, met: v.medianRoundRatio >= TARGETS.singleReadRatio });
+      rows.push({
+        scenario: name,
+        figure: 'req/s ratio to baseline 1 (median round)',
+        value: ratio(v.medianRoundRatio),
+        target: `>= ${fmt(TARGETS.singleReadRatio, 2)}x`,
+        met: v.medianRoundRatio >= TARGETS.singleReadRatio,
+      });
     }
     const br = 'hot batch of 1,000 users (8 conn)';
     rows.push({ scenario: br, figure: 'req/s', value: fmt(batch.reqPerSec, 1) });
@@ -130,42 +153,116 @@ function rowsOf(res) {
     rows.push({ scenario: br, figure: 'p99 ms', value: fmt(batch.latencyMs.p99) });
     const sh = profiles.batch.shares;
     const pct = (k) => `${fmt(sh[k]?.pct ?? 0, 1)}%`;
-    rows.push({ scenario: br, figure: 'CPU self time: redis / json / http / nest / logging / metrics', value: `${pct('redis')} / ${pct('json')} / ${pct('http')} / ${pct('nest')} / ${pct('logging')} / ${pct('metrics')}` });
-    rows.push({ scenario: br, figure: 'profile: busy ms sampled / unsampled gaps ms', value: `${fmt(profiles.batch.busyMs)} / ${fmt(profiles.batch.unsampledMs)}` });
-    rows.push({ scenario: br, figure: 'CPU self time: app / gc / node-internal / other', value: `${pct('app')} / ${pct('gc')} / ${pct('node-internal')} / ${fmt(100 - ['redis', 'json', 'http', 'nest', 'logging', 'metrics', 'app', 'gc', 'node-internal'].reduce((n, k) => n + (sh[k]?.pct ?? 0), 0), 1)}%` });
+    rows.push({
+      scenario: br,
+      figure: 'CPU self time: redis / json / http / nest / logging / metrics',
+      value: `${pct('redis')} / ${pct('json')} / ${pct('http')} / ${pct('nest')} / ${pct('logging')} / ${pct('metrics')}`,
+    });
+    rows.push({
+      scenario: br,
+      figure: 'profile: busy ms sampled / unsampled gaps ms',
+      value: `${fmt(profiles.batch.busyMs)} / ${fmt(profiles.batch.unsampledMs)}`,
+    });
+    rows.push({
+      scenario: br,
+      figure: 'CPU self time: app / gc / node-internal / other',
+      value: `${pct('app')} / ${pct('gc')} / ${pct('node-internal')} / ${fmt(100 - ['redis', 'json', 'http', 'nest', 'logging', 'metrics', 'app', 'gc', 'node-internal'].reduce((n, k) => n + (sh[k]?.pct ?? 0), 0), 1)}%`,
+    });
     const cr = 'hot access checks (1,000 per request, 8 conn)';
-    rows.push({ scenario: cr, figure: 'checks/s', value: fmt(checks.checksPerSec), target: `>= ${fmt(TARGETS.checksPerSec)}`, met: checks.checksPerSec >= TARGETS.checksPerSec });
+    rows.push({
+      scenario: cr,
+      figure: 'checks/s',
+      value: fmt(checks.checksPerSec),
+      target: `>= ${fmt(TARGETS.checksPerSec)}`,
+      met: checks.checksPerSec >= TARGETS.checksPerSec,
+    });
     rows.push({ scenario: cr, figure: 'p99 ms', value: fmt(checks.latencyMs.p99) });
   }
   if (res.cold) {
     const { stampede, orgMerge, batch } = res.cold;
     const st = 'cold stampede: 1,000 reads of one user, 2 instances';
-    rows.push({ scenario: st, figure: 'upstream calls', value: fmt(stampede.upstreamCalls), target: `exactly ${TARGETS.stampedeCalls}`, met: stampede.upstreamCalls === TARGETS.stampedeCalls && (stampede.statuses[200] || 0) === stampede.reads });
+    rows.push({
+      scenario: st,
+      figure: 'upstream calls',
+      value: fmt(stampede.upstreamCalls),
+      target: `exactly ${TARGETS.stampedeCalls}`,
+      met: stampede.upstreamCalls === TARGETS.stampedeCalls && (stampede.statuses[200] || 0) === stampede.reads,
+    });
     rows.push({ scenario: st, figure: 'wall ms (all 1,000 answered 200)', value: `${fmt(stampede.wallMs)} (${fmt(stampede.statuses[200] || 0)} x 200)` });
     const om = 'cold org merge: 100,000 assets, 100 pages, 50 ms';
     rows.push({ scenario: om, figure: 'wall ms / ideal ms', value: `${fmt(orgMerge.wallMs)} / ${fmt(orgMerge.idealMs)}` });
-    rows.push({ scenario: om, figure: `wall ratio to ideal (median of ${orgMerge.runs.length})`, value: ratio(orgMerge.ratio), target: `<= ${TARGETS.orgMergeRatio}x`, met: orgMerge.ratio <= TARGETS.orgMergeRatio && orgMerge.total === 100_000 });
+    rows.push({
+      scenario: om,
+      figure: `wall ratio to ideal (median of ${orgMerge.runs.length})`,
+      value: ratio(orgMerge.ratio),
+      target: `<= ${TARGETS.orgMergeRatio}x`,
+      met: orgMerge.ratio <= TARGETS.orgMergeRatio && orgMerge.total === 100_000,
+    });
     rows.push({ scenario: om, figure: 'service CPU ms per merge (median)', value: fmt(orgMerge.medianServiceCpuMs) });
     const cb = 'cold batch: 10,000 users, 50 ms';
-    rows.push({ scenario: cb, figure: 'upstream calls', value: fmt(batch.upstreamCalls), target: `exactly ${TARGETS.coldBatchCalls}`, met: batch.upstreamCalls === TARGETS.coldBatchCalls });
-    rows.push({ scenario: cb, figure: `wall ms / ideal ms (latency-only ideal), median of ${batch.runs.length}`, value: `${fmt(batch.wallMs)} / ${fmt(batch.idealMs)} (${fmt(batch.idealLatencyOnlyMs)})` });
+    rows.push({
+      scenario: cb,
+      figure: 'upstream calls',
+      value: fmt(batch.upstreamCalls),
+      target: `exactly ${TARGETS.coldBatchCalls}`,
+      met: batch.upstreamCalls === TARGETS.coldBatchCalls,
+    });
+    rows.push({
+      scenario: cb,
+      figure: `wall ms / ideal ms (latency-only ideal), median of ${batch.runs.length}`,
+      value: `${fmt(batch.wallMs)} / ${fmt(batch.idealMs)} (${fmt(batch.idealLatencyOnlyMs)})`,
+    });
     rows.push({ scenario: cb, figure: 'service CPU us per cold user (median)', value: fmt(batch.medianCpuUsPerUser, 1) });
   }
   if (res.memory) {
     const m = res.memory;
     const mr = 'memory: 10,000 users x 500 of 5,000 assets';
     rows.push({ scenario: mr, figure: 'Redis bytes per cached user / full JSON answer', value: `${fmt(m.bytesPerUser)} / ${fmt(m.fullJsonBytesPerUser)}` });
-    rows.push({ scenario: mr, figure: 'ratio', value: `1/${fmt(1 / m.ratio, 1)} (${fmt(m.ratio, 3)})`, target: '<= 1/10', met: m.ratio <= TARGETS.memoryRatio });
+    rows.push({
+      scenario: mr,
+      figure: 'ratio',
+      value: `1/${fmt(1 / m.ratio, 1)} (${fmt(m.ratio, 3)})`,
+      target: '<= 1/10',
+      met: m.ratio <= TARGETS.memoryRatio,
+    });
   }
   if (res.mixed) {
     const { byCondition: c, rounds } = res.mixed;
     const mx = `mixed: hot reads on A (64 conn) + a merge every ${fmt(res.mixed.mergeEveryMs / 1000, 1)} s and a batch every ${fmt(res.mixed.batchEveryMs / 1000, 1)} s`;
-    rows.push({ scenario: mx, figure: `req/s alone / control (cold work on B) / inside (cold work on A), median of ${rounds}`, value: `${fmt(c.alone.reqPerSec)} / ${fmt(c.control.reqPerSec)} / ${fmt(c.inside.reqPerSec)}` });
-    rows.push({ scenario: mx, figure: 'p99 ms alone / control / inside (median)', value: `${fmt(c.alone.medianP99)} / ${fmt(c.control.medianP99)} / ${fmt(c.inside.medianP99)}` });
-    rows.push({ scenario: mx, figure: 'req/s ratio inside / control (median round)', value: ratio(res.mixed.rpsRatio), target: `>= ${fmt(TARGETS.mixedRpsRatio, 2)}x`, met: res.mixed.rpsRatio >= TARGETS.mixedRpsRatio });
-    rows.push({ scenario: mx, figure: 'p99 ratio inside / control (median round)', value: ratio(res.mixed.p99Ratio), target: `<= ${fmt(TARGETS.mixedP99Ratio, 2)}x`, met: res.mixed.p99Ratio <= TARGETS.mixedP99Ratio });
-    rows.push({ scenario: mx, figure: 'cold work per run, control / inside: merges + batches', value: `${c.control.merges} + ${c.control.batches} / ${c.inside.merges} + ${c.inside.batches}` });
-    rows.push({ scenario: mx, figure: 'cold work median wall ms, control / inside: merge, batch', value: `${fmt(c.control.mergeMedianMs)}, ${fmt(c.control.batchMedianMs)} / ${fmt(c.inside.mergeMedianMs)}, ${fmt(c.inside.batchMedianMs)}` });
+    rows.push({
+      scenario: mx,
+      figure: `req/s alone / control (cold work on B) / inside (cold work on A), median of ${rounds}`,
+      value: `${fmt(c.alone.reqPerSec)} / ${fmt(c.control.reqPerSec)} / ${fmt(c.inside.reqPerSec)}`,
+    });
+    rows.push({
+      scenario: mx,
+      figure: 'p99 ms alone / control / inside (median)',
+      value: `${fmt(c.alone.medianP99)} / ${fmt(c.control.medianP99)} / ${fmt(c.inside.medianP99)}`,
+    });
+    rows.push({
+      scenario: mx,
+      figure: 'req/s ratio inside / control (median round)',
+      value: ratio(res.mixed.rpsRatio),
+      target: `>= ${fmt(TARGETS.mixedRpsRatio, 2)}x`,
+      met: res.mixed.rpsRatio >= TARGETS.mixedRpsRatio,
+    });
+    rows.push({
+      scenario: mx,
+      figure: 'p99 ratio inside / control (median round)',
+      value: ratio(res.mixed.p99Ratio),
+      target: `<= ${fmt(TARGETS.mixedP99Ratio, 2)}x`,
+      met: res.mixed.p99Ratio <= TARGETS.mixedP99Ratio,
+    });
+    rows.push({
+      scenario: mx,
+      figure: 'cold work per run, control / inside: merges + batches',
+      value: `${c.control.merges} + ${c.control.batches} / ${c.inside.merges} + ${c.inside.batches}`,
+    });
+    rows.push({
+      scenario: mx,
+      figure: 'cold work median wall ms, control / inside: merge, batch',
+      value: `${fmt(c.control.mergeMedianMs)}, ${fmt(c.control.batchMedianMs)} / ${fmt(c.inside.mergeMedianMs)}, ${fmt(c.inside.batchMedianMs)}`,
+    });
   }
   if (res.hot) rows.push({ scenario: 'service RSS after the hot scenarios', figure: 'MB', value: fmt(res.hot.rssMb, 1) });
   return rows;
@@ -252,7 +349,14 @@ function heading(what, out, opt) {
 async function compare(ctx, opt, load, out, started) {
   const variants = [
     { name: 'A', label: 'A (default)', env: ctx.serviceEnv, rounds: [] },
-    { name: 'B', label: `B (${Object.entries(opt.compare).map(([k, v]) => `${k}=${v}`).join(' ')})`, env: { ...ctx.serviceEnv, ...opt.compare }, rounds: [] },
+    {
+      name: 'B',
+      label: `B (${Object.entries(opt.compare)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')})`,
+      env: { ...ctx.serviceEnv, ...opt.compare },
+      rounds: [],
+    },
   ];
   const hot = require('./scenarios/hot');
   const cold = require('./scenarios/cold');
@@ -276,7 +380,12 @@ async function compare(ctx, opt, load, out, started) {
       }
       if (opt.only.has('cold')) {
         const r = await cold.run(c, ['orgMerge', 'batch']);
-        Object.assign(f, { mergeMs: r.orgMerge.wallMs, mergeCpuMs: r.orgMerge.medianServiceCpuMs, batchMs: r.batch.wallMs, batchCpuUs: r.batch.medianCpuUsPerUser });
+        Object.assign(f, {
+          mergeMs: r.orgMerge.wallMs,
+          mergeCpuMs: r.orgMerge.medianServiceCpuMs,
+          batchMs: r.batch.wallMs,
+          batchCpuUs: r.batch.medianCpuUsPerUser,
+        });
       }
     } finally {
       await inst.stop();

@@ -96,7 +96,9 @@ function exchange(c, u, url, { method = 'GET', headers = {}, body: payload } = {
     h['content-type'] = h['content-type'] || 'application/json';
     h['content-length'] = String(data.length);
   }
-  const head = `${method} ${u.pathname}${u.search} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
+  const head = `${method} ${u.pathname}${u.search} HTTP/1.1\r\n${Object.entries(h)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n')}\r\n\r\n`;
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const startedAt = performance.timeOrigin + performance.now();

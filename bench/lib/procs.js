@@ -257,4 +257,21 @@ function ensureDir(d) {
   return d;
 }
 
-module.exports = { ROOT, BENCH_KEY, serviceNodeArgs, freePort, portOpen, waitFor, stopProc, OwnRedis, startSim, startBff, startBaseline, rssMb, cpuMs, killAll, ensureDir, track };
+module.exports = {
+  ROOT,
+  BENCH_KEY,
+  serviceNodeArgs,
+  freePort,
+  portOpen,
+  waitFor,
+  stopProc,
+  OwnRedis,
+  startSim,
+  startBff,
+  startBaseline,
+  rssMb,
+  cpuMs,
+  killAll,
+  ensureDir,
+  track,
+};

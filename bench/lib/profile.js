@@ -22,10 +22,25 @@ function category(node, parentOf) {
   if (/node_modules\/lru-cache\//.test(url)) return 'app';
   if (/node_modules\/(ioredis|redis-parser|@ioredis|denque|cluster-key-slot|standard-as-callback)\//.test(url)) return 'redis';
   if (/node_modules\/(fast-json-stringify|secure-json-parse|fast-uri)\//.test(url)) return 'json';
-  if (/node_modules\/(fastify|@fastify|light-my-request|find-my-way|avvio|fastq|toad-cache|abstract-logging|process-warning|rfdc|content-type|ret|safe-regex2|on-exit-leak-free)\//.test(url)) return 'http';
-  if (/^node:(_http|http|net|stream|internal\/streams|internal\/http|internal\/stream_base|internal\/net|buffer|string_decoder|internal\/url|url|events|internal\/event_target)/.test(url)) return 'http';
+  if (
+    /node_modules\/(fastify|@fastify|light-my-request|find-my-way|avvio|fastq|toad-cache|abstract-logging|process-warning|rfdc|content-type|ret|safe-regex2|on-exit-leak-free)\//.test(
+      url,
+    )
+  )
+    return 'http';
+  if (
+    /^node:(_http|http|net|stream|internal\/streams|internal\/http|internal\/stream_base|internal\/net|buffer|string_decoder|internal\/url|url|events|internal\/event_target)/.test(
+      url,
+    )
+  )
+    return 'http';
   if (/node_modules\/(@nestjs|rxjs|reflect-metadata|path-to-regexp|iterare|class-transformer|class-validator|@nuxtjs)\//.test(url)) return 'nest';
-  if (/node_modules\/(pino|pino-http|nestjs-pino|sonic-boom|thread-stream|pino-std-serializers|fast-redact|quick-format-unescaped|atomic-sleep|safe-stable-stringify)\//.test(url)) return 'logging';
+  if (
+    /node_modules\/(pino|pino-http|nestjs-pino|sonic-boom|thread-stream|pino-std-serializers|fast-redact|quick-format-unescaped|atomic-sleep|safe-stable-stringify)\//.test(
+      url,
+    )
+  )
+    return 'logging';
   if (/node_modules\/(prom-client|tdigest|bintrees)\//.test(url)) return 'metrics';
   if (/node_modules\/(@fastify\/helmet|helmet)\//.test(url)) return 'http';
   if (/node_modules\/(axios|follow-redirects|form-data|proxy-from-env|cockatiel|dataloader)\//.test(url)) return 'upstream-client';
@@ -90,7 +105,8 @@ function analyze(file, topN = 20, window = {}) {
     if (!url && c !== 'gc' && c !== 'v8/program') {
       // a native frame: name its JS caller, which is what one can change
       const p = parentOf(n);
-      if (p) name = `${name === '(anonymous)' ? '(native)' : name} <- ${p.callFrame.functionName || '(anonymous)'} ${(p.callFrame.url || '').replace(/^.*\/node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}:${p.callFrame.lineNumber + 1}`;
+      if (p)
+        name = `${name === '(anonymous)' ? '(native)' : name} <- ${p.callFrame.functionName || '(anonymous)'} ${(p.callFrame.url || '').replace(/^.*\/node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}:${p.callFrame.lineNumber + 1}`;
     }
     const key = `${name}|${url}|${n.callFrame.lineNumber + 1}`;
     fns.set(key, (fns.get(key) || 0) + us);

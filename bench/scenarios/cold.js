@@ -63,7 +63,12 @@ function timeline(log, t0, t1) {
   if (!calls.length) return undefined;
   const first = Math.min(...calls.map((l) => l.startedAt));
   const last = Math.max(...calls.map((l) => l.finishedAt));
-  const edges = calls.flatMap((l) => [[l.startedAt, 1], [l.finishedAt, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const edges = calls
+    .flatMap((l) => [
+      [l.startedAt, 1],
+      [l.finishedAt, -1],
+    ])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let inFlight = 0;
   let maxInFlight = 0;
   for (const [, d] of edges) maxInFlight = Math.max(maxInFlight, (inFlight += d));
@@ -78,7 +83,12 @@ async function stampede(ctx) {
   await simAdmin(sim, 'POST', '/orgs/bench/users', { userId: user, assetCount: 50 });
   await setLatency(sim, LATENCY_MS);
   const t0 = Date.now();
-  const { result, calls, counters, timeline: tl } = await counted(sim, () =>
+  const {
+    result,
+    calls,
+    counters,
+    timeline: tl,
+  } = await counted(sim, () =>
     Promise.all(
       Array.from({ length: STAMPEDE_READS }, (_, i) =>
         request(`${(i % 2 ? bffSecond : bffMain).url}/v1/orgs/bench/users/${user}/assets`, { headers: { 'x-api-key': BENCH_KEY } }),
@@ -92,7 +102,16 @@ async function stampede(ctx) {
   const cache = {};
   for (const r of result) cache[r.headers['x-cache']] = (cache[r.headers['x-cache']] || 0) + 1;
   agent.destroy(); // drop the 1,000 idle sockets
-  return { reads: STAMPEDE_READS, instances: 2, upstreamCalls: calls, byEndpoint: { assetList: counters.endpoints.assetList.calls, usersAssetList: counters.endpoints.usersAssetList.calls }, statuses, xCache: cache, wallMs, timeline: tl };
+  return {
+    reads: STAMPEDE_READS,
+    instances: 2,
+    upstreamCalls: calls,
+    byEndpoint: { assetList: counters.endpoints.assetList.calls, usersAssetList: counters.endpoints.usersAssetList.calls },
+    statuses,
+    xCache: cache,
+    wallMs,
+    timeline: tl,
+  };
 }
 
 /** Waits (at most 10 s) until no instance holds the user's cache lock (all types, OU o1); returns how long that took. */
@@ -154,16 +173,40 @@ async function orgMerge(ctx) {
       // not yet matched (the service's handling of an answer until its next request reached the simulator).
       const pageCalls = counters.log.filter((l) => l.endpoint === 'assetList');
       const finishes = pageCalls.map((l) => l.finishedAt).sort((a, b) => a - b);
-      const starts = pageCalls.map((l) => l.startedAt).sort((a, b) => a - b).slice(1 + config.concurrency);
+      const starts = pageCalls
+        .map((l) => l.startedAt)
+        .sort((a, b) => a - b)
+        .slice(1 + config.concurrency);
       const gaps = starts.map((st, i) => st - finishes[i + 1]).filter((g) => g >= 0);
       const meanSlotIdleMs = gaps.reduce((a, b) => a + b, 0) / Math.max(1, gaps.length);
-      runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, serviceCpuMs, timeline: tl, headMs: r.headMs, driverCpuMs: r.driverCpuMs, firstPageMs, meanPageMs, meanSlotIdleMs, settleMs, upstreamCalls: calls, total, bytes: r.bytes, xCache: r.headers['x-cache'] });
+      runs.push({
+        wallMs: r.ms,
+        idealMs,
+        ratio: r.ms / idealMs,
+        serviceCpuMs,
+        timeline: tl,
+        headMs: r.headMs,
+        driverCpuMs: r.driverCpuMs,
+        firstPageMs,
+        meanPageMs,
+        meanSlotIdleMs,
+        settleMs,
+        upstreamCalls: calls,
+        total,
+        bytes: r.bytes,
+        xCache: r.headers['x-cache'],
+      });
     }
   } finally {
     await setLatency(sim, 0);
   }
   const best = runs.find((x) => x.ratio === median(runs.map((y) => y.ratio)));
-  return { ...best, medianServiceCpuMs: median(runs.map((x) => x.serviceCpuMs)), runs, formula: `firstPage + ceil(99 / ${config.concurrency}) x ${LATENCY_MS} ms` };
+  return {
+    ...best,
+    medianServiceCpuMs: median(runs.map((x) => x.serviceCpuMs)),
+    runs,
+    formula: `firstPage + ceil(99 / ${config.concurrency}) x ${LATENCY_MS} ms`,
+  };
 }
 
 /** The cold batch's OU (made once per simulator: a second run against the same one finds it there). */
@@ -198,7 +241,9 @@ async function coldBatch(ctx) {
     // inflated the ideal by half.
     for (let k = 0; k < SINGLE_CALLS; k++) {
       if (k > 0) await new Promise((r) => setTimeout(r, 1_000));
-      const one = await counted(sim, () => bff(bffMain.url, 'POST', `/v1/orgs/${COLD_ORG}/user-assets`, { userIds: body.userIds.slice(-config.batchSize) }, { 'cache-control': 'no-cache' }));
+      const one = await counted(sim, () =>
+        bff(bffMain.url, 'POST', `/v1/orgs/${COLD_ORG}/user-assets`, { userIds: body.userIds.slice(-config.batchSize) }, { 'cache-control': 'no-cache' }),
+      );
       const rec = one.counters.log.find((l) => l.endpoint === 'usersAssetList');
       singleCalls.push(rec ? rec.finishedAt - rec.startedAt : LATENCY_MS);
     }
@@ -216,13 +261,35 @@ async function coldBatch(ctx) {
       const cpuUsPerUser = ((cpuMs(bffMain.pid) - cpu0) * 1000) / COLD_USERS;
       const idealMs = Math.ceil(calls / config.concurrency) * singleCallMs;
       const idealLatencyOnlyMs = Math.ceil(COLD_USERS / config.batchSize / config.concurrency) * LATENCY_MS;
-      runs.push({ wallMs: r.ms, idealMs, ratio: r.ms / idealMs, cpuUsPerUser, timeline: tl, headMs: r.headMs, driverCpuMs: r.driverCpuMs, upstreamCalls: calls, singleCallMs, singleCalls, idealLatencyOnlyMs, ratioToLatencyOnly: r.ms / idealLatencyOnlyMs, settleMs, users: JSON.parse(r.text).users.length, bytes: r.bytes, xCache: r.headers['x-cache'] });
+      runs.push({
+        wallMs: r.ms,
+        idealMs,
+        ratio: r.ms / idealMs,
+        cpuUsPerUser,
+        timeline: tl,
+        headMs: r.headMs,
+        driverCpuMs: r.driverCpuMs,
+        upstreamCalls: calls,
+        singleCallMs,
+        singleCalls,
+        idealLatencyOnlyMs,
+        ratioToLatencyOnly: r.ms / idealLatencyOnlyMs,
+        settleMs,
+        users: JSON.parse(r.text).users.length,
+        bytes: r.bytes,
+        xCache: r.headers['x-cache'],
+      });
     }
   } finally {
     await setLatency(sim, 0);
   }
   const best = runs.find((x) => x.ratio === median(runs.map((y) => y.ratio)));
-  return { ...best, medianCpuUsPerUser: median(runs.map((x) => x.cpuUsPerUser)), runs, formula: `ceil(calls / ${config.concurrency}) x one uncontended 1,000-user users/assetList call as the simulator timed it (${LATENCY_MS} ms latency + its own work; the shortest of ${SINGLE_CALLS})` };
+  return {
+    ...best,
+    medianCpuUsPerUser: median(runs.map((x) => x.cpuUsPerUser)),
+    runs,
+    formula: `ceil(calls / ${config.concurrency}) x one uncontended 1,000-user users/assetList call as the simulator timed it (${LATENCY_MS} ms latency + its own work; the shortest of ${SINGLE_CALLS})`,
+  };
 }
 
 /**

@@ -58,7 +58,8 @@ async function warmPaths(base, paths, concurrency = 32, headers = {}) {
 }
 
 function assertClean(name, r) {
-  if (r.non2xx || r.errors || r.timeouts) throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts (${JSON.stringify(r.statusCodes)})`);
+  if (r.non2xx || r.errors || r.timeouts)
+    throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts (${JSON.stringify(r.statusCodes)})`);
 }
 
 /** Rounds of the single-read comparison; each round measures every service variant and both baselines back to back. */
@@ -161,19 +162,41 @@ async function singleRead(ctx, load) {
   for (const v of SINGLE_VARIANTS) {
     const roundRatios = runs[v.name].map((s, i) => s.reqPerSec / runs.baselineRedis[i].reqPerSec);
     const roundP99Ratios = runs[v.name].map((s, i) => s.latencyMs.p99 / Math.max(1, runs.baselineRedis[i].latencyMs.p99));
-    out.variants[v.name] = { env: v.env, headers: v.headers, ...medianRun(runs[v.name], rps), roundRatios, medianRoundRatio: median(roundRatios), roundP99Ratios, medianRoundP99Ratio: median(roundP99Ratios) };
+    out.variants[v.name] = {
+      env: v.env,
+      headers: v.headers,
+      ...medianRun(runs[v.name], rps),
+      roundRatios,
+      medianRoundRatio: median(roundRatios),
+      roundP99Ratios,
+      medianRoundP99Ratio: median(roundP99Ratios),
+    };
   }
   return out;
 }
 
 async function batch(ctx, load) {
-  const r = await cannon({ ...load, connections: BATCH_CONNECTIONS, url: `${ctx.bffMain.url}/v1/orgs/${HOT_ORG}/user-assets`, method: 'POST', bodies: batchBodies(), headers: { ...auth, 'content-type': 'application/json' } });
+  const r = await cannon({
+    ...load,
+    connections: BATCH_CONNECTIONS,
+    url: `${ctx.bffMain.url}/v1/orgs/${HOT_ORG}/user-assets`,
+    method: 'POST',
+    bodies: batchBodies(),
+    headers: { ...auth, 'content-type': 'application/json' },
+  });
   assertClean('hot batch', r);
   return r;
 }
 
 async function accessChecks(ctx, load) {
-  const r = await cannon({ ...load, connections: BATCH_CONNECTIONS, url: `${ctx.bffMain.url}/v1/orgs/${HOT_ORG}/access-checks`, method: 'POST', bodies: checkBodies(), headers: { ...auth, 'content-type': 'application/json' } });
+  const r = await cannon({
+    ...load,
+    connections: BATCH_CONNECTIONS,
+    url: `${ctx.bffMain.url}/v1/orgs/${HOT_ORG}/access-checks`,
+    method: 'POST',
+    bodies: checkBodies(),
+    headers: { ...auth, 'content-type': 'application/json' },
+  });
   assertClean('access checks', r);
   return { ...r, checksPerSec: r.reqPerSec * CHECKS_PER_REQUEST };
 }
@@ -228,4 +251,14 @@ async function run(ctx, opts) {
   return { single, batch: batchRes, checks, rssMb: rss, profiles: { batch: profBatch, single: profSingle } };
 }
 
-module.exports = { run, serviceSingleRead, warmPaths, SINGLE_LOAD_PROCESSES, BENCH_ORIGIN, BENCH_RATE_LIMIT_PER_S, BATCH_CONNECTIONS, BATCH_USERS, CHECKS_PER_REQUEST };
+module.exports = {
+  run,
+  serviceSingleRead,
+  warmPaths,
+  SINGLE_LOAD_PROCESSES,
+  BENCH_ORIGIN,
+  BENCH_RATE_LIMIT_PER_S,
+  BATCH_CONNECTIONS,
+  BATCH_USERS,
+  CHECKS_PER_REQUEST,
+};

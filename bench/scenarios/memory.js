@@ -16,7 +16,7 @@ const RUN_LENGTH = MEM_ASSETS_PER_USER / RUNS;
 
 /** 500 distinct asset ids: RUNS windows of RUN_LENGTH in RUNS disjoint slices of the OU, offsets from a LCG. */
 function grantOf(i) {
-  let seed = (i + 1) * 2654435761 % 2 ** 31;
+  let seed = ((i + 1) * 2654435761) % 2 ** 31;
   const slice = MEM_ASSETS / RUNS;
   const ids = [];
   for (let r = 0; r < RUNS; r++) {

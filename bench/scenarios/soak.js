@@ -20,8 +20,16 @@ const FAULT_AT_MS = 10_000;
 const FAULT_FOR_MS = 20_000;
 /** Fault schedule, cycled from minute 1 (minute 0 is clean, the reference). */
 const FAULTS = [
-  { name: 'simulator latency 300 ms +-200', apply: (c) => simAdmin(c.sim, 'PUT', '/faults/*', { latencyMs: 300, latencyJitterMs: 200 }), clear: (c) => simAdmin(c.sim, 'DELETE', '/faults') },
-  { name: 'simulator 5xx on 50% of calls', apply: (c) => simAdmin(c.sim, 'PUT', '/faults/*', { httpStatus: 503, errorRate: 0.5 }), clear: (c) => simAdmin(c.sim, 'DELETE', '/faults') },
+  {
+    name: 'simulator latency 300 ms +-200',
+    apply: (c) => simAdmin(c.sim, 'PUT', '/faults/*', { latencyMs: 300, latencyJitterMs: 200 }),
+    clear: (c) => simAdmin(c.sim, 'DELETE', '/faults'),
+  },
+  {
+    name: 'simulator 5xx on 50% of calls',
+    apply: (c) => simAdmin(c.sim, 'PUT', '/faults/*', { httpStatus: 503, errorRate: 0.5 }),
+    clear: (c) => simAdmin(c.sim, 'DELETE', '/faults'),
+  },
   { name: 'Redis killed, restarted 20 s later', apply: (c) => c.redis.kill(), clear: (c) => c.redis.start() },
 ];
 
@@ -56,7 +64,11 @@ async function scrape(base) {
     redisErrors: sum('abff_redis_errors_total'),
     upstreamFailures: sum('abff_upstream_calls_total', /outcome="(?!success|ok)[^"]*"/),
     // 5xx answers so far by route and status (from the request-duration histogram's counts)
-    responses5xxByRoute: sumBy('abff_http_request_duration_seconds_count', /status="5\d\d"/, (line) => `${/route="([^"]*)"/.exec(line)?.[1] ?? '?'} ${/status="(5\d\d)"/.exec(line)[1]}`),
+    responses5xxByRoute: sumBy(
+      'abff_http_request_duration_seconds_count',
+      /status="5\d\d"/,
+      (line) => `${/route="([^"]*)"/.exec(line)?.[1] ?? '?'} ${/status="(5\d\d)"/.exec(line)[1]}`,
+    ),
   };
 }
 
@@ -68,12 +80,19 @@ function mix() {
   return [
     { method: 'GET', headers: auth, paths: users.map((u) => `/v1/orgs/${setup.HOT_ORG}/users/${u}/assets`) },
     { method: 'GET', headers: auth, paths: users.slice(0, 2000).map((u) => `/v1/orgs/${setup.HOT_ORG}/users/${u}/assets/${setup.HOT_ORG}-a0007`) },
-    { method: 'POST', headers: json, paths: [`/v1/orgs/${setup.HOT_ORG}/user-assets`], bodies: Array.from({ length: 20 }, (_, k) => JSON.stringify({ userIds: chunk(k, 100) })) },
+    {
+      method: 'POST',
+      headers: json,
+      paths: [`/v1/orgs/${setup.HOT_ORG}/user-assets`],
+      bodies: Array.from({ length: 20 }, (_, k) => JSON.stringify({ userIds: chunk(k, 100) })),
+    },
     {
       method: 'POST',
       headers: json,
       paths: [`/v1/orgs/${setup.HOT_ORG}/access-checks`],
-      bodies: Array.from({ length: 20 }, (_, k) => JSON.stringify({ checks: chunk(k, 100).map((u, i) => ({ userId: u, assetId: `${setup.HOT_ORG}-a${String((i % 100) + 1).padStart(4, '0')}` })) })),
+      bodies: Array.from({ length: 20 }, (_, k) =>
+        JSON.stringify({ checks: chunk(k, 100).map((u, i) => ({ userId: u, assetId: `${setup.HOT_ORG}-a${String((i % 100) + 1).padStart(4, '0')}` })) }),
+      ),
     },
     // a cold read now and then: the fresh result goes upstream even while healthy
     { method: 'GET', headers: { ...auth, 'cache-control': 'no-cache' }, paths: users.slice(0, 500).map((u) => `/v1/orgs/${setup.HOT_ORG}/users/${u}/assets`) },
@@ -84,7 +103,16 @@ function mix() {
 async function main(opt) {
   const minutes = Math.max(1, Math.round(opt.soakMinutes || 10));
   const started = Date.now();
-  const out = { commit: null, date: new Date().toISOString(), cpus: cpus().length, node: process.version, minutes, connections: CONNECTIONS, faults: FAULTS.map((f) => f.name), minutesLog: [] };
+  const out = {
+    commit: null,
+    date: new Date().toISOString(),
+    cpus: cpus().length,
+    node: process.version,
+    minutes,
+    connections: CONNECTIONS,
+    faults: FAULTS.map((f) => f.name),
+    minutesLog: [],
+  };
   try {
     out.commit = execSync('git rev-parse HEAD', { cwd: procs.ROOT, encoding: 'utf8' }).trim();
   } catch {
@@ -108,7 +136,14 @@ async function main(opt) {
     for (let m = 0; m < minutes; m++) {
       const fault = m === 0 ? undefined : FAULTS[(m - 1) % FAULTS.length];
       const t0 = Date.now();
-      const load = cannon({ url: svc.url, connections: CONNECTIONS, durationS: Math.round((MINUTE_MS - 2_000) / 1000), warmupS: 0, mix: requests, timeoutS: 10 });
+      const load = cannon({
+        url: svc.url,
+        connections: CONNECTIONS,
+        durationS: Math.round((MINUTE_MS - 2_000) / 1000),
+        warmupS: 0,
+        mix: requests,
+        timeoutS: 10,
+      });
       let faultRun = Promise.resolve();
       if (fault) {
         faultRun = (async () => {
@@ -135,7 +170,9 @@ async function main(opt) {
         serviceWarnings,
       };
       out.minutesLog.push(row);
-      process.stderr.write(`[soak] minute ${m + 1}/${minutes} (${row.fault}): ${fmt(row.reqPerSec)} req/s, ${row.non2xx} non-2xx, ${row.socketErrors} errors, RSS ${row.rssMb} MB, loop p99 ${fmt(row.eventLoopLagP99Ms, 1)} ms${Object.keys(serviceWarnings).length ? `; service log: ${JSON.stringify(serviceWarnings)}` : ''}\n`);
+      process.stderr.write(
+        `[soak] minute ${m + 1}/${minutes} (${row.fault}): ${fmt(row.reqPerSec)} req/s, ${row.non2xx} non-2xx, ${row.socketErrors} errors, RSS ${row.rssMb} MB, loop p99 ${fmt(row.eventLoopLagP99Ms, 1)} ms${Object.keys(serviceWarnings).length ? `; service log: ${JSON.stringify(serviceWarnings)}` : ''}\n`,
+      );
       const left = MINUTE_MS - (Date.now() - t0);
       if (left > 0 && m < minutes - 1) await sleep(left);
     }
@@ -149,10 +186,13 @@ async function main(opt) {
       figure: r.fault,
       value: `${fmt(r.reqPerSec)} req/s, p99 ${fmt(r.p99Ms)} ms, non-2xx ${r.non2xx} ${JSON.stringify(r.statusCodes)}, errors ${r.socketErrors}, RSS ${fmt(r.rssMb, 1)} MB, loop p99 ${fmt(r.eventLoopLagP99Ms, 1)} ms`,
     }));
-    const se = (x) => `RSS ${fmt(x.rssMb, 1)} MB, heap ${fmt(x.heapUsedMb, 1)} MB, loop lag mean/p99/max ${fmt(x.eventLoopLagMeanMs, 1)}/${fmt(x.eventLoopLagP99Ms, 1)}/${fmt(x.eventLoopLagMaxMs, 1)} ms, 5xx ${fmt(x.responses5xx)}, redis errors ${fmt(x.redisErrors)}, upstream failures ${fmt(x.upstreamFailures)}, requests ${fmt(x.requests)}`;
+    const se = (x) =>
+      `RSS ${fmt(x.rssMb, 1)} MB, heap ${fmt(x.heapUsedMb, 1)} MB, loop lag mean/p99/max ${fmt(x.eventLoopLagMeanMs, 1)}/${fmt(x.eventLoopLagP99Ms, 1)}/${fmt(x.eventLoopLagMaxMs, 1)} ms, 5xx ${fmt(x.responses5xx)}, redis errors ${fmt(x.redisErrors)}, upstream failures ${fmt(x.upstreamFailures)}, requests ${fmt(x.requests)}`;
     rows.unshift({ scenario: 'start', figure: 'after warm-up, before traffic', value: se(out.start) });
     rows.push({ scenario: 'end', figure: `after ${minutes} min`, value: se(out.end) });
-    process.stdout.write(`\nasset-bff soak  commit ${out.commit?.slice(0, 12)}  ${out.date}  ${out.cpus} CPUs  ${minutes} min\n\n${table(rows.map((r) => ({ ...r, target: '', met: null })))}\n\nwrote ${file}\n`);
+    process.stdout.write(
+      `\nasset-bff soak  commit ${out.commit?.slice(0, 12)}  ${out.date}  ${out.cpus} CPUs  ${minutes} min\n\n${table(rows.map((r) => ({ ...r, target: '', met: null })))}\n\nwrote ${file}\n`,
+    );
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     procs.killAll();
