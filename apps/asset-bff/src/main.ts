@@ -140,13 +140,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     }
     done();
   });
-  app.enableCors({
-    origin: config.CORS_ORIGINS.length ? config.CORS_ORIGINS : false,
-    methods: ['GET', 'POST', 'DELETE'],
-    allowedHeaders: CORS_HEADERS,
-    exposedHeaders: EXPOSED_HEADERS,
-    maxAge: 600,
-  });
+  // Without allowed origins there is nothing to answer a browser's preflight with, and no hook to run per request.
+  if (config.CORS_ORIGINS.length > 0) {
+    app.enableCors({
+      origin: config.CORS_ORIGINS,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: CORS_HEADERS,
+      exposedHeaders: EXPOSED_HEADERS,
+      maxAge: 600,
+    });
+  }
 
   const doc = new DocumentBuilder()
     .setTitle('asset-bff')
