@@ -5,7 +5,8 @@ import { Access, AccessRule } from '../auth/access.decorator';
 import { AppException } from '../common/app.exception';
 import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
-import { cacheHeaders, callerOf, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
+import { cacheHeaders, callerOf, jsonBytes, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
+import { parseIfNoneMatch, PreparedAnswer, sendRead } from '../common/read-answer';
 import { AssetsService } from './assets.service';
 import { BatchAssetsService } from './batch-assets.service';
 import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
@@ -38,9 +39,10 @@ export class AssetsController {
   @ApiOkResponse({ type: UserAssetsDto, description: 'Headers X-Cache (HIT|MISS|STALE) and Age' })
   @ApiProblems(...READ_ERRORS)
   async list(@Param() p: { orgId: string; userId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const cond = parseIfNoneMatch(req);
     const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req));
     cacheHeaders(reply, r.status, r.ageS);
-    await sendJsonBytes(reply, r.body);
+    await sendRead(req, reply, r.answer, cond);
   }
 
   @Get('me/assets')
@@ -52,9 +54,10 @@ export class AssetsController {
   @ApiProblems(...READ_ERRORS)
   async mine(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const me = userCallerOf(req);
+    const cond = parseIfNoneMatch(req);
     const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req));
     cacheHeaders(reply, r.status, r.ageS);
-    await sendJsonBytes(reply, r.body);
+    await sendRead(req, reply, r.answer, cond);
   }
 
   @Get('orgs/:orgId/users/:userId/assets/:assetId')
@@ -67,14 +70,11 @@ export class AssetsController {
   @ApiCached()
   @ApiOkResponse({ type: AssetDto })
   @ApiProblems(...READ_ERRORS)
-  async one(
-    @Param() p: { orgId: string; userId: string; assetId: string },
-    @Req() req: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<AssetDto> {
+  async one(@Param() p: { orgId: string; userId: string; assetId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const cond = parseIfNoneMatch(req);
     const r = await this.assets.one(p.orgId, p.userId, p.assetId, prefsOf(req), wantsBypass(req));
     cacheHeaders(reply, r.status, r.ageS);
-    return r.asset as AssetDto;
+    await sendRead(req, reply, new PreparedAnswer(jsonBytes(r.asset)), cond);
   }
 
   @Post('orgs/:orgId/user-assets')

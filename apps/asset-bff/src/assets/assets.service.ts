@@ -6,6 +6,7 @@ import { PortalCode } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, prefsKey } from '../common/i18n';
+import { PreparedAnswer } from '../common/read-answer';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
 import { assetIndexOf } from './asset-index';
 import { AssetView, view } from './asset-view';
@@ -21,14 +22,15 @@ const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is no
 /** A prepared answer and the entry load it was made from. */
 interface Prepared {
   loadedAt: number;
-  body: Buffer;
+  answer: PreparedAnswer;
 }
 
-/** A cached read as the controller sends it: the body already serialized, plus the X-Cache and Age headers. */
-export interface CachedBody {
-  body: Buffer;
+/** A cached read as the controller sends it: the answer already prepared, plus the X-Cache and Age headers. */
+export interface CachedAnswer {
+  answer: PreparedAnswer;
   status: CacheStatus;
   ageS: number;
+  loadedAt: number;
 }
 
 /**
@@ -37,10 +39,10 @@ export interface CachedBody {
  */
 @Injectable()
 export class AssetsService {
-  /** Prepared answers by OU, user and languages, versioned by the entry's loadedAt; bounded in bytes. */
+  /** Prepared answers (identity, br and gzip bytes) by OU, user and languages, versioned by the entry's loadedAt; bounded in bytes. */
   private readonly prepared = new LRUCache<string, Prepared>({
     maxSize: PREPARED_MAX_BYTES,
-    sizeCalculation: (v) => v.body.length + PREPARED_OVERHEAD_BYTES,
+    sizeCalculation: (v) => v.answer.size + PREPARED_OVERHEAD_BYTES,
   });
 
   constructor(
@@ -50,7 +52,7 @@ export class AssetsService {
   ) {}
 
   /** The user's whole asset list, serialized for the caller's languages. */
-  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean): Promise<CachedBody> {
+  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean): Promise<CachedAnswer> {
     let loaded: LoadedSets | undefined;
     const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r));
     const key = preparedKey(orgId, userId, prefs);
@@ -61,10 +63,16 @@ export class AssetsService {
       const details = loaded?.assets ?? (await this.details(orgId, userId, set));
       const assets = set.assetIds.map((id) => view(id, details.get(id), prefs));
       // Encoded once: sending a Buffer spares fastify a second pass over a (often two-byte, CJK) string.
-      answer = { loadedAt: entry.loadedAt, body: Buffer.from(JSON.stringify({ orgId, userId, total: set.total, assets } satisfies ListBody)) };
-      this.prepared.set(key, answer);
+      const body = Buffer.from(JSON.stringify({ orgId, userId, total: set.total, complete: set.complete, assets } satisfies ListBody));
+      const prepared: Prepared = { loadedAt: entry.loadedAt, answer: new PreparedAnswer(body, () => this.recount(key, prepared)) };
+      this.prepared.set(key, (answer = prepared));
     }
-    return { body: answer.body, status: entry.status, ageS: entry.ageS };
+    return { answer: answer.answer, status: entry.status, ageS: entry.ageS, loadedAt: entry.loadedAt };
+  }
+
+  /** Counts a coding added to a kept answer against the memory bound (set again, unless it was replaced meanwhile). */
+  private recount(key: string, p: Prepared): void {
+    if (this.prepared.peek(key) === p) this.prepared.set(key, p);
   }
 
   /** One asset of the user's list, or ASSET_NOT_ACCESSIBLE. */
@@ -139,6 +147,7 @@ interface ListBody {
   orgId: string;
   userId: string;
   total: number;
+  complete: boolean;
   assets: AssetView[];
 }
 
