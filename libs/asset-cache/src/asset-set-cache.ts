@@ -424,7 +424,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   }
 
   private newEntry(set: UserAssetSet | null, gens: Generations | undefined, loadedAt: number): StoredEntry {
-    const lifeMs = set ? jitteredTtlMs(this.ttlS, this.ttlJitter, this.random) : this.negativeTtlMs;
+    // A merge the portal's pages never agreed on (complete: false) is kept no longer than a negative entry.
+    const lifeMs = set?.complete ? jitteredTtlMs(this.ttlS, this.ttlJitter, this.random) : this.negativeTtlMs;
     return { gens: gens ?? UNSTORED, loadedAt, freshUntil: loadedAt + lifeMs, set };
   }
 

@@ -12,6 +12,7 @@ import { BatchAssetsService } from './batch-assets.service';
 import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
 import { UserAssetsRequestDto } from './dto/user-assets-request.dto';
 import { parseUserAssetsBody } from './user-assets.request';
+import { parsePageQuery } from './page-query';
 
 /** Who may read one user's assets: a key with assets:read for the OU, or the user itself. */
 const USER_ASSETS_RULE: AccessRule = { scope: 'assets:read', users: 'self' };
@@ -40,7 +41,8 @@ export class AssetsController {
   @ApiProblems(...READ_ERRORS)
   async list(@Param() p: { orgId: string; userId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const cond = parseIfNoneMatch(req);
-    const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req));
+    const page = parsePageQuery(req.query as Record<string, unknown>);
+    const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req), page);
     cacheHeaders(reply, r.status, r.ageS);
     await sendRead(req, reply, r.answer, cond);
   }
@@ -55,7 +57,8 @@ export class AssetsController {
   async mine(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const me = userCallerOf(req);
     const cond = parseIfNoneMatch(req);
-    const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req));
+    const page = parsePageQuery(req.query as Record<string, unknown>);
+    const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req), page);
     cacheHeaders(reply, r.status, r.ageS);
     await sendRead(req, reply, r.answer, cond);
   }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, UserAssetSet } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
@@ -7,6 +7,10 @@ import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, prefsKey } from '../common/i18n';
 import { PreparedAnswer } from '../common/read-answer';
+import { Signer } from '../common/signer';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Cursors, CursorScope } from './cursor';
+import { PageQuery } from './page-query';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
 import { assetIndexOf } from './asset-index';
 import { AssetView, view } from './asset-view';
@@ -45,29 +49,71 @@ export class AssetsService {
     sizeCalculation: (v) => v.answer.size + PREPARED_OVERHEAD_BYTES,
   });
 
+  private readonly cursors: Cursors;
+
   constructor(
     private readonly cache: AssetSetCache,
     private readonly portal: PortalClient,
     private readonly decoders: PageDecoders,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.cursors = new Cursors(new Signer(config.PORTAL_APP_SECRET, 'cursor'));
+  }
 
-  /** The user's whole asset list, serialized for the caller's languages. */
-  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean): Promise<CachedAnswer> {
+  /**
+   * The user's asset list for the caller's languages, or one page of it (`limit`, `cursor`) and only the assets
+   * matching `q`: every page is cut from the cached set (one version of it), never from a new upstream read.
+   */
+  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean, page: PageQuery = {}): Promise<CachedAnswer> {
     let loaded: LoadedSets | undefined;
     const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r));
-    const key = preparedKey(orgId, userId, prefs);
+    const scope: CursorScope = { orgId, userId, q: page.q, prefs };
+    const offset = page.cursor === undefined ? 0 : this.cursors.open(page.cursor, scope, entry.loadedAt);
+    const key = preparedKey(orgId, userId, prefs, page, offset);
     let answer = this.prepared.get(key);
     if (answer === undefined || answer.loadedAt !== entry.loadedAt) {
       const set = entry.set as UserAssetSet;
-      // The request that ran the load already holds every asset's details: no need to read them back.
-      const details = loaded?.assets ?? (await this.details(orgId, userId, set));
-      const assets = set.assetIds.map((id) => view(id, details.get(id), prefs));
-      // Encoded once: sending a Buffer spares fastify a second pass over a (often two-byte, CJK) string.
-      const body = Buffer.from(JSON.stringify({ orgId, userId, total: set.total, complete: set.complete, assets } satisfies ListBody));
+      const body = Buffer.from(JSON.stringify(await this.listAnswer(entry, set, scope, page, offset, loaded)));
       const prepared: Prepared = { loadedAt: entry.loadedAt, answer: new PreparedAnswer(body, () => this.recount(key, prepared)) };
       this.prepared.set(key, (answer = prepared));
     }
     return { answer: answer.answer, status: entry.status, ageS: entry.ageS, loadedAt: entry.loadedAt };
+  }
+
+  /** The list answer (or page) of a set; the details come from the load this request ran, else from the OU's dictionary. */
+  private async listAnswer(
+    entry: CachedUserSet,
+    set: UserAssetSet,
+    scope: CursorScope,
+    page: PageQuery,
+    offset: number,
+    loaded?: LoadedSets,
+  ): Promise<ListBody> {
+    const { orgId, userId, prefs } = scope;
+    const paged = page.limit !== undefined || page.cursor !== undefined;
+    const end = (length: number): number => (page.limit === undefined ? length : Math.min(length, offset + page.limit));
+    const nextCursor = (length: number): string | null => (end(length) < length ? this.cursors.cut(scope, entry.loadedAt, end(length)) : null);
+    let total = set.total;
+    let assets: AssetView[];
+    let next: string | null = null;
+    if (page.q === undefined) {
+      // Only the page's details are read: a page of 50 of 100,000 assets costs 50 lookups.
+      const ids = set.assetIds.slice(offset, end(set.assetIds.length));
+      const details = loaded?.assets ?? (await this.details(orgId, userId, ids));
+      assets = ids.map((id) => view(id, details.get(id), prefs));
+      next = nextCursor(set.assetIds.length);
+    } else {
+      const details = loaded?.assets ?? (await this.details(orgId, userId, set.assetIds));
+      const needle = page.q.toLowerCase();
+      const matching = set.assetIds
+        .map((id) => view(id, details.get(id), prefs))
+        .filter((a) => a.id.toLowerCase().includes(needle) || a.name.toLowerCase().includes(needle));
+      total = matching.length;
+      assets = matching.slice(offset, end(matching.length));
+      next = nextCursor(matching.length);
+    }
+    // Key order is the serialized order: nextCursor before the (long) asset list.
+    return paged ? { orgId, userId, total, complete: set.complete, nextCursor: next, assets } : { orgId, userId, total, complete: set.complete, assets };
   }
 
   /** Counts a coding added to a kept answer against the memory bound (set again, unless it was replaced meanwhile). */
@@ -112,12 +158,12 @@ export class AssetsService {
   }
 
   /**
-   * Asset details for a set from the OU's dictionary. Ids it lacks are asked once more (a slow read), and
+   * Asset details of a set's ids from the OU's dictionary. Ids it lacks are asked once more (a slow read), and
    * if the dictionary really lost them (evicted), the user is reloaded once and the loaded details used.
    */
-  private async details(orgId: string, userId: string, set: UserAssetSet): Promise<Map<string, AssetDetails>> {
-    const details = await this.cache.getAssetDetails(orgId, set.assetIds);
-    let missing = set.assetIds.filter((id) => !details.has(id));
+  private async details(orgId: string, userId: string, ids: string[]): Promise<Map<string, AssetDetails>> {
+    const details = await this.cache.getAssetDetails(orgId, ids);
+    let missing = ids.filter((id) => !details.has(id));
     if (missing.length === 0) return details;
     for (const [id, d] of await this.cache.getAssetDetails(orgId, missing)) details.set(id, d);
     missing = missing.filter((id) => !details.has(id));
@@ -148,8 +194,10 @@ interface ListBody {
   userId: string;
   total: number;
   complete: boolean;
+  nextCursor?: string | null;
   assets: AssetView[];
 }
 
-/** Key of a prepared answer (ids cannot contain the separator). */
-const preparedKey = (orgId: string, userId: string, prefs: LangPrefs): string => `${orgId}\u0000${userId}\u0000${prefsKey(prefs)}`;
+/** Key of a prepared answer: OU, user, languages and page (ids cannot contain the separator; q comes last, it may). */
+const preparedKey = (orgId: string, userId: string, prefs: LangPrefs, page: PageQuery, offset: number): string =>
+  `${orgId}\u0000${userId}\u0000${prefsKey(prefs)}\u0000${page.limit ?? ''}\u0000${page.cursor === undefined ? '' : offset}\u0000${page.q ?? ''}`;
