@@ -6,6 +6,7 @@ import { AppException } from '../common/app.exception';
 import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
 import { cacheHeaders, callerOf, sendJson, wantsBypass } from '../common/http';
+import { ConsistencyTokens } from '../common/consistency';
 import { AccessService } from './access.service';
 import { parseChecks } from './access-checks.request';
 import { AccessChecksRequestDto, AccessChecksResultDto } from './dto/access-checks.dto';
@@ -16,7 +17,10 @@ import { AccessChecksRequestDto, AccessChecksResultDto } from './dto/access-chec
 @ApiSecurity('bearer')
 @Controller('v1/orgs/:orgId/access-checks')
 export class AccessController {
-  constructor(private readonly access: AccessService) {}
+  constructor(
+    private readonly access: AccessService,
+    private readonly tokens: ConsistencyTokens,
+  ) {}
 
   @Post()
   @HttpCode(200)
@@ -31,8 +35,10 @@ export class AccessController {
     const checks = parseChecks(body);
     const caller = callerOf(req);
     if (caller.kind === 'user' && checks.some((c) => c.userId !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may check only itself');
-    const r = await this.access.check(p.orgId, checks, wantsBypass(req));
+    const notBefore = this.tokens.notBefore(req);
+    const r = await this.access.check(p.orgId, checks, wantsBypass(req), notBefore);
     cacheHeaders(reply, r.status, r.ageS);
+    this.tokens.send(reply, r.loadedAt);
     await sendJson(reply, { results: r.results });
   }
 }

@@ -7,6 +7,7 @@ import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
 import { cacheHeaders, callerOf, jsonBytes, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
 import { parseIfNoneMatch, PreparedAnswer, sendRead } from '../common/read-answer';
+import { ConsistencyTokens } from '../common/consistency';
 import { AssetsService } from './assets.service';
 import { BatchAssetsService } from './batch-assets.service';
 import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
@@ -28,6 +29,7 @@ export class AssetsController {
   constructor(
     private readonly assets: AssetsService,
     private readonly batch: BatchAssetsService,
+    private readonly tokens: ConsistencyTokens,
   ) {}
 
   @Get('orgs/:orgId/users/:userId/assets')
@@ -42,8 +44,9 @@ export class AssetsController {
   async list(@Param() p: { orgId: string; userId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const cond = parseIfNoneMatch(req);
     const page = parsePageQuery(req.query as Record<string, unknown>);
-    const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req), page);
+    const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req), page, this.tokens.notBefore(req));
     cacheHeaders(reply, r.status, r.ageS);
+    this.tokens.send(reply, r.loadedAt);
     await sendRead(req, reply, r.answer, cond);
   }
 
@@ -58,8 +61,9 @@ export class AssetsController {
     const me = userCallerOf(req);
     const cond = parseIfNoneMatch(req);
     const page = parsePageQuery(req.query as Record<string, unknown>);
-    const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req), page);
+    const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req), page, this.tokens.notBefore(req));
     cacheHeaders(reply, r.status, r.ageS);
+    this.tokens.send(reply, r.loadedAt);
     await sendRead(req, reply, r.answer, cond);
   }
 
@@ -75,8 +79,9 @@ export class AssetsController {
   @ApiProblems(...READ_ERRORS)
   async one(@Param() p: { orgId: string; userId: string; assetId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const cond = parseIfNoneMatch(req);
-    const r = await this.assets.one(p.orgId, p.userId, p.assetId, prefsOf(req), wantsBypass(req));
+    const r = await this.assets.one(p.orgId, p.userId, p.assetId, prefsOf(req), wantsBypass(req), this.tokens.notBefore(req));
     cacheHeaders(reply, r.status, r.ageS);
+    this.tokens.send(reply, r.loadedAt);
     await sendRead(req, reply, new PreparedAnswer(jsonBytes(r.asset)), cond);
   }
 
@@ -95,8 +100,10 @@ export class AssetsController {
     const { userIds, resourceTypes } = parseUserAssetsBody(body);
     const caller = callerOf(req);
     if (caller.kind === 'user' && userIds.some((u) => u !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may read only itself');
-    const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req));
+    const notBefore = this.tokens.notBefore(req);
+    const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req), notBefore);
     cacheHeaders(reply, r.status, r.ageS);
+    this.tokens.send(reply, r.loadedAt);
     await sendJsonBytes(reply, r.body);
   }
 }

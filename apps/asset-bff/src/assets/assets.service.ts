@@ -64,9 +64,9 @@ export class AssetsService {
    * The user's asset list for the caller's languages, or one page of it (`limit`, `cursor`) and only the assets
    * matching `q`: every page is cut from the cached set (one version of it), never from a new upstream read.
    */
-  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean, page: PageQuery = {}): Promise<CachedAnswer> {
+  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean, page: PageQuery = {}, notBefore?: number): Promise<CachedAnswer> {
     let loaded: LoadedSets | undefined;
-    const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r));
+    const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r), notBefore);
     const scope: CursorScope = { orgId, userId, q: page.q, prefs };
     const offset = page.cursor === undefined ? 0 : this.cursors.open(page.cursor, scope, entry.loadedAt);
     const key = preparedKey(orgId, userId, prefs, page, offset);
@@ -128,16 +128,17 @@ export class AssetsService {
     assetId: string,
     prefs: LangPrefs,
     bypass: boolean,
-  ): Promise<{ asset: AssetView; status: CacheStatus; ageS: number }> {
-    const entry = await this.userSet(orgId, userId, bypass);
+    notBefore?: number,
+  ): Promise<{ asset: AssetView; status: CacheStatus; ageS: number; loadedAt: number }> {
+    const entry = await this.userSet(orgId, userId, bypass, undefined, notBefore);
     const set = entry.set as UserAssetSet;
     if (!assetIndexOf(set).has(assetId)) throw new AppException(ErrorCode.AssetNotAccessible, 'The user cannot access this asset, or it does not exist');
     const details = await this.cache.getAssetDetails(orgId, [assetId]);
-    return { asset: view(assetId, details.get(assetId), prefs), status: entry.status, ageS: entry.ageS };
+    return { asset: view(assetId, details.get(assetId), prefs), status: entry.status, ageS: entry.ageS, loadedAt: entry.loadedAt };
   }
 
   /** The user's cached set. When this call runs the load, `onLoaded` gets what it loaded: the sets and the details. */
-  private async userSet(orgId: string, userId: string, bypass: boolean, onLoaded?: (loaded: LoadedSets) => void): Promise<CachedUserSet> {
+  private async userSet(orgId: string, userId: string, bypass: boolean, onLoaded?: (loaded: LoadedSets) => void, notBefore?: number): Promise<CachedUserSet> {
     let entry: CachedUserSet;
     try {
       entry = await this.cache.getUserSet(
@@ -148,7 +149,7 @@ export class AssetsService {
           onLoaded?.(r);
           return r;
         },
-        { bypass },
+        { bypass, notBefore },
       );
     } catch (err) {
       throw mapUpstreamError(err, 'user');

@@ -10,15 +10,18 @@ import { BatchAssetView, batchView } from './asset-view';
 import { PageDecoders } from './page-decoders';
 
 /** Aggregate cache status of many entries: STALE if any is stale, else MISS if any was loaded, else HIT. */
-export function aggregateStatus(entries: Iterable<CachedUserSet>): { status: CacheStatus; ageS: number } {
+export function aggregateStatus(entries: Iterable<CachedUserSet>): { status: CacheStatus; ageS: number; loadedAt: number } {
   let status: CacheStatus = 'HIT';
   let ageS = 0;
+  // The newest load among the entries: the consistency token of the answer.
+  let loadedAt = 0;
   for (const e of entries) {
+    if (e.loadedAt > loadedAt) loadedAt = e.loadedAt;
     if (e.status === 'STALE') status = 'STALE';
     else if (e.status === 'MISS' && status === 'HIT') status = 'MISS';
     if (e.ageS > ageS) ageS = e.ageS;
   }
-  return { status, ageS };
+  return { status, ageS, loadedAt };
 }
 
 /** Sorted, de-duplicated resource types; undefined for "all types". */
@@ -46,13 +49,14 @@ export class BatchAssetsService {
     resourceTypes: string[] | undefined,
     prefs: LangPrefs,
     bypass: boolean,
-  ): Promise<{ body: Buffer; status: CacheStatus; ageS: number }> {
+    notBefore?: number,
+  ): Promise<{ body: Buffer; status: CacheStatus; ageS: number; loadedAt: number }> {
     const users = [...new Set(userIds)];
     const types = typesKey(resourceTypes);
     // Details this request's own loads brought back need not be read back from the cache.
     const loaded = new Map<string, AssetDetails>();
     const read = { loaded };
-    const entries = await this.sets(orgId, users, types, bypass, false, read);
+    const entries = await this.sets(orgId, users, types, bypass, false, read, notBefore);
     let ids = collectIds(users, entries);
     let details = await this.detailsOf(orgId, ids, loaded);
     // Entries filled by asset/list know names but not types: reload the users whose assets lack a type. Each
@@ -84,6 +88,7 @@ export class BatchAssetsService {
     bypass: boolean,
     batched = false,
     read?: { loaded: Map<string, AssetDetails> },
+    notBefore?: number,
   ): Promise<Map<string, CachedUserSet>> {
     if (await this.cache.isOrgMissing(orgId)) throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
     const loader = async (missing: string[]): Promise<LoadedSets> => {
@@ -92,7 +97,7 @@ export class BatchAssetsService {
       return r;
     };
     try {
-      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass });
+      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass, notBefore });
     } catch (err) {
       if (isNotFound(err)) {
         await this.cache.markOrgMissing(orgId);
