@@ -17,6 +17,10 @@ import { parsePageQuery } from './page-query';
 
 /** Who may read one user's assets: a key with assets:read for the OU, or the user itself. */
 const USER_ASSETS_RULE: AccessRule = { scope: 'assets:read', users: 'self' };
+const NDJSON = 'application/x-ndjson';
+/** True when the caller asked for the batch as NDJSON lines (Accept: application/x-ndjson). */
+const wantsNdjson = (req: FastifyRequest): boolean => (req.headers.accept ?? '').toLowerCase().includes(NDJSON);
+
 /** Who may read /v1/me/assets: user callers only. */
 const MY_ASSETS_RULE: AccessRule = { users: 'self' };
 
@@ -101,6 +105,12 @@ export class AssetsController {
     const caller = callerOf(req);
     if (caller.kind === 'user' && userIds.some((u) => u !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may read only itself');
     const notBefore = this.tokens.notBefore(req);
+    if (wantsNdjson(req)) {
+      const opts = { bypass: wantsBypass(req), notBefore, requestId: String(req.id) };
+      const lines = await this.batch.streamUsersAssets(p.orgId, userIds, resourceTypes, prefs, opts);
+      await reply.type(NDJSON).send(lines);
+      return;
+    }
     const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req), notBefore);
     cacheHeaders(reply, r.status, r.ageS);
     this.tokens.send(reply, r.loadedAt);
