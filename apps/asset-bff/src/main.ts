@@ -12,6 +12,7 @@ import { AppModule } from './app.module';
 import { sendProblem } from './common/problem.filter';
 import { installJsonBodyParser } from './common/json-body';
 import { securityHeadersOf } from './common/security-headers';
+import { finishApiDocument } from './common/api-docs';
 import { compressionHook, HTTP_CACHING_REQUEST_HEADERS, HTTP_CACHING_RESPONSE_HEADERS } from './common/compression';
 import { validateIdParams } from './common/validation';
 import { accessHook, accessOf, assertRouteHasAccess } from './auth/access.hook';
@@ -157,7 +158,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key' }, 'apiKey')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
     .build();
-  SwaggerModule.setup(DOCS_PATH.slice(1), app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+  SwaggerModule.setup(DOCS_PATH.slice(1), app, () => finishApiDocument(SwaggerModule.createDocument(app, doc)), {
+    jsonDocumentUrl: 'docs-json',
+    yamlDocumentUrl: 'docs-yaml',
+  });
   await app.init();
   return app;
 }

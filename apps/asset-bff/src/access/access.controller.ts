@@ -3,7 +3,7 @@ import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } 
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../auth/access.decorator';
 import { AppException } from '../common/app.exception';
-import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
+import { ApiCached, ApiConsistent, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
 import { cacheHeaders, callerOf, sendJson, wantsBypass } from '../common/http';
 import { ConsistencyTokens } from '../common/consistency';
@@ -29,6 +29,7 @@ export class AccessController {
   @ApiParam({ name: 'orgId' })
   @ApiBody({ type: AccessChecksRequestDto })
   @ApiCached()
+  @ApiConsistent()
   @ApiOkResponse({ type: AccessChecksResultDto })
   @ApiProblems(...READ_ERRORS, 413)
   async check(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {

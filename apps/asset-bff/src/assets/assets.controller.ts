@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access, AccessRule } from '../auth/access.decorator';
 import { AppException } from '../common/app.exception';
-import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
+import { ApiCached, ApiConditional, ApiConsistent, ApiPaged, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
 import { cacheHeaders, callerOf, jsonBytes, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
 import { parseIfNoneMatch, PreparedAnswer, sendRead } from '../common/read-answer';
@@ -42,9 +42,12 @@ export class AssetsController {
   @ApiParam({ name: 'orgId' })
   @ApiParam({ name: 'userId' })
   @ApiQuery({ name: 'lang', required: false, description: 'e.g. zh_CN, en' })
+  @ApiPaged()
   @ApiCached()
+  @ApiConditional()
+  @ApiConsistent()
   @ApiOkResponse({ type: UserAssetsDto, description: 'Headers X-Cache (HIT|MISS|STALE) and Age' })
-  @ApiProblems(...READ_ERRORS)
+  @ApiProblems(...READ_ERRORS, 409)
   async list(@Param() p: { orgId: string; userId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const cond = parseIfNoneMatch(req);
     const page = parsePageQuery(req.query as Record<string, unknown>);
@@ -58,9 +61,12 @@ export class AssetsController {
   @Access(MY_ASSETS_RULE)
   @ApiOperation({ summary: 'The same for the calling user (user callers only)' })
   @ApiQuery({ name: 'lang', required: false })
+  @ApiPaged()
   @ApiCached()
+  @ApiConditional()
+  @ApiConsistent()
   @ApiOkResponse({ type: UserAssetsDto })
-  @ApiProblems(...READ_ERRORS)
+  @ApiProblems(...READ_ERRORS, 409)
   async mine(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const me = userCallerOf(req);
     const cond = parseIfNoneMatch(req);
@@ -79,6 +85,8 @@ export class AssetsController {
   @ApiParam({ name: 'assetId' })
   @ApiQuery({ name: 'lang', required: false })
   @ApiCached()
+  @ApiConditional()
+  @ApiConsistent()
   @ApiOkResponse({ type: AssetDto })
   @ApiProblems(...READ_ERRORS)
   async one(@Param() p: { orgId: string; userId: string; assetId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
@@ -97,7 +105,14 @@ export class AssetsController {
   @ApiQuery({ name: 'lang', required: false })
   @ApiBody({ type: UserAssetsRequestDto })
   @ApiCached()
-  @ApiOkResponse({ type: BatchUserAssetsDto })
+  @ApiConsistent()
+  @ApiHeader({ name: 'Accept', required: false, description: '`application/x-ndjson` streams the answer as lines (asset, user, then end or error)' })
+  @ApiProduces('application/json', NDJSON)
+  @ApiOkResponse({
+    type: BatchUserAssetsDto,
+    description:
+      'As NDJSON (Accept: application/x-ndjson): one {"asset": …} line per asset before the first user line listing it, one {"user": {userId, assetIds}} line per user in request order, then {"end": {users, assets, cache}}; a failure after the first line ends with {"error": <problem>} and no end line (no X-Consistency-Token then)',
+  })
   @ApiProblems(...READ_ERRORS, 413)
   async usersAssets(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const prefs = prefsOf(req);

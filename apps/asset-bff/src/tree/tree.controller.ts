@@ -2,7 +2,7 @@ import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../auth/access.decorator';
-import { ApiProblems } from '../common/api-docs';
+import { ApiConditional, ApiProblems } from '../common/api-docs';
 import { jsonBytes, prefsOf, userCallerOf } from '../common/http';
 import { parseIfNoneMatch, PreparedAnswer, sendRead } from '../common/read-answer';
 import { FlatViewDto, TreeViewDto } from './dto/tree.dto';
@@ -25,6 +25,7 @@ export class TreeController {
   @ApiQuery({ name: 'associated', required: false, type: Boolean, description: 'Include associated resources (default false)' })
   @ApiQuery({ name: 'view', required: false, enum: ['tree', 'flat'] })
   @ApiQuery({ name: 'lang', required: false })
+  @ApiConditional()
   @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(TreeViewDto) }, { $ref: getSchemaPath(FlatViewDto) }] } })
   @ApiProblems(400, 401, 403, 404, 409, 429, 502, 503, 504)
   async tree(@Param() p: { accessKey: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
