@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Coding, compress, MIN_COMPRESS_BYTES, negotiate, setCoding } from './compression';
-import { Problems } from './validation';
+import { AppException } from './app.exception';
 
 /** Read answers may be kept by the caller but must be revalidated (If-None-Match) before each use. */
 const READ_CACHE_CONTROL = 'private, no-cache';
@@ -55,6 +55,9 @@ export class PreparedAnswer {
   }
 }
 
+const badIfNoneMatch = (): AppException =>
+  AppException.validation([{ field: 'If-None-Match', problems: ['must be * or a comma list of entity tags such as W/"abc"'] }]);
+
 /** A validated If-None-Match: `*`, or the opaque parts of its tags (weak comparison ignores W/). */
 export type IfNoneMatch = '*' | string[] | undefined;
 
@@ -63,23 +66,17 @@ export function parseIfNoneMatch(req: FastifyRequest): IfNoneMatch {
   const raw = req.headers['if-none-match'];
   if (raw === undefined) return undefined;
   const value = Array.isArray(raw) ? raw.join(',') : raw;
-  const fail = (): never => {
-    const p = new Problems();
-    p.add('If-None-Match', 'must be * or a comma list of entity tags such as W/"abc"');
-    p.throwIfAny();
-    throw new Error('unreachable');
-  };
-  if (value.length > MAX_IF_NONE_MATCH) fail();
+  if (value.length > MAX_IF_NONE_MATCH) throw badIfNoneMatch();
   if (value.trim() === '*') return '*';
   const tags: string[] = [];
   for (const element of value.split(',')) {
     const t = element.trim();
     if (!t) continue;
     const m = ENTITY_TAG.exec(t);
-    if (!m) fail();
-    tags.push((m as RegExpExecArray)[1]);
+    if (!m) throw badIfNoneMatch();
+    tags.push(m[1]);
   }
-  if (tags.length === 0) fail();
+  if (tags.length === 0) throw badIfNoneMatch();
   return tags;
 }
 
