@@ -18,6 +18,7 @@ import { CacheAdminService } from './cache-admin/cache-admin.service';
 import { ProblemFilter } from './common/problem.filter';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { CoreModule } from './core.module';
+import { ConsistencyTokens } from './common/consistency';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
@@ -96,6 +97,7 @@ export class AppModule {
         TreeService,
         CacheAdminService,
         RateLimitService,
+        ConsistencyTokens,
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],
     };

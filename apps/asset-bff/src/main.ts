@@ -12,6 +12,8 @@ import { AppModule } from './app.module';
 import { sendProblem } from './common/problem.filter';
 import { installJsonBodyParser } from './common/json-body';
 import { securityHeadersOf } from './common/security-headers';
+import { finishApiDocument } from './common/api-docs';
+import { compressionHook, HTTP_CACHING_REQUEST_HEADERS, HTTP_CACHING_RESPONSE_HEADERS } from './common/compression';
 import { validateIdParams } from './common/validation';
 import { accessHook, accessOf, assertRouteHasAccess } from './auth/access.hook';
 import { AuthService } from './auth/auth.service';
@@ -28,8 +30,8 @@ const SHUTDOWN_TIMEOUT_MS = 15_000;
 const IDLE_SWEEP_MS = 100;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const CORS_HEADERS = ['Authorization', 'X-Api-Key', 'Content-Type', 'X-Request-Id', 'Cache-Control', 'Accept-Language'];
-const EXPOSED_HEADERS = ['X-Request-Id', 'X-Cache', 'Age', 'Retry-After'];
+const CORS_HEADERS = ['Authorization', 'X-Api-Key', 'Content-Type', 'X-Request-Id', 'Cache-Control', 'Accept-Language', ...HTTP_CACHING_REQUEST_HEADERS];
+const EXPOSED_HEADERS = ['X-Request-Id', 'X-Cache', 'Age', 'Retry-After', ...HTTP_CACHING_RESPONSE_HEADERS];
 
 const DOCS_PATH = '/docs';
 /** The Swagger UI and its assets: HTML pages that get helmet's document headers. */
@@ -125,6 +127,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     if (accessOf(req) !== undefined) validateIdParams(req.params as Record<string, string | undefined>);
     done();
   });
+  fastify.addHook('onSend', compressionHook());
   const logger = app.get(Logger);
   const accessLog = logInfoEnabled(config.LOG_LEVEL);
   // Metrics and the access log of each answer (one line per request, no headers, no query string).
@@ -158,7 +161,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key' }, 'apiKey')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
     .build();
-  SwaggerModule.setup(DOCS_PATH.slice(1), app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+  SwaggerModule.setup(DOCS_PATH.slice(1), app, () => finishApiDocument(SwaggerModule.createDocument(app, doc)), {
+    jsonDocumentUrl: 'docs-json',
+    yamlDocumentUrl: 'docs-yaml',
+  });
   await app.init();
   return app;
 }

@@ -47,6 +47,8 @@ export interface LoadedSets {
 export interface ReadOptions {
   /** Cache-Control: no-cache: skip the cached copy, load, store the fresh result. */
   bypass?: boolean;
+  /** Only data loaded at or after this time (epoch ms) answers: older copies, in process or stored, are reloaded. */
+  notBefore?: number;
 }
 
 export interface AssetCacheObserver {

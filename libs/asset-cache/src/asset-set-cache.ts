@@ -189,17 +189,19 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   async getUserSet(scope: UserSetScope, userId: string, load: () => Promise<LoadedSets>, opts: ReadOptions = {}): Promise<CachedUserSet> {
     const k = this.userKey(scope.orgId, scopeId(scope.types), userId);
     const bypass = opts.bypass === true;
+    const notBefore = opts.notBefore ?? Number.NEGATIVE_INFINITY;
     if (!bypass) {
       const copy = this.local.get(k.key);
-      if (copy) return this.reported(resultOf(k, copy, 'HIT', this.now()));
-      const joined = this.reads.get(k.key);
+      if (copy && copy.loadedAt >= notBefore) return this.reported(resultOf(k, copy, 'HIT', this.now()));
+      // A read in flight may bring older data than a notBefore asks for: such a read goes its own way.
+      const joined = opts.notBefore === undefined ? this.reads.get(k.key) : undefined;
       if (joined) {
         this.observer.onCoalesced?.();
         return this.reported({ ...(await joined) });
       }
     }
-    const reading = this.resolveOne(k, load, bypass);
-    if (!bypass) this.reads.add(k, reading);
+    const reading = this.resolveOne(k, load, bypass, notBefore);
+    if (!bypass && opts.notBefore === undefined) this.reads.add(k, reading);
     return this.reported(await reading);
   }
 
@@ -214,12 +216,14 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const users = [...new Set(userIds)].map((u) => this.userKey(scope.orgId, sid, u));
     const results = new Map<string, CachedUserSet>();
     const now = this.now();
+    const notBefore = opts.notBefore ?? Number.NEGATIVE_INFINITY;
     const pending = users.filter((k) => {
-      const copy = opts.bypass ? undefined : this.local.get(k.key);
+      const local = opts.bypass ? undefined : this.local.get(k.key);
+      const copy = local && local.loadedAt >= notBefore ? local : undefined;
       if (copy) results.set(k.userId, resultOf(k, copy, 'HIT', now));
       return !copy;
     });
-    if (pending.length > 0) await this.resolveMany(scope.orgId, pending, loadMissing, opts.bypass === true, results);
+    if (pending.length > 0) await this.resolveMany(scope.orgId, pending, loadMissing, opts.bypass === true, results, notBefore);
     const ordered = new Map(users.map((k) => [k.userId, results.get(k.userId) as CachedUserSet]));
     const counts: Record<CacheStatus, number> = { HIT: 0, MISS: 0, STALE: 0 };
     for (const r of ordered.values()) counts[r.status]++;
@@ -260,20 +264,22 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
 
   // ---- one user ----------------------------------------------------------------------------------------------
 
-  private async resolveOne(k: UserKey, load: () => Promise<LoadedSets>, bypass: boolean): Promise<CachedUserSet> {
+  private async resolveOne(k: UserKey, load: () => Promise<LoadedSets>, bypass: boolean, notBefore: number): Promise<CachedUserSet> {
     const epoch = this.local.epoch;
     const found = (await this.entries.read(k.orgId, [k]))?.[0];
     const cached = found?.entry;
     const now = this.now();
-    if (!bypass && found && cached && now < cached.freshUntil) {
+    const tooOld = cached !== undefined && cached.loadedAt < notBefore;
+    if (!bypass && !tooOld && found && cached && now < cached.freshUntil) {
       if (now >= refreshAt(cached.loadedAt, cached.freshUntil, REFRESH_AHEAD_FRACTION)) this.refreshAhead(k, load, found.gens);
       return this.result(k, cached, 'HIT', epoch);
     }
     try {
-      const { entry, fromPeer } = await this.loadOne(k, load, found?.gens, bypass);
+      // A stored entry older than notBefore is replaced as a bypass would (no waiting on a peer that may store the same).
+      const { entry, fromPeer } = await this.loadOne(k, load, found?.gens, bypass || tooOld);
       return this.result(k, entry, fromPeer ? 'HIT' : 'MISS', epoch);
     } catch (err) {
-      const stale = this.staleResult(k, cached);
+      const stale = tooOld ? undefined : this.staleResult(k, cached);
       if (stale) return stale;
       throw err;
     }
@@ -363,6 +369,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     loadMissing: (missing: string[]) => Promise<LoadedSets>,
     bypass: boolean,
     results: Map<string, CachedUserSet>,
+    notBefore: number,
   ): Promise<void> {
     const epoch = this.local.epoch;
     const read = await this.entries.read(orgId, pending);
@@ -370,7 +377,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const cold: ColdUser[] = [];
     pending.forEach((k, i) => {
       const found = read?.[i];
-      if (!bypass && found?.entry && now < found.entry.freshUntil) results.set(k.userId, this.result(k, found.entry, 'HIT', epoch));
+      if (found?.entry && found.entry.loadedAt < notBefore) cold.push({ k, found: { gens: found.gens, entry: undefined } });
+      else if (!bypass && found?.entry && now < found.entry.freshUntil) results.set(k.userId, this.result(k, found.entry, 'HIT', epoch));
       else cold.push({ k, found });
     });
     const joins = cold.map((c) => ({ c, flight: bypass ? undefined : this.loads.get(c.k.key) }));
@@ -424,7 +432,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   }
 
   private newEntry(set: UserAssetSet | null, gens: Generations | undefined, loadedAt: number): StoredEntry {
-    const lifeMs = set ? jitteredTtlMs(this.ttlS, this.ttlJitter, this.random) : this.negativeTtlMs;
+    // A merge the portal's pages never agreed on (complete: false) is kept no longer than a negative entry.
+    const lifeMs = set?.complete ? jitteredTtlMs(this.ttlS, this.ttlJitter, this.random) : this.negativeTtlMs;
     return { gens: gens ?? UNSTORED, loadedAt, freshUntil: loadedAt + lifeMs, set };
   }
 

@@ -3,9 +3,10 @@ import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } 
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../auth/access.decorator';
 import { AppException } from '../common/app.exception';
-import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
+import { ApiCached, ApiConsistent, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
 import { cacheHeaders, callerOf, sendJson, wantsBypass } from '../common/http';
+import { ConsistencyTokens } from '../common/consistency';
 import { AccessService } from './access.service';
 import { parseChecks } from './access-checks.request';
 import { AccessChecksRequestDto, AccessChecksResultDto } from './dto/access-checks.dto';
@@ -16,7 +17,10 @@ import { AccessChecksRequestDto, AccessChecksResultDto } from './dto/access-chec
 @ApiSecurity('bearer')
 @Controller('v1/orgs/:orgId/access-checks')
 export class AccessController {
-  constructor(private readonly access: AccessService) {}
+  constructor(
+    private readonly access: AccessService,
+    private readonly tokens: ConsistencyTokens,
+  ) {}
 
   @Post()
   @HttpCode(200)
@@ -25,14 +29,17 @@ export class AccessController {
   @ApiParam({ name: 'orgId' })
   @ApiBody({ type: AccessChecksRequestDto })
   @ApiCached()
+  @ApiConsistent()
   @ApiOkResponse({ type: AccessChecksResultDto })
   @ApiProblems(...READ_ERRORS, 413)
   async check(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const checks = parseChecks(body);
     const caller = callerOf(req);
     if (caller.kind === 'user' && checks.some((c) => c.userId !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may check only itself');
-    const r = await this.access.check(p.orgId, checks, wantsBypass(req));
+    const notBefore = this.tokens.notBefore(req);
+    const r = await this.access.check(p.orgId, checks, wantsBypass(req), notBefore);
     cacheHeaders(reply, r.status, r.ageS);
+    this.tokens.send(reply, r.loadedAt);
     await sendJson(reply, { results: r.results });
   }
 }

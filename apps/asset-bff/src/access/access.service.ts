@@ -13,9 +13,14 @@ export class AccessService {
   constructor(private readonly batch: BatchAssetsService) {}
 
   /** One result per check, in request order; a user unknown to the OU is allowed: false. */
-  async check(orgId: string, checks: Check[], bypass: boolean): Promise<{ results: (Check & { allowed: boolean })[]; status: CacheStatus; ageS: number }> {
+  async check(
+    orgId: string,
+    checks: Check[],
+    bypass: boolean,
+    notBefore?: number,
+  ): Promise<{ results: (Check & { allowed: boolean })[]; status: CacheStatus; ageS: number; loadedAt: number }> {
     const users = [...new Set(checks.map((c) => c.userId))];
-    const entries = await this.batch.sets(orgId, users, undefined, bypass, true);
+    const entries = await this.batch.sets(orgId, users, undefined, bypass, true, undefined, notBefore);
     // Each user's membership index looked up once per request, not once per check.
     const indexOfUser = new Map<string, Set<string> | null>();
     const results = checks.map((c) => {

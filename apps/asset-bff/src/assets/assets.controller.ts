@@ -1,19 +1,26 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access, AccessRule } from '../auth/access.decorator';
 import { AppException } from '../common/app.exception';
-import { ApiCached, ApiProblems, READ_ERRORS } from '../common/api-docs';
+import { ApiCached, ApiConditional, ApiConsistent, ApiPaged, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
-import { cacheHeaders, callerOf, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
+import { cacheHeaders, callerOf, jsonBytes, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
+import { parseIfNoneMatch, PreparedAnswer, sendRead } from '../common/read-answer';
+import { ConsistencyTokens } from '../common/consistency';
 import { AssetsService } from './assets.service';
 import { BatchAssetsService } from './batch-assets.service';
 import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
 import { UserAssetsRequestDto } from './dto/user-assets-request.dto';
 import { parseUserAssetsBody } from './user-assets.request';
+import { parsePageQuery } from './page-query';
 
 /** Who may read one user's assets: a key with assets:read for the OU, or the user itself. */
 const USER_ASSETS_RULE: AccessRule = { scope: 'assets:read', users: 'self' };
+const NDJSON = 'application/x-ndjson';
+/** True when the caller asked for the batch as NDJSON lines (Accept: application/x-ndjson). */
+const wantsNdjson = (req: FastifyRequest): boolean => (req.headers.accept ?? '').toLowerCase().includes(NDJSON);
+
 /** Who may read /v1/me/assets: user callers only. */
 const MY_ASSETS_RULE: AccessRule = { users: 'self' };
 
@@ -26,6 +33,7 @@ export class AssetsController {
   constructor(
     private readonly assets: AssetsService,
     private readonly batch: BatchAssetsService,
+    private readonly tokens: ConsistencyTokens,
   ) {}
 
   @Get('orgs/:orgId/users/:userId/assets')
@@ -34,27 +42,39 @@ export class AssetsController {
   @ApiParam({ name: 'orgId' })
   @ApiParam({ name: 'userId' })
   @ApiQuery({ name: 'lang', required: false, description: 'e.g. zh_CN, en' })
+  @ApiPaged()
   @ApiCached()
+  @ApiConditional()
+  @ApiConsistent()
   @ApiOkResponse({ type: UserAssetsDto, description: 'Headers X-Cache (HIT|MISS|STALE) and Age' })
-  @ApiProblems(...READ_ERRORS)
+  @ApiProblems(...READ_ERRORS, 409)
   async list(@Param() p: { orgId: string; userId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req));
+    const cond = parseIfNoneMatch(req);
+    const page = parsePageQuery(req.query as Record<string, unknown>);
+    const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req), page, this.tokens.notBefore(req));
     cacheHeaders(reply, r.status, r.ageS);
-    await sendJsonBytes(reply, r.body);
+    this.tokens.send(reply, r.loadedAt);
+    await sendRead(req, reply, r.answer, cond);
   }
 
   @Get('me/assets')
   @Access(MY_ASSETS_RULE)
   @ApiOperation({ summary: 'The same for the calling user (user callers only)' })
   @ApiQuery({ name: 'lang', required: false })
+  @ApiPaged()
   @ApiCached()
+  @ApiConditional()
+  @ApiConsistent()
   @ApiOkResponse({ type: UserAssetsDto })
-  @ApiProblems(...READ_ERRORS)
+  @ApiProblems(...READ_ERRORS, 409)
   async mine(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const me = userCallerOf(req);
-    const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req));
+    const cond = parseIfNoneMatch(req);
+    const page = parsePageQuery(req.query as Record<string, unknown>);
+    const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req), page, this.tokens.notBefore(req));
     cacheHeaders(reply, r.status, r.ageS);
-    await sendJsonBytes(reply, r.body);
+    this.tokens.send(reply, r.loadedAt);
+    await sendRead(req, reply, r.answer, cond);
   }
 
   @Get('orgs/:orgId/users/:userId/assets/:assetId')
@@ -65,16 +85,16 @@ export class AssetsController {
   @ApiParam({ name: 'assetId' })
   @ApiQuery({ name: 'lang', required: false })
   @ApiCached()
+  @ApiConditional()
+  @ApiConsistent()
   @ApiOkResponse({ type: AssetDto })
   @ApiProblems(...READ_ERRORS)
-  async one(
-    @Param() p: { orgId: string; userId: string; assetId: string },
-    @Req() req: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<AssetDto> {
-    const r = await this.assets.one(p.orgId, p.userId, p.assetId, prefsOf(req), wantsBypass(req));
+  async one(@Param() p: { orgId: string; userId: string; assetId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const cond = parseIfNoneMatch(req);
+    const r = await this.assets.one(p.orgId, p.userId, p.assetId, prefsOf(req), wantsBypass(req), this.tokens.notBefore(req));
     cacheHeaders(reply, r.status, r.ageS);
-    return r.asset as AssetDto;
+    this.tokens.send(reply, r.loadedAt);
+    await sendRead(req, reply, new PreparedAnswer(jsonBytes(r.asset)), cond);
   }
 
   @Post('orgs/:orgId/user-assets')
@@ -85,15 +105,30 @@ export class AssetsController {
   @ApiQuery({ name: 'lang', required: false })
   @ApiBody({ type: UserAssetsRequestDto })
   @ApiCached()
-  @ApiOkResponse({ type: BatchUserAssetsDto })
+  @ApiConsistent()
+  @ApiHeader({ name: 'Accept', required: false, description: '`application/x-ndjson` streams the answer as lines (asset, user, then end or error)' })
+  @ApiProduces('application/json', NDJSON)
+  @ApiOkResponse({
+    type: BatchUserAssetsDto,
+    description:
+      'As NDJSON (Accept: application/x-ndjson): one {"asset": …} line per asset before the first user line listing it, one {"user": {userId, assetIds}} line per user in request order, then {"end": {users, assets, cache}}; a failure after the first line ends with {"error": <problem>} and no end line (no X-Consistency-Token then)',
+  })
   @ApiProblems(...READ_ERRORS, 413)
   async usersAssets(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const prefs = prefsOf(req);
     const { userIds, resourceTypes } = parseUserAssetsBody(body);
     const caller = callerOf(req);
     if (caller.kind === 'user' && userIds.some((u) => u !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may read only itself');
-    const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req));
+    const notBefore = this.tokens.notBefore(req);
+    if (wantsNdjson(req)) {
+      const opts = { bypass: wantsBypass(req), notBefore, requestId: String(req.id) };
+      const lines = await this.batch.streamUsersAssets(p.orgId, userIds, resourceTypes, prefs, opts);
+      await reply.type(NDJSON).send(lines);
+      return;
+    }
+    const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req), notBefore);
     cacheHeaders(reply, r.status, r.ageS);
+    this.tokens.send(reply, r.loadedAt);
     await sendJsonBytes(reply, r.body);
   }
 }

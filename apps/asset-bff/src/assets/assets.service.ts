@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, UserAssetSet } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
@@ -6,6 +6,11 @@ import { PortalCode } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, prefsKey } from '../common/i18n';
+import { PreparedAnswer } from '../common/read-answer';
+import { Signer } from '../common/signer';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Cursors, CursorScope } from './cursor';
+import { PageQuery } from './page-query';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
 import { assetIndexOf } from './asset-index';
 import { AssetView, view } from './asset-view';
@@ -21,14 +26,15 @@ const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is no
 /** A prepared answer and the entry load it was made from. */
 interface Prepared {
   loadedAt: number;
-  body: Buffer;
+  answer: PreparedAnswer;
 }
 
-/** A cached read as the controller sends it: the body already serialized, plus the X-Cache and Age headers. */
-export interface CachedBody {
-  body: Buffer;
+/** A cached read as the controller sends it: the answer already prepared, plus the X-Cache and Age headers. */
+export interface CachedAnswer {
+  answer: PreparedAnswer;
   status: CacheStatus;
   ageS: number;
+  loadedAt: number;
 }
 
 /**
@@ -37,34 +43,82 @@ export interface CachedBody {
  */
 @Injectable()
 export class AssetsService {
-  /** Prepared answers by OU, user and languages, versioned by the entry's loadedAt; bounded in bytes. */
+  /** Prepared answers (identity, br and gzip bytes) by OU, user and languages, versioned by the entry's loadedAt; bounded in bytes. */
   private readonly prepared = new LRUCache<string, Prepared>({
     maxSize: PREPARED_MAX_BYTES,
-    sizeCalculation: (v) => v.body.length + PREPARED_OVERHEAD_BYTES,
+    sizeCalculation: (v) => v.answer.size + PREPARED_OVERHEAD_BYTES,
   });
+
+  private readonly cursors: Cursors;
 
   constructor(
     private readonly cache: AssetSetCache,
     private readonly portal: PortalClient,
     private readonly decoders: PageDecoders,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.cursors = new Cursors(new Signer(config.PORTAL_APP_SECRET, 'cursor'));
+  }
 
-  /** The user's whole asset list, serialized for the caller's languages. */
-  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean): Promise<CachedBody> {
+  /**
+   * The user's asset list for the caller's languages, or one page of it (`limit`, `cursor`) and only the assets
+   * matching `q`: every page is cut from the cached set (one version of it), never from a new upstream read.
+   */
+  async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean, page: PageQuery = {}, notBefore?: number): Promise<CachedAnswer> {
     let loaded: LoadedSets | undefined;
-    const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r));
-    const key = preparedKey(orgId, userId, prefs);
+    const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r), notBefore);
+    const scope: CursorScope = { orgId, userId, q: page.q, prefs };
+    const offset = page.cursor === undefined ? 0 : this.cursors.open(page.cursor, scope, entry.loadedAt);
+    const key = preparedKey(orgId, userId, prefs, page, offset);
     let answer = this.prepared.get(key);
     if (answer === undefined || answer.loadedAt !== entry.loadedAt) {
       const set = entry.set as UserAssetSet;
-      // The request that ran the load already holds every asset's details: no need to read them back.
-      const details = loaded?.assets ?? (await this.details(orgId, userId, set));
-      const assets = set.assetIds.map((id) => view(id, details.get(id), prefs));
-      // Encoded once: sending a Buffer spares fastify a second pass over a (often two-byte, CJK) string.
-      answer = { loadedAt: entry.loadedAt, body: Buffer.from(JSON.stringify({ orgId, userId, total: set.total, assets } satisfies ListBody)) };
-      this.prepared.set(key, answer);
+      const body = Buffer.from(JSON.stringify(await this.listAnswer(entry, set, scope, page, offset, loaded)));
+      const prepared: Prepared = { loadedAt: entry.loadedAt, answer: new PreparedAnswer(body, () => this.recount(key, prepared)) };
+      this.prepared.set(key, (answer = prepared));
     }
-    return { body: answer.body, status: entry.status, ageS: entry.ageS };
+    return { answer: answer.answer, status: entry.status, ageS: entry.ageS, loadedAt: entry.loadedAt };
+  }
+
+  /** The list answer (or page) of a set; the details come from the load this request ran, else from the OU's dictionary. */
+  private async listAnswer(
+    entry: CachedUserSet,
+    set: UserAssetSet,
+    scope: CursorScope,
+    page: PageQuery,
+    offset: number,
+    loaded?: LoadedSets,
+  ): Promise<ListBody> {
+    const { orgId, userId, prefs } = scope;
+    const paged = page.limit !== undefined || page.cursor !== undefined;
+    const end = (length: number): number => (page.limit === undefined ? length : Math.min(length, offset + page.limit));
+    const nextCursor = (length: number): string | null => (end(length) < length ? this.cursors.cut(scope, entry.loadedAt, end(length)) : null);
+    let total = set.total;
+    let assets: AssetView[];
+    let next: string | null = null;
+    if (page.q === undefined) {
+      // Only the page's details are read: a page of 50 of 100,000 assets costs 50 lookups.
+      const ids = set.assetIds.slice(offset, end(set.assetIds.length));
+      const details = loaded?.assets ?? (await this.details(orgId, userId, ids));
+      assets = ids.map((id) => view(id, details.get(id), prefs));
+      next = nextCursor(set.assetIds.length);
+    } else {
+      const details = loaded?.assets ?? (await this.details(orgId, userId, set.assetIds));
+      const needle = page.q.toLowerCase();
+      const matching = set.assetIds
+        .map((id) => view(id, details.get(id), prefs))
+        .filter((a) => a.id.toLowerCase().includes(needle) || a.name.toLowerCase().includes(needle));
+      total = matching.length;
+      assets = matching.slice(offset, end(matching.length));
+      next = nextCursor(matching.length);
+    }
+    // Key order is the serialized order: nextCursor before the (long) asset list.
+    return paged ? { orgId, userId, total, complete: set.complete, nextCursor: next, assets } : { orgId, userId, total, complete: set.complete, assets };
+  }
+
+  /** Counts a coding added to a kept answer against the memory bound (set again, unless it was replaced meanwhile). */
+  private recount(key: string, p: Prepared): void {
+    if (this.prepared.peek(key) === p) this.prepared.set(key, p);
   }
 
   /** One asset of the user's list, or ASSET_NOT_ACCESSIBLE. */
@@ -74,16 +128,17 @@ export class AssetsService {
     assetId: string,
     prefs: LangPrefs,
     bypass: boolean,
-  ): Promise<{ asset: AssetView; status: CacheStatus; ageS: number }> {
-    const entry = await this.userSet(orgId, userId, bypass);
+    notBefore?: number,
+  ): Promise<{ asset: AssetView; status: CacheStatus; ageS: number; loadedAt: number }> {
+    const entry = await this.userSet(orgId, userId, bypass, undefined, notBefore);
     const set = entry.set as UserAssetSet;
     if (!assetIndexOf(set).has(assetId)) throw new AppException(ErrorCode.AssetNotAccessible, 'The user cannot access this asset, or it does not exist');
     const details = await this.cache.getAssetDetails(orgId, [assetId]);
-    return { asset: view(assetId, details.get(assetId), prefs), status: entry.status, ageS: entry.ageS };
+    return { asset: view(assetId, details.get(assetId), prefs), status: entry.status, ageS: entry.ageS, loadedAt: entry.loadedAt };
   }
 
   /** The user's cached set. When this call runs the load, `onLoaded` gets what it loaded: the sets and the details. */
-  private async userSet(orgId: string, userId: string, bypass: boolean, onLoaded?: (loaded: LoadedSets) => void): Promise<CachedUserSet> {
+  private async userSet(orgId: string, userId: string, bypass: boolean, onLoaded?: (loaded: LoadedSets) => void, notBefore?: number): Promise<CachedUserSet> {
     let entry: CachedUserSet;
     try {
       entry = await this.cache.getUserSet(
@@ -94,7 +149,7 @@ export class AssetsService {
           onLoaded?.(r);
           return r;
         },
-        { bypass },
+        { bypass, notBefore },
       );
     } catch (err) {
       throw mapUpstreamError(err, 'user');
@@ -104,12 +159,12 @@ export class AssetsService {
   }
 
   /**
-   * Asset details for a set from the OU's dictionary. Ids it lacks are asked once more (a slow read), and
+   * Asset details of a set's ids from the OU's dictionary. Ids it lacks are asked once more (a slow read), and
    * if the dictionary really lost them (evicted), the user is reloaded once and the loaded details used.
    */
-  private async details(orgId: string, userId: string, set: UserAssetSet): Promise<Map<string, AssetDetails>> {
-    const details = await this.cache.getAssetDetails(orgId, set.assetIds);
-    let missing = set.assetIds.filter((id) => !details.has(id));
+  private async details(orgId: string, userId: string, ids: string[]): Promise<Map<string, AssetDetails>> {
+    const details = await this.cache.getAssetDetails(orgId, ids);
+    let missing = ids.filter((id) => !details.has(id));
     if (missing.length === 0) return details;
     for (const [id, d] of await this.cache.getAssetDetails(orgId, missing)) details.set(id, d);
     missing = missing.filter((id) => !details.has(id));
@@ -139,8 +194,11 @@ interface ListBody {
   orgId: string;
   userId: string;
   total: number;
+  complete: boolean;
+  nextCursor?: string | null;
   assets: AssetView[];
 }
 
-/** Key of a prepared answer (ids cannot contain the separator). */
-const preparedKey = (orgId: string, userId: string, prefs: LangPrefs): string => `${orgId}\u0000${userId}\u0000${prefsKey(prefs)}`;
+/** Key of a prepared answer: OU, user, languages and page (ids cannot contain the separator; q comes last, it may). */
+const preparedKey = (orgId: string, userId: string, prefs: LangPrefs, page: PageQuery, offset: number): string =>
+  `${orgId}\u0000${userId}\u0000${prefsKey(prefs)}\u0000${page.limit ?? ''}\u0000${page.cursor === undefined ? '' : offset}\u0000${page.q ?? ''}`;

@@ -1,25 +1,35 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { Readable } from 'node:stream';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
 import { UserAssetInfo } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
+import { problemOf } from '../common/problem';
+import { toAppException } from '../common/problem.filter';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { LangPrefs } from '../common/i18n';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
 import { BatchAssetView, batchView } from './asset-view';
 import { PageDecoders } from './page-decoders';
 
 /** Aggregate cache status of many entries: STALE if any is stale, else MISS if any was loaded, else HIT. */
-export function aggregateStatus(entries: Iterable<CachedUserSet>): { status: CacheStatus; ageS: number } {
+export function aggregateStatus(entries: Iterable<CachedUserSet>): { status: CacheStatus; ageS: number; loadedAt: number } {
   let status: CacheStatus = 'HIT';
   let ageS = 0;
+  // The newest load among the entries: the consistency token of the answer.
+  let loadedAt = 0;
   for (const e of entries) {
+    if (e.loadedAt > loadedAt) loadedAt = e.loadedAt;
     if (e.status === 'STALE') status = 'STALE';
     else if (e.status === 'MISS' && status === 'HIT') status = 'MISS';
     if (e.ageS > ageS) ageS = e.ageS;
   }
-  return { status, ageS };
+  return { status, ageS, loadedAt };
 }
+
+/** How much a status says about the whole answer: one STALE entry makes it STALE, one loaded entry a MISS. */
+const STATUS_RANK: Record<CacheStatus, number> = { HIT: 0, MISS: 1, STALE: 2 };
 
 /** Sorted, de-duplicated resource types; undefined for "all types". */
 export function typesKey(types: string[] | undefined): string[] | undefined {
@@ -33,11 +43,17 @@ export function typesKey(types: string[] | undefined): string[] | undefined {
  */
 @Injectable()
 export class BatchAssetsService {
+  /** Users per chunk of a streamed batch (one users/assetList call's worth). */
+  private readonly chunkSize: number;
+
   constructor(
     private readonly cache: AssetSetCache,
     private readonly portal: PortalClient,
     private readonly decoders: PageDecoders,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.chunkSize = config.PORTAL_BATCH_SIZE;
+  }
 
   /** Each requested user once in request order (duplicates folded), each asset once. */
   async usersAssets(
@@ -46,17 +62,84 @@ export class BatchAssetsService {
     resourceTypes: string[] | undefined,
     prefs: LangPrefs,
     bypass: boolean,
-  ): Promise<{ body: Buffer; status: CacheStatus; ageS: number }> {
+    notBefore?: number,
+  ): Promise<{ body: Buffer; status: CacheStatus; ageS: number; loadedAt: number }> {
+    const users = [...new Set(userIds)];
+    const { entries, ids, details } = await this.chunk(orgId, users, typesKey(resourceTypes), bypass, notBefore);
+    const answer: BatchAnswer = {
+      orgId,
+      users: users.map((userId) => ({ userId, assetIds: entries.get(userId)?.set?.assetIds ?? [] })),
+      assets: ids.map((id) => batchView(id, details.get(id), prefs)),
+    };
+    return { body: Buffer.from(JSON.stringify(answer)), ...aggregateStatus(entries.values()) };
+  }
+
+  /**
+   * The same as NDJSON lines (API.md section 3), PORTAL_BATCH_SIZE users at a time: each chunk's asset lines (the
+   * assets not written before), then its user lines, written once the chunk is read, pulled as the caller reads. The
+   * first chunk is read before this resolves, so a failure before the first line is an ordinary error answer; a later
+   * one ends the stream with an `error` line and no `end` line.
+   */
+  async streamUsersAssets(
+    orgId: string,
+    userIds: string[],
+    resourceTypes: string[] | undefined,
+    prefs: LangPrefs,
+    opts: { bypass: boolean; notBefore?: number; requestId: string },
+  ): Promise<Readable> {
     const users = [...new Set(userIds)];
     const types = typesKey(resourceTypes);
+    const written = new Set<string>();
+    let cache: CacheStatus = 'HIT';
+    const linesOf = async (chunkUsers: string[]): Promise<Buffer> => {
+      const { entries, ids, details } = await this.chunk(orgId, chunkUsers, types, opts.bypass, opts.notBefore);
+      let out = '';
+      for (const id of ids) {
+        if (written.has(id)) continue;
+        written.add(id);
+        out += `${JSON.stringify({ asset: batchView(id, details.get(id), prefs) })}\n`;
+      }
+      for (const userId of chunkUsers) out += `${JSON.stringify({ user: { userId, assetIds: entries.get(userId)?.set?.assetIds ?? [] } })}\n`;
+      // Only the aggregate status is kept across chunks, never the chunks' entries.
+      const chunkStatus = aggregateStatus(entries.values()).status;
+      if (STATUS_RANK[chunkStatus] > STATUS_RANK[cache]) cache = chunkStatus;
+      return Buffer.from(out);
+    };
+    const size = this.chunkSize;
+    const first = await linesOf(users.slice(0, size));
+    async function* lines(): AsyncGenerator<Buffer> {
+      yield first;
+      for (let i = size; i < users.length; i += size) {
+        try {
+          yield await linesOf(users.slice(i, i + size));
+        } catch (err) {
+          yield Buffer.from(`${JSON.stringify({ error: problemOf(toAppException(err), opts.requestId) })}\n`);
+          return;
+        }
+      }
+      yield Buffer.from(`${JSON.stringify({ end: { users: users.length, assets: written.size, cache } })}\n`);
+    }
+    return Readable.from(lines(), { objectMode: false });
+  }
+
+  /**
+   * The sets, asset ids (each once, in user order) and details of some users. Entries filled by asset/list know
+   * names but not types: the users whose assets lack a type are reloaded. Each distinct id is looked at once (5,000,
+   * not the 50,000 of 1,000 users' lists); usually none lacks one.
+   */
+  private async chunk(
+    orgId: string,
+    users: string[],
+    types: string[] | undefined,
+    bypass: boolean,
+    notBefore?: number,
+  ): Promise<{ entries: Map<string, CachedUserSet>; ids: string[]; details: Map<string, AssetDetails> }> {
     // Details this request's own loads brought back need not be read back from the cache.
     const loaded = new Map<string, AssetDetails>();
     const read = { loaded };
-    const entries = await this.sets(orgId, users, types, bypass, false, read);
+    const entries = await this.sets(orgId, users, types, bypass, false, read, notBefore);
     let ids = collectIds(users, entries);
     let details = await this.detailsOf(orgId, ids, loaded);
-    // Entries filled by asset/list know names but not types: reload the users whose assets lack a type. Each
-    // distinct id is looked at once (5,000, not the 50,000 of 1,000 users' lists); usually none lacks one.
     const untyped = new Set(ids.filter((id) => details.get(id)?.type === undefined));
     const incomplete = untyped.size === 0 ? [] : users.filter((u) => entries.get(u)?.set?.assetIds.some((id) => untyped.has(id)));
     if (incomplete.length && !bypass) {
@@ -65,12 +148,7 @@ export class BatchAssetsService {
       ids = collectIds(users, entries);
       details = await this.detailsOf(orgId, ids, loaded);
     }
-    const answer: BatchAnswer = {
-      orgId,
-      users: users.map((userId) => ({ userId, assetIds: entries.get(userId)?.set?.assetIds ?? [] })),
-      assets: ids.map((id) => batchView(id, details.get(id), prefs)),
-    };
-    return { body: Buffer.from(JSON.stringify(answer)), ...aggregateStatus(entries.values()) };
+    return { entries, ids, details };
   }
 
   /**
@@ -84,6 +162,7 @@ export class BatchAssetsService {
     bypass: boolean,
     batched = false,
     read?: { loaded: Map<string, AssetDetails> },
+    notBefore?: number,
   ): Promise<Map<string, CachedUserSet>> {
     if (await this.cache.isOrgMissing(orgId)) throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
     const loader = async (missing: string[]): Promise<LoadedSets> => {
@@ -92,7 +171,7 @@ export class BatchAssetsService {
       return r;
     };
     try {
-      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass });
+      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass, notBefore });
     } catch (err) {
       if (isNotFound(err)) {
         await this.cache.markOrgMissing(orgId);

@@ -11,13 +11,13 @@ import { AuthService } from './auth.service';
  * sure no controller route is among them.
  */
 export function accessHook(auth: AuthService, limits: RateLimitService): onRequestAsyncHookHandler {
-  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const rule = accessOf(req);
     if (rule === undefined || rule === 'public') return;
     const caller = await auth.authenticate(req);
     req.caller = caller;
     auth.authorize(caller, rule, req.params as Record<string, string | undefined>);
-    if (limits.enabled) await limits.enforce(caller);
+    if (limits.enabled) await limits.enforce(caller, (headers) => reply.headers(headers));
   };
 }
 

@@ -1,6 +1,12 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiHeader, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiHeader, ApiQuery, ApiResponse, getSchemaPath, OpenAPIObject } from '@nestjs/swagger';
+import type { HeaderObject, OperationObject, ParameterObject, ReferenceObject, SchemaObject } from '@nestjs/swagger';
+import { MAX_CURSOR_LENGTH, MAX_PAGE_LIMIT, MAX_QUERY_LENGTH } from '../assets/page-query';
+import { ID_PATTERN } from './ids';
 import { ProblemDto } from './problem.dto';
+
+/** What validation enforces on every id (path parameters, ids in bodies), as a schema. */
+export const ID_SCHEMA = { type: 'string' as const, pattern: ID_PATTERN.source, minLength: 1, maxLength: 128 };
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'VALIDATION_FAILED: the offending fields are listed',
@@ -38,3 +44,119 @@ export function ApiCached(): MethodDecorator {
 }
 
 export const READ_ERRORS = [400, 401, 403, 404, 429, 502, 503, 504];
+
+/** Documents If-None-Match and the 304 of a GET read route (its 200 and 304 headers are added by finishApiDocument). */
+export function ApiConditional(): MethodDecorator {
+  return applyDecorators(
+    ApiHeader({
+      name: 'If-None-Match',
+      required: false,
+      description: 'ETags of copies the caller holds (a list, or `*`; weak comparison): 304 when one is current',
+    }),
+    ApiResponse({ status: 304, description: 'Not Modified: the ETag named in If-None-Match is current; no body' }),
+  );
+}
+
+/** Documents the X-Consistency-Token request header of a read. */
+export function ApiConsistent(): MethodDecorator {
+  return ApiHeader({
+    name: 'X-Consistency-Token',
+    required: false,
+    description: 'The token of an earlier answer or invalidation: the answer is made only from data at least as fresh (400 when malformed or forged)',
+  });
+}
+
+/** Documents limit, cursor and q of the list reads. */
+export function ApiPaged(): MethodDecorator {
+  return applyDecorators(
+    ApiQuery({
+      name: 'limit',
+      required: false,
+      schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_LIMIT },
+      description: 'Page size: the answer then holds nextCursor',
+    }),
+    ApiQuery({
+      name: 'cursor',
+      required: false,
+      schema: { type: 'string', minLength: 1, maxLength: MAX_CURSOR_LENGTH },
+      description: 'nextCursor of the previous page (bound to the OU, user and query; 409 CURSOR_STALE when the set changed)',
+    }),
+    ApiQuery({
+      name: 'q',
+      required: false,
+      schema: { type: 'string', minLength: 1, maxLength: MAX_QUERY_LENGTH },
+      description: 'Keep only assets whose id or localized name contains it (case-insensitive); total counts them',
+    }),
+  );
+}
+
+/** Response headers of the service, referenced from components.headers. */
+const HEADERS: Record<string, HeaderObject> = {
+  'X-Request-Id': { description: "The caller's X-Request-Id when it is a sane token, else a new one", schema: { type: 'string' } },
+  'RateLimit-Limit': { description: 'Requests per second allowed to the caller (with RATE_LIMIT_PER_S)', schema: { type: 'integer' } },
+  'RateLimit-Remaining': { description: 'Requests left in the current window', schema: { type: 'integer', minimum: 0 } },
+  'RateLimit-Reset': { description: 'Seconds until the window ends', schema: { type: 'integer', minimum: 0 } },
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } },
+  ETag: { description: 'Weak entity tag of the answer: the same body has the same tag on every instance and in every coding', schema: { type: 'string' } },
+  'Cache-Control': { description: '`private, no-cache`: keep, but revalidate with If-None-Match', schema: { type: 'string' } },
+  Vary: { description: '`Accept-Encoding, Accept-Language`', schema: { type: 'string' } },
+  'X-Cache': { description: 'How the cached read was answered', schema: { type: 'string', enum: ['HIT', 'MISS', 'STALE'] } },
+  Age: { description: 'Seconds since the data was read from the portal', schema: { type: 'integer', minimum: 0 } },
+  'X-Consistency-Token': {
+    description: 'Send it back as X-Consistency-Token to read data at least as fresh as this answer (or invalidation)',
+    schema: { type: 'string' },
+  },
+};
+const RATE_LIMIT = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
+const METHODS = ['get', 'post', 'delete'] as const;
+
+const isRef = (v: object): v is ReferenceObject => '$ref' in v;
+
+/**
+ * Completes the generated document with what decorators cannot say once for all routes: the response headers each
+ * answer carries, id schemas of path parameters, `additionalProperties: false` on request bodies (unknown fields are
+ * rejected), explicit `security: []` on public routes and a server.
+ */
+export function finishApiDocument(doc: OpenAPIObject): OpenAPIObject {
+  const components = (doc.components ??= {});
+  components.headers = { ...HEADERS };
+  const schemas = components.schemas ?? {};
+  doc.servers = [{ url: '/', description: 'this service' }];
+  for (const item of Object.values(doc.paths)) {
+    for (const method of METHODS) {
+      const op = item[method];
+      if (op) finishOperation(op, method, schemas);
+    }
+  }
+  return doc;
+}
+
+function finishOperation(op: OperationObject, method: (typeof METHODS)[number], schemas: Record<string, SchemaObject | ReferenceObject>): void {
+  const isPublic = op.security === undefined;
+  if (isPublic) op.security = [];
+  const params = (op.parameters ?? []).filter((p): p is ParameterObject => !isRef(p));
+  for (const p of params) if (p.in === 'path') p.schema = { ...ID_SCHEMA };
+  const headerParams = new Set(params.filter((p) => p.in === 'header').map((p) => p.name));
+  for (const [status, response] of Object.entries(op.responses)) {
+    if (!response || isRef(response)) continue;
+    const names = ['X-Request-Id', ...(isPublic ? [] : RATE_LIMIT)];
+    if (status === '429' || status === '503') names.push('Retry-After');
+    const ok = status === '200' || status === '304';
+    if (ok && headerParams.has('If-None-Match')) names.push('ETag', 'Cache-Control', 'Vary');
+    if (ok && headerParams.has('Cache-Control')) names.push('X-Cache', 'Age');
+    if ((status === '200' && headerParams.has('X-Consistency-Token')) || (status === '204' && method === 'delete')) names.push('X-Consistency-Token');
+    response.headers = { ...(response.headers ?? {}), ...Object.fromEntries(names.map((n) => [n, { $ref: `#/components/headers/${n}` }])) };
+  }
+  const body = op.requestBody && !isRef(op.requestBody) ? op.requestBody.content['application/json']?.schema : undefined;
+  if (body) closeSchema(schemas, body, new Set());
+}
+
+/** Sets additionalProperties: false on a request body's object schemas, following $refs and array items. */
+function closeSchema(schemas: Record<string, SchemaObject | ReferenceObject>, schema: SchemaObject | ReferenceObject, seen: Set<object>): void {
+  const target = isRef(schema) ? schemas[schema.$ref.split('/').pop() as string] : schema;
+  if (!target || isRef(target) || seen.has(target)) return;
+  seen.add(target);
+  if (target.type === 'object' || target.properties) target.additionalProperties = false;
+  for (const p of Object.values(target.properties ?? {})) closeSchema(schemas, p, seen);
+  if (target.items) closeSchema(schemas, target.items, seen);
+}

@@ -9,6 +9,7 @@ export enum ErrorCode {
   OrgNotFound = 'ORG_NOT_FOUND',
   MethodNotAllowed = 'METHOD_NOT_ALLOWED',
   OuNotSelected = 'OU_NOT_SELECTED',
+  CursorStale = 'CURSOR_STALE',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   RateLimited = 'RATE_LIMITED',
@@ -43,6 +44,8 @@ export function describeCode(code: ErrorCode): { status: number; title: string }
       return { status: 405, title: 'Method not allowed' };
     case ErrorCode.OuNotSelected:
       return { status: 409, title: 'The user has not selected an OU' };
+    case ErrorCode.CursorStale:
+      return { status: 409, title: 'The asset set changed since the cursor was cut' };
     case ErrorCode.PayloadTooLarge:
       return { status: 413, title: 'Request body too large' };
     case ErrorCode.UnsupportedMediaType:

@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/access.decorator';
 import { MetricsService } from './metrics.service';
 
@@ -11,6 +11,7 @@ export class MetricsController {
 
   @Get()
   @Public()
+  @ApiOperation({ summary: 'Prometheus text exposition' })
   @ApiOkResponse({ description: 'Prometheus text format' })
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   scrape(): Promise<string> {

@@ -41,8 +41,8 @@ export class RateLimitService implements OnModuleDestroy {
     return this.limit > 0;
   }
 
-  /** Counts one request of `key`; returns the seconds to wait when over the limit, else 0. */
-  async hit(key: string): Promise<number> {
+  /** Counts one request of `key` in the current window: the window's count and the seconds until it ends. */
+  private async count(key: string): Promise<{ count: number; resetS: number }> {
     const now = Date.now();
     const window = Math.floor(now / WINDOW_MS);
     const retryAfterS = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
@@ -68,14 +68,24 @@ export class RateLimitService implements OnModuleDestroy {
       count = (this.local.get(key) ?? 0) + 1;
       this.local.set(key, count);
     }
-    return count > this.limit ? retryAfterS : 0;
+    return { count, resetS: retryAfterS };
   }
 
-  /** Counts the caller's request; RATE_LIMITED (429, Retry-After) when over the limit. */
-  async enforce(caller: Caller): Promise<void> {
+  /**
+   * Counts the caller's request and returns the RateLimit-Limit, -Remaining and -Reset headers of its answer
+   * (draft-ietf-httpapi-ratelimit-headers); RATE_LIMITED (429, Retry-After) when over the limit.
+   */
+  async enforce(caller: Caller, setHeaders: (headers: Record<string, string>) => void): Promise<void> {
     if (this.limit <= 0) return;
-    const wait = await this.hit(callerKey(caller));
-    if (wait > 0) throw new AppException(ErrorCode.RateLimited, `More than the allowed requests per second; retry in ${wait}s`, { retryAfterS: wait });
+    const w = await this.count(callerKey(caller));
+    setHeaders({
+      'RateLimit-Limit': String(this.limit),
+      'RateLimit-Remaining': String(Math.max(0, this.limit - w.count)),
+      'RateLimit-Reset': String(w.resetS),
+    });
+    if (w.count > this.limit) {
+      throw new AppException(ErrorCode.RateLimited, `More than the allowed requests per second; retry in ${w.resetS}s`, { retryAfterS: w.resetS });
+    }
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -1,10 +1,10 @@
-import { Controller, Get, Param, Req } from '@nestjs/common';
+import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import { FastifyRequest } from 'fastify';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../auth/access.decorator';
-import { ApiProblems } from '../common/api-docs';
-import { prefsOf, userCallerOf } from '../common/http';
-
+import { ApiConditional, ApiProblems } from '../common/api-docs';
+import { jsonBytes, prefsOf, userCallerOf } from '../common/http';
+import { parseIfNoneMatch, PreparedAnswer, sendRead } from '../common/read-answer';
 import { FlatViewDto, TreeViewDto } from './dto/tree.dto';
 import { TreeService } from './tree.service';
 import { parseTreeQuery } from './tree.query';
@@ -25,12 +25,15 @@ export class TreeController {
   @ApiQuery({ name: 'associated', required: false, type: Boolean, description: 'Include associated resources (default false)' })
   @ApiQuery({ name: 'view', required: false, enum: ['tree', 'flat'] })
   @ApiQuery({ name: 'lang', required: false })
+  @ApiConditional()
   @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(TreeViewDto) }, { $ref: getSchemaPath(FlatViewDto) }] } })
   @ApiProblems(400, 401, 403, 404, 409, 429, 502, 503, 504)
-  async tree(@Param() p: { accessKey: string }, @Req() req: FastifyRequest): Promise<unknown> {
+  async tree(@Param() p: { accessKey: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const me = userCallerOf(req);
     const prefs = prefsOf(req);
     const q = parseTreeQuery(req.query as Record<string, unknown>);
-    return this.trees.tree(me.token, p.accessKey, q, prefs);
+    const cond = parseIfNoneMatch(req);
+    const tree = await this.trees.tree(me.token, p.accessKey, q, prefs);
+    await sendRead(req, reply, new PreparedAnswer(jsonBytes(tree)), cond);
   }
 }

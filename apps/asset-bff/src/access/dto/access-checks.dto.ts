@@ -1,10 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ID_SCHEMA } from '../../common/api-docs';
 
 export const MAX_CHECKS = 10_000;
 
 export class CheckDto {
-  @ApiProperty({ example: 'u0001' }) userId!: string;
-  @ApiProperty({ example: '2rVQ6zfF' }) assetId!: string;
+  @ApiProperty({ ...ID_SCHEMA, example: 'u0001' }) userId!: string;
+  @ApiProperty({ ...ID_SCHEMA, example: '2rVQ6zfF' }) assetId!: string;
 }
 
 /** POST /v1/orgs/{orgId}/access-checks body. Unknown fields are rejected. */

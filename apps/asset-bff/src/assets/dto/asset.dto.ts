@@ -13,8 +13,11 @@ export class AssetDto {
 export class UserAssetsDto {
   @ApiProperty() orgId!: string;
   @ApiProperty() userId!: string;
-  @ApiProperty({ description: 'Number of assets the portal reported' }) total!: number;
-  @ApiProperty({ type: [AssetDto] }) assets!: AssetDto[];
+  @ApiProperty({ description: 'Number of assets the portal reported; with q, the number of matching assets' }) total!: number;
+  @ApiProperty({ description: "false when the portal's pages never agreed during the merge: the best merge, kept briefly" }) complete!: boolean;
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'With limit or cursor: the cursor of the next page, null on the last' })
+  nextCursor?: string | null;
+  @ApiProperty({ type: [AssetDto], description: 'Upstream order; at most limit of them when limit is set' }) assets!: AssetDto[];
 }
 
 /** An asset of a batch answer, with its resource type. */

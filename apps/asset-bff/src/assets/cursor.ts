@@ -1,0 +1,49 @@
+import { AppException } from '../common/app.exception';
+import { ErrorCode } from '../common/error-code';
+import { LangPrefs, prefsKey } from '../common/i18n';
+import { Signer } from '../common/signer';
+
+/** What a cursor is bound to: a cursor of another OU, user or query does not verify. */
+export interface CursorScope {
+  orgId: string;
+  userId: string;
+  q?: string;
+  /** The languages matter only with `q` (it matches localized names). */
+  prefs: LangPrefs;
+}
+
+/** `<set version>.<offset>.<signature>`, the numbers in base 36. */
+const FORMAT = /^([0-9a-z]{1,12})\.([0-9a-z]{1,8})\.([A-Za-z0-9_-]{43})$/;
+const RADIX = 36;
+
+const badCursor = (problem: string): AppException => AppException.validation([{ field: 'cursor', problems: [problem] }]);
+
+/**
+ * Page cursors: the offset of the next page in one version of a user's set (the entry's loadedAt), signed with the
+ * OU, user and query, so a cursor is opaque, cannot be forged or moved to another user, and tells a stale set apart.
+ */
+export class Cursors {
+  constructor(private readonly signer: Signer) {}
+
+  /** The cursor of the page starting at `offset` of version `version`. */
+  cut(scope: CursorScope, version: number, offset: number): string {
+    const head = `${version.toString(RADIX)}.${offset.toString(RADIX)}`;
+    return `${head}.${this.signer.sign(bound(scope, head))}`;
+  }
+
+  /** The offset a cursor points at; 400 naming `cursor` when it is malformed or not this scope's, 409 CURSOR_STALE when the set changed. */
+  open(cursor: string, scope: CursorScope, version: number): number {
+    const m = FORMAT.exec(cursor);
+    if (!m) throw badCursor('must be the nextCursor of a previous page');
+    const head = `${m[1]}.${m[2]}`;
+    if (!this.signer.verify(bound(scope, head), m[3])) throw badCursor('was not issued for this OU, user and query');
+    if (parseInt(m[1], RADIX) !== version) throw new AppException(ErrorCode.CursorStale, 'DBG ' + m[1] + ' ' + version.toString(36));
+    return parseInt(m[2], RADIX);
+  }
+}
+
+/** The signed text: the cursor's head and everything it is bound to (ids cannot contain the separator). */
+function bound(scope: CursorScope, head: string): string {
+  const q = scope.q === undefined ? '' : `${scope.q.toLowerCase()}\u0000${prefsKey(scope.prefs)}`;
+  return `${scope.orgId}\u0000${scope.userId}\u0000${q}\u0000${head}`;
+}

@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Coding, compress, MIN_COMPRESS_BYTES, negotiate, setCoding } from './compression';
+import { AppException } from './app.exception';
+
+/** Read answers may be kept by the caller but must be revalidated (If-None-Match) before each use. */
+const READ_CACHE_CONTROL = 'private, no-cache';
+const READ_VARY = 'Accept-Encoding, Accept-Language';
+/** Longest If-None-Match read; a client never needs more than a few tags. */
+const MAX_IF_NONE_MATCH = 2048;
+const ENTITY_TAG = /^(?:W\/)?"([\x21\x23-\x7e]*)"$/;
+
+/** The weak entity tag of an identity body: a hash of its bytes, so the same body has the same tag on every instance. */
+export function etagOf(identity: Buffer): string {
+  return `W/"${createHash('sha256').update(identity).digest('base64url').slice(0, 32)}"`;
+}
+
+/**
+ * An answer serialized once, its ETag, and its br/gzip bytes made lazily (once per coding, off the event loop).
+ * Kept by AssetsService per entry version, language and page; built per request for answers that are not kept.
+ */
+export class PreparedAnswer {
+  readonly etag: string;
+  private readonly coded = new Map<Coding, Promise<Buffer>>();
+  private codedBytes = 0;
+
+  /** `onGrow` is told when a coding was added (so a byte-bounded cache can count it). */
+  constructor(
+    readonly identity: Buffer,
+    private readonly onGrow?: () => void,
+  ) {
+    this.etag = etagOf(identity);
+  }
+
+  /** Bytes held: the identity body and every coding made so far. */
+  get size(): number {
+    return this.identity.length + this.codedBytes;
+  }
+
+  /** The body in `coding`, made on first use. */
+  bytes(coding: Coding): Promise<Buffer> {
+    let p = this.coded.get(coding);
+    if (p === undefined) {
+      p = compress(coding, this.identity);
+      this.coded.set(coding, p);
+      p.then(
+        (b) => {
+          this.codedBytes += b.length;
+          this.onGrow?.();
+        },
+        () => this.coded.delete(coding),
+      );
+    }
+    return p;
+  }
+}
+
+const badIfNoneMatch = (): AppException =>
+  AppException.validation([{ field: 'If-None-Match', problems: ['must be * or a comma list of entity tags such as W/"abc"'] }]);
+
+/** A validated If-None-Match: `*`, or the opaque parts of its tags (weak comparison ignores W/). */
+export type IfNoneMatch = '*' | string[] | undefined;
+
+/** Parses If-None-Match (RFC 9110 section 13.1.2); throws VALIDATION_FAILED naming it when malformed. */
+export function parseIfNoneMatch(req: FastifyRequest): IfNoneMatch {
+  const raw = req.headers['if-none-match'];
+  if (raw === undefined) return undefined;
+  const value = Array.isArray(raw) ? raw.join(',') : raw;
+  if (value.length > MAX_IF_NONE_MATCH) throw badIfNoneMatch();
+  if (value.trim() === '*') return '*';
+  const tags: string[] = [];
+  for (const element of value.split(',')) {
+    const t = element.trim();
+    if (!t) continue;
+    const m = ENTITY_TAG.exec(t);
+    if (!m) throw badIfNoneMatch();
+    tags.push(m[1]);
+  }
+  if (tags.length === 0) throw badIfNoneMatch();
+  return tags;
+}
+
+/** True when the condition names the current tag (weak comparison). */
+export function matches(cond: IfNoneMatch, etag: string): boolean {
+  if (cond === undefined) return false;
+  if (cond === '*') return true;
+  const opaque = (ENTITY_TAG.exec(etag) as RegExpExecArray)[1];
+  return cond.includes(opaque);
+}
+
+/**
+ * Sends a 200 of a GET read route: Cache-Control, Vary and ETag, then 304 with no body when If-None-Match names the
+ * tag, else the body in the caller's coding (the prepared bytes; the identity body below MIN_COMPRESS_BYTES).
+ */
+export async function sendRead(req: FastifyRequest, reply: FastifyReply, answer: PreparedAnswer, cond: IfNoneMatch): Promise<void> {
+  reply.header('Cache-Control', READ_CACHE_CONTROL);
+  reply.header('Vary', READ_VARY);
+  reply.header('ETag', answer.etag);
+  if (matches(cond, answer.etag)) {
+    await reply.status(304).send();
+    return;
+  }
+  reply.type('application/json; charset=utf-8');
+  const coding = answer.identity.length >= MIN_COMPRESS_BYTES ? negotiate(req.headers['accept-encoding']) : undefined;
+  if (coding === undefined) {
+    await reply.send(answer.identity);
+    return;
+  }
+  const body = await answer.bytes(coding);
+  setCoding(reply, coding);
+  await reply.send(body);
+}

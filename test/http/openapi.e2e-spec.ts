@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BffHandle, call, startBff } from '../support/bff';
+import { cleanRedisDb } from '../support/redis-db';
+import { SimHandle, startSim } from '../support/sim';
+
+const ROOT = join(__dirname, '..', '..');
+const REDOCLY = join(ROOT, 'node_modules', '.bin', 'redocly');
+
+/** Runs `redocly lint` (recommended rules) on a file; resolves with its exit code and output. */
+function lint(file: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      REDOCLY,
+      ['lint', '--extends=recommended', '--format=stylish', file],
+      { cwd: ROOT, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+    );
+  });
+}
+
+/** API.md section 3, "The OpenAPI document": the document the running service serves, linted and read. */
+describe('the OpenAPI document', () => {
+  let sim: SimHandle;
+  let bff: BffHandle;
+  let doc: any;
+  let dir: string;
+
+  beforeAll(async () => {
+    sim = await startSim();
+    bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(7) } });
+    doc = (await call(bff.url, 'GET', '/docs-json')).body;
+    dir = mkdtempSync(join(tmpdir(), 'asset-bff-openapi-'));
+  });
+  afterAll(async () => {
+    await bff?.stop();
+    await sim?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes Redocly lint with the recommended rules and no error', async () => {
+    const file = join(dir, 'openapi.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const r = await lint(file);
+    // The output is part of the comparison so that a failure shows what Redocly found.
+    expect({ code: r.code, errors: r.out.split('\n').filter((l) => /\berror\b/.test(l)) }).toEqual({ code: 0, errors: [] });
+  }, 120_000);
+
+  it('models the response headers of each answer', () => {
+    const headersOf = (path: string, method: string, status: string) => Object.keys(doc.paths[path][method].responses[status]?.headers ?? {}).sort();
+    const list = '/v1/orgs/{orgId}/users/{userId}/assets';
+    const rate = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
+    expect(headersOf(list, 'get', '200')).toEqual(['Age', 'Cache-Control', 'ETag', 'Vary', 'X-Cache', 'X-Consistency-Token', 'X-Request-Id', ...rate].sort());
+    expect(headersOf(list, 'get', '304')).toEqual(['Age', 'Cache-Control', 'ETag', 'Vary', 'X-Cache', 'X-Request-Id', ...rate].sort());
+    expect(headersOf(list, 'get', '429')).toContain('Retry-After');
+    expect(headersOf(list, 'get', '503')).toContain('Retry-After');
+    expect(headersOf('/v1/orgs/{orgId}/users/{userId}/assets/{assetId}', 'get', '200')).toContain('ETag');
+    expect(headersOf('/v1/apps/{accessKey}/asset-tree', 'get', '200')).toContain('ETag');
+    expect(headersOf('/v1/apps/{accessKey}/asset-tree', 'get', '304')).toContain('ETag');
+    for (const p of ['/v1/orgs/{orgId}/user-assets', '/v1/orgs/{orgId}/access-checks']) expect(headersOf(p, 'post', '200')).toContain('X-Consistency-Token');
+    for (const p of ['/v1/orgs/{orgId}/users/{userId}/cache', '/v1/orgs/{orgId}/cache']) expect(headersOf(p, 'delete', '204')).toContain('X-Consistency-Token');
+    expect(headersOf('/health/live', 'get', '200')).toEqual(['X-Request-Id']);
+    for (const name of ['ETag', 'X-Cache', 'Age', 'X-Request-Id', 'X-Consistency-Token', 'Retry-After', ...rate])
+      expect(doc.components.headers[name].schema).toBeDefined();
+  });
+
+  it('states what validation enforces: id patterns and lengths, list and page limits, no unknown fields', () => {
+    const list = doc.paths['/v1/orgs/{orgId}/users/{userId}/assets'].get;
+    const param = (name: string) => list.parameters.find((p: { name: string }) => p.name === name);
+    expect(param('orgId').schema).toEqual({ type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$', minLength: 1, maxLength: 128 });
+    expect(param('limit').schema).toEqual({ type: 'integer', minimum: 1, maximum: 10000 });
+    expect(param('q').schema).toMatchObject({ minLength: 1, maxLength: 128 });
+    expect(param('cursor')).toBeDefined();
+    expect(param('If-None-Match').in).toBe('header');
+    expect(param('X-Consistency-Token').in).toBe('header');
+    const s = doc.components.schemas;
+    expect(s.UserAssetsRequestDto.additionalProperties).toBe(false);
+    expect(s.UserAssetsRequestDto.properties.userIds).toMatchObject({
+      minItems: 1,
+      maxItems: 50000,
+      items: { pattern: '^[A-Za-z0-9_.:-]{1,128}$', maxLength: 128 },
+    });
+    expect(s.UserAssetsRequestDto.properties.resourceTypes).toMatchObject({ maxItems: 1000 });
+    expect(s.AccessChecksRequestDto.additionalProperties).toBe(false);
+    expect(s.AccessChecksRequestDto.properties.checks).toMatchObject({ minItems: 1, maxItems: 10000 });
+    expect(s.CheckDto.additionalProperties).toBe(false);
+    expect(s.CheckDto.properties.assetId).toMatchObject({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' });
+    expect(Object.keys(s.UserAssetsDto.properties)).toEqual(expect.arrayContaining(['complete', 'nextCursor']));
+    expect(Object.keys(doc.paths['/v1/orgs/{orgId}/user-assets'].post.responses['200'].content)).toEqual(
+      expect.arrayContaining(['application/json', 'application/x-ndjson']),
+    );
+  });
+});
