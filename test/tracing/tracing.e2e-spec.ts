@@ -119,6 +119,8 @@ describe('tracing on (OTLP/HTTP JSON)', () => {
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(l.requestId).toBe('otel-read-1');
 
+    expect(bff.output()).toContain(`tracing on: OTLP http/json to ${collector.url}/v1/traces, sampler parentbased_always_on`);
+
     // Nothing exported names a credential.
     const exported = Buffer.concat(collector.posts.map((p) => p.body)).toString('utf8');
     expect(exported).not.toContain(key);
@@ -262,5 +264,31 @@ describe('tracing off (no OTEL_* set)', () => {
   it('sends nothing to a collector, up to its exit', async () => {
     expect(await bff.stop()).toBe(0);
     expect(collector.posts).toEqual([]);
+    expect(bff.output()).not.toContain('tracing on');
+  });
+});
+
+describe('tracing on, collector unreachable', () => {
+  let sim: SimHandle;
+  let bff: BffHandle;
+
+  beforeAll(async () => {
+    sim = await startSim();
+    const gone = await startCollector();
+    await gone.stop();
+    bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(9), OTEL_EXPORTER_OTLP_ENDPOINT: gone.url, OTEL_BSP_SCHEDULE_DELAY: '50' } });
+  });
+  afterAll(async () => {
+    await bff?.stop();
+    await sim?.stop();
+  });
+
+  it('answers as usual and says once that spans could not be exported', async () => {
+    const r = await call(bff.url, 'GET', '/v1/orgs/o2/users/u0102/assets', { key, headers: { 'x-request-id': 'otel-lost-1' } });
+    expect(r.status).toBe(200);
+    const warnings = () => logLines(bff.output()).filter((l) => l.context === 'Tracing' && String(l.msg).startsWith('tracing: '));
+    await eventually(() => warnings().length > 0, 15_000, 'export warning');
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0].level).toBe(40);
   });
 });

@@ -1,5 +1,6 @@
 import { Context, ROOT_CONTEXT, Span, SpanKind, SpanStatusCode, Tracer, context, propagation, trace } from '@opentelemetry/api';
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
+import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { RequestScope, requestScopeStorage } from './request-scope';
 import { Tracing } from './tracing';
@@ -39,6 +40,7 @@ export function installRequestHooks(fastify: FastifyInstance, tracing: Tracing |
     else enter(scope, done);
   });
   if (!tracing) return;
+  new Logger('Tracing').log(`tracing on: ${tracing.summary}`);
   fastify.addHook('onResponse', (req, reply, done) => {
     endSpan(req, reply);
     done();

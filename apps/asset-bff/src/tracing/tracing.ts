@@ -1,4 +1,5 @@
-import { Tracer, propagation, trace } from '@opentelemetry/api';
+import { Logger } from '@nestjs/common';
+import { DiagLogLevel, DiagLogger, Tracer, diag, propagation, trace } from '@opentelemetry/api';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { Sampler } from '@opentelemetry/sdk-trace-base';
 import { AppConfig } from '../config/app-config';
@@ -7,10 +8,16 @@ import { AppConfig } from '../config/app-config';
 export const TRACER_NAME = 'asset-bff';
 /** Path of the traces signal under OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP specification). */
 const TRACES_PATH = '/v1/traces';
+/** At most one line per this long about spans the SDK could not export (a collector down fails every batch). */
+const EXPORT_WARNING_EVERY_MS = 60_000;
+/** The SDK's messages are cut to this length: an exporter error may carry a whole answer body. */
+const WARNING_MAX_CHARS = 500;
 
 /** The running tracing pipeline; absent when tracing is off. */
 export interface Tracing {
   readonly tracer: Tracer;
+  /** Where spans go and how they are sampled, for the start-up log (no credentials of the URL). */
+  readonly summary: string;
   /** Exports the spans still buffered, then stops. */
   shutdown(): Promise<void>;
 }
@@ -49,14 +56,35 @@ export async function startTracing(c: AppConfig): Promise<Tracing | undefined> {
   });
   // Only the trace context crosses to the portal: baggage a caller sent is not forwarded.
   provider.register({ propagator: new W3CTraceContextPropagator() });
+  diag.setLogger(throttledWarnings(new Logger('Tracing')), DiagLogLevel.WARN);
+  const where = new URL(url);
   return {
     tracer: trace.getTracer(TRACER_NAME),
+    summary: `OTLP ${c.OTEL_EXPORTER_OTLP_PROTOCOL} to ${where.origin}${where.pathname}, sampler ${c.OTEL_TRACES_SAMPLER}${c.OTEL_TRACES_SAMPLER_ARG === undefined ? '' : ` ${c.OTEL_TRACES_SAMPLER_ARG}`}`,
     shutdown: async () => {
       await provider.shutdown();
       trace.disable();
       propagation.disable();
     },
   };
+}
+
+/** The SDK's own warnings and errors (failed exports) as service warnings, at most one per EXPORT_WARNING_EVERY_MS. */
+function throttledWarnings(logger: Logger): DiagLogger {
+  let last = -Infinity;
+  let dropped = 0;
+  const warn = (message: string): void => {
+    const now = performance.now();
+    if (now - last < EXPORT_WARNING_EVERY_MS) {
+      dropped += 1;
+      return;
+    }
+    logger.warn(`tracing: ${message.slice(0, WARNING_MAX_CHARS)}${dropped ? ` (and ${dropped} more since the last line)` : ''}`);
+    last = now;
+    dropped = 0;
+  };
+  const ignore = (): void => undefined;
+  return { error: warn, warn, info: ignore, debug: ignore, verbose: ignore };
 }
 
 /** OTEL_TRACES_SAMPLER with its argument (the ratio of the traceidratio samplers, 1 when not given). */
