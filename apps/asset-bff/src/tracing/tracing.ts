@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DiagLogLevel, DiagLogger, Tracer, diag, propagation, trace } from '@opentelemetry/api';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { Sampler } from '@opentelemetry/sdk-trace-base';
@@ -10,6 +11,8 @@ export const TRACER_NAME = 'asset-bff';
 const TRACES_PATH = '/v1/traces';
 /** At most one line per this long about spans the SDK could not export (a collector down fails every batch). */
 const EXPORT_WARNING_EVERY_MS = 60_000;
+/** Longest a stopping service waits for its last spans to leave (an unreachable collector must not hold the exit). */
+const SHUTDOWN_FLUSH_MS = 2_000;
 /** The SDK's messages are cut to this length: an exporter error may carry a whole answer body. */
 const WARNING_MAX_CHARS = 500;
 
@@ -18,7 +21,7 @@ export interface Tracing {
   readonly tracer: Tracer;
   /** Where spans go and how they are sampled, for the start-up log (no credentials of the URL). */
   readonly summary: string;
-  /** Exports the spans still buffered, then stops. */
+  /** Exports the spans still buffered (waiting SHUTDOWN_FLUSH_MS at most), then stops. */
   shutdown(): Promise<void>;
 }
 
@@ -62,7 +65,7 @@ export async function startTracing(c: AppConfig): Promise<Tracing | undefined> {
     tracer: trace.getTracer(TRACER_NAME),
     summary: `OTLP ${c.OTEL_EXPORTER_OTLP_PROTOCOL} to ${where.origin}${where.pathname}, sampler ${c.OTEL_TRACES_SAMPLER}${c.OTEL_TRACES_SAMPLER_ARG === undefined ? '' : ` ${c.OTEL_TRACES_SAMPLER_ARG}`}`,
     shutdown: async () => {
-      await provider.shutdown();
+      await Promise.race([provider.shutdown(), sleep(SHUTDOWN_FLUSH_MS, undefined, { ref: false })]);
       trace.disable();
       propagation.disable();
     },
