@@ -161,6 +161,27 @@ describe('tracing on (OTLP/HTTP JSON)', () => {
     expect(serverOf(a)!.parentSpanId).toBe(a.span);
   });
 
+  it('a user caller’s tree read: caller kind user, the portal gets the trace, no token in any span', async () => {
+    const traceId = hex(16);
+    const token = await sim.admin.userToken('u0101', 'o2');
+    const r = await call(bff.url, 'GET', `/v1/apps/${sim.accessKey}/asset-tree`, {
+      token,
+      headers: { traceparent: traceparent(traceId, hex(8)), 'x-request-id': 'otel-tree-1' },
+    });
+    expect(r.status).toBe(200);
+    const [treeCall] = await callsOf(sim, 'appAssetTree');
+    expect(treeCall.requestId).toBe('otel-tree-1');
+    expect(TRACEPARENT.exec(treeCall.traceparent ?? '')?.[1]).toBe(traceId);
+    const server = () => collector.spans().find((s) => s.traceId === traceId && s.kind === SPAN_KIND.server);
+    const client = () => collector.spans().find((s) => s.traceId === traceId && s.attributes['abff.portal.endpoint'] === 'appAssetTree');
+    await eventually(() => !!server() && !!client(), 15_000, 'tree spans');
+    expect(server()!.attributes).toMatchObject({ 'abff.caller.kind': 'user', 'http.route': '/v1/apps/:accessKey/asset-tree' });
+    expect(client()!.parentSpanId).toBe(server()!.spanId);
+    const exported = Buffer.concat(collector.posts.map((p) => p.body)).toString('utf8');
+    expect(exported).not.toContain(token);
+    expect(exported).not.toContain(sim.accessKey);
+  });
+
   it('a request without traceparent starts a trace of its own, and probes of health and metrics make no span', async () => {
     const r = await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key, headers: { 'x-request-id': 'otel-root-1' } });
     expect(r.status).toBe(200);
