@@ -84,10 +84,13 @@ export function waves(calls: SimCallRecord[], gapMs: number): SimCallRecord[][] 
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Routes every Nest log line (all levels) into `lines` until `restore()`. */
+/**
+ * Routes every Nest log line (all levels) into `lines` until `restore()`: its message, and the fields the client logs
+ * before it (`{requestId, ...}`, as JSON) as an entry of their own; the trailing context is left out.
+ */
 export function captureLogs(): { lines: string[]; restore(): void } {
   const lines: string[] = [];
-  const push = (m: unknown) => void lines.push(String(m));
+  const push = (m: unknown, ...rest: unknown[]) => void lines.push(...[m, ...rest.slice(0, -1)].map((x) => (typeof x === 'string' ? x : JSON.stringify(x))));
   Logger.overrideLogger({ log: push, error: push, warn: push, debug: push, verbose: push, fatal: push });
   return { lines, restore: () => Logger.overrideLogger(new ConsoleLogger()) };
 }

@@ -25,6 +25,8 @@ import { MetricsService } from './metrics/metrics.service';
 import { RateLimitService } from './rate-limit/rate-limit.service';
 import { TreeController } from './tree/tree.controller';
 import { TreeService } from './tree/tree.service';
+import { currentRequestId } from './tracing/request-scope';
+import { tracerOf } from './tracing/tracing';
 
 /** Headers that carry credentials: never logged. */
 const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'];
@@ -66,6 +68,8 @@ export class AppModule {
             batchWindowMs: c.PORTAL_BATCH_WINDOW_MS,
             pageSize: c.PORTAL_PAGE_SIZE,
             observer: m.portalObserver,
+            requestId: currentRequestId,
+            tracer: tracerOf(c),
           }),
         }),
         AssetCacheModule.forRootAsync({

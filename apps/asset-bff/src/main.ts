@@ -22,6 +22,8 @@ import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { LifecycleService } from './health/lifecycle.service';
 import { MetricsService } from './metrics/metrics.service';
+import { installRequestHooks } from './tracing/request-hooks';
+import { startTracing } from './tracing/tracing';
 
 /** Long enough that an over-long id reaches validation (400 naming the field) instead of fastify's 414. */
 const MAX_PARAM_LENGTH = 2048;
@@ -94,6 +96,7 @@ function configOrExit(): AppConfig {
 
 /** Builds the whole service (also used by tests and the demo); does not listen. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const tracing = await startTracing(config);
   const httpLogger = new NestLogger('http');
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -111,6 +114,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
   installJsonBodyParser(fastify);
+  // First of the hooks: everything after runs in the request's scope (its id for upstream calls, its span).
+  installRequestHooks(fastify, tracing);
 
   // Every answer, errors and 404s included, carries its request id and the security headers of its route.
   const apiHeaders = securityHeadersOf(API_SECURITY);

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Attributes, trace } from '@opentelemetry/api';
 import {
   DEFAULT_KEY_PREFIX,
   DEFAULT_LOCAL_MAX_ENTRIES,
@@ -49,6 +50,12 @@ const BACKGROUND_STORE_MIN_ASSETS = 10_000;
 /** Generations of an entry loaded while the store was unreachable: it is never stored, so they never count. */
 const UNSTORED: Generations = { og: '-', ug: '-' };
 const MS_PER_S = 1000;
+
+/**
+ * A step of a read that is not a local hit, as an event of the request's span (with tracing off there is no active
+ * span and this does nothing; the hot path, a local hit, never calls it).
+ */
+const mark = (name: string, attributes?: Attributes): void => void trace.getActiveSpan()?.addEvent(name, attributes);
 
 /** One user set of one scope. */
 interface UserKey extends EntryKey {
@@ -196,6 +203,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       // A read in flight may bring older data than a notBefore asks for: such a read goes its own way.
       const joined = opts.notBefore === undefined ? this.reads.get(k.key) : undefined;
       if (joined) {
+        mark('cache.joined');
         this.observer.onCoalesced?.();
         return this.reported({ ...(await joined) });
       }
@@ -270,6 +278,11 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const cached = found?.entry;
     const now = this.now();
     const tooOld = cached !== undefined && cached.loadedAt < notBefore;
+    mark('cache.read', {
+      'abff.cache.found': cached !== undefined,
+      'abff.cache.fresh': cached !== undefined && now < cached.freshUntil,
+      'abff.cache.bypass': bypass,
+    });
     if (!bypass && !tooOld && found && cached && now < cached.freshUntil) {
       if (now >= refreshAt(cached.loadedAt, cached.freshUntil, REFRESH_AHEAD_FRACTION)) this.refreshAhead(k, load, found.gens);
       return this.result(k, cached, 'HIT', epoch);
@@ -280,7 +293,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       return this.result(k, entry, fromPeer ? 'HIT' : 'MISS', epoch);
     } catch (err) {
       const stale = tooOld ? undefined : this.staleResult(k, cached);
-      if (stale) return stale;
+      if (stale) {
+        mark('cache.stale', { 'abff.cache.age_s': stale.ageS });
+        return stale;
+      }
       throw err;
     }
   }
@@ -289,6 +305,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private async loadOne(k: UserKey, load: () => Promise<LoadedSets>, gens: Generations | undefined, bypass: boolean): Promise<LoadResult> {
     const flight = this.loads.get(k.key);
     if (flight) {
+      mark('cache.joined_load');
       this.observer.onCoalesced?.();
       return { entry: await flight, fromPeer: false };
     }
@@ -306,7 +323,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     if (bypass || !gens || !this.store.shared) return { entry: await this.loadAndStore(k, load, gens), fromPeer: false };
     const lockKey = this.keys.lock(k.orgId, k.scopeId, k.userId);
     const got = await this.lock.waitOrTake(lockKey, () => this.freshEntry(k));
-    if ('found' in got) return { entry: got.found, fromPeer: true };
+    if ('found' in got) {
+      mark('cache.loaded_by_peer');
+      return { entry: got.found, fromPeer: true };
+    }
     const lease = got.token === undefined ? undefined : { key: lockKey, token: got.token };
     return { entry: await this.loadAndStore(k, load, gens, lease), fromPeer: false };
   }
@@ -383,6 +403,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     });
     const joins = cold.map((c) => ({ c, flight: bypass ? undefined : this.loads.get(c.k.key) }));
     const toLoad = joins.filter((j) => !j.flight).map((j) => j.c);
+    mark('cache.read', { 'abff.cache.users': pending.length, 'abff.cache.cold': cold.length, 'abff.cache.load': toLoad.length, 'abff.cache.bypass': bypass });
     let failure: { err: unknown } | undefined;
     const settle = (c: ColdUser, entry?: StoredEntry, err?: unknown): void => {
       const r = entry ? this.result(c.k, entry, 'MISS', epoch) : this.staleResult(c.k, c.found?.entry);

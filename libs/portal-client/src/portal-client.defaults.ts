@@ -13,7 +13,9 @@ export const PORTAL_CLIENT_DEFAULTS = {
 } as const;
 
 /** PortalClientOptions with every default filled in and the limits checked. */
-export type ResolvedPortalClientOptions = Required<Omit<PortalClientOptions, 'observer' | 'maxAssets'>> & Pick<PortalClientOptions, 'observer' | 'maxAssets'>;
+export type ResolvedPortalClientOptions = Required<Omit<PortalClientOptions, OptionalOption>> & Pick<PortalClientOptions, OptionalOption>;
+/** Options that stay optional once resolved (no default). */
+type OptionalOption = 'observer' | 'maxAssets' | 'requestId' | 'tracer';
 
 /** Fills in defaults and rejects values the portal or the policies cannot work with. */
 export function resolvePortalClientOptions(o: PortalClientOptions): ResolvedPortalClientOptions {

@@ -45,12 +45,15 @@ const page = (pageNo: number, total: number, ids: string[]) => ({
 
 /** Every line the client logs, whatever the level. */
 const logged: string[] = [];
+/** A line's message and its fields (a leading object, as JSON), each an entry; the trailing context left out. */
+const push = (m: unknown, ...rest: unknown[]): void =>
+  void logged.push(...[m, ...rest.slice(0, -1)].map((x) => (typeof x === 'string' ? x : JSON.stringify(x))));
 const capture: LoggerService = {
-  log: (m: unknown) => void logged.push(String(m)),
-  error: (m: unknown) => void logged.push(String(m)),
-  warn: (m: unknown) => void logged.push(String(m)),
-  debug: (m: unknown) => void logged.push(String(m)),
-  verbose: (m: unknown) => void logged.push(String(m)),
+  log: push,
+  error: push,
+  warn: push,
+  debug: push,
+  verbose: push,
 };
 
 describe('PortalClient (scripted upstream)', () => {
@@ -77,6 +80,17 @@ describe('PortalClient (scripted upstream)', () => {
       ]),
     );
     expect(logged.join('\n')).not.toContain('secret-access-key');
+  });
+
+  it('sends the request id of the caller as X-Request-Id and puts it in the call log lines', async () => {
+    const { client, calls } = clientWith(() => ({ data: page(0, 1, ['a']) }), { requestId: () => 'req-42' });
+    await client.getUserAssets('o', 'u');
+    for (const c of calls) expect((c.config.headers as Record<string, string>)['x-request-id']).toBe('req-42');
+    expect(logged.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { requestId?: string })).toEqual(
+      expect.arrayContaining([expect.objectContaining({ requestId: 'req-42', endpoint: 'assetList' })]),
+    );
+    // Without tracing nothing else is added to what the portal gets.
+    for (const c of calls) expect((c.config.headers as Record<string, string>).traceparent).toBeUndefined();
   });
 
   it('signs the body text exactly as sent', async () => {

@@ -1,5 +1,6 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Context, Link, context } from '@opentelemetry/api';
 import DataLoader from 'dataloader';
 import { AssetListRequest, PortalLimits, PortalPaths, UserAssetInfo, UsersAssetListRequest, UsersUserAssets } from '@app/portal-contracts';
 import { AnswerDecoder } from './answer';
@@ -15,6 +16,7 @@ import {
   UserAssetsResult,
   UsersAssetsResult,
 } from './portal-client.types';
+import { inSpan, linkTo, servingRequests } from './call-tracing';
 import { PortalFailure, toPortalError } from './portal-error';
 import { PortalTransport } from './portal-transport';
 import { MalformedTreeError, normalizeTree } from './tree-normalizer';
@@ -37,11 +39,28 @@ export type ChunkListener = (chunk: {
   assets: UserAssetInfo[];
 }) => void;
 
+/** One lookup of the micro-batcher: the user, and (tracing on) the context of the request that asked. */
+interface BatchedLookup {
+  userId: string;
+  caller?: Context;
+}
+
 /** Loaders kept at most; past it the oldest idle (org, types) loader is dropped (it holds no cache). */
 const MAX_LOADERS = 1_000;
 
 function malformed(endpoint: string, reason: string): never {
   throw toPortalError({ type: 'malformed', reason } satisfies PortalFailure, endpoint);
+}
+
+/** Links to the requests of a batch's lookups but the active one (the batch is its), each request once. */
+function otherCallers(lookups: readonly BatchedLookup[]): Link[] {
+  const own = linkTo(context.active())?.context.spanId;
+  const links = new Map<string, Link>();
+  for (const l of lookups) {
+    const link = l.caller && linkTo(l.caller);
+    if (link && link.context.spanId !== own) links.set(link.context.spanId, link);
+  }
+  return [...links.values()];
 }
 
 /** Each id once, first occurrence wins, order kept. */
@@ -57,7 +76,7 @@ export class PortalClient implements OnModuleDestroy {
   private readonly logger = new Logger(PortalClient.name);
   private readonly o: ResolvedPortalClientOptions;
   private readonly transport: PortalTransport;
-  private readonly loaders = new Map<string, DataLoader<string, SingleUserAssets>>();
+  private readonly loaders = new Map<string, DataLoader<BatchedLookup, SingleUserAssets>>();
 
   constructor(
     @Inject(PORTAL_CLIENT_OPTIONS) options: PortalClientOptions,
@@ -75,11 +94,23 @@ export class PortalClient implements OnModuleDestroy {
    * with `complete: false`. Reaching `maxAssets` also yields `complete: false` (and at most maxAssets assets).
    */
   async getUserAssets(orgId: string, userId: string, opts: UserAssetsReadOptions = {}): Promise<UserAssetsResult> {
+    const tracer = this.o.tracer;
+    if (!tracer) return this.mergedUserAssets(orgId, userId, opts);
+    return inSpan(tracer, 'asset/list page merge', async (span) => {
+      const r = await this.mergedUserAssets(orgId, userId, opts);
+      span.setAttributes({ 'abff.assets.total': r.total, 'abff.assets.merged': r.assetIds.length, 'abff.pages.complete': r.complete });
+      return r;
+    });
+  }
+
+  private async mergedUserAssets(orgId: string, userId: string, opts: UserAssetsReadOptions): Promise<UserAssetsResult> {
     let merged = await this.readAllPages(orgId, userId, opts);
     if (!merged.consistent) {
-      this.logger.debug(`asset/list pages changed while being read (org ${orgId}); reading again`);
+      this.logger.debug({ requestId: this.o.requestId?.() }, `asset/list pages changed while being read (org ${orgId}); reading again`);
       merged = await this.readAllPages(orgId, userId, opts);
-      if (!merged.consistent) this.logger.warn(`asset/list pages still inconsistent for a user of org ${orgId}; answering complete: false`);
+      if (!merged.consistent) {
+        this.logger.warn({ requestId: this.o.requestId?.() }, `asset/list pages still inconsistent for a user of org ${orgId}; answering complete: false`);
+      }
     }
     return { orgId, userId, total: merged.total, complete: merged.consistent && !merged.capped, assetIds: merged.ids, assets: merged.assets };
   }
@@ -145,7 +176,7 @@ export class PortalClient implements OnModuleDestroy {
   getUserAssetsBatched(orgId: string, userId: string, resourceTypes?: string[]): Promise<SingleUserAssets> {
     // Sorted so that the same filter in any order shares one loader (and one call).
     const types = resourceTypes?.length ? [...new Set(resourceTypes)].sort() : undefined;
-    return this.loaderFor(orgId, types).load(userId);
+    return this.loaderFor(orgId, types).load(this.o.tracer ? { userId, caller: context.active() } : { userId });
   }
 
   /**
@@ -228,7 +259,7 @@ export class PortalClient implements OnModuleDestroy {
     return answer;
   }
 
-  private loaderFor(orgId: string, types: string[] | undefined): DataLoader<string, SingleUserAssets> {
+  private loaderFor(orgId: string, types: string[] | undefined): DataLoader<BatchedLookup, SingleUserAssets> {
     const key = JSON.stringify([orgId, types ?? null]);
     let loader = this.loaders.get(key);
     if (loader) {
@@ -237,7 +268,7 @@ export class PortalClient implements OnModuleDestroy {
       this.loaders.set(key, loader);
       return loader;
     }
-    loader = new DataLoader<string, SingleUserAssets>((userIds) => this.loadBatch(orgId, userIds, types), {
+    loader = new DataLoader<BatchedLookup, SingleUserAssets>((lookups) => this.loadBatch(orgId, lookups, types), {
       cache: false,
       maxBatchSize: this.o.batchSize,
       batchScheduleFn: (run) => setTimeout(run, this.o.batchWindowMs),
@@ -247,9 +278,15 @@ export class PortalClient implements OnModuleDestroy {
     return loader;
   }
 
-  private async loadBatch(orgId: string, userIds: readonly string[], types: string[] | undefined): Promise<SingleUserAssets[]> {
+  /**
+   * One micro-batch's call. It runs in the context of the request whose lookup opened the batch (DataLoader schedules
+   * it from that lookup); with tracing on, its client spans link to the other requests it serves.
+   */
+  private async loadBatch(orgId: string, lookups: readonly BatchedLookup[], types: string[] | undefined): Promise<SingleUserAssets[]> {
+    const userIds = lookups.map((l) => l.userId);
     this.o.observer?.onBatchedLookup?.(userIds.length);
-    const result = await this.getUsersAssets(orgId, [...userIds], types);
+    const load = () => this.getUsersAssets(orgId, userIds, types);
+    const result = this.o.tracer ? await context.with(servingRequests(context.active(), otherCallers(lookups)), load) : await load();
     const ids = new Map(result.users.map((u) => [u.userId, u.userAssetIds]));
     const details = new Map(result.assets.map((a) => [a.id, a]));
     return userIds.map((userId) => {

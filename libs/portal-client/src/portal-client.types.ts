@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import { AssetListItem, I18nString, UserAssetInfo, UsersUserAssets } from '@app/portal-contracts';
 
 /** Everything the client needs to reach the portal; built once from the service configuration. */
@@ -28,6 +29,16 @@ export interface PortalClientOptions {
   maxQueued?: number;
   /** Optional observer for metrics; the client never depends on a metrics library. */
   observer?: PortalClientObserver;
+  /**
+   * The id of the request the current code runs for, read as each call starts: sent as X-Request-Id and put in the
+   * call's log lines. A call shared by several requests carries the id of the one that started it.
+   */
+  requestId?: () => string | undefined;
+  /**
+   * Given when tracing is on: each HTTP call gets a client span (child of the active context) and sends its
+   * `traceparent`; a page merge is a span. Without it the client makes no span and touches no context.
+   */
+  tracer?: Tracer;
 }
 
 export const PORTAL_CLIENT_OPTIONS = Symbol('PORTAL_CLIENT_OPTIONS');

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { Context, Span, context } from '@opentelemetry/api';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import {
   BrokenCircuitError,
@@ -20,6 +21,7 @@ import {
 import { GatewayCode, PortalCode, PortalEndpointName, PortalPaths, TokenGetRequest, isSuccessCode, tokenEncryption } from '@app/portal-contracts';
 import { AnswerDecoder, AnswerKind, readAnswer } from './answer';
 import { AppTokenProvider, FetchedAppToken } from './app-token.provider';
+import { PortalServer, endCallSpan, portalServer, startCallSpan } from './call-tracing';
 import { PORTAL_CLIENT_DEFAULTS, ResolvedPortalClientOptions } from './portal-client.defaults';
 import { CircuitStateName, PortalCallOutcome } from './portal-client.types';
 import { PortalError, PortalFailure, PortalFailureSignal, isTransientFailure, toPortalError } from './portal-error';
@@ -57,6 +59,20 @@ const GATEWAY_CODE_MIN = 1000;
 const GATEWAY_CODE_MAX = 1999;
 
 type Outcome = { data: unknown } | { failure: PortalFailure };
+
+/**
+ * Who a call is made for, taken as the call starts: its exchanges may run later in another request's turn (queued
+ * behind the bulkhead, retried after a backoff), where the active request is not this one.
+ */
+interface CallScope {
+  /** Sent as X-Request-Id and put in the call's log lines. */
+  requestId?: string;
+  /** Parent of the call's client spans; only with tracing on. */
+  parent?: Context;
+}
+
+/** The header that carries the request id to the portal, as the service's callers send it. */
+const REQUEST_ID_HEADER = 'x-request-id';
 
 const CIRCUIT_NAMES: Record<CircuitState, CircuitStateName> = {
   [CircuitState.Closed]: 'closed',
@@ -115,12 +131,14 @@ export class PortalTransport {
   private readonly bulkheadPolicy: BulkheadPolicy;
   private readonly timeoutPolicy: TimeoutPolicy;
   private lastCallOk: boolean | null = null;
+  private readonly server: PortalServer;
 
   constructor(
     private readonly http: AxiosInstance,
     private readonly o: ResolvedPortalClientOptions,
   ) {
     this.tokens = new AppTokenProvider(() => this.fetchToken());
+    this.server = portalServer(o.baseUrl);
     const transient = handleWhen((e) => e instanceof PortalFailureSignal && isTransientFailure(e.failure));
     this.retryPolicy = retry(transient, {
       maxAttempts: o.retries,
@@ -145,8 +163,9 @@ export class PortalTransport {
   /** Sends a signed request through the policies and returns the envelope's `data`, or throws PortalError. */
   async call(req: PortalRequest): Promise<unknown> {
     const bodyText = req.body === undefined ? undefined : JSON.stringify(req.body);
+    const scope = this.scopeNow();
     try {
-      return await this.retryPolicy.execute(() => this.circuit.execute(() => this.attempt(req, bodyText)));
+      return await this.retryPolicy.execute(() => this.circuit.execute(() => this.attempt(req, bodyText, scope)));
     } catch (err) {
       throw this.toError(err, req.endpoint);
     }
@@ -164,32 +183,34 @@ export class PortalTransport {
   }
 
   /** One attempt: a fresh timestamp and signature; a rejected gateway token is replaced and the call resent once. */
-  private async attempt(req: PortalRequest, bodyText: string | undefined): Promise<unknown> {
+  private async attempt(req: PortalRequest, bodyText: string | undefined, scope: CallScope): Promise<unknown> {
     let token = await this.tokens.get();
-    let outcome = await this.send(req, bodyText, token);
+    let outcome = await this.send(req, bodyText, token, scope);
     if ('failure' in outcome && outcome.failure.type === 'gateway' && TOKEN_REJECTED.has(outcome.failure.code)) {
-      this.logger.debug(`gateway rejected the app token (${outcome.failure.code}); fetching a new one`);
+      this.logger.debug({ requestId: scope.requestId }, `gateway rejected the app token (${outcome.failure.code}); fetching a new one`);
       this.tokens.invalidate(token);
       token = await this.tokens.get();
-      outcome = await this.send(req, bodyText, token);
+      outcome = await this.send(req, bodyText, token, scope);
     }
     if ('failure' in outcome) throw new PortalFailureSignal(outcome.failure);
     return outcome.data;
   }
 
   /** One HTTP exchange in a bulkhead slot under the timeout, then (slot freed) the envelope read from its text. */
-  private async send(req: PortalRequest, bodyText: string | undefined, accessToken: string): Promise<Outcome> {
+  private async send(req: PortalRequest, bodyText: string | undefined, accessToken: string, scope: CallScope): Promise<Outcome> {
     const exchange = await this.bulkheadPolicy.execute(() =>
-      this.timeoutPolicy.execute(async ({ signal }): Promise<{ started: number; res?: AxiosResponse; err?: unknown; aborted?: boolean }> => {
+      this.timeoutPolicy.execute(async ({ signal }): Promise<{ started: number; span?: Span; res?: AxiosResponse; err?: unknown; aborted?: boolean }> => {
         // Signed once the slot is held: the gateway checks the timestamp against its clock.
         const signed = signRequest({ path: req.path, query: req.query, bodyText, accessToken, appSecret: this.o.appSecret, timestamp: Date.now() });
+        const headers = this.scopeHeaders(scope, { ...req.headers, ...signed.headers, accept: 'application/json' });
+        const span = this.callSpan(scope, req, headers);
         const started = performance.now();
         try {
           const res = await this.http.request({
             method: req.method,
             baseURL: this.o.baseUrl,
             url: signed.url,
-            headers: { ...req.headers, ...signed.headers, accept: 'application/json' },
+            headers,
             data: signed.bodyText,
             // The signed text goes out byte for byte; the answer comes back as bytes, read outside the slot.
             transformRequest: [(d: unknown) => d],
@@ -199,9 +220,9 @@ export class PortalTransport {
             signal,
             timeout: this.o.timeoutMs,
           });
-          return { started, res };
+          return { started, span, res };
         } catch (err) {
-          return { started, err, aborted: signal.aborted };
+          return { started, span, err, aborted: signal.aborted };
         }
       }),
     );
@@ -209,23 +230,23 @@ export class PortalTransport {
     let status: number | string;
     if (exchange.res) {
       status = exchange.res.status;
-      const read = await this.readBody(req, exchange.res.data);
+      const read = await this.readBody(req, exchange.res.data, scope);
       outcome = 'failure' in read ? read : this.interpret(exchange.res, read.body);
     } else {
       status = exchange.aborted ? 'timeout' : networkReason(exchange.err);
       outcome = { failure: this.transportFailure(exchange.err, exchange.aborted) };
     }
-    this.finishCall(req.endpoint, req.method, req.path, status, exchange.started, 'failure' in outcome ? outcome.failure : undefined);
+    this.finishCall(req.endpoint, req.method, req.path, status, exchange.started, 'failure' in outcome ? outcome.failure : undefined, scope, exchange.span);
     return outcome;
   }
 
   /** The answer read on this thread, or by the request's decoder; a decoder that fails is an answer not received. */
-  private async readBody(req: PortalRequest, data: unknown): Promise<{ body: unknown } | { failure: PortalFailure }> {
+  private async readBody(req: PortalRequest, data: unknown, scope: CallScope): Promise<{ body: unknown } | { failure: PortalFailure }> {
     if (!req.decode || !req.read || !Buffer.isBuffer(data)) return { body: readAnswer(req.read, data) };
     try {
       return { body: await req.decode(req.read, data) };
     } catch (err) {
-      this.logger.warn(`${req.endpoint} answer not decoded: ${(err as Error)?.message ?? err}`);
+      this.logger.warn({ requestId: scope.requestId }, `${req.endpoint} answer not decoded: ${(err as Error)?.message ?? err}`);
       return { failure: { type: 'network', reason: 'answer not decoded' } };
     }
   }
@@ -256,6 +277,10 @@ export class PortalTransport {
   private async fetchToken(): Promise<FetchedAppToken> {
     const timestamp = Date.now();
     const body: TokenGetRequest = { appKey: this.o.appKey, encryption: tokenEncryption(this.o.appKey, timestamp, this.o.appSecret), timestamp };
+    // The token is shared: its fetch belongs to the call that needed it first.
+    const scope = this.scopeNow();
+    const headers = this.scopeHeaders(scope, { 'content-type': 'application/json', accept: 'application/json' });
+    const span = this.callSpan(scope, { endpoint: 'tokenGet', method: 'POST', path: PortalPaths.tokenGet }, headers);
     const started = performance.now();
     let status: number | string;
     let failure: PortalFailure | undefined;
@@ -265,7 +290,7 @@ export class PortalTransport {
         method: 'POST',
         baseURL: this.o.baseUrl,
         url: PortalPaths.tokenGet,
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        headers,
         data: JSON.stringify(body),
         transformRequest: [(d: unknown) => d],
         responseType: 'arraybuffer',
@@ -303,10 +328,11 @@ export class PortalTransport {
       status = networkReason(err);
       failure = this.transportFailure(err);
     }
-    this.finishCall('tokenGet', 'POST', PortalPaths.tokenGet, status, started, failure);
+    this.finishCall('tokenGet', 'POST', PortalPaths.tokenGet, status, started, failure, scope, span);
     if (failure) {
       if (failure.type === 'gateway' && CREDENTIALS_REJECTED.has(failure.code)) {
         this.logger.error(
+          { requestId: scope.requestId },
           `gateway rejected the app credentials (code ${failure.code}) for appKey ${this.o.appKey.slice(0, 4)}…; check PORTAL_APP_KEY / PORTAL_APP_SECRET`,
         );
       }
@@ -315,7 +341,23 @@ export class PortalTransport {
     return token as FetchedAppToken;
   }
 
-  /** Bookkeeping of one HTTP call: debug log (path only, never query values or headers), observer, readiness. */
+  /** The request the code calling now runs for (its id, and its trace context when tracing is on). */
+  private scopeNow(): CallScope {
+    return { requestId: this.o.requestId?.(), parent: this.o.tracer ? context.active() : undefined };
+  }
+
+  /** The headers with the request id the call is made for, when there is one. */
+  private scopeHeaders(scope: CallScope, headers: Record<string, string>): Record<string, string> {
+    if (scope.requestId !== undefined) headers[REQUEST_ID_HEADER] = scope.requestId;
+    return headers;
+  }
+
+  /** The exchange's client span (its traceparent written into the headers), with tracing on. */
+  private callSpan(scope: CallScope, call: { endpoint: string; method: string; path: string }, headers: Record<string, string>): Span | undefined {
+    return this.o.tracer && scope.parent ? startCallSpan(this.o.tracer, scope.parent, call, this.server, headers) : undefined;
+  }
+
+  /** Bookkeeping of one HTTP call: debug log (path only, never query values or headers) with the request id, observer, readiness, span. */
   private finishCall(
     endpoint: PortalEndpointName,
     method: string,
@@ -323,16 +365,20 @@ export class PortalTransport {
     status: number | string,
     started: number,
     failure: PortalFailure | undefined,
+    scope: CallScope,
+    span: Span | undefined,
   ): void {
     const ms = performance.now() - started;
+    const outcome = outcomeLabel(failure);
+    if (span) endCallSpan(span, status, outcome, failure);
     // A business error still proves the portal is reachable and accepts our credentials.
     this.lastCallOk = failure === undefined || failure.type === 'envelope';
-    this.logger.debug(`${method} ${path} ${status} ${ms.toFixed(1)}ms`);
+    this.logger.debug({ requestId: scope.requestId, endpoint, status, ms: Math.round(ms) }, `${method} ${path} ${status} ${ms.toFixed(1)}ms`);
     if (failure?.type === 'gateway' && CREDENTIALS_REJECTED.has(failure.code) && endpoint !== 'tokenGet') {
-      this.logger.error(`gateway rejected a signed ${endpoint} call (code ${failure.code}); check PORTAL_APP_SECRET`);
+      this.logger.error({ requestId: scope.requestId }, `gateway rejected a signed ${endpoint} call (code ${failure.code}); check PORTAL_APP_SECRET`);
     }
     try {
-      this.o.observer?.onCall?.(endpoint, outcomeLabel(failure), ms);
+      this.o.observer?.onCall?.(endpoint, outcome, ms);
     } catch (err) {
       this.logger.warn(`portal observer failed: ${(err as Error)?.message ?? err}`);
     }

@@ -37,6 +37,9 @@ export interface SimCallRecord {
   userId?: string;
   userCount?: number;
   pageNo?: number;
+  /** The call's X-Request-Id and W3C traceparent headers, when it sent them. */
+  requestId?: string;
+  traceparent?: string;
   /** The envelope/gateway code answered, or the HTTP status for injected 5xx/drops (-1 for a dropped connection). */
   outcome: number;
 }

@@ -1,6 +1,21 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { ArrayNotEmpty, IsArray, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+
+/** OTLP over HTTP only: the gRPC exporter is not part of the service. */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+/** The standard samplers of the OpenTelemetry SDK configuration (OTEL_TRACES_SAMPLER). */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type TraceSampler = (typeof TRACE_SAMPLERS)[number];
+const HTTP_URL = /^https?:\/\/[^\s/$.?#].[^\s]*$/;
 
 export const SCOPES = ['assets:read', 'cache:write'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -180,6 +195,37 @@ export class AppConfig {
   @Min(0)
   @Max(60_000)
   SHUTDOWN_DRAIN_MS = 0;
+
+  /** OTLP/HTTP base URL; spans go to `<it>/v1/traces`. Tracing is on when this or the traces endpoint is set. */
+  @IsOptional()
+  @Matches(HTTP_URL, { message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL' })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  /** OTLP/HTTP URL of the traces signal, used as given (wins over OTEL_EXPORTER_OTLP_ENDPOINT). */
+  @IsOptional()
+  @Matches(HTTP_URL, { message: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http(s) URL' })
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
+
+  @IsIn(OTLP_PROTOCOLS, { message: `OTEL_EXPORTER_OTLP_PROTOCOL must be one of ${OTLP_PROTOCOLS.join(', ')}` })
+  OTEL_EXPORTER_OTLP_PROTOCOL: OtlpProtocol = 'http/protobuf';
+
+  @IsString()
+  @IsNotEmpty()
+  OTEL_SERVICE_NAME = 'asset-bff';
+
+  @IsIn(TRACE_SAMPLERS, { message: `OTEL_TRACES_SAMPLER must be one of ${TRACE_SAMPLERS.join(', ')}` })
+  OTEL_TRACES_SAMPLER: TraceSampler = 'parentbased_always_on';
+
+  /** Ratio of the traceidratio samplers, 0..1 (default 1). */
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  OTEL_TRACES_SAMPLER_ARG?: number;
+
+  /** The standard kill switch: "true" turns tracing off whatever the endpoint. */
+  @IsBoolean()
+  OTEL_SDK_DISABLED = false;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { tracesUrl } from '../tracing/tracing';
 import { ConfigError, loadConfig } from './load-config';
 
 const base = { PORTAL_BASE_URL: 'http://127.0.0.1:4010', PORTAL_APP_KEY: 'fake-key', PORTAL_APP_SECRET: 'fake-secret' };
@@ -81,5 +82,36 @@ describe('loadConfig', () => {
   it('rejects bad JSON in API_KEYS and both cache drivers at once', () => {
     expect(problems({ ...base, API_KEYS: '{' })).toContain('API_KEYS: is not valid JSON');
     expect(problems({ ...base, REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'a:1' })).toContain('REDIS_URL, REDIS_CLUSTER_NODES: set one of them, not both');
+  });
+
+  it('reads the OpenTelemetry variables: off by default, the standard defaults, bad values named', () => {
+    expect(loadConfig(base)).toMatchObject({
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_SERVICE_NAME: 'asset-bff',
+      OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+      OTEL_SDK_DISABLED: false,
+    });
+    expect(tracesUrl(loadConfig(base))).toBeUndefined();
+    expect(tracesUrl(loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318/' }))).toBe('http://otel:4318/v1/traces');
+    const both = { ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://t.test/in' };
+    expect(tracesUrl(loadConfig(both))).toBe('https://t.test/in');
+    expect(tracesUrl(loadConfig({ ...both, OTEL_SDK_DISABLED: 'true' }))).toBeUndefined();
+    expect(loadConfig({ ...base, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.05' }).OTEL_TRACES_SAMPLER_ARG).toBe(0.05);
+    expect(
+      problems({
+        ...base,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_TRACES_SAMPLER: 'sometimes',
+        OTEL_TRACES_SAMPLER_ARG: '2',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'otel:4318',
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^OTEL_EXPORTER_OTLP_PROTOCOL: /),
+        expect.stringMatching(/^OTEL_TRACES_SAMPLER: /),
+        expect.stringMatching(/^OTEL_TRACES_SAMPLER_ARG: /),
+        expect.stringMatching(/^OTEL_EXPORTER_OTLP_ENDPOINT: /),
+      ]),
+    );
   });
 });

@@ -33,6 +33,11 @@ const STRING_KEYS = [
   'JWT_USER_CLAIM',
   'JWT_ORG_CLAIM',
   'LOG_LEVEL',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_PROTOCOL',
+  'OTEL_SERVICE_NAME',
+  'OTEL_TRACES_SAMPLER',
 ] as const;
 
 export class ConfigError extends Error {
@@ -71,6 +76,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     if (v === undefined || v === '') continue;
     if (!/^-?\d+$/.test(v.trim())) problems.push(`${k}: must be an integer`);
     else raw[k] = Number(v);
+  }
+  const ratio = env.OTEL_TRACES_SAMPLER_ARG?.trim();
+  if (ratio) {
+    if (!/^\d*\.?\d+$/.test(ratio)) problems.push('OTEL_TRACES_SAMPLER_ARG: must be a number in 0..1');
+    else raw.OTEL_TRACES_SAMPLER_ARG = Number(ratio);
+  }
+  const disabled = env.OTEL_SDK_DISABLED?.trim().toLowerCase();
+  if (disabled) {
+    if (disabled !== 'true' && disabled !== 'false') problems.push('OTEL_SDK_DISABLED: must be true or false');
+    else raw.OTEL_SDK_DISABLED = disabled === 'true';
   }
   if (env.REDIS_CLUSTER_NODES) raw.REDIS_CLUSTER_NODES = list(env.REDIS_CLUSTER_NODES);
   if (env.CORS_ORIGINS) raw.CORS_ORIGINS = list(env.CORS_ORIGINS);

@@ -20,7 +20,16 @@ export interface CallContext {
   userCount?: number;
   pageNo?: number;
   outcome?: number;
+  /** The caller's correlation headers, as sent. */
+  requestId?: string;
+  traceparent?: string;
 }
+
+/** The first value of a header, if it is a string (Node joins or lists repeated ones). */
+const headerOf = (req: IncomingMessage, name: string): string | undefined => {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+};
 
 const ENDPOINT_BY_PATH = new Map<string, PortalEndpointName>(
   (Object.entries(PortalPaths) as [string, string][]).filter(([name]) => name !== 'jwks').map(([name, path]) => [path, name as PortalEndpointName]),
@@ -41,7 +50,7 @@ export class CallRecorder {
     const path = q >= 0 ? req.url!.slice(0, q) : (req.url ?? '');
     const endpoint = ENDPOINT_BY_PATH.get(path);
     if (!endpoint) return;
-    const ctx: CallContext = { endpoint, startedAt: preciseNow() };
+    const ctx: CallContext = { endpoint, startedAt: preciseNow(), requestId: headerOf(req, 'x-request-id'), traceparent: headerOf(req, 'traceparent') };
     this.contexts.set(req, ctx);
     this.counters[endpoint].calls += 1;
     res.once('close', () => this.finish(ctx, res));
@@ -78,6 +87,8 @@ export class CallRecorder {
     if (ctx.userId !== undefined) rec.userId = ctx.userId;
     if (ctx.userCount !== undefined) rec.userCount = ctx.userCount;
     if (ctx.pageNo !== undefined) rec.pageNo = ctx.pageNo;
+    if (ctx.requestId !== undefined) rec.requestId = ctx.requestId;
+    if (ctx.traceparent !== undefined) rec.traceparent = ctx.traceparent;
     this.log.push(rec);
     if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
   }
