@@ -58,7 +58,7 @@ function args() {
     quick: a.includes('--quick'),
     soak: a.includes('--soak'),
     soakMinutes: Number(val('--soak-minutes', '10')),
-    only: new Set(val('--only', compare ? 'hot,mixed,cold' : 'hot,memory,cold,mixed').split(',')),
+    only: new Set(val('--only', compare ? 'hot,mixed,cold' : 'hot,memory,cold,mixed,tracing').split(',')),
     compare,
   };
 }
@@ -264,6 +264,7 @@ function rowsOf(res) {
       value: `${fmt(c.control.mergeMedianMs)}, ${fmt(c.control.batchMedianMs)} / ${fmt(c.inside.mergeMedianMs)}, ${fmt(c.inside.batchMedianMs)}`,
     });
   }
+  if (res.tracing) rows.push(...require('./scenarios/tracing').rows(res.tracing));
   if (res.hot) rows.push({ scenario: 'service RSS after the hot scenarios', figure: 'MB', value: fmt(res.hot.rssMb, 1) });
   return rows;
 }
@@ -316,6 +317,10 @@ async function main() {
     if (opt.only.has('mixed')) {
       log('mixed scenario...');
       out.mixed = await require('./scenarios/mixed').run(ctx, load);
+    }
+    if (opt.only.has('tracing')) {
+      log('tracing scenario...');
+      out.tracing = await require('./scenarios/tracing').run(ctx, load);
     }
     out.rows = rowsOf(out);
     out.wallS = Math.round((Date.now() - started) / 1000);
