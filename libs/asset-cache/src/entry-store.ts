@@ -9,6 +9,8 @@ import { CacheKeys } from './keys';
 const GENERATION_TOKEN_BYTES = 9;
 /** Tokens created by one read share a random base and differ by the key's position, written in base 36. */
 const GENERATION_INDEX_RADIX = 36;
+/** Joins a created token's base and index; an invalidation's token (base64url) never holds it. */
+const CREATED_TOKEN_MARK = '.';
 
 /** A user set's key and owner. */
 export interface EntryKey {
@@ -91,6 +93,12 @@ export class EntryStore {
     return out;
   }
 
+  /** The stored generations of the OU and of these users, missing ones as null (none created); undefined when the store failed. */
+  async storedGenerations(orgId: string, userIds: readonly string[]): Promise<{ og: string | null; ugs: (string | null)[] } | undefined> {
+    const r = await this.store.mget([this.keys.orgGeneration(orgId), ...userIds.map((u) => this.keys.userGeneration(orgId, u))]);
+    return r && { og: r[0], ugs: r.slice(1) };
+  }
+
   /** Gives the user a new generation (every scope of the user becomes a miss); false when the store did not take it. */
   invalidateUser(orgId: string, userId: string): Promise<boolean> {
     return this.store.write([this.newGeneration(this.keys.userGeneration(orgId, userId))]);
@@ -123,7 +131,7 @@ export class EntryStore {
     const base = newToken();
     const created = await this.store.getOrCreate(
       missing.map((i) => keys[i]),
-      missing.map((i) => `${base}.${i.toString(GENERATION_INDEX_RADIX)}`),
+      missing.map((i) => `${base}${CREATED_TOKEN_MARK}${i.toString(GENERATION_INDEX_RADIX)}`),
       this.options.longLifeMs,
     );
     if (!created) return undefined;
@@ -149,6 +157,15 @@ export class EntryStore {
       return { gens: raw.gens, loadedAt: raw.loadedAt, freshUntil: raw.freshUntil, set };
     });
   }
+}
+
+/**
+ * Whether an entry loaded under the generation token `was` may still be served as a fallback while the store holds
+ * `now` (null: absent): the same token, none, or one recreated after a loss. Only an invalidation writes a token
+ * without CREATED_TOKEN_MARK, so any other token is an invalidation this instance has not seen.
+ */
+export function survivesGeneration(was: string, now: string | null): boolean {
+  return now === null || now === was || now.includes(CREATED_TOKEN_MARK);
 }
 
 /** A random generation token (base64url, no '|': it goes into the entry text). */
