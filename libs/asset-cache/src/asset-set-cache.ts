@@ -126,7 +126,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     this.store = makeDriver(options, new FailureLog(this.logger, this.observer), this.now);
     this.driver = this.store.kind;
     const longLifeMs = GENERATION_LIFETIME_FACTOR * (options.ttlS + options.staleS) * MS_PER_S;
-    this.entries = new EntryStore(this.store, this.keys, { longLifeMs, staleMs: this.staleMs, now: this.now });
+    this.entries = new EntryStore(this.store, this.keys, { longLifeMs, staleMs: this.staleMs, rememberDetails: this.store.shared, now: this.now });
     this.lock = new LoadLock(this.store, options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, () => this.observer.onLockWait?.());
     this.bus = new InvalidationBus(this.store, this.keys.invalidationChannel(), this.logger);
     // Without Redis nothing else changes the store, so a copy may live until its entry's refresh point.
