@@ -1,9 +1,11 @@
 'use strict';
 // `node bench/run.js --soak [--soak-minutes N]`: mixed traffic for N minutes (default 10) against one
 // service instance, with a fault injected every minute (simulator latency, simulator 5xx, Redis killed
-// and restarted). Reports RSS, event-loop delay and error counts per minute, at the start and at the end.
+// and restarted, Redis killed while the simulator fails, Redis evicting under a small maxmemory).
+// BENCH_SOAK_FAULTS=double,eviction picks and orders the faults (keys below), for a short run of a few.
+// Reports RSS, event-loop delay and error counts per minute, at the start and at the end.
 // Writes bench/results/soak-latest.json.
-const { execSync } = require('node:child_process');
+const { execSync, spawnSync } = require('node:child_process');
 const { cpus } = require('node:os');
 const { join } = require('node:path');
 const { writeFileSync } = require('node:fs');
@@ -11,6 +13,7 @@ const procs = require('../lib/procs');
 const { cannon } = require('../lib/cannon');
 const { request, simAdmin } = require('../lib/http');
 const { fmt, table } = require('../lib/report');
+const Redis = require('ioredis');
 const setup = require('./setup');
 
 const CONNECTIONS = 16;
@@ -18,20 +21,93 @@ const MINUTE_MS = 60_000;
 /** When in each minute a fault starts and ends (ms). */
 const FAULT_AT_MS = 10_000;
 const FAULT_FOR_MS = 20_000;
+/** The eviction minute: Redis limited to this share of what it holds then (at least EVICTION_MIN_BYTES), plus a filler. */
+const EVICTION_SHARE = 0.5;
+const EVICTION_MIN_BYTES = 2 * 1024 * 1024;
+const FILLER_VALUE = 'x'.repeat(16 * 1024);
+const FILLER_KEYS_PER_TICK = 8;
+const FILLER_TICK_MS = 10;
+/** Junk keys expire by themselves once the minute is over. */
+const FILLER_KEY_TTL_MS = 30_000;
 /** Fault schedule, cycled from minute 1 (minute 0 is clean, the reference). */
 const FAULTS = [
   {
+    key: 'latency',
     name: 'simulator latency 300 ms +-200',
     apply: (c) => simAdmin(c.sim, 'PUT', '/faults/*', { latencyMs: 300, latencyJitterMs: 200 }),
     clear: (c) => simAdmin(c.sim, 'DELETE', '/faults'),
   },
   {
+    key: '5xx',
     name: 'simulator 5xx on 50% of calls',
     apply: (c) => simAdmin(c.sim, 'PUT', '/faults/*', { httpStatus: 503, errorRate: 0.5 }),
     clear: (c) => simAdmin(c.sim, 'DELETE', '/faults'),
   },
-  { name: 'Redis killed, restarted 20 s later', apply: (c) => c.redis.kill(), clear: (c) => c.redis.start() },
+  { key: 'redis', name: 'Redis killed, restarted 20 s later', apply: (c) => c.redis.kill(), clear: (c) => c.redis.start() },
+  {
+    key: 'double',
+    name: 'Redis killed while the simulator answers 5xx (double fault)',
+    apply: async (c) => {
+      await simAdmin(c.sim, 'PUT', '/faults/*', { httpStatus: 503 });
+      await c.redis.kill();
+    },
+    clear: async (c) => {
+      await c.redis.start();
+      await simAdmin(c.sim, 'DELETE', '/faults');
+    },
+  },
+  {
+    key: 'eviction',
+    name: 'Redis at a small maxmemory (allkeys-lru) with a filler writing junk',
+    apply: async (c) => {
+      const used = Number(c.redis.info('memory').used_memory) || 0;
+      const limit = Math.max(EVICTION_MIN_BYTES, Math.round(used * EVICTION_SHARE));
+      redisCli(c.redis, 'config', 'set', 'maxmemory-policy', 'allkeys-lru');
+      redisCli(c.redis, 'config', 'set', 'maxmemory', String(limit));
+      c.filler = startFiller(c.redis.url);
+    },
+    clear: async (c) => {
+      await c.filler?.stop();
+      redisCli(c.redis, 'config', 'set', 'maxmemory', '0');
+    },
+  },
 ];
+
+/** The faults BENCH_SOAK_FAULTS names (all when unset), in its order. */
+function faultSchedule() {
+  const keys = (process.env.BENCH_SOAK_FAULTS || '').split(',').filter(Boolean);
+  if (keys.length === 0) return FAULTS;
+  const unknown = keys.filter((k) => !FAULTS.some((f) => f.key === k));
+  if (unknown.length) throw new Error(`BENCH_SOAK_FAULTS: unknown ${unknown.join(', ')} (known: ${FAULTS.map((f) => f.key).join(', ')})`);
+  return keys.map((k) => FAULTS.find((f) => f.key === k));
+}
+
+function redisCli(redis, ...args) {
+  const r = spawnSync('redis-cli', ['-p', String(redis.port), ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr || r.stdout}`);
+}
+
+/** Writes expiring junk keys into Redis until stopped, so that it keeps evicting. */
+function startFiller(url) {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  let running = true;
+  const loop = (async () => {
+    for (let n = 0; running; n++) {
+      const p = client.pipeline();
+      for (let i = 0; i < FILLER_KEYS_PER_TICK; i++) p.set(`soak-junk:${n}:${i}`, FILLER_VALUE, 'PX', FILLER_KEY_TTL_MS);
+      await p.exec().catch(() => {});
+      await sleep(FILLER_TICK_MS);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      client.disconnect();
+    },
+  };
+}
 
 /** The figures a soak watches, from the service's /metrics (prom-client defaults with prefix abff_). */
 async function scrape(base) {
@@ -62,6 +138,7 @@ async function scrape(base) {
     requests: sum('abff_http_request_duration_seconds_count'),
     responses5xx: sum('abff_http_request_duration_seconds_count', /status="5\d\d"/),
     redisErrors: sum('abff_redis_errors_total'),
+    staleAnswers: sum('abff_cache_results_total', /result="stale"/),
     upstreamFailures: sum('abff_upstream_calls_total', /outcome="(?!success|ok)[^"]*"/),
     // 5xx answers so far by route and status (from the request-duration histogram's counts)
     responses5xxByRoute: sumBy(
@@ -103,6 +180,7 @@ function mix() {
 async function main(opt) {
   const minutes = Math.max(1, Math.round(opt.soakMinutes || 10));
   const started = Date.now();
+  const faults = faultSchedule();
   const out = {
     commit: null,
     date: new Date().toISOString(),
@@ -110,7 +188,7 @@ async function main(opt) {
     node: process.version,
     minutes,
     connections: CONNECTIONS,
-    faults: FAULTS.map((f) => f.name),
+    faults: faults.map((f) => f.name),
     minutesLog: [],
   };
   try {
@@ -134,7 +212,7 @@ async function main(opt) {
     out.start = { rssMb: procs.rssMb(svc.pid), ...(await scrape(svc.url)) };
     const requests = mix();
     for (let m = 0; m < minutes; m++) {
-      const fault = m === 0 ? undefined : FAULTS[(m - 1) % FAULTS.length];
+      const fault = m === 0 ? undefined : faults[(m - 1) % faults.length];
       const t0 = Date.now();
       const load = cannon({
         url: svc.url,

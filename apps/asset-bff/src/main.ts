@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
 import { AssetSetCache } from '@app/asset-cache';
 import { AppModule } from './app.module';
+import { installBodyLimitAnswer } from './common/body-limit';
 import { sendProblem } from './common/problem.filter';
 import { installJsonBodyParser } from './common/json-body';
 import { securityHeadersOf } from './common/security-headers';
@@ -125,6 +126,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     reply.headers(isDocsRoute(req.routeOptions.url) ? documentHeaders : apiHeaders);
     done();
   });
+  installBodyLimitAnswer(fastify, config.BODY_LIMIT_BYTES);
   // The request pipeline's stages, in order: access (401, 403, 429) before the body is read, then the path ids (400).
   fastify.addHook('onRoute', (route) => assertRouteHasAccess(route, isDocsRoute));
   fastify.addHook('onRequest', accessHook(app.get(AuthService), app.get(RateLimitService)));

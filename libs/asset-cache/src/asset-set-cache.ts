@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Attributes, trace } from '@opentelemetry/api';
 import {
@@ -9,6 +10,7 @@ import {
   DEFAULT_REDIS_TIMEOUT_MS,
   DEFAULT_TTL_JITTER,
   GENERATION_LIFETIME_FACTOR,
+  RECONNECT_MAX_MS,
   REFRESH_AHEAD_FRACTION,
 } from './asset-cache.constants';
 import { CacheUnavailableError } from './asset-cache.errors';
@@ -31,13 +33,13 @@ import { CacheDriver, DriverReporter } from './drivers/cache-driver';
 import { MemoryDriver } from './drivers/memory.driver';
 import { RedisDriver } from './drivers/redis.driver';
 import { Generations, StoredEntry } from './entry-codec';
-import { EntryKey, EntryRead, EntryStore } from './entry-store';
+import { EntryKey, EntryRead, EntryStore, survivesGeneration } from './entry-store';
 import { describe, FailureLog } from './failure-log';
 import { Flights } from './flights';
 import { Invalidation, InvalidationBus } from './invalidation-bus';
 import { CacheKeys, scopeId } from './keys';
 import { LoadLock } from './load-lock';
-import { LocalCopies } from './local-copies';
+import { LocalCopies, LocalCopy } from './local-copies';
 import { jitteredTtlMs, refreshAt } from './ttl';
 
 /** How often expired in-process copies are dropped (one read after its end drops a copy at once). */
@@ -50,6 +52,8 @@ const BACKGROUND_STORE_MIN_ASSETS = 10_000;
 /** Generations of an entry loaded while the store was unreachable: it is never stored, so they never count. */
 const UNSTORED: Generations = { og: '-', ug: '-' };
 const MS_PER_S = 1000;
+/** Pause between fallback checks while Redis does not answer yet (its client reconnects at most this far apart). */
+const FALLBACK_CHECK_RETRY_MS = RECONNECT_MAX_MS;
 
 /**
  * A step of a read that is not a local hit, as an event of the request's span (with tracing off there is no active
@@ -86,7 +90,8 @@ interface Lease {
  * A read tries the in-process copy (LocalCopies), then the store (EntryStore: Redis, Redis Cluster or in-process),
  * then loads. Concurrent loads of one key share one promise in a process (Flights) and one upstream call across
  * instances (LoadLock). Invalidations bump a generation in the store and reach other instances' copies over pub/sub
- * (InvalidationBus). A store failure is a miss, never an error; a failing loader is answered from a STALE entry.
+ * (InvalidationBus). A store failure is a miss, never an error; a failing loader is answered from a STALE entry, or,
+ * when the store has none (Redis gone or emptied), from the last entry this instance served (see `fallbackResult`).
  */
 @Injectable()
 export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
@@ -111,6 +116,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private readonly staleMs: number;
   private readonly negativeTtlMs: number;
   private readonly sweepTimer?: ReturnType<typeof setInterval>;
+  /** Counts (re)subscriptions: a fallback check gives way to the next one. */
+  private resyncs = 0;
+  private closed = false;
 
   constructor(@Inject(ASSET_CACHE_OPTIONS) options: AssetCacheOptions) {
     this.observer = options.observer ?? {};
@@ -125,12 +133,20 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     this.store = makeDriver(options, new FailureLog(this.logger, this.observer), this.now);
     this.driver = this.store.kind;
     const longLifeMs = GENERATION_LIFETIME_FACTOR * (options.ttlS + options.staleS) * MS_PER_S;
-    this.entries = new EntryStore(this.store, this.keys, { longLifeMs, staleMs: this.staleMs, now: this.now });
+    this.entries = new EntryStore(this.store, this.keys, { longLifeMs, staleMs: this.staleMs, rememberDetails: this.store.shared, now: this.now });
     this.lock = new LoadLock(this.store, options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, () => this.observer.onLockWait?.());
     this.bus = new InvalidationBus(this.store, this.keys.invalidationChannel(), this.logger);
     // Without Redis nothing else changes the store, so a copy may live until its entry's refresh point.
     const ttlMs = options.localTtlMs ?? (this.store.shared ? DEFAULT_LOCAL_TTL_MS : Number.POSITIVE_INFINITY);
-    this.local = new LocalCopies({ ttlMs, maxEntries: options.localMaxEntries ?? DEFAULT_LOCAL_MAX_ENTRIES, now: this.now, random: this.random });
+    this.local = new LocalCopies({
+      ttlMs,
+      maxEntries: options.localMaxEntries ?? DEFAULT_LOCAL_MAX_ENTRIES,
+      // Without Redis the store is this process: it cannot be lost while the process lives, so no fallbacks.
+      fallbacks: this.store.shared,
+      staleMs: this.staleMs,
+      now: this.now,
+      random: this.random,
+    });
     if (ttlMs > 0) {
       this.sweepTimer = setInterval(() => this.purgeExpiredLocal(), LOCAL_SWEEP_MS);
       this.sweepTimer.unref();
@@ -155,6 +171,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       () => {
         this.local.clear();
         this.entries.forgetDictionaries();
+        void this.checkFallbacks(++this.resyncs);
       },
     );
   }
@@ -162,8 +179,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   /** Disconnects from the store. */
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
+    this.closed = true;
     await this.store.close();
-    this.local.clear();
+    this.local.clearAll();
   }
 
   /** Reachability of Redis: 'up', 'down', or 'none' for the in-process driver. */
@@ -174,6 +192,11 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   /** In-process copies held right now (expired ones included until the next sweep or read). */
   get localCopies(): number {
     return this.local.size;
+  }
+
+  /** Fallbacks held right now: users' last entries kept for when Redis and the portal fail together. */
+  get localFallbacks(): number {
+    return this.local.fallbackCount;
   }
 
   /** Drops the expired in-process copies and returns how many (runs every LOCAL_SWEEP_MS); tells the observer how many are left. */
@@ -292,7 +315,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       const { entry, fromPeer } = await this.loadOne(k, load, found?.gens, bypass || tooOld);
       return this.result(k, entry, fromPeer ? 'HIT' : 'MISS', epoch);
     } catch (err) {
-      const stale = tooOld ? undefined : this.staleResult(k, cached);
+      // Data older than a notBefore is never the answer, not even as STALE.
+      const stale = tooOld ? undefined : (this.staleResult(k, cached) ?? this.fallbackResult(k, found));
       if (stale) {
         mark('cache.stale', { 'abff.cache.age_s': stale.ageS });
         return stale;
@@ -406,7 +430,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     mark('cache.read', { 'abff.cache.users': pending.length, 'abff.cache.cold': cold.length, 'abff.cache.load': toLoad.length, 'abff.cache.bypass': bypass });
     let failure: { err: unknown } | undefined;
     const settle = (c: ColdUser, entry?: StoredEntry, err?: unknown): void => {
-      const r = entry ? this.result(c.k, entry, 'MISS', epoch) : this.staleResult(c.k, c.found?.entry);
+      const r = entry ? this.result(c.k, entry, 'MISS', epoch) : (this.staleResult(c.k, c.found?.entry) ?? this.fallbackResult(c.k, c.found));
       if (r) results.set(c.k.userId, r);
       else failure ??= { err };
     };
@@ -468,6 +492,52 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private staleResult(k: UserKey, prev: StoredEntry | undefined): CachedUserSet | undefined {
     const now = this.now();
     return prev && now < prev.freshUntil + this.staleMs ? resultOf(k, prev, 'STALE', now) : undefined;
+  }
+
+  /**
+   * The user's last entry served here, as STALE within staleS, when the store has no current entry (`found` says what
+   * the read found; undefined when Redis did not answer). While Redis does not answer, no invalidation can be answered
+   * 204 (it must be recorded there first), and those recorded before reached this instance over pub/sub. Once Redis
+   * answers, the entry must survive the stored generations (`survivesGeneration`); one that does not is dropped.
+   */
+  private fallbackResult(k: UserKey, found: EntryRead | undefined): CachedUserSet | undefined {
+    if (found?.entry) return undefined;
+    const last = this.local.fallback(k.key);
+    if (!last) return undefined;
+    if (found && !(survivesGeneration(last.entry.gens.og, found.gens.og) && survivesGeneration(last.entry.gens.ug, found.gens.ug))) {
+      this.local.dropFallback(k.key);
+      return undefined;
+    }
+    return this.staleResult(k, last.entry);
+  }
+
+  /**
+   * After every (re)subscription: drops the fallbacks an invalidation recorded while this instance was not subscribed
+   * has made wrong, soon, before Redis may evict its generation. Retried until Redis answers or the next resubscription.
+   */
+  private async checkFallbacks(resync: number): Promise<void> {
+    while (resync === this.resyncs && !this.closed && !(await this.dropInvalidatedFallbacks())) await sleep(FALLBACK_CHECK_RETRY_MS);
+  }
+
+  /** One pass of checkFallbacks; false when Redis did not answer for some OU. */
+  private async dropInvalidatedFallbacks(): Promise<boolean> {
+    const byOrg = new Map<string, [string, LocalCopy][]>();
+    for (const [key, c] of this.local.allFallbacks()) {
+      const list = byOrg.get(c.orgId) ?? [];
+      list.push([key, c]);
+      byOrg.set(c.orgId, list);
+    }
+    for (const [orgId, list] of byOrg) {
+      const stored = await this.entries.storedGenerations(
+        orgId,
+        list.map(([, c]) => c.userId),
+      );
+      if (!stored) return false;
+      list.forEach(([key, c], i) => {
+        if (!survivesGeneration(c.entry.gens.og, stored.og) || !survivesGeneration(c.entry.gens.ug, stored.ugs[i])) this.local.dropFallback(key);
+      });
+    }
+    return true;
   }
 
   private reported(r: CachedUserSet): CachedUserSet {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { AssetDetails, UserAssetSet } from './asset-cache.types';
 import { AssetIdDictionary } from './asset-id-dictionary';
 import { CacheDriver, WriteOp } from './drivers/cache-driver';
@@ -9,6 +10,10 @@ import { CacheKeys } from './keys';
 const GENERATION_TOKEN_BYTES = 9;
 /** Tokens created by one read share a random base and differ by the key's position, written in base 36. */
 const GENERATION_INDEX_RADIX = 36;
+/** Most asset details remembered in process for when the store cannot give them (Redis gone or emptied). */
+const REMEMBERED_DETAILS_MAX = 100_000;
+/** Joins a created token's base and index; an invalidation's token (base64url) never holds it. */
+const CREATED_TOKEN_MARK = '.';
 
 /** A user set's key and owner. */
 export interface EntryKey {
@@ -28,6 +33,8 @@ export interface EntryStoreOptions {
   longLifeMs: number;
   /** How long an entry stays readable (for STALE) past its fresh lifetime. */
   staleMs: number;
+  /** Remember the details written and read, to answer for ids the store lost or cannot reach (a shared store only). */
+  rememberDetails: boolean;
   now: () => number;
 }
 
@@ -37,6 +44,8 @@ export interface EntryStoreOptions {
  */
 export class EntryStore {
   private readonly dict: AssetIdDictionary;
+  /** Details by OU and asset id, last seen: names and types, never grants, so serving them old is harmless. */
+  private readonly remembered?: LRUCache<string, AssetDetails>;
 
   constructor(
     private readonly store: CacheDriver,
@@ -44,6 +53,7 @@ export class EntryStore {
     private readonly options: EntryStoreOptions,
   ) {
     this.dict = new AssetIdDictionary(store, keys);
+    if (options.rememberDetails) this.remembered = new LRUCache<string, AssetDetails>({ max: REMEMBERED_DETAILS_MAX });
   }
 
   /**
@@ -66,6 +76,7 @@ export class EntryStore {
   async write(orgId: string, items: readonly (readonly [string, StoredEntry])[], assets: Map<string, AssetDetails>): Promise<void> {
     const ids = new Set<string>();
     for (const [, e] of items) for (const id of e.set?.assetIds ?? []) ids.add(id);
+    for (const [id, d] of assets) this.remember(orgId, id, d);
     const fields = [...assets].map(([id, d]): [string, string] => [id, encodeDetails(d)]);
     const details: WriteOp[] = fields.length > 0 ? [{ op: 'details', key: this.keys.assetDetails(orgId), ttlMs: this.options.longLifeMs, fields }] : [];
     const [view] = await Promise.all([this.dict.assign(orgId, [...ids], this.options.longLifeMs), this.store.write(details)]);
@@ -78,17 +89,31 @@ export class EntryStore {
     await this.store.write(sets);
   }
 
-  /** Details of the OU's assets among `ids` (one HMGET); unknown ids are absent. */
+  /** Details of the OU's assets among `ids` (one HMGET), those the store lacks from memory; unknown ids are absent. */
   async details(orgId: string, ids: readonly string[]): Promise<Map<string, AssetDetails>> {
     const out = new Map<string, AssetDetails>();
     const unique = [...new Set(ids)];
     if (unique.length === 0) return out;
     const values = await this.store.hmget(this.keys.assetDetails(orgId), unique);
     unique.forEach((id, i) => {
-      const d = decodeDetails(values?.[i]);
+      const d = decodeDetails(values?.[i]) ?? this.remembered?.get(rememberedKey(orgId, id));
       if (d) out.set(id, d);
     });
     return out;
+  }
+
+  /** Keeps details in memory; typed details are never replaced by untyped ones (as in the store). */
+  private remember(orgId: string, id: string, d: AssetDetails): void {
+    if (!this.remembered) return;
+    const key = rememberedKey(orgId, id);
+    if (d.type === undefined && this.remembered.get(key)?.type !== undefined) return;
+    this.remembered.set(key, d);
+  }
+
+  /** The stored generations of the OU and of these users, missing ones as null (none created); undefined when the store failed. */
+  async storedGenerations(orgId: string, userIds: readonly string[]): Promise<{ og: string | null; ugs: (string | null)[] } | undefined> {
+    const r = await this.store.mget([this.keys.orgGeneration(orgId), ...userIds.map((u) => this.keys.userGeneration(orgId, u))]);
+    return r && { og: r[0], ugs: r.slice(1) };
   }
 
   /** Gives the user a new generation (every scope of the user becomes a miss); false when the store did not take it. */
@@ -123,7 +148,7 @@ export class EntryStore {
     const base = newToken();
     const created = await this.store.getOrCreate(
       missing.map((i) => keys[i]),
-      missing.map((i) => `${base}.${i.toString(GENERATION_INDEX_RADIX)}`),
+      missing.map((i) => `${base}${CREATED_TOKEN_MARK}${i.toString(GENERATION_INDEX_RADIX)}`),
       this.options.longLifeMs,
     );
     if (!created) return undefined;
@@ -150,6 +175,18 @@ export class EntryStore {
     });
   }
 }
+
+/**
+ * Whether an entry loaded under the generation token `was` may still be served as a fallback while the store holds
+ * `now` (null: absent): the same token, none, or one recreated after a loss. Only an invalidation writes a token
+ * without CREATED_TOKEN_MARK, so any other token is an invalidation this instance has not seen.
+ */
+export function survivesGeneration(was: string, now: string | null): boolean {
+  return now === null || now === was || now.includes(CREATED_TOKEN_MARK);
+}
+
+/** Key of remembered details (ids cannot contain the separator). */
+const rememberedKey = (orgId: string, id: string): string => `${orgId}\u0000${id}`;
 
 /** A random generation token (base64url, no '|': it goes into the entry text). */
 function newToken(): string {

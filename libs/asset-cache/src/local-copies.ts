@@ -7,7 +7,7 @@ import { refreshAt } from './ttl';
 const LOCAL_TTL_JITTER = 0.2;
 
 /** A stored entry kept in process, with the OU and user it belongs to (for invalidations). */
-interface LocalCopy {
+export interface LocalCopy {
   orgId: string;
   userId: string;
   entry: StoredEntry;
@@ -17,6 +17,10 @@ export interface LocalCopiesOptions {
   /** Lifetime of a copy in ms (0 = no copies; Infinity = until the entry's refresh point). */
   ttlMs: number;
   maxEntries: number;
+  /** Keep each user's last entry as a STALE-only fallback until its stale window ends (for when Redis is gone). */
+  fallbacks: boolean;
+  /** How long an entry may be served STALE past its fresh lifetime. */
+  staleMs: number;
   now: () => number;
   random: () => number;
 }
@@ -26,16 +30,21 @@ export interface LocalCopiesOptions {
  * entry's refresh point, so refresh-ahead still runs through the store): an invalidation whose pub/sub message
  * was lost is served no longer than that, since the next read checks the store's generations. Invalidations
  * seen here drop copies at once; a load that started before one must not leave a copy (see `epoch`).
+ *
+ * Beside the copies, each user's last entry stays as a fallback until its stale window ends: never a HIT, only
+ * served when the store has no current entry and the load fails (Redis gone or emptied while the portal fails).
+ * Invalidations seen here drop fallbacks too; a resubscription does not (the cache checks them against the store).
  */
 export class LocalCopies {
   private readonly lru?: LRUCache<string, LocalCopy>;
+  private readonly fallbacks?: LRUCache<string, LocalCopy>;
   private dropped = 0;
 
   constructor(private readonly options: LocalCopiesOptions) {
-    if (options.ttlMs > 0) {
-      // ttlResolution 0: staleness is judged by the injected clock at every read, never by a cached time.
-      this.lru = new LRUCache<string, LocalCopy>({ max: options.maxEntries, perf: { now: options.now }, ttlResolution: 0 });
-    }
+    // ttlResolution 0: staleness is judged by the injected clock at every read, never by a cached time.
+    const lruOptions = { max: options.maxEntries, perf: { now: options.now }, ttlResolution: 0 };
+    if (options.ttlMs > 0) this.lru = new LRUCache<string, LocalCopy>(lruOptions);
+    if (options.fallbacks) this.fallbacks = new LRUCache<string, LocalCopy>(lruOptions);
   }
 
   /** Changes whenever copies are dropped by an invalidation: read it before a load, pass it to `keep` after. */
@@ -53,32 +62,65 @@ export class LocalCopies {
     return this.lru?.get(key)?.entry;
   }
 
-  /** Keeps a copy, unless copies were dropped since `epoch` (the entry may predate that invalidation). */
+  /** Fallbacks held (expired ones included until read or swept). */
+  get fallbackCount(): number {
+    return this.fallbacks?.size ?? 0;
+  }
+
+  /** The user's last entry while its stale window lasts (whatever the copy's lifetime). */
+  fallback(key: string): LocalCopy | undefined {
+    return this.fallbacks?.get(key);
+  }
+
+  /** Every fallback held, by key (expired ones skipped). */
+  *allFallbacks(): Iterable<[string, LocalCopy]> {
+    if (this.fallbacks) yield* this.fallbacks.entries();
+  }
+
+  /** Keeps a copy and the fallback, unless copies were dropped since `epoch` (the entry may predate that invalidation). */
   keep(key: string, orgId: string, userId: string, entry: StoredEntry, epoch: number): void {
-    if (!this.lru || epoch !== this.dropped) return;
+    if (epoch !== this.dropped) return;
     const now = this.options.now();
+    const copy = { orgId, userId, entry };
+    const lastsMs = Math.floor(entry.freshUntil + this.options.staleMs - now);
+    if (this.fallbacks && lastsMs > 0) this.fallbacks.set(key, copy, { ttl: lastsMs });
+    if (!this.lru) return;
     const life = this.options.ttlMs * (1 - LOCAL_TTL_JITTER * this.options.random());
     const ttl = Math.floor(Math.min(life, refreshAt(entry.loadedAt, entry.freshUntil, REFRESH_AHEAD_FRACTION) - now));
-    if (ttl > 0) this.lru.set(key, { orgId, userId, entry }, { ttl });
+    if (ttl > 0) this.lru.set(key, copy, { ttl });
   }
 
-  /** Drops the copies of an OU (or of one user of it). */
+  /** Drops the copies and fallbacks of an OU (or of one user of it). */
   drop(orgId: string, userId?: string): void {
     this.dropped++;
-    if (!this.lru) return;
-    const doomed: string[] = [];
-    for (const [key, c] of this.lru.entries()) if (c.orgId === orgId && (userId === undefined || c.userId === userId)) doomed.push(key);
-    for (const key of doomed) this.lru.delete(key);
+    for (const lru of [this.lru, this.fallbacks]) {
+      if (!lru) continue;
+      const doomed: string[] = [];
+      for (const [key, c] of lru.entries()) if (c.orgId === orgId && (userId === undefined || c.userId === userId)) doomed.push(key);
+      for (const key of doomed) lru.delete(key);
+    }
   }
 
-  /** Drops every copy (after a resubscription: invalidations may have been missed). */
+  /** Drops one fallback (an invalidation this instance missed was found in the store). */
+  dropFallback(key: string): void {
+    this.fallbacks?.delete(key);
+  }
+
+  /** Drops every copy (after a resubscription: invalidations may have been missed); fallbacks are checked by the cache. */
   clear(): void {
     this.dropped++;
     this.lru?.clear();
   }
 
-  /** Drops the expired copies (so they leave the heap even if never read again); returns how many. */
+  /** Drops everything (on close). */
+  clearAll(): void {
+    this.clear();
+    this.fallbacks?.clear();
+  }
+
+  /** Drops the expired copies and fallbacks (so they leave the heap even if never read again); returns how many copies. */
   sweep(): number {
+    this.fallbacks?.purgeStale();
     if (!this.lru) return 0;
     const before = this.lru.size;
     this.lru.purgeStale();

@@ -165,7 +165,8 @@ export class PortalClient implements OnModuleDestroy {
       for (const a of answer.userAssets) if (!assets.has(a.id)) assets.set(a.id, a);
     }
     const users: UsersUserAssets[] = ids.map((userId) => ({ userId, userAssetIds: byUser.get(userId) ?? [] }));
-    return { orgId, users, assets: [...assets.values()] };
+    const leftOut = ids.filter((userId) => !byUser.has(userId));
+    return { orgId, users, assets: [...assets.values()], ...(leftOut.length > 0 ? { leftOut } : {}) };
   }
 
   /**
@@ -296,7 +297,7 @@ export class PortalClient implements OnModuleDestroy {
         const a = details.get(id);
         if (a) assets.push(a);
       }
-      return { userId, assetIds, assets };
+      return { userId, assetIds, assets, found: ids.has(userId) };
     });
   }
 }

@@ -72,6 +72,8 @@ export interface UsersAssetsResult {
   orgId: string;
   users: UsersUserAssets[];
   assets: UserAssetInfo[];
+  /** Requested users the portal left out of its answers (not in the OU), when there are any; `users` lists them with no assets. */
+  leftOut?: string[];
 }
 
 /** One user's share of a micro-batched users/assetList call. */
@@ -79,6 +81,8 @@ export interface SingleUserAssets {
   userId: string;
   assetIds: string[];
   assets: UserAssetInfo[];
+  /** False when the portal left the user out of its answer (not in the OU). */
+  found: boolean;
 }
 
 /** A normalized tree node; `names` comes from nameJson (or {default: name}). Children are in upstream order. */

@@ -140,17 +140,21 @@ export class AssetsService {
   /** The user's cached set. When this call runs the load, `onLoaded` gets what it loaded: the sets and the details. */
   private async userSet(orgId: string, userId: string, bypass: boolean, onLoaded?: (loaded: LoadedSets) => void, notBefore?: number): Promise<CachedUserSet> {
     let entry: CachedUserSet;
+    let orgUnknown = false;
     try {
       entry = await this.cache.getUserSet(
         { orgId },
         userId,
         async () => {
           const r = await this.load(orgId, userId);
+          if (r.sets.get(userId) === null) orgUnknown = await this.isOrgUnknown(orgId, userId);
           onLoaded?.(r);
           return r;
         },
         { bypass, notBefore },
       );
+      // Marked once the user's negative entry is stored, so the mark outlives it: the batch routes then say ORG_NOT_FOUND.
+      if (orgUnknown) await this.cache.markOrgMissing(orgId);
     } catch (err) {
       throw mapUpstreamError(err, 'user');
     }
@@ -173,6 +177,21 @@ export class AssetsService {
     await this.userSet(orgId, userId, true, (r) => (loaded = r));
     for (const [id, d] of loaded?.assets ?? new Map<string, AssetDetails>()) details.set(id, d);
     return details;
+  }
+
+  /**
+   * Whether the OU is unknown to the portal, after asset/list answered 31404 (said alike of an unknown OU and an
+   * unknown user): users/assetList tells them apart, once per negative entry, and not when the OU is already marked.
+   */
+  private async isOrgUnknown(orgId: string, userId: string): Promise<boolean> {
+    if (await this.cache.isOrgMissing(orgId)) return false;
+    try {
+      await this.portal.getUsersAssets(orgId, [userId]);
+      return false;
+    } catch (err) {
+      if (isNotFound(err)) return true;
+      throw err;
+    }
   }
 
   /** The user's pages read and merged, for the cache. */

@@ -196,6 +196,8 @@ export class BatchAssetsService {
   private async load(orgId: string, users: string[], types: string[] | undefined): Promise<LoadedSets> {
     const r = await this.portal.getUsersAssets(orgId, users, types, undefined, this.decoders.decoder);
     const sets: LoadedSets['sets'] = new Map(r.users.map((u) => [u.userId, { assetIds: u.userAssetIds, total: u.userAssetIds.length, complete: true }]));
+    // A user the portal left out is not in the OU: cached as not found, so a single-user read answers 404.
+    for (const userId of r.leftOut ?? []) sets.set(userId, null);
     return { sets, assets: detailsMap(r.assets) };
   }
 
@@ -205,7 +207,7 @@ export class BatchAssetsService {
     const sets: LoadedSets['sets'] = new Map();
     const assets = new Map<string, AssetDetails>();
     for (const r of results) {
-      sets.set(r.userId, { assetIds: r.assetIds, total: r.assetIds.length, complete: true });
+      sets.set(r.userId, r.found ? { assetIds: r.assetIds, total: r.assetIds.length, complete: true } : null);
       for (const a of r.assets) if (!assets.has(a.id)) assets.set(a.id, detailsOfAsset(a));
     }
     return { sets, assets };

@@ -1,0 +1,83 @@
+import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
+import { cleanRedisDb } from '../support/redis-db';
+import { SimHandle, startSim } from '../support/sim';
+
+/** The admin key reads every OU, known to the portal or not. */
+const key = TEST_KEYS.admin;
+
+/**
+ * An unknown OU answers 404 ORG_NOT_FOUND on the batch routes and USER_NOT_FOUND on the single-user routes (the
+ * portal's 31404 on asset/list does not say which is unknown), an unknown user of a known OU 404 USER_NOT_FOUND on the
+ * single-user routes and no assets / allowed: false on the batch routes: whichever route cached it first, with the
+ * simulator's counters showing what reached the portal.
+ */
+describe('asset-bff unknown OU and unknown user, whatever was cached first', () => {
+  let sim: SimHandle;
+  let bff: BffHandle;
+
+  beforeAll(async () => {
+    sim = await startSim();
+    bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(9), CACHE_NEGATIVE_TTL_S: '60' } });
+  });
+  afterAll(async () => {
+    await bff?.stop();
+    await sim?.stop();
+  });
+  beforeEach(() => sim.admin.resetCounters());
+
+  const calls = async (): Promise<{ list: number; batch: number }> => {
+    const c = await sim.admin.counters();
+    return { list: c.endpoints.assetList.calls, batch: c.endpoints.usersAssetList.calls };
+  };
+  const single = (org: string, user: string) => call(bff.url, 'GET', `/v1/orgs/${org}/users/${user}/assets`, { key });
+  const oneAsset = (org: string, user: string) => call(bff.url, 'GET', `/v1/orgs/${org}/users/${user}/assets/${org}-a0001`, { key });
+  const batch = (org: string, users: string[]) => call(bff.url, 'POST', `/v1/orgs/${org}/user-assets`, { key, body: { userIds: users } });
+  const checks = (org: string, users: string[]) =>
+    call(bff.url, 'POST', `/v1/orgs/${org}/access-checks`, { key, body: { checks: users.map((userId) => ({ userId, assetId: `${org}-a0001` })) } });
+
+  it('unknown OU read first by a single user: every route answers 404, the batch routes ORG_NOT_FOUND, with no further portal call', async () => {
+    expect((await single('o-gone-1', 'u0001')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    expect(await calls()).toEqual({ list: 1, batch: 1 });
+    expect((await batch('o-gone-1', ['u0001'])).body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
+    expect((await batch('o-gone-1', ['u0001', 'u0002'])).body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
+    expect((await checks('o-gone-1', ['u0001'])).body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
+    expect((await single('o-gone-1', 'u0001')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    expect((await oneAsset('o-gone-1', 'u0001')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    expect(await calls()).toEqual({ list: 1, batch: 1 });
+  });
+
+  it('unknown OU read first by a batch route: the other batch route ORG_NOT_FOUND with no call, single reads USER_NOT_FOUND', async () => {
+    expect((await batch('o-gone-2', ['u0001'])).body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
+    expect(await calls()).toEqual({ list: 0, batch: 1 });
+    expect((await checks('o-gone-2', ['u0001'])).body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
+    expect((await single('o-gone-2', 'u0001')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    expect((await oneAsset('o-gone-2', 'u0001')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    expect((await batch('o-gone-2', ['u0001'])).body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
+    expect(await calls()).toEqual({ list: 1, batch: 1 });
+  });
+
+  it('a user the portal leaves out of a batch answer: no assets there, then 404 USER_NOT_FOUND on the single routes with no call', async () => {
+    const r = await batch('o1', ['u0005', 'ghost-1']);
+    expect(r.status).toBe(200);
+    expect(r.body.users).toEqual([
+      { userId: 'u0005', assetIds: expect.arrayContaining(['o1-a0001']) },
+      { userId: 'ghost-1', assetIds: [] },
+    ]);
+    expect(await calls()).toEqual({ list: 0, batch: 1 });
+    expect((await single('o1', 'ghost-1')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    expect((await oneAsset('o1', 'ghost-1')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    expect((await checks('o1', ['ghost-1'])).body).toEqual({ results: [{ userId: 'ghost-1', assetId: 'o1-a0001', allowed: false }] });
+    expect(await calls()).toEqual({ list: 0, batch: 1 });
+  });
+
+  it('an unknown user of a known OU read first by a single user: the batch routes answer 200 (no assets, allowed: false) with no further call', async () => {
+    expect((await single('o1', 'ghost-2')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    expect(await calls()).toEqual({ list: 1, batch: 1 });
+    const r = await batch('o1', ['ghost-2']);
+    expect(r.status).toBe(200);
+    expect(r.body.users).toEqual([{ userId: 'ghost-2', assetIds: [] }]);
+    expect((await checks('o1', ['ghost-2'])).body).toEqual({ results: [{ userId: 'ghost-2', assetId: 'o1-a0001', allowed: false }] });
+    expect((await oneAsset('o1', 'ghost-2')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    expect(await calls()).toEqual({ list: 1, batch: 1 });
+  });
+});
