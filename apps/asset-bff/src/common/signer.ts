@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, KeyObject, timingSafeEqual } from 'node:crypto';
 
 /**
  * Signs values the service hands to callers and takes back (cursors, consistency tokens) with an HMAC whose key is
@@ -6,10 +6,10 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
  * value signed for one purpose verifies for another. The secret itself never leaves this class.
  */
 export class Signer {
-  private readonly key: Buffer;
+  private readonly key: KeyObject;
 
   constructor(secret: string, label: string) {
-    this.key = createHash('sha256').update(`asset-bff ${label} v1`).update('\u0000').update(secret).digest();
+    this.key = createSecretKey(createHash('sha256').update(`asset-bff ${label} v1`).update('\u0000').update(secret).digest());
   }
 
   /** The base64url HMAC-SHA256 of `data` (43 characters). */
