@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 'use strict';
 // `npm run bench`: the service against bare-Node baselines and its own targets, measured in one run.
-//   node bench/run.js                   every scenario (hot, memory, cold, mixed)
+//   node bench/run.js                   every scenario (hot, memory, cold, mixed, tracing, http)
 //   node bench/run.js --quick           short smoke version (3 s per load run)
-//   node bench/run.js --only mixed      some scenarios (comma list of hot, memory, cold, mixed)
+//   node bench/run.js --only mixed      some scenarios (comma list of hot, memory, cold, mixed, tracing, http)
 //   node bench/run.js --compare PAGE_WORKERS=0 [--compare K=V ...]
 //                                       the default service against it plus these settings, rounds A/B/A/B
 //   node bench/run.js --soak [--soak-minutes N]   the soak benchmark (default 10 minutes)
@@ -58,7 +58,7 @@ function args() {
     quick: a.includes('--quick'),
     soak: a.includes('--soak'),
     soakMinutes: Number(val('--soak-minutes', '10')),
-    only: new Set(val('--only', compare ? 'hot,mixed,cold' : 'hot,memory,cold,mixed,tracing').split(',')),
+    only: new Set(val('--only', compare ? 'hot,mixed,cold' : 'hot,memory,cold,mixed,tracing,http').split(',')),
     compare,
   };
 }
@@ -265,6 +265,7 @@ function rowsOf(res) {
     });
   }
   if (res.tracing) rows.push(...require('./scenarios/tracing').rows(res.tracing));
+  if (res.http) rows.push(...require('./scenarios/http').rows(res.http));
   if (res.hot) rows.push({ scenario: 'service RSS after the hot scenarios', figure: 'MB', value: fmt(res.hot.rssMb, 1) });
   return rows;
 }
@@ -321,6 +322,10 @@ async function main() {
     if (opt.only.has('tracing')) {
       log('tracing scenario...');
       out.tracing = await require('./scenarios/tracing').run(ctx, load);
+    }
+    if (opt.only.has('http')) {
+      log('http scenario...');
+      out.http = await require('./scenarios/http').run(ctx, load);
     }
     out.rows = rowsOf(out);
     out.wallS = Math.round((Date.now() - started) / 1000);
