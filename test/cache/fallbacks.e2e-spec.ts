@@ -1,8 +1,7 @@
 import Redis from 'ioredis';
-import { AssetCacheOptions, AssetSetCache, CacheKeys } from '@app/asset-cache';
+import { CacheKeys } from '@app/asset-cache';
 import { CutLink } from '../support/cut-link';
-import { freePort } from '../support/ports';
-import { OwnRedis, portOpen } from '../support/redis';
+import { useKillableRedis } from './support/killable-redis';
 import { eventually, FakePortal, JumpClock, recordingLogger, uniquePrefix } from './support/fake-portal';
 
 const ORG = 'org-fb';
@@ -14,44 +13,21 @@ const BASE = { ttlS: 60, staleS: 600, negativeTtlS: 30, ttlJitter: 0, redisTimeo
  * answered 204 is never undone by one.
  */
 describe('AssetSetCache fallbacks when Redis and the portal fail together', () => {
-  let redis: OwnRedis;
-  let portal: FakePortal;
-  let caches: AssetSetCache[] = [];
   const boom = new Error('portal down');
+  let portal: FakePortal;
+  // No in-process copies (localTtlMs 0): every read reaches the store, as after a copy's lifetime.
+  const killable = useKillableRedis((redisUrl) => ({ ...BASE, redisUrl, localTtlMs: 0, logger: recordingLogger().logger }));
 
-  async function makeCache(extra: Partial<AssetCacheOptions> = {}): Promise<AssetSetCache> {
-    // No in-process copies (localTtlMs 0): every read reaches the store, as after a copy's lifetime.
-    const c = new AssetSetCache({ ...BASE, redisUrl: redis.url, localTtlMs: 0, logger: recordingLogger().logger, ...extra } as AssetCacheOptions);
-    await c.connect();
-    caches.push(c);
-    return c;
-  }
-
-  beforeAll(async () => {
-    redis = new OwnRedis(await freePort());
-    await redis.start();
-  });
-
-  beforeEach(async () => {
+  beforeEach(() => {
     portal = new FakePortal();
-    if (!(await portOpen(redis.port))) await redis.start();
-  });
-
-  afterEach(async () => {
-    await Promise.all(caches.map((c) => c.close()));
-    caches = [];
-  });
-
-  afterAll(async () => {
-    await redis.stop();
   });
 
   it('Redis killed while the portal fails: served users are answered STALE until ttl + stale; unseen users get the error', async () => {
     const clock = new JumpClock();
-    const cache = await makeCache({ keyPrefix: uniquePrefix('fb'), now: clock.now });
+    const cache = await killable.makeCache({ keyPrefix: uniquePrefix('fb'), now: clock.now });
     const first = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     await cache.getUserSets({ orgId: ORG }, ['u2', 'u3'], portal.batch);
-    await redis.kill();
+    await killable.redis.kill();
     await eventually(() => cache.health() === 'down', 5_000, 'health down');
     portal.failWith = boom;
     clock.advance(120_000);
@@ -67,10 +43,10 @@ describe('AssetSetCache fallbacks when Redis and the portal fail together', () =
   });
 
   it('Redis came back empty while the portal fails: still STALE; once the portal answers, a MISS then HITs', async () => {
-    const cache = await makeCache({ keyPrefix: uniquePrefix('fb') });
+    const cache = await killable.makeCache({ keyPrefix: uniquePrefix('fb') });
     const first = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
-    await redis.kill();
-    await redis.start();
+    await killable.redis.kill();
+    await killable.redis.start();
     await eventually(() => cache.health() === 'up', 10_000, 'health up');
     portal.failWith = boom;
     const stale = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
@@ -84,17 +60,17 @@ describe('AssetSetCache fallbacks when Redis and the portal fail together', () =
 
   it('an invalidation answered by another instance drops the fallback: never served again, even once Redis lost the generations', async () => {
     const prefix = uniquePrefix('fb');
-    const a = await makeCache({ keyPrefix: prefix });
-    const b = await makeCache({ keyPrefix: prefix });
+    const a = await killable.makeCache({ keyPrefix: prefix });
+    const b = await killable.makeCache({ keyPrefix: prefix });
     await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     await b.getUserSets({ orgId: ORG }, ['u2'], portal.batch);
     await a.invalidateUser(ORG, 'u1');
-    await redis.kill();
+    await killable.redis.kill();
     await eventually(() => b.health() === 'down', 5_000, 'health down');
     portal.failWith = boom;
     await expect(b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).rejects.toBe(boom);
     expect((await b.getUserSet({ orgId: ORG }, 'u2', portal.single('u2'))).status).toBe('STALE');
-    await redis.start();
+    await killable.redis.start();
     await eventually(() => b.health() === 'up', 10_000, 'health up');
     await expect(b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).rejects.toBe(boom);
     expect((await b.getUserSet({ orgId: ORG }, 'u2', portal.single('u2'))).status).toBe('STALE');
@@ -102,10 +78,10 @@ describe('AssetSetCache fallbacks when Redis and the portal fail together', () =
 
   it('an invalidation recorded while this instance was cut off from Redis drops its fallbacks when it resubscribes, before the generation can be lost', async () => {
     const prefix = uniquePrefix('fb');
-    const link = new CutLink({ host: '127.0.0.1', port: redis.port });
+    const link = new CutLink({ host: '127.0.0.1', port: killable.redis.port });
     await link.start();
-    const a = await makeCache({ keyPrefix: prefix });
-    const b = await makeCache({ keyPrefix: prefix, redisUrl: `redis://127.0.0.1:${link.port}` });
+    const a = await killable.makeCache({ keyPrefix: prefix });
+    const b = await killable.makeCache({ keyPrefix: prefix, redisUrl: `redis://127.0.0.1:${link.port}` });
     try {
       await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
       await b.getUserSet({ orgId: ORG }, 'u2', portal.single('u2'));
@@ -117,7 +93,7 @@ describe('AssetSetCache fallbacks when Redis and the portal fail together', () =
       // The resubscription's check drops u1's fallback and keeps u2's.
       await eventually(() => b.localFallbacks === 1, 10_000, 'the check after resubscribing');
       // Redis then loses the user's generation (evicted): the new one is a created token, yet u1 must not come back.
-      const raw = new Redis(redis.url);
+      const raw = new Redis(killable.redis.url);
       await raw.del(new CacheKeys(prefix).userGeneration(ORG, 'u1'));
       await raw.del(new CacheKeys(prefix).userGeneration(ORG, 'u2'));
       raw.disconnect();
@@ -132,9 +108,9 @@ describe('AssetSetCache fallbacks when Redis and the portal fail together', () =
   it('a fallback meeting an invalidated generation at a read is dropped, and stays dropped once the generation is lost', async () => {
     const prefix = uniquePrefix('fb');
     const keys = new CacheKeys(prefix);
-    const cache = await makeCache({ keyPrefix: prefix });
+    const cache = await killable.makeCache({ keyPrefix: prefix });
     await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
-    const raw = new Redis(redis.url);
+    const raw = new Redis(killable.redis.url);
     // An invalidation this instance did not hear of (written behind its back): the entry no longer counts.
     await raw.set(keys.userGeneration(ORG, 'u1'), 'invalidatedToken');
     portal.failWith = boom;

@@ -1,52 +1,27 @@
 import Redis from 'ioredis';
-import { AssetCacheOptions, AssetSetCache } from '@app/asset-cache';
-import { freePort } from '../support/ports';
-import { OwnRedis, portOpen } from '../support/redis';
+import { useKillableRedis } from './support/killable-redis';
 import { countingObserver, eventually, FakePortal, recordingLogger, uniquePrefix } from './support/fake-portal';
 
 const ORG = 'org-f';
 const BASE = { ttlS: 300, staleS: 3600, negativeTtlS: 30, ttlJitter: 0, redisTimeoutMs: 200 };
 
 describe('AssetSetCache when Redis fails', () => {
-  let redis: OwnRedis;
   let portal: FakePortal;
-  let caches: AssetSetCache[] = [];
+  const killable = useKillableRedis((redisUrl) => ({ ...BASE, redisUrl, keyPrefix: uniquePrefix('faults') }));
 
-  async function makeCache(extra: Partial<AssetCacheOptions> = {}): Promise<AssetSetCache> {
-    const c = new AssetSetCache({ ...BASE, redisUrl: redis.url, keyPrefix: uniquePrefix('faults'), ...extra } as AssetCacheOptions);
-    await c.connect();
-    caches.push(c);
-    return c;
-  }
-
-  beforeAll(async () => {
-    redis = new OwnRedis(await freePort());
-    await redis.start();
-  });
-
-  beforeEach(async () => {
+  beforeEach(() => {
     portal = new FakePortal();
-    if (!(await portOpen(redis.port))) await redis.start();
-  });
-
-  afterEach(async () => {
-    await Promise.all(caches.map((c) => c.close()));
-    caches = [];
-  });
-
-  afterAll(async () => {
-    await redis.stop();
   });
 
   it('Redis killed mid-run: every read is answered by the loader, health is down, errors are logged once; restarted: HITs again', async () => {
     const { counts, observer } = countingObserver();
     const { lines, logger } = recordingLogger();
-    const cache = await makeCache({ localTtlMs: 0, observer, logger });
+    const cache = await killable.makeCache({ localTtlMs: 0, observer, logger });
     expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('MISS');
     expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('HIT');
     expect(cache.health()).toBe('up');
 
-    await redis.kill();
+    await killable.redis.kill();
     await eventually(() => cache.health() === 'down', 5_000, 'health down');
     for (let i = 0; i < 20; i++) {
       const r = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
@@ -62,7 +37,7 @@ describe('AssetSetCache when Redis fails', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0].message).not.toContain('redis://');
 
-    await redis.start();
+    await killable.redis.start();
     await eventually(() => cache.health() === 'up', 10_000, 'health up');
     expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('MISS');
     expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('HIT');
@@ -72,9 +47,9 @@ describe('AssetSetCache when Redis fails', () => {
 
   it('a slow Redis (blocked past redisTimeoutMs) is a cache bypass, not a failed or slow call', async () => {
     const { counts, observer } = countingObserver();
-    const cache = await makeCache({ localTtlMs: 0, observer, logger: recordingLogger().logger });
+    const cache = await killable.makeCache({ localTtlMs: 0, observer, logger: recordingLogger().logger });
     await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
-    const blocker = new Redis(redis.url);
+    const blocker = new Redis(killable.redis.url);
     await blocker.call('CLIENT', 'PAUSE', '1500', 'ALL');
     const started = Date.now();
     const r = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
@@ -90,10 +65,10 @@ describe('AssetSetCache when Redis fails', () => {
   });
 
   it('while Redis is down the in-process copy still serves within its short lifetime', async () => {
-    const cache = await makeCache({ localTtlMs: 60_000, logger: recordingLogger().logger });
+    const cache = await killable.makeCache({ localTtlMs: 60_000, logger: recordingLogger().logger });
     await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     const held = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
-    await redis.kill();
+    await killable.redis.kill();
     await eventually(() => cache.health() === 'down', 5_000, 'health down');
     const served = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     expect(served).toMatchObject({ status: 'HIT', loadedAt: held.loadedAt });
@@ -102,13 +77,13 @@ describe('AssetSetCache when Redis fails', () => {
   });
 
   it('starts with Redis down (no failure), serves from the loader, and uses Redis once it appears', async () => {
-    await redis.kill();
-    const cache = await makeCache({ localTtlMs: 0, logger: recordingLogger().logger });
+    await killable.redis.kill();
+    const cache = await killable.makeCache({ localTtlMs: 0, logger: recordingLogger().logger });
     expect(cache.health()).toBe('down');
     expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('MISS');
     expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('MISS');
     await expect(cache.invalidateUser(ORG, 'u1')).rejects.toMatchObject({ code: 'CACHE_UNAVAILABLE' });
-    await redis.start();
+    await killable.redis.start();
     await eventually(() => cache.health() === 'up', 10_000, 'health up');
     await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('HIT');
@@ -117,10 +92,10 @@ describe('AssetSetCache when Redis fails', () => {
 
   it('after a restart emptied Redis, invalidations still reach other instances (subscription restored)', async () => {
     const shared = { keyPrefix: uniquePrefix('faults'), localTtlMs: 60_000, logger: recordingLogger().logger };
-    const a = await makeCache(shared);
-    const b = await makeCache(shared);
-    await redis.kill();
-    await redis.start();
+    const a = await killable.makeCache(shared);
+    const b = await killable.makeCache(shared);
+    await killable.redis.kill();
+    await killable.redis.start();
     await eventually(() => a.health() === 'up' && b.health() === 'up', 10_000, 'both up');
     await a.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
     const held = await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
