@@ -69,12 +69,12 @@ export class MetricsService {
   });
   readonly pageWorkers = new Gauge({
     name: 'abff_page_workers',
-    help: 'Page worker threads running (asset/list answers digested off the main thread)',
+    help: 'Page worker threads running (portal answers read off the main thread)',
     registers: [this.registry],
   });
   readonly pageWorkerLosses = new Counter({
     name: 'abff_page_worker_losses_total',
-    help: 'Page worker threads that failed or exited; their pages were digested on the main thread',
+    help: 'Page worker threads that failed or exited; the portal calls whose answers they held were retried',
     registers: [this.registry],
   });
   readonly batchedLookups = new Counter({
