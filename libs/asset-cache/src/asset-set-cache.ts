@@ -368,10 +368,13 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       throw err;
     }
     const entry = this.newEntry(loaded.sets.get(k.userId) ?? null, gens, this.now());
-    const stored = gens ? this.entries.write(k.orgId, [[k.key, entry]], loaded.assets) : Promise.resolve();
-    const done = stored.finally(release);
-    if ((entry.set?.assetIds.length ?? 0) < BACKGROUND_STORE_MIN_ASSETS) await done;
-    else done.catch((err: unknown) => this.logger.warn(`storing a large set failed, it will be loaded again: ${describe(err)}`));
+    const store = (): Promise<void> => (gens ? this.entries.write(k.orgId, [[k.key, entry]], loaded.assets) : Promise.resolve()).finally(release);
+    if ((entry.set?.assetIds.length ?? 0) < BACKGROUND_STORE_MIN_ASSETS) {
+      await store();
+      return entry;
+    }
+    // Started on the next turn of the event loop: encoding the writes takes a while, and the caller's answer goes first.
+    setImmediate(() => store().catch((err: unknown) => this.logger.warn(`storing a large set failed, it will be loaded again: ${describe(err)}`)));
     return entry;
   }
 

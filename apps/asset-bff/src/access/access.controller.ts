@@ -40,6 +40,6 @@ export class AccessController {
     const r = await this.access.check(p.orgId, checks, wantsBypass(req), notBefore);
     cacheHeaders(reply, r.status, r.ageS);
     this.tokens.send(reply, r.loadedAt);
-    await sendJson(reply, { results: r.results });
+    sendJson(reply, { results: r.results });
   }
 }

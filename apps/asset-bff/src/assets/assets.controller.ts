@@ -129,6 +129,6 @@ export class AssetsController {
     const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req), notBefore);
     cacheHeaders(reply, r.status, r.ageS);
     this.tokens.send(reply, r.loadedAt);
-    await sendJsonBytes(reply, r.body);
+    sendJsonBytes(reply, r.body);
   }
 }

@@ -18,15 +18,16 @@ export const OVERSIZE_DRAIN_MAX_BYTES = 64 * 1024 * 1024;
  * has read past the limit.
  */
 export function installBodyLimitAnswer(fastify: FastifyInstance, limitBytes: number): void {
-  fastify.addHook('onRequest', async (req) => {
-    if (Number(req.headers['content-length']) > limitBytes) throw new AppException(ErrorCode.PayloadTooLarge);
+  // Callback hooks, not async ones: they run on every request and finish at once (no promise per request).
+  fastify.addHook('onRequest', (req, _reply, done) => {
+    done(Number(req.headers['content-length']) > limitBytes ? new AppException(ErrorCode.PayloadTooLarge) : undefined);
   });
-  fastify.addHook('onSend', async (req, reply, payload) => {
+  fastify.addHook('onSend', (req, reply, payload, done) => {
     if (reply.statusCode === 413) {
       reply.removeHeader('connection');
       drainBounded(req.raw, OVERSIZE_DRAIN_MAX_BYTES);
     }
-    return payload;
+    done(null, payload);
   });
 }
 

@@ -1,7 +1,7 @@
 import { pipeline, Readable, Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, createBrotliCompress, createGzip, gzip } from 'node:zlib';
-import type { FastifyReply, FastifyRequest, onSendAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 
 /** The content codings the service produces. */
 export type Coding = 'br' | 'gzip';
@@ -86,28 +86,36 @@ const isStream = (p: unknown): p is Readable => p instanceof Readable || (typeof
 /**
  * The one place answers are compressed (fastify onSend): every answer of MIN_COMPRESS_BYTES or more, errors, batches,
  * streams and docs alike, in the coding Accept-Encoding prefers. Answers already coded (prepared reads) pass through.
+ * A callback hook rather than an async one: most answers pass through at once, with no promise per request.
  */
-export function compressionHook(): onSendAsyncHookHandler<unknown> {
-  return async (req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+export function compressionHook(): onSendHookHandler<unknown> {
+  return (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void => {
     const status = reply.statusCode;
-    if (req.method === 'HEAD' || status === 204 || status === 304 || reply.hasHeader('content-encoding')) return payload;
+    if (req.method === 'HEAD' || status === 204 || status === 304 || reply.hasHeader('content-encoding')) return done(null, payload);
     if (isStream(payload)) {
       const length = Number(reply.getHeader('content-length') ?? Number.NaN);
-      if (length < MIN_COMPRESS_BYTES) return payload;
+      if (length < MIN_COMPRESS_BYTES) return done(null, payload);
       addVary(reply, 'Accept-Encoding');
       const coding = negotiate(req.headers['accept-encoding']);
-      if (!coding) return payload;
+      if (!coding) return done(null, payload);
       setCoding(reply, coding);
       // pipeline rather than pipe: a failing source also ends the compressed stream (and the answer).
-      return pipeline(payload, compressStream(coding), () => undefined);
+      return done(
+        null,
+        pipeline(payload, compressStream(coding), () => undefined),
+      );
     }
     const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : undefined;
-    if (!body || body.length < MIN_COMPRESS_BYTES) return payload;
+    if (!body || body.length < MIN_COMPRESS_BYTES) return done(null, payload);
     addVary(reply, 'Accept-Encoding');
     const coding = negotiate(req.headers['accept-encoding']);
-    if (!coding) return payload;
-    const out = await compress(coding, body);
-    setCoding(reply, coding);
-    return out;
+    if (!coding) return done(null, payload);
+    compress(coding, body).then(
+      (out) => {
+        setCoding(reply, coding);
+        done(null, out);
+      },
+      (err: Error) => done(err),
+    );
   };
 }

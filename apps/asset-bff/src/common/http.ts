@@ -52,12 +52,12 @@ export function jsonBytes(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
-/** Sends JSON bytes (from jsonBytes, or a prepared answer). */
-export async function sendJsonBytes(reply: FastifyReply, body: Buffer): Promise<void> {
-  await reply.type('application/json; charset=utf-8').send(body);
+/** Sends JSON bytes (from jsonBytes, or a prepared answer); not awaited, as in sendRead. */
+export function sendJsonBytes(reply: FastifyReply, body: Buffer): void {
+  reply.type('application/json; charset=utf-8').send(body);
 }
 
 /** Sends a JSON answer encoded once to bytes. */
-export async function sendJson(reply: FastifyReply, value: unknown): Promise<void> {
-  await sendJsonBytes(reply, jsonBytes(value));
+export function sendJson(reply: FastifyReply, value: unknown): void {
+  sendJsonBytes(reply, jsonBytes(value));
 }

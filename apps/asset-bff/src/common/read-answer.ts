@@ -96,17 +96,18 @@ export async function sendRead(req: FastifyRequest, reply: FastifyReply, answer:
   reply.header('Cache-Control', READ_CACHE_CONTROL);
   reply.header('Vary', READ_VARY);
   reply.header('ETag', answer.etag);
+  // reply.send is not awaited: awaiting a reply waits for its last byte (a listener per answer), which no caller needs.
   if (matches(cond, answer.etag)) {
-    await reply.status(304).send();
+    reply.status(304).send();
     return;
   }
   reply.type('application/json; charset=utf-8');
   const coding = answer.identity.length >= MIN_COMPRESS_BYTES ? negotiate(req.headers['accept-encoding']) : undefined;
   if (coding === undefined) {
-    await reply.send(answer.identity);
+    reply.send(answer.identity);
     return;
   }
   const body = await answer.bytes(coding);
   setCoding(reply, coding);
-  await reply.send(body);
+  reply.send(body);
 }
