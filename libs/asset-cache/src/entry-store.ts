@@ -12,6 +12,8 @@ const GENERATION_TOKEN_BYTES = 9;
 const GENERATION_INDEX_RADIX = 36;
 /** Most asset details remembered in process for when the store cannot give them (Redis gone or emptied). */
 const REMEMBERED_DETAILS_MAX = 100_000;
+/** Asset details merged into the store per command (see writeDetails). */
+const DETAILS_SLICE = 5_000;
 /** Joins a created token's base and index; an invalidation's token (base64url) never holds it. */
 const CREATED_TOKEN_MARK = '.';
 
@@ -76,10 +78,7 @@ export class EntryStore {
   async write(orgId: string, items: readonly (readonly [string, StoredEntry])[], assets: Map<string, AssetDetails>): Promise<void> {
     const ids = new Set<string>();
     for (const [, e] of items) for (const id of e.set?.assetIds ?? []) ids.add(id);
-    for (const [id, d] of assets) this.remember(orgId, id, d);
-    const fields = [...assets].map(([id, d]): [string, string] => [id, encodeDetails(d)]);
-    const details: WriteOp[] = fields.length > 0 ? [{ op: 'details', key: this.keys.assetDetails(orgId), ttlMs: this.options.longLifeMs, fields }] : [];
-    const [view] = await Promise.all([this.dict.assign(orgId, [...ids], this.options.longLifeMs), this.store.write(details)]);
+    const [view] = await Promise.all([this.dict.assign(orgId, [...ids], this.options.longLifeMs), this.writeDetails(orgId, assets)]);
     if (!view) return;
     const now = this.options.now();
     const sets = items.map(([key, e]): WriteOp => {
@@ -87,6 +86,24 @@ export class EntryStore {
       return { op: 'set', key, value: encodeEntry(e, view.epoch, view.indexOf), ttlMs };
     });
     await this.store.write(sets);
+  }
+
+  /**
+   * Merges details into the OU's hash, DETAILS_SLICE fields per command, one after the other: encoding a big user's
+   * 100,000 fields at once would hold the event loop, and one script over all of them would hold Redis, while hot
+   * reads wait. A failed write is not an error: ids without details are asked again (AssetsService.details).
+   */
+  private async writeDetails(orgId: string, assets: Map<string, AssetDetails>): Promise<void> {
+    const key = this.keys.assetDetails(orgId);
+    let fields: [string, string][] = [];
+    for (const [id, d] of assets) {
+      this.remember(orgId, id, d);
+      fields.push([id, encodeDetails(d)]);
+      if (fields.length < DETAILS_SLICE) continue;
+      await this.store.write([{ op: 'details', key, ttlMs: this.options.longLifeMs, fields }]);
+      fields = [];
+    }
+    if (fields.length > 0) await this.store.write([{ op: 'details', key, ttlMs: this.options.longLifeMs, fields }]);
   }
 
   /** Details of the OU's assets among `ids` (one HMGET), those the store lacks from memory; unknown ids are absent. */

@@ -7,6 +7,7 @@ import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, prefsKey } from '../common/i18n';
 import { PreparedAnswer } from '../common/read-answer';
+import { slicedJsonBytes } from '../common/sliced-json';
 import { Signer } from '../common/signer';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Cursors, CursorScope } from './cursor';
@@ -73,7 +74,7 @@ export class AssetsService {
     let answer = this.prepared.get(key);
     if (answer === undefined || answer.loadedAt !== entry.loadedAt) {
       const set = entry.set as UserAssetSet;
-      const body = Buffer.from(JSON.stringify(await this.listAnswer(entry, set, scope, page, offset, loaded)));
+      const body = await slicedJsonBytes(await this.listAnswer(entry, set, scope, page, offset, loaded));
       const prepared: Prepared = { loadedAt: entry.loadedAt, answer: new PreparedAnswer(body, () => this.recount(key, prepared)) };
       this.prepared.set(key, (answer = prepared));
     }

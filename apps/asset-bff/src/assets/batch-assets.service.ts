@@ -6,6 +6,7 @@ import { UserAssetInfo } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { problemOf } from '../common/problem';
+import { slicedJsonBytes } from '../common/sliced-json';
 import { toAppException } from '../common/problem.filter';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { LangPrefs } from '../common/i18n';
@@ -71,7 +72,7 @@ export class BatchAssetsService {
       users: users.map((userId) => ({ userId, assetIds: entries.get(userId)?.set?.assetIds ?? [] })),
       assets: ids.map((id) => batchView(id, details.get(id), prefs)),
     };
-    return { body: Buffer.from(JSON.stringify(answer)), ...aggregateStatus(entries.values()) };
+    return { body: await slicedJsonBytes(answer), ...aggregateStatus(entries.values()) };
   }
 
   /**

@@ -1,0 +1,32 @@
+import fc from 'fast-check';
+import { slicedJsonBytes } from './sliced-json';
+
+describe('slicedJsonBytes', () => {
+  it('gives the bytes of JSON.stringify, whatever the arrays and the slice size', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.array(fc.jsonValue(), { maxLength: 40 }), fc.jsonValue(), fc.constant(undefined))),
+        fc.integer({ min: 1, max: 12 }),
+        async (value, slice) => {
+          expect((await slicedJsonBytes(value, slice)).equals(Buffer.from(JSON.stringify(value)))).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('serializes an answer of 100,001 assets at the default slice size as JSON.stringify does', async () => {
+    const assets = Array.from({ length: 100_001 }, (_, i) => ({ id: `a${i}`, name: `名前 ${i}`, names: { default: `n"${i}` } }));
+    const answer = { orgId: 'o1', userId: 'u1', total: assets.length, complete: true, assets };
+    expect((await slicedJsonBytes(answer)).equals(Buffer.from(JSON.stringify(answer)))).toBe(true);
+  });
+
+  it('lets other work run between slices', async () => {
+    let ran = false;
+    setImmediate(() => (ran = true));
+    const done = slicedJsonBytes({ items: Array.from({ length: 10 }, (_, i) => i) }, 3);
+    expect(ran).toBe(false);
+    await done;
+    expect(ran).toBe(true);
+  });
+});
