@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/dist/**', 'bench/results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/dist/**', 'bench/results/**', 'libs/asset-bff-client/src/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Compiles the apps and libs into dist/ with tsc, then rewrites the @app/* path aliases to relative
 // requires (tsc-alias) so that `node dist/apps/<app>/src/main.js` runs without a loader.
-// `node scripts/build.js` builds everything; `node scripts/build.js portal-sim` builds one app and its libs.
+// `node scripts/build.js` builds everything, and the client package (libs/asset-bff-client, its own tsconfig:
+// CommonJS and declarations into its folder's dist/, what `npm pack` there ships);
+// `node scripts/build.js portal-sim` builds one app and its libs.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
@@ -13,6 +15,7 @@ const project = app ? `apps/${app}/tsconfig.app.json` : 'tsconfig.build.json';
 try {
   run(bin('tsc'), ['-p', project]);
   run(bin('tsc-alias'), ['-p', project]);
+  if (!app) run(bin('tsc'), ['-p', 'libs/asset-bff-client/tsconfig.json']);
 } catch {
   console.error(`build failed (${project})`);
   process.exit(1);
