@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SingleBar } from 'cli-progress';
+import { Presets, SingleBar } from 'cli-progress';
 import { AssetBffClient } from './asset-bff-client';
 import { AssetBffError } from './asset-bff-error';
 
@@ -145,11 +145,14 @@ async function warm(client: AssetBffClient, orgId: string, source: string | unde
   const started = Date.now();
   // The bar goes to stderr, and only on a terminal: a pipe or a log gets the summary line alone.
   const bar = io.stderr.isTTY
-    ? new SingleBar({
-        stream: io.stderr,
-        format: 'warm {org} [{bar}] {value}/{total} users | {rate} users/s | ETA {eta_formatted}',
-        hideCursor: true,
-      })
+    ? new SingleBar(
+        {
+          stream: io.stderr,
+          format: 'warm {org} [{bar}] {value}/{total} users | {rate} users/s | ETA {eta_formatted}',
+          hideCursor: true,
+        },
+        Presets.shades_classic,
+      )
     : undefined;
   bar?.start(new Set(userIds).size, 0, { org: orgId, rate: '0' });
   try {
