@@ -46,5 +46,13 @@ export default tseslint.config(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The browser test's page script runs in Chromium, beside the bundled client (global AssetBff).
+    files: ['test/asset-bff-client/page/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', location: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly', AssetBff: 'readonly' },
+    },
+  },
   prettier,
 );
