@@ -6,6 +6,7 @@ const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }];
 const moduleNameMapper = {
   '^@app/(portal-contracts|portal-client|asset-cache|sim-contracts)$': '<rootDir>/libs/$1/src',
   '^@app/(portal-contracts|portal-client|asset-cache|sim-contracts)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  '^@asset-bff/client$': '<rootDir>/libs/asset-bff-client/src',
 };
 const common = {
   transform: { '^.+\\.ts$': tsJest },

@@ -14,7 +14,7 @@ export default async function globalSetup(): Promise<void> {
     await waitFor(() => portOpen(TEST_REDIS_PORT), 10_000, `redis on ${TEST_REDIS_PORT}`);
   }
   const root = join(__dirname, '..', '..');
-  for (const main of ['dist/apps/portal-sim/src/main.js', 'dist/apps/asset-bff/src/main.js']) {
+  for (const main of ['dist/apps/portal-sim/src/main.js', 'dist/apps/asset-bff/src/main.js', 'libs/asset-bff-client/dist/cli.js']) {
     if (!existsSync(join(root, main))) throw new Error(`${main} is missing: run \`npm run build\` (npm test does it first)`);
   }
 }

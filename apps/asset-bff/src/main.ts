@@ -33,7 +33,18 @@ const SHUTDOWN_TIMEOUT_MS = 15_000;
 const IDLE_SWEEP_MS = 100;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const CORS_HEADERS = ['Authorization', 'X-Api-Key', 'Content-Type', 'X-Request-Id', 'Cache-Control', 'Accept-Language', ...HTTP_CACHING_REQUEST_HEADERS];
+// traceparent/tracestate: a browser front end that traces its calls (W3C Trace Context) sends them on every request.
+const CORS_HEADERS = [
+  'Authorization',
+  'X-Api-Key',
+  'Content-Type',
+  'X-Request-Id',
+  'Cache-Control',
+  'Accept-Language',
+  'traceparent',
+  'tracestate',
+  ...HTTP_CACHING_REQUEST_HEADERS,
+];
 const EXPOSED_HEADERS = ['X-Request-Id', 'X-Cache', 'Age', 'Retry-After', ...HTTP_CACHING_RESPONSE_HEADERS];
 
 const DOCS_PATH = '/docs';
