@@ -24,7 +24,7 @@ const BATCH_USERS = 50_000;
 const BATCH_ORG_ASSETS = 2_000;
 const BATCH_ASSETS_PER_USER = 20;
 const RSS_SAMPLE_MS = 10;
-/** Bytes kept of each answer's end: enough for the NDJSON end line ({"end": {users, assets, cache}}). */
+/** Bytes kept of each answer's end: enough for the NDJSON end line ({"end": {users, assets, cache, consistencyToken}}, ~110 bytes). */
 const TAIL_BYTES = 256;
 /** The service counts as idle (its background stores done) once it used under SETTLE_CPU_MS in a SETTLE_WINDOW_MS. */
 const SETTLE_WINDOW_MS = 500;

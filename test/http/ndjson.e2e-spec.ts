@@ -6,11 +6,14 @@ import { SimHandle, startSim } from '../support/sim';
 
 const NDJSON = 'application/x-ndjson';
 const CHUNK = 5;
+const TOKEN = /^[0-9a-z]{1,12}\.[A-Za-z0-9_-]{43}$/;
 
 /** API.md section 3, "Large answers": POST …/user-assets as NDJSON, written chunk by chunk (PORTAL_BATCH_SIZE users). */
 describe('user-assets as NDJSON', () => {
   let sim: SimHandle;
   let bff: BffHandle;
+  /** A second instance sharing bff's Redis. */
+  let other: BffHandle;
   const key = TEST_KEYS.reader;
   const o1Users = Array.from({ length: 16 }, (_, i) => `u${String(i + 5).padStart(4, '0')}`);
   const post = (body: unknown, headers: Record<string, string> = {}) =>
@@ -23,9 +26,11 @@ describe('user-assets as NDJSON', () => {
 
   beforeAll(async () => {
     sim = await startSim();
-    bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(6), PORTAL_BATCH_SIZE: String(CHUNK) } });
+    const env = { REDIS_URL: await cleanRedisDb(6), PORTAL_BATCH_SIZE: String(CHUNK) };
+    [bff, other] = await Promise.all([startBff({ sim, env }), startBff({ sim, env })]);
   });
   afterAll(async () => {
+    await other?.stop();
     await bff?.stop();
     await sim?.stop();
   });
@@ -54,7 +59,9 @@ describe('user-assets as NDJSON', () => {
     });
     expect(users).toEqual(json.body.users);
     expect(new Set(assets.map((a) => JSON.stringify(a)))).toEqual(new Set(json.body.assets.map((a: unknown) => JSON.stringify(a))));
-    expect(lines[lines.length - 1]).toEqual({ end: { users: 18, assets: json.body.assets.length, cache: expect.stringMatching(/^(HIT|MISS|STALE)$/) } });
+    expect(lines[lines.length - 1]).toEqual({
+      end: { users: 18, assets: json.body.assets.length, cache: expect.stringMatching(/^(HIT|MISS|STALE)$/), consistencyToken: expect.stringMatching(TOKEN) },
+    });
   });
 
   it('compresses the stream as it goes; it decodes to the identity stream byte for byte', async () => {
@@ -91,6 +98,62 @@ describe('user-assets as NDJSON', () => {
     expect(firstLines.callsThen).toBeLessThan(3);
   });
 
+  it('ends with the consistency token the JSON answer of the batch carries; another instance honours it, a tampered one is 400', async () => {
+    const lastLine = (r: { decoded: Buffer }) => linesOf(r.decoded.toString()).pop();
+    expect((await call(bff.url, 'DELETE', '/v1/orgs/o1/cache', { key: TEST_KEYS.admin })).status).toBe(204);
+    // The last chunk (u0020 alone) is loaded first, so the newest load of the batch is another chunk's.
+    const last = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, body: { userIds: ['u0020'] } });
+    const lastToken = last.headers.get('x-consistency-token');
+    const stream = await post({ userIds: o1Users });
+    const end = lastLine(stream).end;
+    expect(end).toEqual({ users: 16, assets: 160, cache: 'MISS', consistencyToken: expect.stringMatching(TOKEN) });
+    expect(end.consistencyToken).not.toBe(lastToken);
+
+    // The same unchanged batch as JSON carries the same token, and so does the stream read again.
+    const json = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, body: { userIds: o1Users } });
+    expect(json.headers.get('x-cache')).toBe('HIT');
+    expect(json.headers.get('x-consistency-token')).toBe(end.consistencyToken);
+    expect(lastLine(await post({ userIds: o1Users })).end).toEqual({ ...end, cache: 'HIT' });
+
+    // On the other instance: u0019 (chunk 3, the newest load) is fresh enough for the token, u0020 (loaded before) is reloaded.
+    await sim.admin.resetCounters();
+    const withToken = { key, headers: { 'x-consistency-token': end.consistencyToken } };
+    const newest = await call(other.url, 'GET', '/v1/orgs/o1/users/u0019/assets', withToken);
+    expect(newest.status).toBe(200);
+    expect(newest.headers.get('x-cache')).toBe('HIT');
+    expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(0);
+    const older = await call(other.url, 'GET', '/v1/orgs/o1/users/u0020/assets', withToken);
+    expect(older.status).toBe(200);
+    expect(older.headers.get('x-cache')).toBe('MISS');
+    expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(1);
+    const streamed = await rawCall(
+      `${other.url}/v1/orgs/o1/user-assets`,
+      'POST',
+      { 'x-api-key': key, accept: NDJSON, 'x-consistency-token': end.consistencyToken },
+      JSON.stringify({ userIds: ['u0019'] }),
+    );
+    expect(streamed.status).toBe(200);
+    expect(lastLine(streamed).end).toEqual({ users: 1, assets: 10, cache: 'HIT', consistencyToken: end.consistencyToken });
+
+    // A tampered token: 400 naming the header, before any upstream call, as JSON and as a stream.
+    await sim.admin.resetCounters();
+    const sig = end.consistencyToken.slice(-1) === 'A' ? 'B' : 'A';
+    const tampered = { 'x-consistency-token': `${end.consistencyToken.slice(0, -1)}${sig}` };
+    const bad = await call(other.url, 'GET', '/v1/orgs/o1/users/u0019/assets', { key, headers: tampered });
+    expect({ status: bad.status, fields: bad.body.fields.map((f: { field: string }) => f.field) }).toEqual({ status: 400, fields: ['X-Consistency-Token'] });
+    const badStream = await rawCall(
+      `${other.url}/v1/orgs/o1/user-assets`,
+      'POST',
+      { 'x-api-key': key, accept: NDJSON, ...tampered },
+      JSON.stringify({ userIds: ['u0019'] }),
+    );
+    expect(badStream.status).toBe(400);
+    expect(badStream.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const c = await sim.admin.counters();
+    expect(c.endpoints.assetList.calls + c.endpoints.usersAssetList.calls).toBe(0);
+  });
+
+  // Last: its failed calls open the service's circuit for a few seconds.
   it('ends with an error line and no end line when a later chunk fails, and answers problem+json when the first does', async () => {
     const cached = o1Users.slice(0, CHUNK);
     await post({ userIds: cached });

@@ -268,6 +268,39 @@ describe('portal-sim: admin API (counters, faults, data)', () => {
       expect((await sim.admin.orgs()).map((o) => o.orgId)).toEqual(['o1', 'o2', 'o3']);
     });
 
+    it("page-drift makes one user's asset/list pages disagree (total or shifted by one) until cleared; page 0 stays true", async () => {
+      const pages = async (userId: string) => {
+        const out: { total: number; ids: string[] }[] = [];
+        for (const pageNo of [0, 1, 2]) {
+          const r = await list({ userId, orgId: 'o1', pagination: { pageNo, pageSize: 4 } });
+          out.push({ total: r.body.data.pagination.totalElements, ids: r.body.data.assets.map((a: { id: string }) => a.id.slice(3)) });
+        }
+        return out;
+      };
+      const agreed = [
+        { total: 10, ids: ['a0001', 'a0002', 'a0003', 'a0004'] },
+        { total: 10, ids: ['a0005', 'a0006', 'a0007', 'a0008'] },
+        { total: 10, ids: ['a0009', 'a0010'] },
+      ];
+      await sim.admin.setPageDrift('o1', 'u0005', 'shift');
+      expect(await pages('u0005')).toEqual([
+        { total: 10, ids: ['a0001', 'a0002', 'a0003', 'a0004'] },
+        { total: 10, ids: ['a0004', 'a0005', 'a0006', 'a0007'] },
+        { total: 10, ids: ['a0008', 'a0009', 'a0010'] },
+      ]);
+      // Another user of the OU is not affected.
+      expect((await pages('u0006'))[1]).toEqual({ total: 10, ids: ['a0015', 'a0016', 'a0017', 'a0018'] });
+      await sim.admin.setPageDrift('o1', 'u0005', 'total');
+      expect(await pages('u0005')).toEqual(agreed.map((p, i) => ({ ...p, total: i === 0 ? 10 : 11 })));
+      await sim.admin.clearPageDrift('o1', 'u0005');
+      expect(await pages('u0005')).toEqual(agreed);
+      await sim.admin.setPageDrift('o1', 'u0005', 'shift');
+      await sim.admin.reset();
+      expect(await pages('u0005')).toEqual(agreed);
+      await expect(sim.admin.setPageDrift('o1', 'ghost', 'shift')).rejects.toThrow(/404/);
+      await expect(sim.admin.setPageDrift('o1', 'u0005', 'sideways' as 'shift')).rejects.toThrow(/400/);
+    });
+
     it('a new user can log in and see the tree of a new OU', async () => {
       await sim.admin.createOrg({ orgId: 'fresh', assetCount: 120 });
       await sim.admin.createUser('fresh', { userId: 'newbie', assetCount: 60 });

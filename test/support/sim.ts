@@ -10,7 +10,7 @@ import {
   signingParams,
   tokenEncryption,
 } from '@app/portal-contracts';
-import { SimCounters, SimCreateOrg, SimCreateUser, SimFault, SimOrgDetail, SimOrgSummary, SimQuirks } from '@app/sim-contracts';
+import { SimCounters, SimCreateOrg, SimCreateUser, SimFault, SimOrgDetail, SimOrgSummary, SimPageDrift, SimQuirks } from '@app/sim-contracts';
 import { freePort } from './ports';
 
 /**
@@ -152,6 +152,13 @@ export class SimAdmin {
   }
   async revoke(orgId: string, userId: string, assetIds: string[]): Promise<void> {
     await this.call('POST', `/orgs/${encodeURIComponent(orgId)}/users/${encodeURIComponent(userId)}/revoke`, { assetIds });
+  }
+  /** Makes the user's asset/list pages disagree until clearPageDrift (or reset). */
+  async setPageDrift(orgId: string, userId: string, mode: SimPageDrift['mode']): Promise<void> {
+    await this.call('PUT', `/orgs/${encodeURIComponent(orgId)}/users/${encodeURIComponent(userId)}/page-drift`, { mode });
+  }
+  async clearPageDrift(orgId: string, userId: string): Promise<void> {
+    await this.call('DELETE', `/orgs/${encodeURIComponent(orgId)}/users/${encodeURIComponent(userId)}/page-drift`);
   }
   async setTokenTtl(t: { appTokenTtlS?: number; userTokenTtlS?: number }): Promise<void> {
     await this.call('POST', '/token-ttl', t);

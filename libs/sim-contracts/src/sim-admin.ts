@@ -17,6 +17,9 @@ import { PortalEndpointName } from '@app/portal-contracts';
  * DELETE /__sim/orgs/:orgId/users/:userId -> 204
  * POST   /__sim/orgs/:orgId/users/:userId/grant   body { assetIds: string[] } -> 204
  * POST   /__sim/orgs/:orgId/users/:userId/revoke  body { assetIds: string[] } -> 204
+ * PUT    /__sim/orgs/:orgId/users/:userId/page-drift  body SimPageDrift -> 204 (asset/list pages of the user disagree
+ *                                        until DELETE or /__sim/reset)
+ * DELETE /__sim/orgs/:orgId/users/:userId/page-drift  -> 204
  * POST   /__sim/token-ttl                body { appTokenTtlS?: number, userTokenTtlS?: number } -> 204
  * POST   /__sim/tokens/expire            -> 204 (every app token issued so far is expired: the next signed call gets 1203)
  */
@@ -93,6 +96,17 @@ export interface SimQuirks {
   legacySuccessCode: boolean;
   /** Omit `children`/`associatedResources` or send them as null where empty. */
   nullChildren: boolean;
+}
+
+/**
+ * How a user's `asset/list` pages disagree, on every call, as if the grant changed between pages:
+ * - `total`: pages after page 0 say `totalElements` one higher than page 0 does;
+ * - `shift`: pages after page 0 start one asset earlier (as after an insertion before them), so the last asset of
+ *   page n-1 comes again first on page n, and the last page is one asset longer.
+ * Page 0 and the set of assets listed stay as they are, so a client's best merge is still the user's whole grant.
+ */
+export interface SimPageDrift {
+  mode: 'total' | 'shift';
 }
 
 export interface SimOrgSummary {

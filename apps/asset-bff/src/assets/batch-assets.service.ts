@@ -79,19 +79,21 @@ export class BatchAssetsService {
    * The same as NDJSON lines (API.md section 3), PORTAL_BATCH_SIZE users at a time: each chunk's asset lines (the
    * assets not written before), then its user lines, written once the chunk is read, pulled as the caller reads. The
    * first chunk is read before this resolves, so a failure before the first line is an ordinary error answer; a later
-   * one ends the stream with an `error` line and no `end` line.
+   * one ends the stream with an `error` line and no `end` line. The `end` line carries `tokenOf` of the newest load
+   * among all chunks' entries: the consistency token the JSON answer of the same batch carries as a header.
    */
   async streamUsersAssets(
     orgId: string,
     userIds: string[],
     resourceTypes: string[] | undefined,
     prefs: LangPrefs,
-    opts: { bypass: boolean; notBefore?: number; requestId: string },
+    opts: { bypass: boolean; notBefore?: number; requestId: string; tokenOf: (loadedAt: number) => string },
   ): Promise<Readable> {
     const users = [...new Set(userIds)];
     const types = typesKey(resourceTypes);
     const written = new Set<string>();
     let cache: CacheStatus = 'HIT';
+    let loadedAt = 0;
     const linesOf = async (chunkUsers: string[]): Promise<Buffer> => {
       const { entries, ids, details } = await this.chunk(orgId, chunkUsers, types, opts.bypass, opts.notBefore);
       let out = '';
@@ -101,9 +103,10 @@ export class BatchAssetsService {
         out += `${JSON.stringify({ asset: batchView(id, details.get(id), prefs) })}\n`;
       }
       for (const userId of chunkUsers) out += `${JSON.stringify({ user: { userId, assetIds: entries.get(userId)?.set?.assetIds ?? [] } })}\n`;
-      // Only the aggregate status is kept across chunks, never the chunks' entries.
-      const chunkStatus = aggregateStatus(entries.values()).status;
-      if (STATUS_RANK[chunkStatus] > STATUS_RANK[cache]) cache = chunkStatus;
+      // Only the aggregate status and newest load are kept across chunks, never the chunks' entries.
+      const seen = aggregateStatus(entries.values());
+      if (STATUS_RANK[seen.status] > STATUS_RANK[cache]) cache = seen.status;
+      if (seen.loadedAt > loadedAt) loadedAt = seen.loadedAt;
       return Buffer.from(out);
     };
     const size = this.chunkSize;
@@ -118,7 +121,8 @@ export class BatchAssetsService {
           return;
         }
       }
-      yield Buffer.from(`${JSON.stringify({ end: { users: users.length, assets: written.size, cache } })}\n`);
+      const end = { users: users.length, assets: written.size, cache, consistencyToken: opts.tokenOf(loadedAt) };
+      yield Buffer.from(`${JSON.stringify({ end })}\n`);
     }
     return Readable.from(lines(), { objectMode: false });
   }

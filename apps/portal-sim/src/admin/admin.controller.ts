@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpException, Param, Post, Put, UseFilters } from '@nestjs/common';
 import { PortalEndpointName, PortalPaths } from '@app/portal-contracts';
-import { SimCounters, SimCreateOrg, SimCreateUser, SimFault, SimOrgDetail, SimOrgSummary, SimQuirks } from '@app/sim-contracts';
+import { SimCounters, SimCreateOrg, SimCreateUser, SimFault, SimOrgDetail, SimOrgSummary, SimPageDrift, SimQuirks } from '@app/sim-contracts';
 import { CallRecorder } from '../calls/call-recorder.service';
 import { SimControl } from '../calls/sim-control.service';
 import { SimStore } from '../data/sim-store.service';
@@ -109,6 +109,20 @@ export class AdminController {
     this.store.grant(orgId, userId, body?.assetIds, false);
   }
 
+  @Put('orgs/:orgId/users/:userId/page-drift')
+  @HttpCode(204)
+  setPageDrift(@Param('orgId') orgId: string, @Param('userId') userId: string, @Body() body: Partial<SimPageDrift> | undefined): void {
+    if (body?.mode !== 'total' && body?.mode !== 'shift') throw new HttpException({ message: 'mode must be total or shift' }, 400);
+    this.requireUser(orgId, userId);
+    this.control.setPageDrift(orgId, userId, body.mode);
+  }
+
+  @Delete('orgs/:orgId/users/:userId/page-drift')
+  @HttpCode(204)
+  clearPageDrift(@Param('orgId') orgId: string, @Param('userId') userId: string): void {
+    this.control.setPageDrift(orgId, userId, undefined);
+  }
+
   @Post('token-ttl')
   @HttpCode(204)
   tokenTtl(@Body() body: { appTokenTtlS?: unknown; userTokenTtlS?: unknown } | undefined): void {
@@ -127,5 +141,9 @@ export class AdminController {
   @HttpCode(204)
   expireTokens(): void {
     this.appTokens.expireAll();
+  }
+
+  private requireUser(orgId: string, userId: string): void {
+    if (!this.store.org(orgId)?.users.has(userId)) throw new HttpException({ message: `user ${userId} is not in ${orgId}` }, 404);
   }
 }

@@ -243,12 +243,22 @@ export class AssetsService {
     const grant = org?.users.get(req.userId);
     if (!org || !grant) throw new PortalError(PortalCode.NotFound, 'The user is not found, or not in the organization');
     const { pageNo, pageSize } = req.pagination!;
-    const start = pageNo * pageSize;
+    let start = pageNo * pageSize;
+    let end = start + pageSize;
+    let totalElements = grant.count;
+    // Page 0 is always true, so that the drift shows only as pages disagreeing with it (SimPageDrift).
+    const drift = pageNo > 0 ? this.control.pageDrift(req.orgId, req.userId) : undefined;
+    const lastPage = Math.max(0, Math.ceil(grant.count / pageSize) - 1);
+    if (drift === 'total') totalElements += 1;
+    else if (drift === 'shift' && pageNo <= lastPage) {
+      start -= 1;
+      end = pageNo === lastPage ? grant.count : end - 1;
+    }
     const enc = this.namesEncoded(org);
-    const pagination: AssetListData['pagination'] = { pageNo, pageSize, totalElements: grant.count };
+    const pagination: AssetListData['pagination'] = { pageNo, pageSize, totalElements };
     const out = new ByteBuilder();
     out.text(`{"pagination":${JSON.stringify(pagination)},"assets":[`);
-    out.runs(enc.bytes, enc.offsets, grant.slice(start, start + pageSize));
+    out.runs(enc.bytes, enc.offsets, grant.slice(start, end));
     out.text(']}');
     return new RawJson(out.toBuffer());
   }

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PortalEndpointName } from '@app/portal-contracts';
-import { SimFault, SimQuirks } from '@app/sim-contracts';
+import { SimFault, SimPageDrift, SimQuirks } from '@app/sim-contracts';
 import { SIM_CONFIG, SimConfig } from '../config/sim-config';
 
 const NO_QUIRKS: SimQuirks = { displayorder: false, typeUnderData: false, legacySuccessCode: false, nullChildren: false };
 
-/** Runtime switches of the simulator: faults, quirks, the app's permission and token lifetimes. */
+/** Runtime switches of the simulator: faults, quirks, page drifts, the app's permission and token lifetimes. */
 @Injectable()
 export class SimControl {
   quirks: SimQuirks = { ...NO_QUIRKS };
@@ -13,6 +13,8 @@ export class SimControl {
   appTokenTtlS: number;
   userTokenTtlS: number;
   private readonly faults = new Map<PortalEndpointName | '*', SimFault>();
+  /** Page drift modes by `<orgId> <userId>` (ids cannot contain a space). */
+  private readonly pageDrifts = new Map<string, SimPageDrift['mode']>();
 
   constructor(@Inject(SIM_CONFIG) private readonly config: SimConfig) {
     this.appTokenTtlS = config.appTokenTtlS;
@@ -25,6 +27,7 @@ export class SimControl {
     this.appTokenTtlS = this.config.appTokenTtlS;
     this.userTokenTtlS = this.config.userTokenTtlS;
     this.faults.clear();
+    this.pageDrifts.clear();
   }
 
   setQuirks(q: Partial<SimQuirks>): SimQuirks {
@@ -38,6 +41,17 @@ export class SimControl {
 
   clearFaults(): void {
     this.faults.clear();
+  }
+
+  /** Makes the user's asset/list pages disagree (undefined: agree again). */
+  setPageDrift(orgId: string, userId: string, mode: SimPageDrift['mode'] | undefined): void {
+    if (mode === undefined) this.pageDrifts.delete(`${orgId} ${userId}`);
+    else this.pageDrifts.set(`${orgId} ${userId}`, mode);
+  }
+
+  /** How the user's asset/list pages disagree, if they do. */
+  pageDrift(orgId: string, userId: string): SimPageDrift['mode'] | undefined {
+    return this.pageDrifts.size === 0 ? undefined : this.pageDrifts.get(`${orgId} ${userId}`);
   }
 
   /** The fault that applies to this call (the endpoint's own, else '*'), counting down `times`. */
