@@ -17,9 +17,8 @@ export type Problem = Schemas['ProblemDto'];
 export type ErrorCode = Problem['code'];
 export type FieldProblem = Schemas['FieldProblemDto'];
 
-/** The document leaves `type` and `typeName` of a batch asset without a type (nullable strings in the service). */
-export type BatchAsset = Omit<Schemas['BatchAssetDto'], 'type' | 'typeName'> & { type: string | null; typeName: string | null };
-export type UsersAssets = Omit<Schemas['BatchUserAssetsDto'], 'assets'> & { assets: BatchAsset[] };
+export type BatchAsset = Schemas['BatchAssetDto'];
+export type UsersAssets = Schemas['BatchUserAssetsDto'];
 
 type Query<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>;
 

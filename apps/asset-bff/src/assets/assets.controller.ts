@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access, AccessRule } from '../auth/access.decorator';
 import { AppException } from '../common/app.exception';
-import { ApiCached, ApiConditional, ApiConsistent, ApiPaged, ApiProblems, READ_ERRORS } from '../common/api-docs';
+import { ApiCached, ApiLang, ApiConditional, ApiConsistent, ApiPaged, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
 import { cacheHeaders, callerOf, jsonBytes, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
 import { parseIfNoneMatch, PreparedAnswer, sendRead } from '../common/read-answer';
@@ -41,7 +41,7 @@ export class AssetsController {
   @ApiOperation({ summary: 'Every asset the user can access in the OU (all asset/list pages merged, upstream order)' })
   @ApiParam({ name: 'orgId' })
   @ApiParam({ name: 'userId' })
-  @ApiQuery({ name: 'lang', required: false, description: 'e.g. zh_CN, en' })
+  @ApiLang()
   @ApiPaged()
   @ApiCached()
   @ApiConditional()
@@ -60,7 +60,7 @@ export class AssetsController {
   @Get('me/assets')
   @Access(MY_ASSETS_RULE)
   @ApiOperation({ summary: 'The same for the calling user (user callers only)' })
-  @ApiQuery({ name: 'lang', required: false })
+  @ApiLang()
   @ApiPaged()
   @ApiCached()
   @ApiConditional()
@@ -83,7 +83,7 @@ export class AssetsController {
   @ApiParam({ name: 'orgId' })
   @ApiParam({ name: 'userId' })
   @ApiParam({ name: 'assetId' })
-  @ApiQuery({ name: 'lang', required: false })
+  @ApiLang()
   @ApiCached()
   @ApiConditional()
   @ApiConsistent()
@@ -102,7 +102,7 @@ export class AssetsController {
   @Access({ scope: 'assets:read', users: 'org' })
   @ApiOperation({ summary: 'Many users at once (users/assetList in chunks): each user once in request order, each asset once' })
   @ApiParam({ name: 'orgId' })
-  @ApiQuery({ name: 'lang', required: false })
+  @ApiLang()
   @ApiBody({ type: UserAssetsRequestDto })
   @ApiCached()
   @ApiConsistent()

@@ -3,6 +3,8 @@ import { ApiExtraModels, ApiHeader, ApiQuery, ApiResponse, getSchemaPath, OpenAP
 import type { HeaderObject, OperationObject, ParameterObject, ReferenceObject, SchemaObject } from '@nestjs/swagger';
 import { MAX_CURSOR_LENGTH, MAX_PAGE_LIMIT, MAX_QUERY_LENGTH } from '../assets/page-query';
 import { ID_PATTERN } from './ids';
+import { LANG_TAG_PATTERN } from './i18n';
+import { MAX_LANG } from './read-query';
 import { ProblemDto } from './problem.dto';
 
 /** What validation enforces on every id (path parameters, ids in bodies), as a schema. */
@@ -63,6 +65,16 @@ export function ApiConsistent(): MethodDecorator {
     name: 'X-Consistency-Token',
     required: false,
     description: 'The token of an earlier answer or invalidation: the answer is made only from data at least as fresh (400 when malformed or forged)',
+  });
+}
+
+/** Documents the `lang` query of the reads, as parseReadQuery checks it. */
+export function ApiLang(): MethodDecorator {
+  return ApiQuery({
+    name: 'lang',
+    required: false,
+    schema: { type: 'string', maxLength: MAX_LANG, pattern: LANG_TAG_PATTERN },
+    description: 'Language of `name`, e.g. zh_CN or en (else Accept-Language, then the default name)',
   });
 }
 

@@ -3,7 +3,9 @@ import { I18nString } from '@app/portal-contracts';
 /** A caller's language preferences, most wanted first, as portal keys (`zh_CN`, `en`). */
 export type LangPrefs = readonly string[];
 
-const TAG = /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$/;
+/** A language tag as `lang` takes it (`en`, `zh_CN`, `zh-cn`); the OpenAPI document states the same pattern. */
+export const LANG_TAG_PATTERN = '^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$';
+const TAG = new RegExp(LANG_TAG_PATTERN);
 const MAX_TAGS = 8;
 
 /** Normalizes a BCP47-ish tag (`zh-cn`) to the portal's key form (`zh_CN`); undefined when malformed. */

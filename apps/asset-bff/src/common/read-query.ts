@@ -6,7 +6,7 @@ export interface ReadQuery {
   lang?: string;
 }
 
-const MAX_LANG = 16;
+export const MAX_LANG = 16;
 
 /** Validates the read query; throws VALIDATION_FAILED naming `lang`. */
 export function parseReadQuery(q: Record<string, unknown> | undefined, problems = new Problems()): ReadQuery {

@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiLang } from '../common/api-docs';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../auth/access.decorator';
 import { ApiConditional, ApiProblems } from '../common/api-docs';
@@ -21,10 +22,10 @@ export class TreeController {
   @Access({ users: 'any' })
   @ApiOperation({ summary: 'Normalized, localized asset tree; view=tree keeps the OU root, view=flat lists nodes depth-first' })
   @ApiParam({ name: 'accessKey' })
-  @ApiQuery({ name: 'types', required: false, description: 'Comma list of resource types' })
+  @ApiQuery({ name: 'types', required: false, schema: { type: 'string' }, description: 'Comma list of resource types' })
   @ApiQuery({ name: 'associated', required: false, type: Boolean, description: 'Include associated resources (default false)' })
   @ApiQuery({ name: 'view', required: false, enum: ['tree', 'flat'] })
-  @ApiQuery({ name: 'lang', required: false })
+  @ApiLang()
   @ApiConditional()
   @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(TreeViewDto) }, { $ref: getSchemaPath(FlatViewDto) }] } })
   @ApiProblems(400, 401, 403, 404, 409, 429, 502, 503, 504)

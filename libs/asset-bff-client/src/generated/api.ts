@@ -286,9 +286,9 @@ export interface components {
                 [key: string]: string;
             };
             /** @example inverter */
-            type: Record<string, never> | null;
+            type: string | null;
             /** @example Inverter */
-            typeName: Record<string, never> | null;
+            typeName: string | null;
             typeNames?: {
                 [key: string]: string;
             } | null;
@@ -404,8 +404,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Keep only assets whose id or localized name contains it (case-insensitive); total counts them */
                 q?: string;
-                /** @description e.g. zh_CN, en */
-                lang?: unknown;
+                /** @description Language of `name`, e.g. zh_CN or en (else Accept-Language, then the default name) */
+                lang?: string;
             };
             header?: {
                 /** @description The token of an earlier answer or invalidation: the answer is made only from data at least as fresh (400 when malformed or forged) */
@@ -590,7 +590,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Keep only assets whose id or localized name contains it (case-insensitive); total counts them */
                 q?: string;
-                lang?: unknown;
+                /** @description Language of `name`, e.g. zh_CN or en (else Accept-Language, then the default name) */
+                lang?: string;
             };
             header?: {
                 /** @description The token of an earlier answer or invalidation: the answer is made only from data at least as fresh (400 when malformed or forged) */
@@ -765,7 +766,8 @@ export interface operations {
     AssetsController_one: {
         parameters: {
             query?: {
-                lang?: unknown;
+                /** @description Language of `name`, e.g. zh_CN or en (else Accept-Language, then the default name) */
+                lang?: string;
             };
             header?: {
                 /** @description The token of an earlier answer or invalidation: the answer is made only from data at least as fresh (400 when malformed or forged) */
@@ -931,7 +933,8 @@ export interface operations {
     AssetsController_usersAssets: {
         parameters: {
             query?: {
-                lang?: unknown;
+                /** @description Language of `name`, e.g. zh_CN or en (else Accept-Language, then the default name) */
+                lang?: string;
             };
             header?: {
                 /** @description `application/x-ndjson` streams the answer as lines (asset, user, then end or error) */
@@ -954,7 +957,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description As NDJSON (Accept: application/x-ndjson): one {"asset": …} line per asset before the first user line listing it, one {"user": {userId, assetIds}} line per user in request order, then {"end": {users, assets, cache}}; a failure after the first line ends with {"error": <problem>} and no end line (no X-Consistency-Token then) */
+            /** @description As NDJSON (Accept: application/x-ndjson): one {"asset": …} line per asset before the first user line listing it, one {"user": {userId, assetIds}} line per user in request order, then {"end": {users, assets, cache, consistencyToken}}; a failure after the first line ends with {"error": <problem>} and no end line. The stream has no X-Consistency-Token header (its headers leave before the users are read): the end line's consistencyToken is the token the JSON answer of the same batch carries, to send back as X-Consistency-Token */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1253,12 +1256,13 @@ export interface operations {
     TreeController_tree: {
         parameters: {
             query?: {
-                lang?: unknown;
+                /** @description Language of `name`, e.g. zh_CN or en (else Accept-Language, then the default name) */
+                lang?: string;
                 view?: "tree" | "flat";
                 /** @description Include associated resources (default false) */
                 associated?: boolean;
                 /** @description Comma list of resource types */
-                types?: unknown;
+                types?: string;
             };
             header?: {
                 /** @description ETags of copies the caller holds (a list, or `*`; weak comparison): 304 when one is current */

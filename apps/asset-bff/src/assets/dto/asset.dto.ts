@@ -22,8 +22,8 @@ export class UserAssetsDto {
 
 /** An asset of a batch answer, with its resource type. */
 export class BatchAssetDto extends AssetDto {
-  @ApiProperty({ nullable: true, example: 'inverter' }) type!: string | null;
-  @ApiProperty({ nullable: true, example: 'Inverter' }) typeName!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'inverter' }) type!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'Inverter' }) typeName!: string | null;
   @ApiPropertyOptional({ type: 'object', nullable: true, additionalProperties: { type: 'string' } }) typeNames!: Record<string, string> | null;
 }
 
