@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { AssetCacheOptions, AssetSetCache, CachedUserSet, CacheKeys, LoadedSets, scopeId } from '@app/asset-cache';
+import { AssetCacheOptions, AssetSetCache, CachedUserSet, CacheKeys, LoadedSets, RECHECK_GRACE_MS, scopeId } from '@app/asset-cache';
 import { SlowLink } from '../support/slow-link';
 import { describeCoreSuite } from './support/core-suite';
 import { eventually, FakePortal, JumpClock, recordingLogger, uniquePrefix } from './support/fake-portal';
@@ -222,7 +222,7 @@ describe('AssetSetCache on Redis', () => {
     expect(portal.count).toBe(1);
   });
 
-  it('in-process copies past their lifetime leave the heap: dropped when read, and by the sweep when never read again', async () => {
+  it('in-process copies past their lifetime and re-check grace leave the heap: the sweep drops those never read again', async () => {
     const clock = new JumpClock();
     const counts: number[] = [];
     const cache = await cacheOn(uniquePrefix('core'), SHARED_REDIS_URL, {
@@ -243,19 +243,49 @@ describe('AssetSetCache on Redis', () => {
     await cache.invalidateUser('org-1', 'u4');
     await cache.getUserSet({ orgId: 'org-1' }, 'u4', portal.single('u4'));
     expect(portal.count).toBe(2);
-    // Past the first copies' 10 s: reading u1 drops its copy at once (then reads Redis, which still holds it).
+    // Past the first copies' 10 s: u1's copy is no longer served as it is, but stays for its re-check.
     clock.advance(5_000);
     expect(cache.peekUserSet({ orgId: 'org-1' }, 'u1')).toBeUndefined();
-    expect(cache.localCopies).toBe(3);
-    // The sweep drops u2 and u3, never read again, and keeps u4's copy, which has 5 s to go.
-    expect(cache.purgeExpiredLocal()).toBe(2);
+    expect(cache.purgeExpiredLocal()).toBe(0);
+    // Past their grace too: the sweep drops u1, u2 and u3, never read again, and keeps u4's copy (in its grace).
+    clock.advance(RECHECK_GRACE_MS);
+    expect(cache.purgeExpiredLocal()).toBe(3);
     expect(cache.localCopies).toBe(1);
-    expect(counts).toEqual([4, 1]);
-    expect(cache.peekUserSet({ orgId: 'org-1' }, 'u4')).toBeDefined();
+    expect(counts).toEqual([4, 4, 1]);
     // The dropped copies were only copies: the entries are still in Redis, no load.
     const again = await cache.getUserSets({ orgId: 'org-1' }, ['u1', 'u2', 'u3'], portal.batch);
     expect([...again.values()].map((r) => r.status)).toEqual(['HIT', 'HIT', 'HIT']);
     expect(portal.count).toBe(2);
+  });
+
+  it('a copy past its lifetime is re-checked by its generations alone: kept when they hold, reloaded when another instance invalidated', async () => {
+    const clock = new JumpClock();
+    const prefix = uniquePrefix('core');
+    const keys = new CacheKeys(prefix);
+    const cache = await cacheOn(prefix, SHARED_REDIS_URL, { localTtlMs: 10_000, now: clock.now, random: () => 0 });
+    const portal = new FakePortal();
+    await cache.getUserSets({ orgId: 'org-1' }, ['u1', 'u2'], portal.batch);
+    expect(portal.count).toBe(1);
+    clock.advance(11_000);
+    // u1 invalidated elsewhere, its pub/sub message lost: only its generation in Redis says so.
+    const raw = rawClient();
+    await raw.set(keys.userGeneration('org-1', 'u1'), 'invalidated-elsewhere');
+    const monitor = await rawClient().monitor();
+    const commands: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args.some((a) => a.startsWith(prefix))) commands.push(args);
+    });
+    const u2 = await cache.getUserSet({ orgId: 'org-1' }, 'u2', portal.single('u2'));
+    expect(u2.status).toBe('HIT');
+    await eventually(() => commands.length >= 1, 10_000, 'the re-check at Redis');
+    // One MGET of the OU's and the user's generations: the entry itself is not read.
+    expect(commands).toEqual([['mget', keys.orgGeneration('org-1'), keys.userGeneration('org-1', 'u2')]]);
+    // Re-checked, the copy lives again: served with no store read.
+    expect(cache.peekUserSet({ orgId: 'org-1' }, 'u2')?.status).toBe('HIT');
+    const u1 = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+    expect(u1.status).toBe('MISS');
+    expect(portal.count).toBe(2);
+    monitor.disconnect();
   });
 
   afterAll(async () => {

@@ -35,3 +35,9 @@ export const GENERATION_LIFETIME_FACTOR = 2;
 export const DICTIONARY_MAX_ORGS = 1_000;
 /** Version tag of the entry encoding; entries of another version are misses. */
 export const ENTRY_VERSION = '2';
+
+/**
+ * How long a copy stays after its lifetime, for a cheap re-check: if the store's generations are still those it was
+ * loaded under, it lives on without the entry being read and decoded again (the hot set's copies all come due).
+ */
+export const RECHECK_GRACE_MS = 10_000;

@@ -231,7 +231,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         return this.reported({ ...(await joined) });
       }
     }
-    const reading = this.resolveOne(k, load, bypass, notBefore);
+    const expired = bypass ? undefined : this.local.expired(k.key);
+    const reading =
+      expired && expired.entry.loadedAt >= notBefore ? this.recheck(k, expired.entry, load, notBefore) : this.resolveOne(k, load, bypass, notBefore);
     if (!bypass && opts.notBefore === undefined) this.reads.add(k, reading);
     return this.reported(await reading);
   }
@@ -323,6 +325,19 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       }
       throw err;
     }
+  }
+
+  /**
+   * A copy whose lifetime is over, kept as a HIT when the store's generations of the OU and user are still those it
+   * was loaded under (no invalidation since, none evicted) and it is before its refresh point: two small keys read
+   * instead of the entry and its ids. Otherwise, or when the store does not answer, the full read.
+   */
+  private async recheck(k: UserKey, entry: StoredEntry, load: () => Promise<LoadedSets>, notBefore: number): Promise<CachedUserSet> {
+    const epoch = this.local.epoch;
+    const stored = await this.entries.storedGenerations(k.orgId, [k.userId]);
+    const same = stored !== undefined && stored.og === entry.gens.og && stored.ugs[0] === entry.gens.ug;
+    if (same && this.now() < refreshAt(entry.loadedAt, entry.freshUntil, REFRESH_AHEAD_FRACTION)) return this.result(k, entry, 'HIT', epoch);
+    return this.resolveOne(k, load, false, notBefore);
   }
 
   /** A load of the key, shared with any load of it already in flight here (single or batch). */

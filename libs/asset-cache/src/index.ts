@@ -10,4 +10,5 @@ export {
   DEFAULT_LOCK_TTL_MS,
   DEFAULT_REDIS_TIMEOUT_MS,
   DEFAULT_TTL_JITTER,
+  RECHECK_GRACE_MS,
 } from './asset-cache.constants';

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { REFRESH_AHEAD_FRACTION } from './asset-cache.constants';
+import { RECHECK_GRACE_MS, REFRESH_AHEAD_FRACTION } from './asset-cache.constants';
 import { StoredEntry } from './entry-codec';
 import { refreshAt } from './ttl';
 
@@ -11,6 +11,8 @@ export interface LocalCopy {
   orgId: string;
   userId: string;
   entry: StoredEntry;
+  /** End of the copy's lifetime (epoch ms); after it, the copy is served only once re-checked. */
+  expiresAt: number;
 }
 
 export interface LocalCopiesOptions {
@@ -28,7 +30,8 @@ export interface LocalCopiesOptions {
 /**
  * In-process copies of stored entries, in front of the store. A copy lives at most `ttlMs` (and never past its
  * entry's refresh point, so refresh-ahead still runs through the store): an invalidation whose pub/sub message
- * was lost is served no longer than that, since the next read checks the store's generations. Invalidations
+ * was lost is served no longer than that, since the next read checks the store's generations (the cache's
+ * `recheck`: the same generations give the copy a new lifetime, without reading the entry). Invalidations
  * seen here drop copies at once; a load that started before one must not leave a copy (see `epoch`).
  *
  * Beside the copies, each user's last entry stays as a fallback until its stale window ends: never a HIT, only
@@ -52,14 +55,21 @@ export class LocalCopies {
     return this.dropped;
   }
 
-  /** Copies held (expired ones included until read or swept). */
+  /** Copies held (expired ones included until their grace ends and they are swept). */
   get size(): number {
     return this.lru?.size ?? 0;
   }
 
   /** The entry's copy, while it lives. */
   get(key: string): StoredEntry | undefined {
-    return this.lru?.get(key)?.entry;
+    const copy = this.lru?.get(key);
+    return copy && this.options.now() < copy.expiresAt ? copy.entry : undefined;
+  }
+
+  /** The entry's copy when its lifetime is over but its grace is not (see RECHECK_GRACE_MS). */
+  expired(key: string): LocalCopy | undefined {
+    const copy = this.lru?.get(key);
+    return copy && this.options.now() >= copy.expiresAt ? copy : undefined;
   }
 
   /** Fallbacks held (expired ones included until read or swept). */
@@ -81,13 +91,12 @@ export class LocalCopies {
   keep(key: string, orgId: string, userId: string, entry: StoredEntry, epoch: number): void {
     if (epoch !== this.dropped) return;
     const now = this.options.now();
-    const copy = { orgId, userId, entry };
     const lastsMs = Math.floor(entry.freshUntil + this.options.staleMs - now);
-    if (this.fallbacks && lastsMs > 0) this.fallbacks.set(key, copy, { ttl: lastsMs });
+    if (this.fallbacks && lastsMs > 0) this.fallbacks.set(key, { orgId, userId, entry, expiresAt: now }, { ttl: lastsMs });
     if (!this.lru) return;
     const life = this.options.ttlMs * (1 - LOCAL_TTL_JITTER * this.options.random());
     const ttl = Math.floor(Math.min(life, refreshAt(entry.loadedAt, entry.freshUntil, REFRESH_AHEAD_FRACTION) - now));
-    if (ttl > 0) this.lru.set(key, copy, { ttl });
+    if (ttl > 0) this.lru.set(key, { orgId, userId, entry, expiresAt: now + ttl }, { ttl: ttl + RECHECK_GRACE_MS });
   }
 
   /** Drops the copies and fallbacks of an OU (or of one user of it). */
