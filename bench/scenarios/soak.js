@@ -135,6 +135,9 @@ async function scrape(base) {
     eventLoopLagMaxMs: (pick('abff_nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000,
     residentMb: (pick('abff_process_resident_memory_bytes') ?? NaN) / 1e6,
     heapUsedMb: (pick('abff_nodejs_heap_size_used_bytes') ?? NaN) / 1e6,
+    heapTotalMb: (pick('abff_nodejs_heap_size_total_bytes') ?? NaN) / 1e6,
+    // Buffers (prepared answers and their codings) live outside the V8 heap.
+    externalMb: (pick('abff_nodejs_external_memory_bytes') ?? NaN) / 1e6,
     requests: sum('abff_http_request_duration_seconds_count'),
     responses5xx: sum('abff_http_request_duration_seconds_count', /status="5\d\d"/),
     redisErrors: sum('abff_redis_errors_total'),
@@ -265,7 +268,7 @@ async function main(opt) {
       value: `${fmt(r.reqPerSec)} req/s, p99 ${fmt(r.p99Ms)} ms, non-2xx ${r.non2xx} ${JSON.stringify(r.statusCodes)}, errors ${r.socketErrors}, RSS ${fmt(r.rssMb, 1)} MB, loop p99 ${fmt(r.eventLoopLagP99Ms, 1)} ms`,
     }));
     const se = (x) =>
-      `RSS ${fmt(x.rssMb, 1)} MB, heap ${fmt(x.heapUsedMb, 1)} MB, loop lag mean/p99/max ${fmt(x.eventLoopLagMeanMs, 1)}/${fmt(x.eventLoopLagP99Ms, 1)}/${fmt(x.eventLoopLagMaxMs, 1)} ms, 5xx ${fmt(x.responses5xx)}, redis errors ${fmt(x.redisErrors)}, upstream failures ${fmt(x.upstreamFailures)}, requests ${fmt(x.requests)}`;
+      `RSS ${fmt(x.rssMb, 1)} MB, heap ${fmt(x.heapUsedMb, 1)}/${fmt(x.heapTotalMb, 1)} MB, external ${fmt(x.externalMb, 1)} MB, loop lag mean/p99/max ${fmt(x.eventLoopLagMeanMs, 1)}/${fmt(x.eventLoopLagP99Ms, 1)}/${fmt(x.eventLoopLagMaxMs, 1)} ms, 5xx ${fmt(x.responses5xx)}, redis errors ${fmt(x.redisErrors)}, upstream failures ${fmt(x.upstreamFailures)}, requests ${fmt(x.requests)}`;
     rows.unshift({ scenario: 'start', figure: 'after warm-up, before traffic', value: se(out.start) });
     rows.push({ scenario: 'end', figure: `after ${minutes} min`, value: se(out.end) });
     process.stdout.write(
