@@ -7,7 +7,8 @@ export interface CachedAnswer {
 /**
  * A bounded in-memory map of the last answers of GET reads, least recently used first out, so that
  * re-reading an unchanged set costs a 304 and no body (a Map keeps insertion order: re-inserting on use
- * moves an entry to the end).
+ * moves an entry to the end). Hand-written rather than lru-cache: a Map gives the order, and the client stays at
+ * one dependency (the CLI's progress bar) for browsers.
  */
 export class EtagCache {
   private readonly entries = new Map<string, CachedAnswer>();
