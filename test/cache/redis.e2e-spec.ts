@@ -258,6 +258,37 @@ describe('AssetSetCache on Redis', () => {
     expect(portal.count).toBe(2);
   });
 
+  it("a batch joining another batch's load that fails while its own load runs settles it: no unhandled rejection", async () => {
+    const cache = await cacheOn(uniquePrefix('core'));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): number => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let failA: ((err: Error) => void) | undefined;
+      const a = cache.getUserSets({ orgId: 'org-1' }, ['u1', 'u2'], () => new Promise<LoadedSets>((_, reject) => (failA = reject)));
+      await eventually(() => failA !== undefined, 10_000, "A's load");
+      let finishB: ((r: LoadedSets) => void) | undefined;
+      const asked: string[][] = [];
+      const b = cache.getUserSets({ orgId: 'org-1' }, ['u1', 'u3'], (missing) => {
+        asked.push(missing);
+        return new Promise<LoadedSets>((resolve) => (finishB = resolve));
+      });
+      await eventually(() => finishB !== undefined, 10_000, "B's load");
+      // B joined A's load of u1 and loads only u3; A's load fails while B's is still running.
+      expect(asked).toEqual([['u3']]);
+      (failA as (err: Error) => void)(new Error('portal down'));
+      await expect(a).rejects.toThrow('portal down');
+      await new Promise((r) => setImmediate(r));
+      (finishB as (r: LoadedSets) => void)({ sets: new Map([['u3', { assetIds: ['a1'], total: 1, complete: true }]]), assets: new Map() });
+      // u1 has nothing to answer STALE from: B fails with A's error, and nothing was left unhandled.
+      await expect(b).rejects.toThrow('portal down');
+      await new Promise((r) => setImmediate(r));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('a copy past its lifetime is re-checked by its generations alone: kept when they hold, reloaded when another instance invalidated', async () => {
     const clock = new JumpClock();
     const prefix = uniquePrefix('core');

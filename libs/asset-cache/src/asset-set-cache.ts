@@ -452,6 +452,17 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       if (r) results.set(c.k.userId, r);
       else failure ??= { err };
     };
+    // Every joined flight gets its handlers now: one that fails while another is awaited would be an unhandled rejection.
+    const joined = joins.flatMap(({ c, flight }) => {
+      if (!flight) return [];
+      this.observer.onCoalesced?.();
+      return [
+        flight.then(
+          (e) => settle(c, e),
+          (err: unknown) => settle(c, undefined, err),
+        ),
+      ];
+    });
     if (toLoad.length > 0) {
       const batch = this.loadBatch(orgId, toLoad, loadMissing);
       this.loads.addBatch(
@@ -463,14 +474,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         (err: unknown) => toLoad.forEach((c) => settle(c, undefined, err)),
       );
     }
-    for (const { c, flight } of joins) {
-      if (!flight) continue;
-      this.observer.onCoalesced?.();
-      await flight.then(
-        (e) => settle(c, e),
-        (err: unknown) => settle(c, undefined, err),
-      );
-    }
+    await Promise.all(joined);
     if (failure) throw failure.err;
   }
 
