@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import { AssetBffClient } from './asset-bff-client';
 import { AssetBffError } from './asset-bff-error';
+import { CliEnv, cliEnv } from './cli-config';
 
 /** Exit codes of API.md section 5. */
 const EXIT_OK = 0;
@@ -48,7 +49,7 @@ class UsageError extends Error {
 const ARITY: Record<string, [number, number]> = { assets: [2, 2], check: [3, 3], invalidate: [1, 2], warm: [1, 1] };
 
 interface Io {
-  env: NodeJS.ProcessEnv;
+  env: CliEnv;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   readStdin(): string;
@@ -71,8 +72,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const [min, max] = ARITY[command];
     if (positionals.length < min || positionals.length > max)
       throw new UsageError(`${command} takes ${min === max ? min : `${min} or ${max}`} arguments`, command);
-    const url = values.url ?? io.env.ASSET_BFF_URL;
-    const apiKey = values['api-key'] ?? io.env.ASSET_BFF_API_KEY;
+    const url = values.url ?? io.env.url;
+    const apiKey = values['api-key'] ?? io.env.apiKey;
     if (!url) throw new UsageError('no service URL: pass --url or set ASSET_BFF_URL', command);
     if (!apiKey) throw new UsageError('no API key: pass --api-key or set ASSET_BFF_API_KEY', command);
     const client = new AssetBffClient({ baseUrl: url, apiKey });
@@ -168,7 +169,7 @@ async function warm(client: AssetBffClient, orgId: string, source: string | unde
 }
 
 if (require.main === module) {
-  run(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr, readStdin: () => readFileSync(0, 'utf8') }).then(
+  run(process.argv.slice(2), { env: cliEnv(), stdout: process.stdout, stderr: process.stderr, readStdin: () => readFileSync(0, 'utf8') }).then(
     (code) => {
       process.exitCode = code;
     },
