@@ -75,8 +75,7 @@ export class AssetsService {
     if (answer === undefined || answer.loadedAt !== entry.loadedAt) {
       const set = entry.set as UserAssetSet;
       const body = await slicedJsonBytes(await this.listAnswer(entry, set, scope, page, offset, loaded));
-      const prepared: Prepared = { loadedAt: entry.loadedAt, answer: new PreparedAnswer(body, () => this.recount(key, prepared)) };
-      this.prepared.set(key, (answer = prepared));
+      answer = this.keep(key, entry.loadedAt, body);
     }
     return { answer: answer.answer, status: entry.status, ageS: entry.ageS, loadedAt: entry.loadedAt };
   }
@@ -115,6 +114,16 @@ export class AssetsService {
     }
     // Key order is the serialized order: nextCursor before the (long) asset list.
     return paged ? { orgId, userId, total, complete: set.complete, nextCursor: next, assets } : { orgId, userId, total, complete: set.complete, assets };
+  }
+
+  /**
+   * Keeps a prepared answer. Made here, not in listBody: a closure shares its function's context, so one made there
+   * would keep the whole upstream load (`loaded`) alive as long as the answer.
+   */
+  private keep(key: string, loadedAt: number, body: Buffer): Prepared {
+    const prepared: Prepared = { loadedAt, answer: new PreparedAnswer(body, () => this.recount(key, prepared)) };
+    this.prepared.set(key, prepared);
+    return prepared;
   }
 
   /** Counts a coding added to a kept answer against the memory bound (set again, unless it was replaced meanwhile). */
