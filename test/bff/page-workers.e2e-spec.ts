@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AnswerKind, AnswerWorkers, readAnswer } from '@app/portal-client';
+import { AnswerKind, AnswerWorkers, readAnswer, WORKER_MIN_BYTES } from '@app/portal-client';
 import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
 import { cleanRedisDb } from '../support/redis-db';
 import { SimHandle, startSim } from '../support/sim';
@@ -31,7 +31,8 @@ const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v) ?? 'null');
 describe('answer workers: portal answers read on worker threads', () => {
   const pools: AnswerWorkers[] = [];
   const pool = (size: number, file = WORKER, events?: ConstructorParameters<typeof AnswerWorkers>[2]) => {
-    const p = new AnswerWorkers(size, file, events);
+    // Every answer goes to a thread unless a test sets minBytes.
+    const p = new AnswerWorkers(size, file, { minBytes: 0, ...events });
     pools.push(p);
     return p;
   };
@@ -124,6 +125,20 @@ describe('answer workers: portal answers read on worker threads', () => {
     expect(await p.decode('assetList', small)).toEqual({ code: 31404 });
     expect(small.toString()).toBe('{"code":31404}');
     expect(neighbour.toString()).toBe('untouched');
+  });
+
+  it('reads answers shorter than minBytes on this thread (their bytes are not handed over), longer ones on a thread', async () => {
+    const p = pool(1, WORKER, { minBytes: 4096 });
+    const short = Buffer.from(new Uint8Array(page(5)).buffer);
+    const long = Buffer.from(new Uint8Array(page(100)).buffer);
+    expect(short.byteLength).toBeLessThan(4096);
+    expect(long.byteLength).toBeGreaterThanOrEqual(4096);
+    const [expectShort, expectLong] = [here('assetList', short), here('assetList', long)];
+    expect(await p.decode('assetList', short)).toEqual(expectShort);
+    expect(short.buffer.byteLength).toBeGreaterThan(0);
+    expect(plain(await p.decode('assetList', long))).toEqual(plain(expectLong));
+    expect(long.buffer.byteLength).toBe(0);
+    expect(WORKER_MIN_BYTES).toBeGreaterThan(0);
   });
 
   it('rejects the answers a worker held when it dies (the client then asks again), and starts a new worker for the next', async () => {

@@ -16,6 +16,12 @@ export interface AnswerJob {
 /** What readAnswer gave, or why it threw. */
 export type AnswerReply = { id: number; body: unknown } | { id: number; error: string };
 
+/**
+ * Answers shorter than this are read on the calling thread: handing one to a thread and its result back costs more
+ * than parsing it, and so little parsing holds up no hot read.
+ */
+export const WORKER_MIN_BYTES = 64 * 1024;
+
 interface Pending {
   worker: Worker;
   resolve: (body: unknown) => void;
@@ -37,11 +43,11 @@ export class AnswerWorkers {
   private seq = 0;
   private closed = false;
 
-  /** `onChange` is told how many threads run, `onLost` of each thread lost. */
+  /** `onChange` is told how many threads run, `onLost` of each thread lost; answers under `minBytes` are read here. */
   constructor(
     size: number,
     private readonly file = ANSWER_WORKER_FILE,
-    private readonly events: { onChange?: (running: number) => void; onLost?: () => void } = {},
+    private readonly options: { onChange?: (running: number) => void; onLost?: () => void; minBytes?: number } = {},
   ) {
     this.workers = Array.from({ length: size }, () => undefined);
   }
@@ -56,9 +62,10 @@ export class AnswerWorkers {
     return this.workers.length === 0 ? undefined : (kind, bytes) => this.decode(kind, bytes);
   }
 
-  /** readAnswer of the bytes, on a worker thread (on this one once closed). The bytes are unusable afterwards. */
+  /** readAnswer of the bytes, on a worker thread (on this one once closed, or when short). The bytes are unusable afterwards. */
   decode(kind: AnswerKind, bytes: Uint8Array): Promise<unknown> {
-    if (this.closed || this.workers.length === 0) return Promise.resolve(readAnswer(kind, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+    if (this.closed || this.workers.length === 0 || bytes.byteLength < (this.options.minBytes ?? WORKER_MIN_BYTES))
+      return Promise.resolve(readAnswer(kind, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
     const i = this.next;
     this.next = (i + 1) % this.workers.length;
     const worker = this.workers[i] ?? this.spawn(i);
@@ -86,7 +93,7 @@ export class AnswerWorkers {
     await Promise.allSettled([...this.inFlight]);
     const all = this.workers.filter((w): w is Worker => w !== undefined);
     this.workers.fill(undefined);
-    this.events.onChange?.(0);
+    this.options.onChange?.(0);
     await Promise.all(all.map((w) => w.terminate()));
   }
 
@@ -111,13 +118,13 @@ export class AnswerWorkers {
       this.workers[i] = undefined;
       if (this.closed) return;
       this.logger.warn(`answer worker ${why}; it is replaced on the next answer`);
-      this.events.onLost?.();
-      this.events.onChange?.(this.running);
+      this.options.onLost?.();
+      this.options.onChange?.(this.running);
     };
     worker.on('error', (err) => lost(`failed: ${err.message}`));
     worker.on('exit', (code) => lost(`exited (${code})`));
     this.workers[i] = worker;
-    this.events.onChange?.(this.running);
+    this.options.onChange?.(this.running);
     return worker;
   }
 }

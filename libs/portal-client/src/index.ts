@@ -25,7 +25,7 @@ export { readAssetListData } from './asset-pages';
 export { readUsersAssetListData } from './users-answer';
 export type { AnswerDecoder, AnswerKind } from './answer';
 export { readAnswer } from './answer';
-export { ANSWER_WORKER_FILE, AnswerWorkers } from './answer-workers';
+export { ANSWER_WORKER_FILE, AnswerWorkers, WORKER_MIN_BYTES } from './answer-workers';
 export { PortalClientModule } from './portal-client.module';
 export type { PortalClientModuleAsyncOptions } from './portal-client.module';
 export { PORTAL_CLIENT_DEFAULTS } from './portal-client.defaults';
