@@ -17,8 +17,12 @@ export const DEFAULT_REDIS_TIMEOUT_MS = 250;
 
 /** How often a waiter looks for the lock holder's result. */
 export const LOCK_POLL_MS = 25;
-/** A hit in the last 10% of its fresh lifetime starts one background refresh. */
-export const REFRESH_AHEAD_FRACTION = 0.1;
+/**
+ * A hit late in its fresh lifetime starts one background refresh: from a point between the last 10% and the last
+ * 30% of it, spread per key and load (see refreshPoint), so that entries loaded together are not refreshed together.
+ */
+export const REFRESH_AHEAD_MIN_FRACTION = 0.1;
+export const REFRESH_AHEAD_MAX_FRACTION = 0.3;
 /** Redis reconnect backoff: step per attempt and cap. */
 export const RECONNECT_STEP_MS = 100;
 export const RECONNECT_MAX_MS = 2_000;

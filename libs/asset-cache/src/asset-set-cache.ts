@@ -11,7 +11,6 @@ import {
   DEFAULT_TTL_JITTER,
   GENERATION_LIFETIME_FACTOR,
   RECONNECT_MAX_MS,
-  REFRESH_AHEAD_FRACTION,
 } from './asset-cache.constants';
 import { CacheUnavailableError } from './asset-cache.errors';
 import {
@@ -40,7 +39,7 @@ import { Invalidation, InvalidationBus } from './invalidation-bus';
 import { CacheKeys, scopeId } from './keys';
 import { LoadLock } from './load-lock';
 import { LocalCopies, LocalCopy } from './local-copies';
-import { jitteredTtlMs, refreshAt } from './ttl';
+import { jitteredTtlMs, refreshPoint } from './ttl';
 
 /** How often expired in-process copies are dropped (one read after its end drops a copy at once). */
 export const LOCAL_SWEEP_MS = 10_000;
@@ -309,7 +308,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       'abff.cache.bypass': bypass,
     });
     if (!bypass && !tooOld && found && cached && now < cached.freshUntil) {
-      if (now >= refreshAt(cached.loadedAt, cached.freshUntil, REFRESH_AHEAD_FRACTION)) this.refreshAhead(k, load, found.gens);
+      if (now >= refreshPoint(k.key, cached)) this.refreshAhead(k, load, found.gens);
       return this.result(k, cached, 'HIT', epoch);
     }
     try {
@@ -336,7 +335,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const epoch = this.local.epoch;
     const stored = await this.entries.storedGenerations(k.orgId, [k.userId]);
     const same = stored !== undefined && stored.og === entry.gens.og && stored.ugs[0] === entry.gens.ug;
-    if (same && this.now() < refreshAt(entry.loadedAt, entry.freshUntil, REFRESH_AHEAD_FRACTION)) return this.result(k, entry, 'HIT', epoch);
+    if (same && this.now() < refreshPoint(k.key, entry)) return this.result(k, entry, 'HIT', epoch);
     return this.resolveOne(k, load, false, notBefore);
   }
 

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
-import { RECHECK_GRACE_MS, REFRESH_AHEAD_FRACTION } from './asset-cache.constants';
+import { RECHECK_GRACE_MS } from './asset-cache.constants';
 import { StoredEntry } from './entry-codec';
-import { refreshAt } from './ttl';
+import { refreshPoint } from './ttl';
 
 /** Random spread of a copy's lifetime, so copies made together (a batch, a warm-up) do not all expire at once. */
 const LOCAL_TTL_JITTER = 0.2;
@@ -95,7 +95,7 @@ export class LocalCopies {
     if (this.fallbacks && lastsMs > 0) this.fallbacks.set(key, { orgId, userId, entry, expiresAt: now }, { ttl: lastsMs });
     if (!this.lru) return;
     const life = this.options.ttlMs * (1 - LOCAL_TTL_JITTER * this.options.random());
-    const ttl = Math.floor(Math.min(life, refreshAt(entry.loadedAt, entry.freshUntil, REFRESH_AHEAD_FRACTION) - now));
+    const ttl = Math.floor(Math.min(life, refreshPoint(key, entry) - now));
     if (ttl > 0) this.lru.set(key, { orgId, userId, entry, expiresAt: now + ttl }, { ttl: ttl + RECHECK_GRACE_MS });
   }
 
