@@ -222,6 +222,22 @@ describe('AssetSetCache on Redis', () => {
     expect(portal.count).toBe(1);
   });
 
+  it('a background refresh keeps its new entry as the in-process copy: the next hit is served without reading the store', async () => {
+    const clock = new JumpClock();
+    const cache = await cacheOn(uniquePrefix('core'), SHARED_REDIS_URL, { ttlS: 100, localTtlMs: 60_000, now: clock.now, random: () => 0 });
+    const portal = new FakePortal();
+    const first = await cache.getUserSet({ orgId: 'org-1' }, 'rf-1', portal.single('rf-1'));
+    clock.advance(95_000);
+    // past any refresh point (the last 10-30% of the TTL): the copy is gone, the stored entry answers and is refreshed
+    expect(cache.peekUserSet({ orgId: 'org-1' }, 'rf-1')).toBeUndefined();
+    expect(await cache.getUserSet({ orgId: 'org-1' }, 'rf-1', portal.single('rf-1'))).toMatchObject({ status: 'HIT', loadedAt: first.loadedAt });
+    await eventually(() => cache.peekUserSet({ orgId: 'org-1' }, 'rf-1') !== undefined, 5_000, 'the refreshed copy');
+    const copy = cache.peekUserSet({ orgId: 'org-1' }, 'rf-1');
+    expect(copy).toMatchObject({ status: 'HIT', ageS: 0 });
+    expect(copy?.loadedAt).toBeGreaterThanOrEqual(first.loadedAt + 95_000);
+    expect(portal.count).toBe(2);
+  });
+
   it('in-process copies past their lifetime and re-check grace leave the heap: the sweep drops those never read again', async () => {
     const clock = new JumpClock();
     const counts: number[] = [];

@@ -398,23 +398,26 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return entry && this.now() < entry.freshUntil ? entry : undefined;
   }
 
-  /** One background reload of a hot key near expiry, under the lock; skipped when a load of it runs anywhere. */
+  /**
+   * One background reload of a hot key near expiry, under the lock; skipped when a load of it runs anywhere. The new
+   * entry becomes this instance's copy at once, instead of being read back from the store by the next hit.
+   */
   private refreshAhead(k: UserKey, load: () => Promise<LoadedSets>, gens: Generations): void {
     if (this.refreshing.has(k.key) || this.loads.has(k.key)) return;
     this.refreshing.add(k.key);
+    const epoch = this.local.epoch;
     this.refresh(k, load, gens)
+      .then((entry) => entry && this.local.keep(k.key, k.orgId, k.userId, entry, epoch))
       .catch((err: unknown) => this.logger.warn(`background refresh failed, the entry stays until it expires: ${describe(err)}`))
       .finally(() => this.refreshing.delete(k.key));
   }
 
-  private async refresh(k: UserKey, load: () => Promise<LoadedSets>, gens: Generations): Promise<void> {
-    if (!this.store.shared) {
-      await this.loadAndStore(k, load, gens);
-      return;
-    }
+  /** The refreshed entry; undefined when another instance holds the key's lock (it refreshes it). */
+  private async refresh(k: UserKey, load: () => Promise<LoadedSets>, gens: Generations): Promise<StoredEntry | undefined> {
+    if (!this.store.shared) return this.loadAndStore(k, load, gens);
     const key = this.keys.lock(k.orgId, k.scopeId, k.userId);
     const token = await this.lock.take(key);
-    if (token) await this.loadAndStore(k, load, gens, { key, token });
+    return token ? this.loadAndStore(k, load, gens, { key, token }) : undefined;
   }
 
   // ---- many users --------------------------------------------------------------------------------------------
