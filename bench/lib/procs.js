@@ -174,6 +174,11 @@ function serviceNodeArgs() {
   return (process.env.BENCH_SERVICE_NODE_ARGS || '').split(/\s+/).filter(Boolean);
 }
 
+/** Extra environment for every service instance the bench starts, from BENCH_SERVICE_ENV (a JSON object). */
+function serviceEnv() {
+  return process.env.BENCH_SERVICE_ENV ? JSON.parse(process.env.BENCH_SERVICE_ENV) : {};
+}
+
 /**
  * The built service with production settings. nodeArgs e.g. ['--cpu-prof', '--cpu-prof-dir', dir].
  * env overrides the defaults (undefined deletes a variable).
@@ -192,7 +197,7 @@ async function startBff(sim, { env = {}, nodeArgs = [] } = {}) {
     JWT_JWKS_URL: `${sim.url}/.well-known/jwks.json`,
     API_KEYS: JSON.stringify([{ id: 'bench', sha256: sha256(BENCH_KEY), orgs: ['*'], scopes: ['assets:read', 'cache:write'] }]),
   };
-  for (const [k, v] of Object.entries(env)) {
+  for (const [k, v] of Object.entries({ ...serviceEnv(), ...env })) {
     if (v === undefined) delete e[k];
     else e[k] = String(v);
   }

@@ -59,6 +59,31 @@ describe('HTTP caching and compression', () => {
     }
   });
 
+  it('answers a read that loads with the bytes a hit of the stored set gives: small and large sets, whole, in another language, searched', async () => {
+    // The loading read builds its answer from the load before the set is stored; the other instance builds it from the store.
+    await sim.admin.createOrg({ orgId: 'o-big', assetCount: 12_000, userCount: 1, assetsPerUser: 12_000 });
+    const bigUser = (await sim.admin.org('o-big')).userAssetCounts[0].userId;
+    const admin = { 'x-api-key': TEST_KEYS.admin };
+    for (const [org, user] of [
+      ['o1', 'u0005'],
+      ['o-big', bigUser],
+    ]) {
+      for (const query of ['', '?lang=zh_CN', '?lang=ja_JP&q=inverter']) {
+        const path = `/v1/orgs/${org}/users/${user}/assets${query}`;
+        // invalidated, so that this read loads under the lock and the other instance waits for its store
+        expect((await rawCall(`${bff.url}/v1/orgs/${org}/users/${user}/cache`, 'DELETE', admin)).status).toBe(204);
+        const loaded = await rawCall(bff.url + path, 'GET', admin);
+        expect(loaded.status).toBe(200);
+        expect(loaded.headers['x-cache']).toBe('MISS');
+        const hit = await rawCall(other.url + path, 'GET', admin);
+        expect(hit.headers['x-cache']).toBe('HIT');
+        expect(hit.raw.equals(loaded.raw)).toBe(true);
+        expect(hit.headers.etag).toBe(loaded.headers.etag);
+      }
+    }
+    expect(JSON.parse((await rawCall(`${bff.url}/v1/orgs/o-big/users/${bigUser}/assets`, 'GET', admin)).raw.toString()).total).toBe(12_000);
+  });
+
   it('gives another ETag to another body (language), and the same one to a re-read', async () => {
     const a = await get(bff, `${list}?lang=zh_CN`);
     const b = await get(bff, `${list}?lang=en_US`);
