@@ -60,7 +60,7 @@ describe('HTTP caching and compression', () => {
   });
 
   it('answers a read that loads with the bytes a hit of the stored set gives: small and large sets, whole, in another language, searched', async () => {
-    // The loading read builds its answer from the load before the set is stored; the other instance builds it from the store.
+    // The loading read builds its answer with the details it loaded; the other instance with those of the store.
     await sim.admin.createOrg({ orgId: 'o-big', assetCount: 12_000, userCount: 1, assetsPerUser: 12_000 });
     const bigUser = (await sim.admin.org('o-big')).userAssetCounts[0].userId;
     const admin = { 'x-api-key': TEST_KEYS.admin };

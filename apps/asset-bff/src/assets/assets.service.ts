@@ -66,28 +66,15 @@ export class AssetsService {
    * matching `q`: every page is cut from the cached set (one version of it), never from a new upstream read.
    */
   async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean, page: PageQuery = {}, notBefore?: number): Promise<CachedAnswer> {
-    const scope: CursorScope = { orgId, userId, q: page.q, prefs };
-    const paged = page.limit !== undefined || page.cursor !== undefined;
     let loaded: LoadedSets | undefined;
-    let built: Buffer | undefined;
-    // A read that loads builds its (unpaged) answer before the cache stores the set: a large set's store would
-    // otherwise share the main thread with it. Pages are built after, their cursors need the entry's load time.
-    let waiting = true;
-    const onLoaded = async (r: LoadedSets): Promise<void> => {
-      // A background refresh this read started loads with it too, once this read is answered: nothing to build then.
-      if (!waiting) return;
-      loaded = r;
-      const set = r.sets.get(userId);
-      if (set && !paged) built = await slicedJsonBytes(await this.listAnswer(set, scope, page, 0, undefined, r));
-    };
-    const entry = await this.userSet(orgId, userId, bypass, onLoaded, notBefore);
-    waiting = false;
+    const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r), notBefore);
+    const scope: CursorScope = { orgId, userId, q: page.q, prefs };
     const offset = page.cursor === undefined ? 0 : this.cursors.open(page.cursor, scope, entry.loadedAt);
     const key = preparedKey(orgId, userId, prefs, page, offset);
     let answer = this.prepared.get(key);
     if (answer === undefined || answer.loadedAt !== entry.loadedAt) {
-      const fromLoad = built !== undefined && entry.status === 'MISS' ? built : undefined;
-      const body = fromLoad ?? (await slicedJsonBytes(await this.listAnswer(entry.set as UserAssetSet, scope, page, offset, entry.loadedAt, loaded)));
+      const set = entry.set as UserAssetSet;
+      const body = await slicedJsonBytes(await this.listAnswer(entry, set, scope, page, offset, loaded));
       answer = this.keep(key, entry.loadedAt, body);
     }
     return { answer: answer.answer, status: entry.status, ageS: entry.ageS, loadedAt: entry.loadedAt };
@@ -95,18 +82,17 @@ export class AssetsService {
 
   /** The list answer (or page) of a set; the details come from the load this request ran, else from the OU's dictionary. */
   private async listAnswer(
+    entry: CachedUserSet,
     set: UserAssetSet,
     scope: CursorScope,
     page: PageQuery,
     offset: number,
-    loadedAt: number | undefined,
     loaded?: LoadedSets,
   ): Promise<ListBody> {
     const { orgId, userId, prefs } = scope;
     const paged = page.limit !== undefined || page.cursor !== undefined;
     const end = (length: number): number => (page.limit === undefined ? length : Math.min(length, offset + page.limit));
-    const nextCursor = (length: number): string | null =>
-      end(length) < length && loadedAt !== undefined ? this.cursors.cut(scope, loadedAt, end(length)) : null;
+    const nextCursor = (length: number): string | null => (end(length) < length ? this.cursors.cut(scope, entry.loadedAt, end(length)) : null);
     let total = set.total;
     let assets: AssetView[];
     let next: string | null = null;
@@ -161,14 +147,8 @@ export class AssetsService {
     return { asset: view(assetId, details.get(assetId), prefs), status: entry.status, ageS: entry.ageS, loadedAt: entry.loadedAt };
   }
 
-  /** The user's cached set. When this call runs the load, `onLoaded` gets what it loaded (the sets and the details) before it is stored. */
-  private async userSet(
-    orgId: string,
-    userId: string,
-    bypass: boolean,
-    onLoaded?: (loaded: LoadedSets) => void | Promise<void>,
-    notBefore?: number,
-  ): Promise<CachedUserSet> {
+  /** The user's cached set. When this call runs the load, `onLoaded` gets what it loaded: the sets and the details. */
+  private async userSet(orgId: string, userId: string, bypass: boolean, onLoaded?: (loaded: LoadedSets) => void, notBefore?: number): Promise<CachedUserSet> {
     let entry: CachedUserSet;
     let orgUnknown = false;
     try {
@@ -178,7 +158,7 @@ export class AssetsService {
         async () => {
           const r = await this.load(orgId, userId);
           if (r.sets.get(userId) === null) orgUnknown = await this.isOrgUnknown(orgId, userId);
-          await onLoaded?.(r);
+          onLoaded?.(r);
           return r;
         },
         { bypass, notBefore },
@@ -204,9 +184,7 @@ export class AssetsService {
     missing = missing.filter((id) => !details.has(id));
     if (missing.length === 0) return details;
     let loaded: LoadedSets | undefined;
-    await this.userSet(orgId, userId, true, (r) => {
-      loaded = r;
-    });
+    await this.userSet(orgId, userId, true, (r) => (loaded = r));
     for (const [id, d] of loaded?.assets ?? new Map<string, AssetDetails>()) details.set(id, d);
     return details;
   }
