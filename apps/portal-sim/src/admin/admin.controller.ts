@@ -113,7 +113,7 @@ export class AdminController {
   @HttpCode(204)
   setPageDrift(@Param('orgId') orgId: string, @Param('userId') userId: string, @Body() body: Partial<SimPageDrift> | undefined): void {
     if (body?.mode !== 'total' && body?.mode !== 'shift') throw new HttpException({ message: 'mode must be total or shift' }, 400);
-    this.requireUser(orgId, userId);
+    this.store.requireUser(orgId, userId);
     this.control.setPageDrift(orgId, userId, body.mode);
   }
 
@@ -141,9 +141,5 @@ export class AdminController {
   @HttpCode(204)
   expireTokens(): void {
     this.appTokens.expireAll();
-  }
-
-  private requireUser(orgId: string, userId: string): void {
-    if (!this.store.org(orgId)?.users.has(userId)) throw new HttpException({ message: `user ${userId} is not in ${orgId}` }, 404);
   }
 }

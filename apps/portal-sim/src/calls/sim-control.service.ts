@@ -13,7 +13,7 @@ export class SimControl {
   appTokenTtlS: number;
   userTokenTtlS: number;
   private readonly faults = new Map<PortalEndpointName | '*', SimFault>();
-  /** Page drift modes by `<orgId> <userId>` (ids cannot contain a space). */
+  /** Page drift modes by driftKey. */
   private readonly pageDrifts = new Map<string, SimPageDrift['mode']>();
 
   constructor(@Inject(SIM_CONFIG) private readonly config: SimConfig) {
@@ -45,13 +45,13 @@ export class SimControl {
 
   /** Makes the user's asset/list pages disagree (undefined: agree again). */
   setPageDrift(orgId: string, userId: string, mode: SimPageDrift['mode'] | undefined): void {
-    if (mode === undefined) this.pageDrifts.delete(`${orgId} ${userId}`);
-    else this.pageDrifts.set(`${orgId} ${userId}`, mode);
+    if (mode === undefined) this.pageDrifts.delete(driftKey(orgId, userId));
+    else this.pageDrifts.set(driftKey(orgId, userId), mode);
   }
 
   /** How the user's asset/list pages disagree, if they do. */
   pageDrift(orgId: string, userId: string): SimPageDrift['mode'] | undefined {
-    return this.pageDrifts.size === 0 ? undefined : this.pageDrifts.get(`${orgId} ${userId}`);
+    return this.pageDrifts.size === 0 ? undefined : this.pageDrifts.get(driftKey(orgId, userId));
   }
 
   /** The fault that applies to this call (the endpoint's own, else '*'), counting down `times`. */
@@ -67,3 +67,6 @@ export class SimControl {
     return fault;
   }
 }
+
+/** Key of a user's page drift (ids cannot contain a space). */
+const driftKey = (orgId: string, userId: string): string => `${orgId} ${userId}`;

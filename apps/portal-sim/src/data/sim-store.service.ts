@@ -99,8 +99,7 @@ export class SimStore {
 
   grant(orgId: string, userId: string, assetIds: string[], add: boolean): void {
     const org = this.requireOrg(orgId);
-    const g = org.users.get(userId);
-    if (!g) throw new SimDataError(404, `user ${userId} is not in ${orgId}`);
+    const g = grantOf(org, userId);
     if (!Array.isArray(assetIds)) throw new SimDataError(400, 'assetIds must be an array');
     const idx = this.indices(org, assetIds);
     if (add) g.add(idx);
@@ -115,11 +114,23 @@ export class SimStore {
     });
   }
 
+  /** Throws SimDataError 404 unless the OU has the user. */
+  requireUser(orgId: string, userId: string): void {
+    grantOf(this.requireOrg(orgId), userId);
+  }
+
   private requireOrg(orgId: string): SimOrg {
     const org = this.data.orgs.get(orgId);
     if (!org) throw new SimDataError(404, `org ${orgId} not found`);
     return org;
   }
+}
+
+/** The user's grant in the OU; SimDataError 404 when the user is not in it. */
+function grantOf(org: SimOrg, userId: string): Grant {
+  const g = org.users.get(userId);
+  if (!g) throw new SimDataError(404, `user ${userId} is not in ${org.orgId}`);
+  return g;
 }
 
 function summary(org: SimOrg): SimOrgSummary {
