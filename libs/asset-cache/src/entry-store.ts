@@ -95,15 +95,16 @@ export class EntryStore {
    */
   private async writeDetails(orgId: string, assets: Map<string, AssetDetails>): Promise<void> {
     const key = this.keys.assetDetails(orgId);
+    const merge = (fields: [string, string][]): Promise<boolean> => this.store.write([{ op: 'details', key, ttlMs: this.options.longLifeMs, fields }]);
     let fields: [string, string][] = [];
     for (const [id, d] of assets) {
       this.remember(orgId, id, d);
       fields.push([id, encodeDetails(d)]);
       if (fields.length < DETAILS_SLICE) continue;
-      await this.store.write([{ op: 'details', key, ttlMs: this.options.longLifeMs, fields }]);
+      await merge(fields);
       fields = [];
     }
-    if (fields.length > 0) await this.store.write([{ op: 'details', key, ttlMs: this.options.longLifeMs, fields }]);
+    if (fields.length > 0) await merge(fields);
   }
 
   /** Details of the OU's assets among `ids` (one HMGET), those the store lacks from memory; unknown ids are absent. */

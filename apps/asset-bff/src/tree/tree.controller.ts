@@ -1,9 +1,8 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import { ApiLang } from '../common/api-docs';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../auth/access.decorator';
-import { ApiConditional, ApiProblems } from '../common/api-docs';
+import { ApiConditional, ApiLang, ApiProblems } from '../common/api-docs';
 import { jsonBytes, prefsOf, userCallerOf } from '../common/http';
 import { parseIfNoneMatch, PreparedAnswer, sendRead } from '../common/read-answer';
 import { FlatViewDto, TreeViewDto } from './dto/tree.dto';
