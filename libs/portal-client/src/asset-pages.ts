@@ -48,10 +48,19 @@ export function pagesToRead(total: number, pageSize: number, maxAssets?: number)
 
 /**
  * Merges the pages of one pass into one list, each asset once (its first occurrence, upstream order), and says whether
- * the data held still while being read. Pages may be added in any order; the merge runs once all are in.
+ * the data held still while being read. Pages may be added in any order; each is folded in as soon as every page
+ * before it is in, so that little is left to do once the last one arrives.
  */
 export class PageMerge {
-  private readonly pages: AssetPage[] = [];
+  /** Pages added and not yet folded in (those past a gap); folded ones are dropped. */
+  private readonly pages: (AssetPage | null | undefined)[] = [];
+  /** Pages before this position are folded in. */
+  private folded = 0;
+  private total = 0;
+  private consistent = true;
+  private readonly seen = new Set<string>();
+  private readonly ids: string[] = [];
+  private readonly assets: AssetListItem[] = [];
 
   constructor(
     private readonly pageSize: number,
@@ -61,28 +70,37 @@ export class PageMerge {
   /** The page at position `i` of the pass (its page number). */
   add(i: number, page: AssetPage): void {
     this.pages[i] = page;
+    for (let next = this.pages[this.folded]; next; next = this.pages[this.folded]) {
+      this.fold(this.folded, next);
+      this.pages[this.folded++] = null;
+    }
   }
 
   /** The merge of the pages added; every position up to the last must have been added. */
   result(): MergedPages {
-    const { pages, pageSize, maxAssets } = this;
-    const missing = pages.findIndex((p) => p === undefined);
-    if (missing >= 0 || pages.length === 0) throw new Error(`page ${Math.max(0, missing)} of ${pages.length} was not added`);
-    const total = pages[0].totalElements;
-    const lastPageOfTotal = Math.max(0, Math.ceil(total / pageSize) - 1);
-    let consistent = true;
-    const byId = new Map<string, AssetListItem>();
-    pages.forEach((page, i) => {
-      const expected = i < lastPageOfTotal ? pageSize : i === lastPageOfTotal ? total - i * pageSize : 0;
-      if (page.totalElements !== total || page.assets.length !== expected) consistent = false;
-      for (const a of page.assets) {
-        if (byId.has(a.id)) consistent = false;
-        else byId.set(a.id, a);
-      }
-    });
+    if (this.folded < this.pages.length || this.pages.length === 0) throw new Error(`page ${this.folded} of ${this.pages.length} was not added`);
+    const { total, maxAssets } = this;
     const capped = maxAssets !== undefined && total > maxAssets;
-    const assets = [...byId.values()];
-    if (capped && assets.length > maxAssets) assets.length = maxAssets;
-    return { total, ids: assets.map((a) => a.id), assets, consistent, capped };
+    return { total, ids: this.ids, assets: this.assets, consistent: this.consistent, capped };
+  }
+
+  /** Checks page `i` against the first page's total and keeps its ids not seen before (up to maxAssets). */
+  private fold(i: number, page: AssetPage): void {
+    const { pageSize, maxAssets } = this;
+    if (i === 0) this.total = page.totalElements;
+    const total = this.total;
+    const lastPageOfTotal = Math.max(0, Math.ceil(total / pageSize) - 1);
+    const expected = i < lastPageOfTotal ? pageSize : i === lastPageOfTotal ? total - i * pageSize : 0;
+    if (page.totalElements !== total || page.assets.length !== expected) this.consistent = false;
+    for (const a of page.assets) {
+      if (this.seen.has(a.id)) {
+        this.consistent = false;
+        continue;
+      }
+      this.seen.add(a.id);
+      if (maxAssets !== undefined && this.assets.length >= maxAssets) continue;
+      this.ids.push(a.id);
+      this.assets.push(a);
+    }
   }
 }
