@@ -119,6 +119,10 @@ function rowsOf(res) {
     rows.push({ scenario: sr, figure: 'service req/s', value: fmt(s.reqPerSec) });
     rows.push({ scenario: sr, figure: 'baseline 1 (node:http+ioredis) req/s', value: fmt(b1.reqPerSec) });
     rows.push({ scenario: sr, figure: 'baseline 2 (node:http, memory) req/s', value: fmt(b2.reqPerSec) });
+    if (single.baselineFastify) {
+      rows.push({ scenario: sr, figure: "baseline 3 (fastify, memory, the service's headers) req/s", value: fmt(single.baselineFastify.reqPerSec) });
+      rows.push({ scenario: sr, figure: 'baseline 3 ratio to baseline 1 (median round): the ceiling', value: ratio(single.fastifyMedianRoundRatio) });
+    }
     rows.push({ scenario: sr, figure: `req/s ratio to baseline 1 per round (${single.rounds} rounds)`, value: s.roundRatios.map(ratio).join(' / ') });
     rows.push({
       scenario: sr,

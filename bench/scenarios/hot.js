@@ -95,6 +95,10 @@ function medianRun(runs, figure) {
   return { ...runs.find((r) => figure(r) === m), rounds: runs.map((r) => ({ reqPerSec: r.reqPerSec, p99: r.latencyMs.p99 })) };
 }
 
+/** Headers a connection or the body sets (and the request id, new per answer) are left out of baseline 3's copy. */
+const PER_ANSWER_HEADERS = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'x-request-id']);
+const serviceHeaders = (headers) => Object.fromEntries(Object.entries(headers).filter(([k]) => !PER_ANSWER_HEADERS.has(k)));
+
 /** One load run of single-user reads against a service instance (its local copies made first). */
 async function serviceSingleRead(url, load, headers = {}) {
   await warmPaths(url, userPaths());
@@ -119,11 +123,14 @@ async function singleRead(ctx, load) {
   r.disconnect();
   const bodyFile = join(tmp, 'baseline-body.json');
   writeFileSync(bodyFile, body);
+  // Baseline 3 sends the service's own headers: what its framework costs per header is then measured too.
+  const headersFile = join(tmp, 'baseline-headers.json');
+  writeFileSync(headersFile, JSON.stringify(serviceHeaders(sample.headers)));
 
   const paths = userPaths();
   const instances = {};
   const stops = [];
-  const runs = { baselineRedis: [], baselineMemory: [] };
+  const runs = { baselineRedis: [], baselineMemory: [], baselineFastify: [] };
   try {
     for (const v of SINGLE_VARIANTS) {
       instances[v.name] = v.name === 'service' ? bffMain : await startBff(ctx.sim, { env: { ...ctx.serviceEnv, ...v.env } });
@@ -135,6 +142,8 @@ async function singleRead(ctx, load) {
     stops.push(() => b1proc.stop());
     const b2proc = await startBaseline('bare-memory.js', { BODY_FILE: bodyFile });
     stops.push(() => b2proc.stop());
+    const b3proc = await startBaseline('bare-fastify.js', { BODY_FILE: bodyFile, HEADERS_FILE: headersFile });
+    stops.push(() => b3proc.stop());
     const check = await request(`${b1proc.url}${paths[0]}`);
     if (check.text !== sample.text) throw new Error('baseline 1 does not answer the same bytes');
     const steps = SINGLE_VARIANTS.map((v) => async () => {
@@ -146,6 +155,7 @@ async function singleRead(ctx, load) {
     for (let round = 0; round < SINGLE_ROUNDS; round++) {
       for (const step of round % 2 === 0 ? steps : [...steps].reverse()) await step();
       runs.baselineMemory.push(await cannon({ ...load, processes: SINGLE_LOAD_PROCESSES, url: b2proc.url, paths }));
+      runs.baselineFastify.push(await cannon({ ...load, processes: SINGLE_LOAD_PROCESSES, url: b3proc.url, paths }));
     }
   } finally {
     for (const stop of stops.reverse()) await stop();
@@ -157,8 +167,12 @@ async function singleRead(ctx, load) {
     loadProcesses: SINGLE_LOAD_PROCESSES,
     baselineRedis: medianRun(runs.baselineRedis, rps),
     baselineMemory: medianRun(runs.baselineMemory, rps),
+    baselineFastify: medianRun(runs.baselineFastify, rps),
+    // Round by round, as the service's: the ceiling a fastify service meets against baseline 1's target.
+    fastifyRoundRatios: runs.baselineFastify.map((b3, i) => b3.reqPerSec / runs.baselineRedis[i].reqPerSec),
     variants: {},
   };
+  out.fastifyMedianRoundRatio = median(out.fastifyRoundRatios);
   for (const v of SINGLE_VARIANTS) {
     const roundRatios = runs[v.name].map((s, i) => s.reqPerSec / runs.baselineRedis[i].reqPerSec);
     const roundP99Ratios = runs[v.name].map((s, i) => s.latencyMs.p99 / Math.max(1, runs.baselineRedis[i].latencyMs.p99));
