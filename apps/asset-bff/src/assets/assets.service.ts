@@ -7,7 +7,7 @@ import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, prefsKey } from '../common/i18n';
 import { PreparedAnswer } from '../common/read-answer';
-import { slicedJsonBytes } from '../common/sliced-json';
+import { MappedList, slicedJsonBytes } from '../common/sliced-json';
 import { Signer } from '../common/signer';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Cursors, CursorScope } from './cursor';
@@ -94,13 +94,13 @@ export class AssetsService {
     const end = (length: number): number => (page.limit === undefined ? length : Math.min(length, offset + page.limit));
     const nextCursor = (length: number): string | null => (end(length) < length ? this.cursors.cut(scope, entry.loadedAt, end(length)) : null);
     let total = set.total;
-    let assets: AssetView[];
+    let assets: ListBody['assets'];
     let next: string | null = null;
     if (page.q === undefined) {
       // Only the page's details are read: a page of 50 of 100,000 assets costs 50 lookups.
       const ids = set.assetIds.slice(offset, end(set.assetIds.length));
       const details = loaded?.assets ?? (await this.details(orgId, userId, ids));
-      assets = ids.map((id) => view(id, details.get(id), prefs));
+      assets = new MappedList(ids, (id) => view(id, details.get(id), prefs));
       next = nextCursor(set.assetIds.length);
     } else {
       const details = loaded?.assets ?? (await this.details(orgId, userId, set.assetIds));
@@ -225,7 +225,8 @@ interface ListBody {
   total: number;
   complete: boolean;
   nextCursor?: string | null;
-  assets: AssetView[];
+  /** Views made as they are serialized (MappedList), or already made to be filtered by q. */
+  assets: AssetView[] | MappedList<string, AssetView>;
 }
 
 /** Key of a prepared answer: OU, user, languages and page (ids cannot contain the separator; q comes last, it may). */

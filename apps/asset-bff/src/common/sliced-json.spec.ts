@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { slicedJsonBytes } from './sliced-json';
+import { MappedList, slicedJsonBytes } from './sliced-json';
 
 describe('slicedJsonBytes', () => {
   it('gives the bytes of JSON.stringify, whatever the arrays and the slice size', async () => {
@@ -19,6 +19,19 @@ describe('slicedJsonBytes', () => {
     const assets = Array.from({ length: 100_001 }, (_, i) => ({ id: `a${i}`, name: `名前 ${i}`, names: { default: `n"${i}` } }));
     const answer = { orgId: 'o1', userId: 'u1', total: assets.length, complete: true, assets };
     expect((await slicedJsonBytes(answer)).equals(Buffer.from(JSON.stringify(answer)))).toBe(true);
+  });
+
+  it('serializes a MappedList as JSON.stringify does the mapped array, mapping each item once', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.string(), { maxLength: 40 }), fc.integer({ min: 1, max: 12 }), async (ids, slice) => {
+        let mapped = 0;
+        const list = new MappedList(ids, (id) => (mapped++, { id, name: id.toUpperCase() }));
+        const bytes = await slicedJsonBytes({ total: ids.length, assets: list }, slice);
+        expect(bytes.toString()).toBe(JSON.stringify({ total: ids.length, assets: ids.map((id) => ({ id, name: id.toUpperCase() })) }));
+        expect(mapped).toBe(ids.length);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('lets other work run between slices', async () => {
