@@ -155,6 +155,35 @@ describe('AssetSetCache on Redis', () => {
     expect(portal.count).toBe(1);
   });
 
+  it('a bypass reads only the generations (MONITOR), and if its load fails another instance still serves the stored entries as STALE', async () => {
+    const prefix = uniquePrefix('core');
+    const a = await cacheOn(prefix);
+    const b = await cacheOn(prefix);
+    const keys = new CacheKeys(prefix);
+    const portal = new FakePortal();
+    const users = ['u1', 'u2', 'u3'];
+    await a.getUserSets({ orgId: 'org-1' }, users, portal.batch);
+    const monitor = await rawClient().monitor();
+    clients.push(monitor);
+    const mgets: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (String(args[0]).toLowerCase() === 'mget') mgets.push(args.slice(1));
+    });
+    // b has no copy and no fallback of its own: a STALE answer can only come from the store.
+    portal.failWith = new Error('portal down');
+    const stale = await b.getUserSets({ orgId: 'org-1' }, users, portal.batch, { bypass: true });
+    expect([...stale.values()].map((r) => r.status)).toEqual(['STALE', 'STALE', 'STALE']);
+    expect(stale.get('u3')?.set?.assetIds).toEqual(portal.setOf('u3').assetIds);
+    const one = await b.getUserSet({ orgId: 'org-1' }, 'u2', portal.single('u2'), { bypass: true });
+    expect(one.status).toBe('STALE');
+    expect(one.set?.assetIds).toEqual(portal.setOf('u2').assetIds);
+    const entryKeys = new Set(users.map((u) => keys.userSet('org-1', scopeId(undefined), u)));
+    await eventually(() => mgets.length >= 4, 5_000, 'MONITOR to report the four reads');
+    // The batch: generations only, then (its load failed) the entries; the same for the single read.
+    expect(mgets.map((m) => m.filter((k) => entryKeys.has(k)).length)).toEqual([0, 3, 0, 1]);
+    expect(mgets[0]).toEqual([keys.orgGeneration('org-1'), ...users.map((u) => keys.userGeneration('org-1', u))]);
+  });
+
   it("a batch store writes each asset's details once and sends each id to the dictionary once, though many users share them (MONITOR)", async () => {
     const prefix = uniquePrefix('core');
     const a = await cacheOn(prefix);

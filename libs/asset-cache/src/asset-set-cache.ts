@@ -298,7 +298,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
 
   private async resolveOne(k: UserKey, load: () => Promise<LoadedSets>, bypass: boolean, notBefore: number): Promise<CachedUserSet> {
     const epoch = this.local.epoch;
-    const found = (await this.entries.read(k.orgId, [k]))?.[0];
+    const found = (await this.entries.read(k.orgId, [k], { entries: !bypass }))?.[0];
     const cached = found?.entry;
     const now = this.now();
     const tooOld = cached !== undefined && cached.loadedAt < notBefore;
@@ -316,8 +316,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       const { entry, fromPeer } = await this.loadOne(k, load, found?.gens, bypass || tooOld);
       return this.result(k, entry, fromPeer ? 'HIT' : 'MISS', epoch);
     } catch (err) {
+      // A bypass read only the generations: the entry it may fall back on is read now.
+      const prev = bypass && found ? (await this.entries.read(k.orgId, [k]))?.[0] : found;
       // Data older than a notBefore is never the answer, not even as STALE.
-      const stale = tooOld ? undefined : (this.staleResult(k, cached) ?? this.fallbackResult(k, found));
+      const stale = tooOld ? undefined : (this.staleResult(k, prev?.entry) ?? this.fallbackResult(k, prev));
       if (stale) {
         mark('cache.stale', { 'abff.cache.age_s': stale.ageS });
         return stale;
@@ -436,7 +438,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     notBefore: number,
   ): Promise<void> {
     const epoch = this.local.epoch;
-    const read = await this.entries.read(orgId, pending);
+    // A bypass serves none of the stored entries: it reads only the generations to store under.
+    const read = await this.entries.read(orgId, pending, { entries: !bypass });
     const now = this.now();
     const cold: ColdUser[] = [];
     pending.forEach((k, i) => {
@@ -473,7 +476,16 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       );
       await batch.then(
         (entries) => entries.forEach((e, i) => settle(toLoad[i], e)),
-        (err: unknown) => toLoad.forEach((c) => settle(c, undefined, err)),
+        async (err: unknown) => {
+          // A bypass read only the generations: the entries it may fall back on are read now.
+          const again = bypass
+            ? await this.entries.read(
+                orgId,
+                toLoad.map((c) => c.k),
+              )
+            : undefined;
+          toLoad.forEach((c, i) => settle(again ? { k: c.k, found: again[i] } : c, undefined, err));
+        },
       );
     }
     await Promise.all(joined);

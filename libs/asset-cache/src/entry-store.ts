@@ -61,17 +61,19 @@ export class EntryStore {
   /**
    * Generations and current entries of users of one OU, in one MGET; undefined when the store failed. A generation
    * missing from the store (expired, evicted) is unknown, never "the first": it is created with a new token (a second
-   * round trip), so no entry written before it was lost counts again.
+   * round trip), so no entry written before it was lost counts again. With `entries: false` only the generations are
+   * read: what a load that skips the cache (bypass) stores under, without decoding entries it does not serve.
    */
-  async read(orgId: string, users: readonly EntryKey[]): Promise<EntryRead[] | undefined> {
+  async read(orgId: string, users: readonly EntryKey[], { entries = true }: { entries?: boolean } = {}): Promise<EntryRead[] | undefined> {
     const genKeys = [this.keys.orgGeneration(orgId), ...users.map((u) => this.keys.userGeneration(orgId, u.userId))];
-    const r = await this.store.mget([...genKeys, ...users.map((u) => u.key)]);
+    const r = await this.store.mget(entries ? [...genKeys, ...users.map((u) => u.key)] : genKeys);
     const tokens = r && (await this.generations(genKeys, r.slice(0, genKeys.length)));
     if (!r || !tokens) return undefined;
     const gens = users.map((_, i): Generations => ({ og: tokens[0], ug: tokens[1 + i] }));
+    if (!entries) return gens.map((g) => ({ gens: g }));
     const raws = users.map((_, i) => currentEntry(r[genKeys.length + i], gens[i]));
-    const entries = await this.resolve(orgId, raws);
-    return gens.map((g, i) => ({ gens: g, entry: entries[i] }));
+    const resolved = await this.resolve(orgId, raws);
+    return gens.map((g, i) => ({ gens: g, entry: resolved[i] }));
   }
 
   /** Stores entries: the assets' details merged into the OU's hash, ids into its dictionary, then the entries (one pipeline each). */
