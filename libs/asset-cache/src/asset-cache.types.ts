@@ -49,6 +49,11 @@ export interface ReadOptions {
   bypass?: boolean;
   /** Only data loaded at or after this time (epoch ms) answers: older copies, in process or stored, are reloaded. */
   notBefore?: number;
+  /**
+   * How a background refresh-ahead of the user loads (getUserSet; the read's own loader when absent): no caller
+   * waits for it, so it may take a slower, shared road such as a batched call.
+   */
+  refreshLoad?: () => Promise<LoadedSets>;
 }
 
 export interface AssetCacheObserver {

@@ -65,6 +65,12 @@ interface UserKey extends EntryKey {
   scopeId: string;
 }
 
+/** A single read's loaders: its own, and the one a background refresh-ahead takes. */
+interface Loads {
+  load: () => Promise<LoadedSets>;
+  refresh: () => Promise<LoadedSets>;
+}
+
 /** A cold user of a batch read and what the read found for it (undefined when the store failed). */
 interface ColdUser {
   k: UserKey;
@@ -219,6 +225,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const k = this.userKey(scope.orgId, scopeId(scope.types), userId);
     const bypass = opts.bypass === true;
     const notBefore = opts.notBefore ?? Number.NEGATIVE_INFINITY;
+    const loads: Loads = { load, refresh: opts.refreshLoad ?? load };
     if (!bypass) {
       const copy = this.local.get(k.key);
       if (copy && copy.loadedAt >= notBefore) return this.reported(resultOf(k, copy, 'HIT', this.now()));
@@ -232,7 +239,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     }
     const expired = bypass ? undefined : this.local.expired(k.key);
     const reading =
-      expired && expired.entry.loadedAt >= notBefore ? this.recheck(k, expired.entry, load, notBefore) : this.resolveOne(k, load, bypass, notBefore);
+      expired && expired.entry.loadedAt >= notBefore ? this.recheck(k, expired.entry, loads, notBefore) : this.resolveOne(k, loads, bypass, notBefore);
     if (!bypass && opts.notBefore === undefined) this.reads.add(k, reading);
     return this.reported(await reading);
   }
@@ -296,7 +303,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
 
   // ---- one user ----------------------------------------------------------------------------------------------
 
-  private async resolveOne(k: UserKey, load: () => Promise<LoadedSets>, bypass: boolean, notBefore: number): Promise<CachedUserSet> {
+  private async resolveOne(k: UserKey, { load, refresh }: Loads, bypass: boolean, notBefore: number): Promise<CachedUserSet> {
     const epoch = this.local.epoch;
     const found = (await this.entries.read(k.orgId, [k], { entries: !bypass }))?.[0];
     const cached = found?.entry;
@@ -308,7 +315,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       'abff.cache.bypass': bypass,
     });
     if (!bypass && !tooOld && found && cached && now < cached.freshUntil) {
-      if (now >= refreshPoint(k.key, cached)) this.refreshAhead(k, load, found.gens);
+      if (now >= refreshPoint(k.key, cached)) this.refreshAhead(k, refresh, found.gens);
       return this.result(k, cached, 'HIT', epoch);
     }
     try {
@@ -333,12 +340,12 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
    * was loaded under (no invalidation since, none evicted) and it is before its refresh point: two small keys read
    * instead of the entry and its ids. Otherwise, or when the store does not answer, the full read.
    */
-  private async recheck(k: UserKey, entry: StoredEntry, load: () => Promise<LoadedSets>, notBefore: number): Promise<CachedUserSet> {
+  private async recheck(k: UserKey, entry: StoredEntry, loads: Loads, notBefore: number): Promise<CachedUserSet> {
     const epoch = this.local.epoch;
     const stored = await this.entries.storedGenerations(k.orgId, [k.userId]);
     const same = stored !== undefined && stored.og === entry.gens.og && stored.ugs[0] === entry.gens.ug;
     if (same && this.now() < refreshPoint(k.key, entry)) return this.result(k, entry, 'HIT', epoch);
-    return this.resolveOne(k, load, false, notBefore);
+    return this.resolveOne(k, loads, false, notBefore);
   }
 
   /** A load of the key, shared with any load of it already in flight here (single or batch). */

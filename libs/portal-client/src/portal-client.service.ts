@@ -172,12 +172,13 @@ export class PortalClient implements OnModuleDestroy {
   /**
    * One user's share of a micro-batched `users/assetList`: lookups for the same OU and type filter arriving
    * within batchWindowMs become one call (at most batchSize users); each caller gets only its own ids and
-   * those assets' details. A failure of the batch (e.g. 31404 for the OU) rejects every caller in it.
+   * those assets' details. A failure of the batch (e.g. 31404 for the OU) rejects every caller in it. `windowMs`
+   * (batchWindowMs by default) lets a caller that is in no hurry wait longer, so that more lookups share the call.
    */
-  getUserAssetsBatched(orgId: string, userId: string, resourceTypes?: string[]): Promise<SingleUserAssets> {
+  getUserAssetsBatched(orgId: string, userId: string, resourceTypes?: string[], { windowMs = this.o.batchWindowMs } = {}): Promise<SingleUserAssets> {
     // Sorted so that the same filter in any order shares one loader (and one call).
     const types = resourceTypes?.length ? [...new Set(resourceTypes)].sort() : undefined;
-    return this.loaderFor(orgId, types).load(this.o.tracer ? { userId, caller: context.active() } : { userId });
+    return this.loaderFor(orgId, types, windowMs).load(this.o.tracer ? { userId, caller: context.active() } : { userId });
   }
 
   /**
@@ -260,8 +261,8 @@ export class PortalClient implements OnModuleDestroy {
     return answer;
   }
 
-  private loaderFor(orgId: string, types: string[] | undefined): DataLoader<BatchedLookup, SingleUserAssets> {
-    const key = JSON.stringify([orgId, types ?? null]);
+  private loaderFor(orgId: string, types: string[] | undefined, windowMs: number): DataLoader<BatchedLookup, SingleUserAssets> {
+    const key = JSON.stringify([orgId, types ?? null, windowMs]);
     let loader = this.loaders.get(key);
     if (loader) {
       // Re-insert so the map stays in least-recently-used order.
@@ -272,7 +273,7 @@ export class PortalClient implements OnModuleDestroy {
     loader = new DataLoader<BatchedLookup, SingleUserAssets>((lookups) => this.loadBatch(orgId, lookups, types), {
       cache: false,
       maxBatchSize: this.o.batchSize,
-      batchScheduleFn: (run) => setTimeout(run, this.o.batchWindowMs),
+      batchScheduleFn: (run) => setTimeout(run, windowMs),
     });
     this.loaders.set(key, loader);
     if (this.loaders.size > MAX_LOADERS) this.loaders.delete(this.loaders.keys().next().value as string);

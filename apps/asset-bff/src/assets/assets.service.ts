@@ -16,10 +16,17 @@ import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
 import { assetIndexOf } from './asset-index';
 import { AssetView, view } from './asset-view';
 import { PageDecoders } from './page-decoders';
+import { loadUsersBatched } from './batch-assets.service';
 
 /** Memory bound of the prepared answers kept for hot reads, and the bookkeeping counted per answer. */
 const PREPARED_MAX_BYTES = 128 * 1024 * 1024;
 const PREPARED_OVERHEAD_BYTES = 200;
+
+/**
+ * How long a background refresh waits for others of its OU to share one users/assetList call: the entry it renews is
+ * still fresh and no caller waits, while users warmed together come due over a stretch of time, a few a second.
+ */
+const REFRESH_BATCH_WINDOW_MS = 1_000;
 
 /** What the portal said when the negative entry was stored. */
 const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is not found, or not in the organization' };
@@ -161,7 +168,7 @@ export class AssetsService {
           onLoaded?.(r);
           return r;
         },
-        { bypass, notBefore },
+        { bypass, notBefore, refreshLoad: () => loadUsersBatched(this.portal, orgId, [userId], undefined, { windowMs: REFRESH_BATCH_WINDOW_MS }) },
       );
       // Marked once the user's negative entry is stored, so the mark outlives it: the batch routes then say ORG_NOT_FOUND.
       if (orgUnknown) await this.cache.markOrgMissing(orgId);

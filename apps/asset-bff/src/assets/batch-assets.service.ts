@@ -207,16 +207,30 @@ export class BatchAssetsService {
   }
 
   /** The same through the micro-batcher, so that concurrent requests' missing users share upstream calls. */
-  private async loadBatched(orgId: string, users: string[], types: string[] | undefined): Promise<LoadedSets> {
-    const results = await Promise.all(users.map((u) => this.portal.getUserAssetsBatched(orgId, u, types)));
-    const sets: LoadedSets['sets'] = new Map();
-    const assets = new Map<string, AssetDetails>();
-    for (const r of results) {
-      sets.set(r.userId, r.found ? { assetIds: r.assetIds, total: r.assetIds.length, complete: true } : null);
-      for (const a of r.assets) if (!assets.has(a.id)) assets.set(a.id, detailsOfAsset(a));
-    }
-    return { sets, assets };
+  private loadBatched(orgId: string, users: string[], types: string[] | undefined): Promise<LoadedSets> {
+    return loadUsersBatched(this.portal, orgId, users, types);
   }
+}
+
+/**
+ * Users loaded through the portal client's micro-batcher (users/assetList shared with other lookups of the OU made
+ * within `windowMs`); a user the portal left out is not found (null).
+ */
+export async function loadUsersBatched(
+  portal: PortalClient,
+  orgId: string,
+  users: string[],
+  types: string[] | undefined,
+  opts: { windowMs?: number } = {},
+): Promise<LoadedSets> {
+  const results = await Promise.all(users.map((u) => portal.getUserAssetsBatched(orgId, u, types, opts)));
+  const sets: LoadedSets['sets'] = new Map();
+  const assets = new Map<string, AssetDetails>();
+  for (const r of results) {
+    sets.set(r.userId, r.found ? { assetIds: r.assetIds, total: r.assetIds.length, complete: true } : null);
+    for (const a of r.assets) if (!assets.has(a.id)) assets.set(a.id, detailsOfAsset(a));
+  }
+  return { sets, assets };
 }
 
 /** What the cache keeps of a users/assetList asset. */
