@@ -184,6 +184,22 @@ describe('AssetSetCache on Redis', () => {
     expect(mgets[0]).toEqual([keys.orgGeneration('org-1'), ...users.map((u) => keys.userGeneration('org-1', u))]);
   });
 
+  it('a bypass whose load fails never answers STALE with data older than its notBefore (single and batch)', async () => {
+    const prefix = uniquePrefix('core');
+    const a = await cacheOn(prefix);
+    const b = await cacheOn(prefix);
+    const portal = new FakePortal();
+    await a.getUserSets({ orgId: 'org-1' }, ['u1', 'u2'], portal.batch);
+    const notBefore = Date.now() + 1;
+    await new Promise((r) => setTimeout(r, 5));
+    const boom = new Error('portal down');
+    portal.failWith = boom;
+    await expect(b.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'), { bypass: true, notBefore })).rejects.toBe(boom);
+    await expect(b.getUserSets({ orgId: 'org-1' }, ['u1', 'u2'], portal.batch, { bypass: true, notBefore })).rejects.toBe(boom);
+    // Without the notBefore the same stored entries are the STALE answer.
+    expect((await b.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'), { bypass: true })).status).toBe('STALE');
+  });
+
   it("a batch store writes each asset's details once and sends each id to the dictionary once, though many users share them (MONITOR)", async () => {
     const prefix = uniquePrefix('core');
     const a = await cacheOn(prefix);

@@ -65,6 +65,13 @@ interface UserKey extends EntryKey {
   scopeId: string;
 }
 
+/** True for an entry loaded before a notBefore: never the answer, not even as STALE. */
+const olderThan = (entry: StoredEntry | undefined, notBefore: number): boolean => entry !== undefined && entry.loadedAt < notBefore;
+
+/** What a read found, without its entry when that is older than notBefore (the generations stay, to store under). */
+const notOlderThan = (found: EntryRead | undefined, notBefore: number): EntryRead | undefined =>
+  found && olderThan(found.entry, notBefore) ? { gens: found.gens, entry: undefined } : found;
+
 /** A single read's loaders: its own, and the one a background refresh-ahead takes. */
 interface Loads {
   load: () => Promise<LoadedSets>;
@@ -225,7 +232,6 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const k = this.userKey(scope.orgId, scopeId(scope.types), userId);
     const bypass = opts.bypass === true;
     const notBefore = opts.notBefore ?? Number.NEGATIVE_INFINITY;
-    const loads: Loads = { load, refresh: opts.refreshLoad ?? load };
     if (!bypass) {
       const copy = this.local.get(k.key);
       if (copy && copy.loadedAt >= notBefore) return this.reported(resultOf(k, copy, 'HIT', this.now()));
@@ -238,6 +244,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       }
     }
     const expired = bypass ? undefined : this.local.expired(k.key);
+    const loads: Loads = { load, refresh: opts.refreshLoad ?? load };
     const reading =
       expired && expired.entry.loadedAt >= notBefore ? this.recheck(k, expired.entry, loads, notBefore) : this.resolveOne(k, loads, bypass, notBefore);
     if (!bypass && opts.notBefore === undefined) this.reads.add(k, reading);
@@ -308,7 +315,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const found = (await this.entries.read(k.orgId, [k], { entries: !bypass }))?.[0];
     const cached = found?.entry;
     const now = this.now();
-    const tooOld = cached !== undefined && cached.loadedAt < notBefore;
+    const tooOld = olderThan(cached, notBefore);
     mark('cache.read', {
       'abff.cache.found': cached !== undefined,
       'abff.cache.fresh': cached !== undefined && now < cached.freshUntil,
@@ -326,7 +333,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       // A bypass read only the generations: the entry it may fall back on is read now.
       const prev = bypass && found ? (await this.entries.read(k.orgId, [k]))?.[0] : found;
       // Data older than a notBefore is never the answer, not even as STALE.
-      const stale = tooOld ? undefined : (this.staleResult(k, prev?.entry) ?? this.fallbackResult(k, prev));
+      const stale = olderThan(prev?.entry, notBefore) ? undefined : (this.staleResult(k, prev?.entry) ?? this.fallbackResult(k, prev));
       if (stale) {
         mark('cache.stale', { 'abff.cache.age_s': stale.ageS });
         return stale;
@@ -451,7 +458,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const cold: ColdUser[] = [];
     pending.forEach((k, i) => {
       const found = read?.[i];
-      if (found?.entry && found.entry.loadedAt < notBefore) cold.push({ k, found: { gens: found.gens, entry: undefined } });
+      if (olderThan(found?.entry, notBefore)) cold.push({ k, found: notOlderThan(found, notBefore) });
       else if (!bypass && found?.entry && now < found.entry.freshUntil) results.set(k.userId, this.result(k, found.entry, 'HIT', epoch));
       else cold.push({ k, found });
     });
@@ -491,7 +498,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
                 toLoad.map((c) => c.k),
               )
             : undefined;
-          toLoad.forEach((c, i) => settle(again ? { k: c.k, found: again[i] } : c, undefined, err));
+          toLoad.forEach((c, i) => settle(again ? { k: c.k, found: notOlderThan(again[i], notBefore) } : c, undefined, err));
         },
       );
     }
