@@ -42,6 +42,30 @@ describe('AssetSetCache fallbacks when Redis and the portal fail together', () =
     await expect(cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).rejects.toBe(boom);
   });
 
+  it("a fallback older than the read's notBefore is never its answer, with Redis gone or back empty (single and batch)", async () => {
+    const cache = await killable.makeCache({ keyPrefix: uniquePrefix('fb') });
+    await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+    await cache.getUserSets({ orgId: ORG }, ['u2', 'u3'], portal.batch);
+    // A token from a read (on any instance) after these loads: this instance's fallbacks are older than it.
+    const notBefore = Date.now() + 1;
+    await new Promise((r) => setTimeout(r, 5));
+    portal.failWith = boom;
+    const tooOld = async (): Promise<void> => {
+      await expect(cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'), { notBefore })).rejects.toBe(boom);
+      await expect(cache.getUserSets({ orgId: ORG }, ['u2', 'u3'], portal.batch, { notBefore })).rejects.toBe(boom);
+      // Without the notBefore the same fallbacks are the STALE answer.
+      expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('STALE');
+      const many = await cache.getUserSets({ orgId: ORG }, ['u2', 'u3'], portal.batch);
+      expect([...many.values()].map((r) => r.status)).toEqual(['STALE', 'STALE']);
+    };
+    await killable.redis.kill();
+    await eventually(() => cache.health() === 'down', 5_000, 'health down');
+    await tooOld();
+    await killable.redis.start();
+    await eventually(() => cache.health() === 'up', 10_000, 'health up');
+    await tooOld();
+  });
+
   it('Redis came back empty while the portal fails: still STALE; once the portal answers, a MISS then HITs', async () => {
     const cache = await killable.makeCache({ keyPrefix: uniquePrefix('fb') });
     const first = await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));

@@ -332,8 +332,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     } catch (err) {
       // A bypass read only the generations: the entry it may fall back on is read now.
       const prev = bypass && found ? (await this.entries.read(k.orgId, [k]))?.[0] : found;
-      // Data older than a notBefore is never the answer, not even as STALE.
-      const stale = olderThan(prev?.entry, notBefore) ? undefined : (this.staleResult(k, prev?.entry) ?? this.fallbackResult(k, prev));
+      const stale = this.staleOf(k, prev, notBefore);
       if (stale) {
         mark('cache.stale', { 'abff.cache.age_s': stale.ageS });
         return stale;
@@ -457,9 +456,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const now = this.now();
     const cold: ColdUser[] = [];
     pending.forEach((k, i) => {
-      const found = read?.[i];
-      if (olderThan(found?.entry, notBefore)) cold.push({ k, found: notOlderThan(found, notBefore) });
-      else if (!bypass && found?.entry && now < found.entry.freshUntil) results.set(k.userId, this.result(k, found.entry, 'HIT', epoch));
+      const found = notOlderThan(read?.[i], notBefore);
+      if (!bypass && found?.entry && now < found.entry.freshUntil) results.set(k.userId, this.result(k, found.entry, 'HIT', epoch));
       else cold.push({ k, found });
     });
     const joins = cold.map((c) => ({ c, flight: bypass ? undefined : this.loads.get(c.k.key) }));
@@ -467,7 +465,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     mark('cache.read', { 'abff.cache.users': pending.length, 'abff.cache.cold': cold.length, 'abff.cache.load': toLoad.length, 'abff.cache.bypass': bypass });
     let failure: { err: unknown } | undefined;
     const settle = (c: ColdUser, entry?: StoredEntry, err?: unknown): void => {
-      const r = entry ? this.result(c.k, entry, 'MISS', epoch) : (this.staleResult(c.k, c.found?.entry) ?? this.fallbackResult(c.k, c.found));
+      const r = entry ? this.result(c.k, entry, 'MISS', epoch) : this.staleOf(c.k, c.found, notBefore);
       if (r) results.set(c.k.userId, r);
       else failure ??= { err };
     };
@@ -498,7 +496,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
                 toLoad.map((c) => c.k),
               )
             : undefined;
-          toLoad.forEach((c, i) => settle(again ? { k: c.k, found: notOlderThan(again[i], notBefore) } : c, undefined, err));
+          toLoad.forEach((c, i) => settle(again ? { k: c.k, found: again[i] } : c, undefined, err));
         },
       );
     }
@@ -538,10 +536,19 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return resultOf(k, e, status, this.now());
   }
 
-  /** The previous entry as STALE while it is younger than its TTL + staleS. */
-  private staleResult(k: UserKey, prev: StoredEntry | undefined): CachedUserSet | undefined {
+  /**
+   * The answer of a failed load: what the store gave (`found`) as STALE, else this instance's fallback. Data older
+   * than the read's notBefore (a consistency token) is never the answer, from either.
+   */
+  private staleOf(k: UserKey, found: EntryRead | undefined, notBefore: number): CachedUserSet | undefined {
+    const current = notOlderThan(found, notBefore);
+    return this.staleResult(k, current?.entry, notBefore) ?? this.fallbackResult(k, current, notBefore);
+  }
+
+  /** The previous entry as STALE while it is younger than its TTL + staleS, unless it is older than notBefore. */
+  private staleResult(k: UserKey, prev: StoredEntry | undefined, notBefore: number): CachedUserSet | undefined {
     const now = this.now();
-    return prev && now < prev.freshUntil + this.staleMs ? resultOf(k, prev, 'STALE', now) : undefined;
+    return prev && !olderThan(prev, notBefore) && now < prev.freshUntil + this.staleMs ? resultOf(k, prev, 'STALE', now) : undefined;
   }
 
   /**
@@ -550,7 +557,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
    * 204 (it must be recorded there first), and those recorded before reached this instance over pub/sub. Once Redis
    * answers, the entry must survive the stored generations (`survivesGeneration`); one that does not is dropped.
    */
-  private fallbackResult(k: UserKey, found: EntryRead | undefined): CachedUserSet | undefined {
+  private fallbackResult(k: UserKey, found: EntryRead | undefined, notBefore: number): CachedUserSet | undefined {
     if (found?.entry) return undefined;
     const last = this.local.fallback(k.key);
     if (!last) return undefined;
@@ -558,7 +565,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       this.local.dropFallback(k.key);
       return undefined;
     }
-    return this.staleResult(k, last.entry);
+    return this.staleResult(k, last.entry, notBefore);
   }
 
   /**
