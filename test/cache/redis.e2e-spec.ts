@@ -200,6 +200,38 @@ describe('AssetSetCache on Redis', () => {
     expect((await b.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'), { bypass: true })).status).toBe('STALE');
   });
 
+  it('an entry is as old as the start of its load: a slow load never passes for newer than a faster, later one (single and batch)', async () => {
+    const prefix = uniquePrefix('core');
+    const a = await cacheOn(prefix);
+    const b = await cacheOn(prefix);
+    const portal = new FakePortal();
+    // b's load reads the portal at once (version 0), then takes long to finish.
+    const old = portal.setOf('u1');
+    let release = (): void => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = async (): Promise<LoadedSets> => {
+      await gate;
+      return { sets: new Map([['u1', old]]), assets: new Map(old.assetIds.map((id) => [id, { names: { default: id } }])) };
+    };
+    const slowRead = b.getUserSet({ orgId: 'org-1' }, 'u1', slow, { bypass: true });
+    await new Promise((r) => setTimeout(r, 5));
+    // Meanwhile the grants change and a reads them: its token is the time its load started.
+    portal.version = 1;
+    const fresh = await a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'), { bypass: true });
+    await new Promise((r) => setTimeout(r, 5));
+    release();
+    const late = await slowRead;
+    // b's load ended last and stored last, yet it counts as older than a's.
+    expect(late.set).toEqual(old);
+    expect(late.loadedAt).toBeLessThan(fresh.loadedAt);
+    const notBefore = fresh.loadedAt;
+    for (const cache of [a, b]) {
+      expect((await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'), { notBefore })).set).toEqual(portal.setOf('u1'));
+      const many = await cache.getUserSets({ orgId: 'org-1' }, ['u1'], portal.batch, { notBefore });
+      expect(many.get('u1')?.set?.assetIds).toEqual(portal.setOf('u1').assetIds);
+    }
+  });
+
   it("a batch store writes each asset's details once and sends each id to the dictionary once, though many users share them (MONITOR)", async () => {
     const prefix = uniquePrefix('core');
     const a = await cacheOn(prefix);

@@ -72,6 +72,12 @@ const olderThan = (entry: StoredEntry | undefined, notBefore: number): boolean =
 const notOlderThan = (found: EntryRead | undefined, notBefore: number): EntryRead | undefined =>
   found && olderThan(found.entry, notBefore) ? { gens: found.gens, entry: undefined } : found;
 
+/** How a load may be shared: a bypass waits on no peer's lock; a notBefore joins no load in flight, takes no older entry. */
+interface LoadOptions {
+  bypass: boolean;
+  notBefore: number;
+}
+
 /** A single read's loaders: its own, and the one a background refresh-ahead takes. */
 interface Loads {
   load: () => Promise<LoadedSets>;
@@ -327,7 +333,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     }
     try {
       // A stored entry older than notBefore is replaced as a bypass would (no waiting on a peer that may store the same).
-      const { entry, fromPeer } = await this.loadOne(k, load, found?.gens, bypass || tooOld);
+      const { entry, fromPeer } = await this.loadOne(k, load, found?.gens, { bypass: bypass || tooOld, notBefore });
       return this.result(k, entry, fromPeer ? 'HIT' : 'MISS', epoch);
     } catch (err) {
       // A bypass read only the generations: the entry it may fall back on is read now.
@@ -354,15 +360,18 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return this.resolveOne(k, loads, false, notBefore);
   }
 
-  /** A load of the key, shared with any load of it already in flight here (single or batch). */
-  private async loadOne(k: UserKey, load: () => Promise<LoadedSets>, gens: Generations | undefined, bypass: boolean): Promise<LoadResult> {
-    const flight = this.loads.get(k.key);
+  /**
+   * A load of the key, shared with any load of it already in flight here (single or batch), unless the read has a
+   * notBefore: a load in flight may have read the portal before it.
+   */
+  private async loadOne(k: UserKey, load: () => Promise<LoadedSets>, gens: Generations | undefined, opts: LoadOptions): Promise<LoadResult> {
+    const flight = opts.notBefore === Number.NEGATIVE_INFINITY ? this.loads.get(k.key) : undefined;
     if (flight) {
       mark('cache.joined_load');
       this.observer.onCoalesced?.();
       return { entry: await flight, fromPeer: false };
     }
-    const loading = this.lockedLoad(k, load, gens, bypass);
+    const loading = this.lockedLoad(k, load, gens, opts);
     this.loads.add(
       k,
       loading.then((r) => r.entry),
@@ -371,11 +380,16 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Loads under the cross-instance lock, or takes the result its holder stored meanwhile. */
-  private async lockedLoad(k: UserKey, load: () => Promise<LoadedSets>, gens: Generations | undefined, bypass: boolean): Promise<LoadResult> {
+  private async lockedLoad(
+    k: UserKey,
+    load: () => Promise<LoadedSets>,
+    gens: Generations | undefined,
+    { bypass, notBefore }: LoadOptions,
+  ): Promise<LoadResult> {
     // Bypass never waits; without generations (store down) or a shared store there is nothing to wait on.
     if (bypass || !gens || !this.store.shared) return { entry: await this.loadAndStore(k, load, gens), fromPeer: false };
     const lockKey = this.keys.lock(k.orgId, k.scopeId, k.userId);
-    const got = await this.lock.waitOrTake(lockKey, () => this.freshEntry(k));
+    const got = await this.lock.waitOrTake(lockKey, () => this.freshEntry(k, notBefore));
     if ('found' in got) {
       mark('cache.loaded_by_peer');
       return { entry: got.found, fromPeer: true };
@@ -389,6 +403,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const release = async (): Promise<void> => {
       if (lease) await this.lock.release(lease.key, lease.token);
     };
+    // An entry is as old as the start of its load: the portal may have been read at once, long before the load ended.
+    const loadedAt = this.now();
     let loaded: LoadedSets;
     try {
       loaded = await load();
@@ -396,7 +412,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       await release();
       throw err;
     }
-    const entry = this.newEntry(loaded.sets.get(k.userId) ?? null, gens, this.now());
+    const entry = this.newEntry(loaded.sets.get(k.userId) ?? null, gens, loadedAt);
     const store = (): Promise<void> => (gens ? this.entries.write(k.orgId, [[k.key, entry]], loaded.assets) : Promise.resolve()).finally(release);
     if ((entry.set?.assetIds.length ?? 0) < BACKGROUND_STORE_MIN_ASSETS) {
       await store();
@@ -407,10 +423,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return entry;
   }
 
-  /** The key's entry when the store holds a fresh one. */
-  private async freshEntry(k: UserKey): Promise<StoredEntry | undefined> {
+  /** The key's entry when the store holds a fresh one, not older than notBefore. */
+  private async freshEntry(k: UserKey, notBefore: number): Promise<StoredEntry | undefined> {
     const entry = (await this.entries.read(k.orgId, [k]))?.[0]?.entry;
-    return entry && this.now() < entry.freshUntil ? entry : undefined;
+    return entry && this.now() < entry.freshUntil && !olderThan(entry, notBefore) ? entry : undefined;
   }
 
   /**
@@ -460,7 +476,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       if (!bypass && found?.entry && now < found.entry.freshUntil) results.set(k.userId, this.result(k, found.entry, 'HIT', epoch));
       else cold.push({ k, found });
     });
-    const joins = cold.map((c) => ({ c, flight: bypass ? undefined : this.loads.get(c.k.key) }));
+    // A load in flight may have read the portal before a notBefore: such a batch loads its own.
+    const joinable = !bypass && notBefore === Number.NEGATIVE_INFINITY;
+    const joins = cold.map((c) => ({ c, flight: joinable ? this.loads.get(c.k.key) : undefined }));
     const toLoad = joins.filter((j) => !j.flight).map((j) => j.c);
     mark('cache.read', { 'abff.cache.users': pending.length, 'abff.cache.cold': cold.length, 'abff.cache.load': toLoad.length, 'abff.cache.bypass': bypass });
     let failure: { err: unknown } | undefined;
@@ -506,8 +524,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
 
   /** Loads the users and stores their entries (when the read found their generations); a user the loader omits is "not found". */
   private async loadBatch(orgId: string, cold: ColdUser[], loadMissing: (missing: string[]) => Promise<LoadedSets>): Promise<StoredEntry[]> {
-    const loaded = await loadMissing(cold.map((c) => c.k.userId));
     const loadedAt = this.now();
+    const loaded = await loadMissing(cold.map((c) => c.k.userId));
     const entries = cold.map((c) => this.newEntry(loaded.sets.get(c.k.userId) ?? null, c.found?.gens, loadedAt));
     if (cold.every((c) => c.found))
       await this.entries.write(
