@@ -360,12 +360,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return this.resolveOne(k, loads, false, notBefore);
   }
 
-  /**
-   * A load of the key, shared with any load of it already in flight here (single or batch), unless the read has a
-   * notBefore: a load in flight may have read the portal before it.
-   */
+  /** A load of the key, shared with any load of it already in flight here (single or batch) that the read may share. */
   private async loadOne(k: UserKey, load: () => Promise<LoadedSets>, gens: Generations | undefined, opts: LoadOptions): Promise<LoadResult> {
-    const flight = opts.notBefore === Number.NEGATIVE_INFINITY ? this.loads.get(k.key) : undefined;
+    const flight = this.sharedLoad(k, opts.notBefore);
     if (flight) {
       mark('cache.joined_load');
       this.observer.onCoalesced?.();
@@ -377,6 +374,11 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       loading.then((r) => r.entry),
     );
     return loading;
+  }
+
+  /** The key's load in flight here, if a read may share it: not with a notBefore (that load may have read the portal before it). */
+  private sharedLoad(k: UserKey, notBefore: number): Promise<StoredEntry> | undefined {
+    return notBefore === Number.NEGATIVE_INFINITY ? this.loads.get(k.key) : undefined;
   }
 
   /** Loads under the cross-instance lock, or takes the result its holder stored meanwhile. */
@@ -476,9 +478,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       if (!bypass && found?.entry && now < found.entry.freshUntil) results.set(k.userId, this.result(k, found.entry, 'HIT', epoch));
       else cold.push({ k, found });
     });
-    // A load in flight may have read the portal before a notBefore: such a batch loads its own.
-    const joinable = !bypass && notBefore === Number.NEGATIVE_INFINITY;
-    const joins = cold.map((c) => ({ c, flight: joinable ? this.loads.get(c.k.key) : undefined }));
+    const joins = cold.map((c) => ({ c, flight: bypass ? undefined : this.sharedLoad(c.k, notBefore) }));
     const toLoad = joins.filter((j) => !j.flight).map((j) => j.c);
     mark('cache.read', { 'abff.cache.users': pending.length, 'abff.cache.cold': cold.length, 'abff.cache.load': toLoad.length, 'abff.cache.bypass': bypass });
     let failure: { err: unknown } | undefined;
