@@ -171,7 +171,8 @@ export class BatchAssetsService {
   ): Promise<Map<string, CachedUserSet>> {
     if (await this.cache.isOrgMissing(orgId)) throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
     const loader = async (missing: string[]): Promise<LoadedSets> => {
-      const r = batched ? await this.loadBatched(orgId, missing, types) : await this.load(orgId, missing, types);
+      // Batched: through the micro-batcher, so that concurrent requests' missing users share upstream calls.
+      const r = batched ? await loadUsersBatched(this.portal, orgId, missing, types) : await this.load(orgId, missing, types);
       if (read) for (const [id, d] of r.assets) read.loaded.set(id, d);
       return r;
     };
@@ -204,11 +205,6 @@ export class BatchAssetsService {
     // A user the portal left out is not in the OU: cached as not found, so a single-user read answers 404.
     for (const userId of r.leftOut ?? []) sets.set(userId, null);
     return { sets, assets: detailsMap(r.assets) };
-  }
-
-  /** The same through the micro-batcher, so that concurrent requests' missing users share upstream calls. */
-  private loadBatched(orgId: string, users: string[], types: string[] | undefined): Promise<LoadedSets> {
-    return loadUsersBatched(this.portal, orgId, users, types);
   }
 }
 
