@@ -1,5 +1,15 @@
 import Redis from 'ioredis';
-import { AssetCacheOptions, AssetSetCache, CachedUserSet, CacheKeys, LoadedSets, RECHECK_GRACE_MS, scopeId } from '@app/asset-cache';
+import {
+  AssetCacheOptions,
+  AssetSetCache,
+  CachedUserSet,
+  CacheKeys,
+  CacheUnavailableError,
+  INVALIDATION_ECHO_WAIT_MS,
+  LoadedSets,
+  RECHECK_GRACE_MS,
+  scopeId,
+} from '@app/asset-cache';
 import { SlowLink } from '../support/slow-link';
 import { describeCoreSuite } from './support/core-suite';
 import { eventually, FakePortal, JumpClock, recordingLogger, uniquePrefix } from './support/fake-portal';
@@ -87,6 +97,45 @@ describe('AssetSetCache on Redis', () => {
       expect(rb.set?.assetIds).toEqual(ra.set?.assetIds);
     } finally {
       // The caches first: the link's sockets are theirs.
+      await closeMade();
+      await link.stop();
+    }
+  });
+
+  it('an invalidation resolves only once its pub/sub message came back: a PUBLISH that Redis takes late still reaches the other instance first', async () => {
+    // B's PUBLISH reaches Redis 600 ms late (its reply times out after 250 ms); A keeps an in-process copy.
+    const link = new SlowLink({ host: '127.0.0.1', port: TEST_REDIS_PORT }, 0, { pattern: /publish/i, ms: 600 });
+    await link.start();
+    const prefix = uniquePrefix('core');
+    const a = await cacheOn(prefix, SHARED_REDIS_URL, { localTtlMs: 60_000 });
+    const b = await cacheOn(prefix, `redis://127.0.0.1:${link.port}`, { redisTimeoutMs: 250 });
+    try {
+      const portal = new FakePortal();
+      const before = await a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+      expect((await a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'))).status).toBe('HIT');
+      portal.version++;
+      await b.invalidateUser('org-1', 'u1');
+      // No pause: the next read after the invalidation resolved must not find A's copy.
+      const after = await a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+      expect(after.status).toBe('MISS');
+      expect(after.set?.assetIds).toEqual(portal.setOf('u1').assetIds);
+      expect(after.set?.assetIds).not.toEqual(before.set?.assetIds);
+      expect(portal.count).toBe(2);
+    } finally {
+      await closeMade();
+      await link.stop();
+    }
+  });
+
+  it('an invalidation whose pub/sub message does not come back in time throws CacheUnavailableError (never claims every instance heard it)', async () => {
+    const link = new SlowLink({ host: '127.0.0.1', port: TEST_REDIS_PORT }, 0, { pattern: /publish/i, ms: INVALIDATION_ECHO_WAIT_MS + 1_000 });
+    await link.start();
+    const prefix = uniquePrefix('core');
+    const b = await cacheOn(prefix, `redis://127.0.0.1:${link.port}`, { redisTimeoutMs: 250 });
+    try {
+      await expect(b.invalidateUser('org-1', 'u1')).rejects.toBeInstanceOf(CacheUnavailableError);
+      await expect(b.invalidateOrg('org-1')).rejects.toBeInstanceOf(CacheUnavailableError);
+    } finally {
       await closeMade();
       await link.stop();
     }

@@ -1,9 +1,17 @@
 import { createConnection, createServer, Server, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports';
+
+/** Requests to hold on their way to the server: a chunk whose text matches `pattern` waits `ms`, and so does all after it. */
+export interface HeldRequests {
+  pattern: RegExp;
+  ms: number;
+}
 
 /**
  * A TCP relay to a real server that delays everything the server sends back by `delayMs` (order kept):
  * a slow network or a client too busy to read its replies, as another instance of the service sees it.
+ * With `hold`, matching requests reach the server late (order kept): a server that stalls on one command.
  */
 export class SlowLink {
   private server?: Server;
@@ -13,6 +21,7 @@ export class SlowLink {
   constructor(
     private readonly target: { host: string; port: number },
     private readonly delayMs: number,
+    private readonly hold?: HeldRequests,
   ) {}
 
   async start(): Promise<void> {
@@ -20,7 +29,14 @@ export class SlowLink {
     this.server = createServer((client) => {
       const upstream = createConnection(this.target);
       this.sockets.add(client).add(upstream);
-      client.on('data', (d) => upstream.write(d));
+      let sent = Promise.resolve();
+      client.on('data', (d: Buffer) => {
+        const wait = this.hold?.pattern.test(d.toString('latin1')) ? this.hold.ms : 0;
+        sent = sent.then(async () => {
+          if (wait > 0) await sleep(wait);
+          if (!upstream.destroyed) upstream.write(d);
+        });
+      });
       upstream.on('data', (d) => {
         setTimeout(() => {
           if (!client.destroyed) client.write(d);

@@ -15,6 +15,11 @@ export const DEFAULT_LOCK_TTL_MS = 5_000;
 /** Default bound on one Redis command before it counts as failed. */
 export const DEFAULT_REDIS_TIMEOUT_MS = 250;
 
+/**
+ * Longest wait for an invalidation's own pub/sub message to come back before it is answered as failed: well above
+ * a command's timeout, since a PUBLISH whose reply timed out may still be delivered late.
+ */
+export const INVALIDATION_ECHO_WAIT_MS = 2_000;
 /** How often a waiter looks for the lock holder's result. */
 export const LOCK_POLL_MS = 25;
 /**

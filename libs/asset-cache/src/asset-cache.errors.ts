@@ -1,9 +1,9 @@
-/** Thrown by an invalidation that Redis did not record (unreachable or slow): the caller should answer 503 and retry. */
+/** Thrown by an invalidation that Redis did not record or did not confirm to every instance (unreachable or slow): answer 503, retry. */
 export class CacheUnavailableError extends Error {
   readonly code = 'CACHE_UNAVAILABLE';
 
   constructor() {
-    super('The shared cache is unreachable; the invalidation was applied to this instance only');
+    super('The shared cache did not record the invalidation, or did not confirm it reached every instance');
     this.name = 'CacheUnavailableError';
   }
 }

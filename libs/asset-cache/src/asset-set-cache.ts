@@ -288,20 +288,25 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return this.entries.details(orgId, ids);
   }
 
-  /** Makes the next read of every scope of the user a miss, on every instance; throws CacheUnavailableError if Redis did not take it. */
+  /**
+   * Makes the next read of every scope of the user a miss, on every instance; throws CacheUnavailableError if Redis
+   * did not take it or its pub/sub message did not come back (other instances' copies may not have heard of it).
+   */
   async invalidateUser(orgId: string, userId: string): Promise<void> {
     this.forget({ orgId, userId });
-    const ok = await this.entries.invalidateUser(orgId, userId);
-    await this.bus.publish({ orgId, userId });
-    if (!ok) throw new CacheUnavailableError();
+    await this.announce({ orgId, userId }, await this.entries.invalidateUser(orgId, userId));
   }
 
-  /** Makes the next read of every user of the OU a miss, on every instance, in O(1); throws CacheUnavailableError if Redis did not take it. */
+  /** Makes the next read of every user of the OU a miss, on every instance, in O(1); throws as invalidateUser does. */
   async invalidateOrg(orgId: string): Promise<void> {
     this.forget({ orgId });
-    const ok = await this.entries.invalidateOrg(orgId);
-    await this.bus.publish({ orgId });
-    if (!ok) throw new CacheUnavailableError();
+    await this.announce({ orgId }, await this.entries.invalidateOrg(orgId));
+  }
+
+  /** Publishes an invalidation (also one the store did not record: instances that hear it drop their copies); throws unless recorded and heard. */
+  private async announce(inv: Invalidation, recorded: boolean): Promise<void> {
+    const heard = await this.bus.publish(inv, { awaitEcho: recorded });
+    if (!recorded || !heard) throw new CacheUnavailableError();
   }
 
   /** Remembers for negativeTtlS that the portal does not know the OU. */

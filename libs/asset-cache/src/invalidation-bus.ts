@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { INVALIDATION_ECHO_WAIT_MS } from './asset-cache.constants';
 import { AssetCacheLogger } from './asset-cache.types';
 import { CacheDriver } from './drivers/cache-driver';
 
-/** Longest wait for this instance's own invalidation message to come back through Redis pub/sub. */
-const INVALIDATION_ECHO_WAIT_MS = 250;
 /** Bytes of randomness that tell this instance's messages apart. */
 const NONCE_BYTES = 8;
 
@@ -24,7 +23,7 @@ interface Message {
 /**
  * Invalidations carried to every instance's in-process copies over pub/sub. A publisher waits for its own message
  * to come back: by then Redis has handed it to every subscriber, so a read sent to another instance after the
- * DELETE answered finds no old copy.
+ * DELETE answered finds no old copy. Without the echo nothing says the others heard it, so the DELETE fails.
  */
 export class InvalidationBus {
   /** Invalidations this instance published and is waiting to receive back, by nonce. */
@@ -41,14 +40,19 @@ export class InvalidationBus {
     await this.store.subscribe(this.channel, (raw) => this.receive(raw, onInvalidation), onResync);
   }
 
-  /** Publishes and waits (at most INVALIDATION_ECHO_WAIT_MS) for the echo; without a shared store there is no one to wait for. */
-  async publish(inv: Invalidation): Promise<void> {
+  /**
+   * Publishes and waits (at most INVALIDATION_ECHO_WAIT_MS) for the echo: true once it came back, false when it did
+   * not or `awaitEcho` is false. The wait does not depend on PUBLISH's reply: one that timed out here may still reach
+   * Redis and the others later. Without a shared store there is no one to wait for.
+   */
+  async publish(inv: Invalidation, { awaitEcho = true }: { awaitEcho?: boolean } = {}): Promise<boolean> {
     const nonce = randomBytes(NONCE_BYTES).toString('hex');
-    const echoed = new Promise<void>((resolve) => this.echoes.set(nonce, resolve));
+    const echoed = new Promise<boolean>((resolve) => this.echoes.set(nonce, () => resolve(true)));
     const message: Message = { o: inv.orgId, u: inv.userId, n: nonce };
-    const sent = await this.store.publish(this.channel, JSON.stringify(message));
-    if (sent && this.store.shared) await Promise.race([echoed, sleep(INVALIDATION_ECHO_WAIT_MS)]);
+    await this.store.publish(this.channel, JSON.stringify(message));
+    const heard = !this.store.shared || (awaitEcho && (await Promise.race([echoed, sleep(INVALIDATION_ECHO_WAIT_MS, false)])));
     this.echoes.delete(nonce);
+    return heard;
   }
 
   private receive(raw: string, onInvalidation: (inv: Invalidation) => void): void {

@@ -20,13 +20,15 @@ export class CacheAdminService {
     return this.unlessUnavailable(this.cache.invalidateOrg(orgId));
   }
 
-  /** A 204 would claim an invalidation Redis did not record: answer 503 instead (the local copy is dropped either way). */
+  /** A 204 would claim an invalidation Redis did not record, or one other instances may not have heard: answer 503 instead. */
   private async unlessUnavailable(p: Promise<void>): Promise<void> {
     try {
       await p;
     } catch (err) {
       if (err instanceof CacheUnavailableError) {
-        throw new AppException(ErrorCode.CacheUnavailable, 'Redis did not record the invalidation; retry', { retryAfterS: RETRY_AFTER_S });
+        throw new AppException(ErrorCode.CacheUnavailable, 'Redis did not record the invalidation, or did not confirm it reached every instance; retry', {
+          retryAfterS: RETRY_AFTER_S,
+        });
       }
       throw err;
     }
