@@ -127,6 +127,31 @@ describe('AssetSetCache on Redis', () => {
     }
   });
 
+  it('a read takes no copy before the I/O of its turn is handled: an invalidation handled later in that turn drops the copy first', async () => {
+    // An invalidation message that reached the process before a read's request may be handled after it in the
+    // same turn of the event loop; invalidateUser drops this instance's copy synchronously, as that handler does.
+    const prefix = uniquePrefix('core');
+    const a = await cacheOn(prefix, SHARED_REDIS_URL, { localTtlMs: 60_000 });
+    const portal = new FakePortal();
+    const before = await a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+    expect((await a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'))).status).toBe('HIT');
+    portal.version++;
+    const read = a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+    const invalidated = a.invalidateUser('org-1', 'u1');
+    const after = await read;
+    await invalidated;
+    expect(after.status).toBe('MISS');
+    expect(after.set?.assetIds).toEqual(portal.setOf('u1').assetIds);
+    expect(after.set?.assetIds).not.toEqual(before.set?.assetIds);
+    // A batch read waits the same way.
+    const batchRead = a.getUserSets({ orgId: 'org-1' }, ['u1'], portal.batch);
+    const again = a.invalidateUser('org-1', 'u1');
+    const batch = await batchRead;
+    await again;
+    expect(batch.get('u1')?.status).toBe('MISS');
+    expect(portal.count).toBe(3);
+  });
+
   it('an invalidation whose pub/sub message does not come back in time throws CacheUnavailableError (never claims every instance heard it)', async () => {
     const link = new SlowLink({ host: '127.0.0.1', port: TEST_REDIS_PORT }, 0, { pattern: /publish/i, ms: INVALIDATION_ECHO_WAIT_MS + 1_000 });
     await link.start();

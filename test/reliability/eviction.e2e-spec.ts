@@ -12,7 +12,7 @@ const JUNK_PER_ROUND = 8;
 const FILLER_PAUSE_MS = 5;
 /** The test profile's o1 users u0005..u0020 hold 10 assets each: u00k holds o1-a((k-5)*10+1) .. o1-a((k-5)*10+10). */
 const USERS = Array.from({ length: 16 }, (_, i) => `u${String(i + 5).padStart(4, '0')}`);
-const REVOKES_PER_USER = 3;
+const REVOKES_PER_USER = 9;
 const firstAsset = (user: string): number => (Number(user.slice(1)) - 5) * 10 + 1;
 const assetId = (n: number): string => `o1-a${String(n).padStart(4, '0')}`;
 

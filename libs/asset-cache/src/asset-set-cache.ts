@@ -125,6 +125,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private readonly reads = new Flights<CachedUserSet>();
   private readonly loads = new Flights<StoredEntry>();
   private readonly refreshing = new Set<string>();
+  /** The end of the current event-loop turn, while reads wait for it (see turnDone). */
+  private turnEnd?: Promise<void>;
   private readonly observer: AssetCacheObserver;
   private readonly logger: AssetCacheLogger;
   private readonly now: () => number;
@@ -224,7 +226,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return dropped;
   }
 
-  /** The in-process copy of a user set, synchronously, when one lives and `usable` accepts it (then it counts as a HIT). */
+  /** The in-process copy of a user set, synchronously, when one lives and `usable` accepts it (then it counts as a HIT); for inspection, it does not wait as reads do (turnDone). */
   peekUserSet(scope: UserSetScope, userId: string, usable: (r: CachedUserSet) => boolean = () => true): CachedUserSet | undefined {
     const k = this.userKey(scope.orgId, scopeId(scope.types), userId);
     const copy = this.local.get(k.key);
@@ -233,13 +235,33 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return this.reported(r);
   }
 
+  /**
+   * Resolves once this turn of the event loop has handled all the I/O it received: a read takes no copy and joins
+   * no read in flight before then. An invalidation message that reached this process before a read's request may
+   * still be handled after it within one turn (the kernel does not hand over ready sockets in arrival order), and
+   * setImmediate callbacks run after all of a turn's I/O. Every read of one turn shares one wait.
+   */
+  private turnDone(): Promise<void> {
+    this.turnEnd ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.turnEnd = undefined;
+        resolve();
+      }),
+    );
+    return this.turnEnd;
+  }
+
   /** One user's set, read through the cache; `load` runs at most once per cold key across instances. */
   async getUserSet(scope: UserSetScope, userId: string, load: () => Promise<LoadedSets>, opts: ReadOptions = {}): Promise<CachedUserSet> {
     const k = this.userKey(scope.orgId, scopeId(scope.types), userId);
     const bypass = opts.bypass === true;
     const notBefore = opts.notBefore ?? Number.NEGATIVE_INFINITY;
     if (!bypass) {
-      const copy = this.local.get(k.key);
+      let copy = this.local.get(k.key);
+      if ((copy || this.reads.has(k.key)) && this.store.shared) {
+        await this.turnDone();
+        copy = this.local.get(k.key);
+      }
       if (copy && copy.loadedAt >= notBefore) return this.reported(resultOf(k, copy, 'HIT', this.now()));
       // A read in flight may bring older data than a notBefore asks for: such a read goes its own way.
       const joined = opts.notBefore === undefined ? this.reads.get(k.key) : undefined;
@@ -266,6 +288,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   ): Promise<Map<string, CachedUserSet>> {
     const sid = scopeId(scope.types);
     const users = [...new Set(userIds)].map((u) => this.userKey(scope.orgId, sid, u));
+    if (!opts.bypass && this.store.shared) await this.turnDone();
     const results = new Map<string, CachedUserSet>();
     const now = this.now();
     const notBefore = opts.notBefore ?? Number.NEGATIVE_INFINITY;
