@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import {
   AssetCacheOptions,
@@ -28,6 +29,11 @@ const clients: Redis[] = [];
 async function closeMade(): Promise<void> {
   await Promise.all(made.splice(0).map((c) => c.close()));
   for (const c of clients.splice(0)) c.disconnect();
+}
+
+/** Client ids in the output of CLIENT LIST. */
+function pubsubClientIds(list: string): string[] {
+  return [...list.matchAll(/^id=(\d+) /gm)].map((m) => m[1]);
 }
 
 /** A plain client on the shared Redis (to look at keys behind the caches' backs); disconnected after the test. */
@@ -150,6 +156,39 @@ describe('AssetSetCache on Redis', () => {
     await again;
     expect(batch.get('u1')?.status).toBe('MISS');
     expect(portal.count).toBe(3);
+  });
+
+  it('an instance whose subscription dropped answers from Redis, not from its copies, until it is subscribed again', async () => {
+    const prefix = uniquePrefix('core');
+    const raw = rawClient();
+    const a = await cacheOn(prefix, SHARED_REDIS_URL, { localTtlMs: 60_000 });
+    // The pub/sub connections open now: a's (and none of b's, made after).
+    const aSubscribers = pubsubClientIds(String(await raw.call('CLIENT', 'LIST', 'TYPE', 'pubsub')));
+    const b = await cacheOn(prefix);
+    const portal = new FakePortal();
+    const before = await a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+    portal.version++;
+    for (const id of aSubscribers) await raw.call('CLIENT', 'KILL', 'ID', id);
+    // a sees its connection close at once and subscribes again only after its reconnect delay (100 ms).
+    await sleep(30);
+    await b.invalidateUser('org-1', 'u1');
+    const after = await a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+    expect(after.status).toBe('MISS');
+    expect(after.set?.assetIds).toEqual(portal.setOf('u1').assetIds);
+    expect(after.set?.assetIds).not.toEqual(before.set?.assetIds);
+    // Subscribed again, a answers from its copy again: a read that sends no MGET.
+    const mgets = async (): Promise<number> => Number(/cmdstat_mget:calls=(\d+)/.exec(String(await raw.info('commandstats')))?.[1] ?? 0);
+    await eventually(
+      async () => {
+        await a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+        const n = await mgets();
+        await a.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
+        return (await mgets()) === n;
+      },
+      5_000,
+      'a read answered from the copy',
+    );
+    expect(portal.count).toBe(2);
   });
 
   it('an invalidation whose pub/sub message does not come back in time throws CacheUnavailableError (never claims every instance heard it)', async () => {

@@ -4,7 +4,7 @@
 export const DEFAULT_KEY_PREFIX = 'abff';
 /** Default TTL spread: up to 10% shorter, so keys loaded together do not expire together. */
 export const DEFAULT_TTL_JITTER = 0.1;
-/** Default lifetime of the in-process copy in front of Redis: short, because it is the window in which a lost invalidation message could still serve an old set. */
+/** Default lifetime of the in-process copy in front of Redis: short, it bounds how long a copy outlives an invalidation this instance could not hear (cut off from a Redis others reach). */
 export const DEFAULT_LOCAL_TTL_MS = 1_000;
 /** Default number of user sets kept in the in-process copy. */
 export const DEFAULT_LOCAL_MAX_ENTRIES = 10_000;

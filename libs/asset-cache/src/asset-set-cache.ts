@@ -251,12 +251,21 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return this.turnEnd;
   }
 
+  /**
+   * Whether in-process copies and reads in flight may answer: while subscribed (no invalidation passes this instance
+   * unseen), or while Redis does not answer at all (then no invalidation can be answered 204, see invariant 7).
+   * Between a lost subscription and the next, with Redis answering, reads go to Redis.
+   */
+  private copiesUsable(): boolean {
+    return this.bus.listening || this.store.health() === 'down';
+  }
+
   /** One user's set, read through the cache; `load` runs at most once per cold key across instances. */
   async getUserSet(scope: UserSetScope, userId: string, load: () => Promise<LoadedSets>, opts: ReadOptions = {}): Promise<CachedUserSet> {
     const k = this.userKey(scope.orgId, scopeId(scope.types), userId);
     const bypass = opts.bypass === true;
     const notBefore = opts.notBefore ?? Number.NEGATIVE_INFINITY;
-    if (!bypass) {
+    if (!bypass && this.copiesUsable()) {
       let copy = this.local.get(k.key);
       if ((copy || this.reads.has(k.key)) && this.store.shared) {
         await this.turnDone();
@@ -271,7 +280,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         return this.reported({ ...(await joined) });
       }
     }
-    const expired = bypass ? undefined : this.local.expired(k.key);
+    const expired = bypass || !this.copiesUsable() ? undefined : this.local.expired(k.key);
     const loads: Loads = { load, refresh: opts.refreshLoad ?? load };
     const reading =
       expired && expired.entry.loadedAt >= notBefore ? this.recheck(k, expired.entry, loads, notBefore) : this.resolveOne(k, loads, bypass, notBefore);
@@ -292,8 +301,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const results = new Map<string, CachedUserSet>();
     const now = this.now();
     const notBefore = opts.notBefore ?? Number.NEGATIVE_INFINITY;
+    const copies = !opts.bypass && this.copiesUsable();
     const pending = users.filter((k) => {
-      const local = opts.bypass ? undefined : this.local.get(k.key);
+      const local = copies ? this.local.get(k.key) : undefined;
       const copy = local && local.loadedAt >= notBefore ? local : undefined;
       if (copy) results.set(k.userId, resultOf(k, copy, 'HIT', now));
       return !copy;

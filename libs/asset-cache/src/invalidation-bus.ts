@@ -28,6 +28,7 @@ interface Message {
 export class InvalidationBus {
   /** Invalidations this instance published and is waiting to receive back, by nonce. */
   private readonly echoes = new Map<string, () => void>();
+  private subscribed = false;
 
   constructor(
     private readonly store: CacheDriver,
@@ -35,9 +36,21 @@ export class InvalidationBus {
     private readonly logger: AssetCacheLogger,
   ) {}
 
+  /** True while every invalidation published reaches this instance: subscribed (or no shared store: nothing to miss). */
+  get listening(): boolean {
+    return !this.store.shared || this.subscribed;
+  }
+
   /** Calls `onInvalidation` for every message; `onResync` when (re)subscribed, since messages may have been missed. */
   async subscribe(onInvalidation: (inv: Invalidation) => void, onResync: () => void): Promise<void> {
-    await this.store.subscribe(this.channel, (raw) => this.receive(raw, onInvalidation), onResync);
+    await this.store.subscribe(this.channel, {
+      message: (raw) => this.receive(raw, onInvalidation),
+      resync: () => {
+        this.subscribed = true;
+        onResync();
+      },
+      lost: () => (this.subscribed = false),
+    });
   }
 
   /**
@@ -50,7 +63,11 @@ export class InvalidationBus {
     const echoed = new Promise<boolean>((resolve) => this.echoes.set(nonce, () => resolve(true)));
     const message: Message = { o: inv.orgId, u: inv.userId, n: nonce };
     await this.store.publish(this.channel, JSON.stringify(message));
-    const heard = !this.store.shared || (awaitEcho && (await Promise.race([echoed, sleep(INVALIDATION_ECHO_WAIT_MS, false)])));
+    // The timer is cancelled once the echo came, so that it holds no closing process for the rest of the wait.
+    const timer = new AbortController();
+    const timedOut = sleep(INVALIDATION_ECHO_WAIT_MS, false, { signal: timer.signal }).catch(() => false);
+    const heard = !this.store.shared || (awaitEcho && (await Promise.race([echoed, timedOut])));
+    timer.abort();
     this.echoes.delete(nonce);
     return heard;
   }

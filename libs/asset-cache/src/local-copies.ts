@@ -29,8 +29,8 @@ export interface LocalCopiesOptions {
 
 /**
  * In-process copies of stored entries, in front of the store. A copy lives at most `ttlMs` (and never past its
- * entry's refresh point, so refresh-ahead still runs through the store): an invalidation whose pub/sub message
- * was lost is served no longer than that, since the next read checks the store's generations (the cache's
+ * entry's refresh point, so refresh-ahead still runs through the store): an invalidation this instance could not
+ * hear is served no longer than that, since the next read checks the store's generations (the cache's
  * `recheck`: the same generations give the copy a new lifetime, without reading the entry). Invalidations
  * seen here drop copies at once; a load that started before one must not leave a copy (see `epoch`).
  *

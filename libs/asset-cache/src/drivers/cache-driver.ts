@@ -41,8 +41,15 @@ export interface CacheDriver {
   unlock(key: string, token: string): Promise<void>;
   /** Broadcasts to every subscriber; false when the store failed. */
   publish(channel: string, message: string): Promise<boolean>;
-  /** Subscribes; `onResync` runs when the subscription (re)connects, since messages may have been missed. */
-  subscribe(channel: string, onMessage: (message: string) => void, onResync: () => void): Promise<void>;
+  /** Subscribes and keeps the subscription (see SubscriptionHandlers). */
+  subscribe(channel: string, on: SubscriptionHandlers): Promise<void>;
+}
+
+/** What a subscription reports: each message; `resync` once (re)subscribed, since messages may have been missed; `lost` when its connection drops. */
+export interface SubscriptionHandlers {
+  message: (message: string) => void;
+  resync: () => void;
+  lost: () => void;
 }
 
 /** Field names of the OU id dictionary hash (asset ids never start with '@'). */

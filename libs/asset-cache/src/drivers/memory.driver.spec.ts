@@ -83,7 +83,7 @@ describe('MemoryDriver', () => {
 
   it('delivers published messages to in-process subscribers and reports no Redis health', async () => {
     const got: string[] = [];
-    await d.subscribe('ch', (m) => got.push(m));
+    await d.subscribe('ch', { message: (m) => got.push(m), resync: () => undefined, lost: () => undefined });
     expect(await d.publish('ch', 'hello')).toBe(true);
     expect(got).toEqual(['hello']);
     expect(d.health()).toBe('none');

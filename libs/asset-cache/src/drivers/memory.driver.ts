@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { CacheHealth } from '../asset-cache.types';
 import { isTypedDetails } from '../entry-codec';
-import { CacheDriver, DICT_COUNTER_FIELD, DICT_EPOCH_FIELD, dictIdField, dictIndexField, WriteOp } from './cache-driver';
+import { CacheDriver, DICT_COUNTER_FIELD, DICT_EPOCH_FIELD, dictIdField, dictIndexField, SubscriptionHandlers, WriteOp } from './cache-driver';
 
 type Slot = { kind: 's'; value: string; expiresAt: number } | { kind: 'h'; value: Map<string, string>; expiresAt: number };
 
@@ -110,8 +110,8 @@ export class MemoryDriver implements CacheDriver {
     return true;
   }
 
-  async subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
-    this.channels.set(channel, [...(this.channels.get(channel) ?? []), onMessage]);
+  async subscribe(channel: string, on: SubscriptionHandlers): Promise<void> {
+    this.channels.set(channel, [...(this.channels.get(channel) ?? []), on.message]);
   }
 
   private live(key: string): Slot | undefined {

@@ -1,7 +1,7 @@
 import Redis, { Cluster, ClusterOptions, RedisOptions } from 'ioredis';
 import { CONNECT_TIMEOUT_MS, DISCONNECT_TIMEOUT_MS, RECONNECT_MAX_MS, RECONNECT_STEP_MS } from '../asset-cache.constants';
 import { CacheHealth } from '../asset-cache.types';
-import { CacheDriver, DriverReporter, WriteOp } from './cache-driver';
+import { CacheDriver, DriverReporter, SubscriptionHandlers, WriteOp } from './cache-driver';
 import { ASSIGN_INDEXES_SCRIPT, GET_OR_CREATE_SCRIPT, MERGE_DETAILS_SCRIPT, SET_MANY_SCRIPT, UNLOCK_SCRIPT } from './lua-scripts';
 
 type Client = Redis | Cluster;
@@ -186,24 +186,35 @@ export class RedisDriver implements CacheDriver {
     return (await this.run('publish', () => this.client.publish(channel, message))) !== undefined;
   }
 
-  async subscribe(channel: string, onMessage: (message: string) => void, onResync: () => void): Promise<void> {
+  async subscribe(channel: string, on: SubscriptionHandlers): Promise<void> {
     // A dedicated connection (subscribers cannot run commands). It (re)subscribes on every ready, and each
-    // (re)connect may have missed messages, so the cache resyncs then.
-    const overrides = { enableOfflineQueue: true, lazyConnect: false, autoResubscribe: false, maxRetriesPerRequest: null };
+    // (re)connect may have missed messages, so the cache resyncs once subscribed. SUBSCRIBE has no timeout: a
+    // reply taken as lost would leave the instance unsubscribed on a live connection.
+    const overrides = { enableOfflineQueue: true, lazyConnect: false, autoResubscribe: false, maxRetriesPerRequest: null, commandTimeout: undefined };
     const sub =
       this.client instanceof Cluster
-        ? this.client.duplicate(undefined, { ...overrides, redisOptions: { ...this.client.options.redisOptions, maxRetriesPerRequest: null } })
+        ? this.client.duplicate(undefined, {
+            ...overrides,
+            redisOptions: { ...this.client.options.redisOptions, maxRetriesPerRequest: null, commandTimeout: undefined },
+          })
         : this.client.duplicate({ ...overrides, enableAutoPipelining: false });
     this.subscriber = sub;
     let first: () => void = () => undefined;
     const subscribed = new Promise<void>((resolve) => (first = resolve));
     sub.on('error', (err) => this.fail('subscriber', err));
+    // From here until the next subscription, invalidations published elsewhere pass this instance unseen.
+    sub.on('close', () => on.lost());
     sub.on('ready', () => {
-      onResync();
-      sub.subscribe(channel).then(first, (err: unknown) => this.fail('subscribe', err));
+      sub.subscribe(channel).then(
+        () => {
+          on.resync();
+          first();
+        },
+        (err: unknown) => this.fail('subscribe', err),
+      );
     });
     sub.on('message', (ch: string, msg: string) => {
-      if (ch === channel) onMessage(msg);
+      if (ch === channel) on.message(msg);
     });
     // Start-up waits for the subscription (bounded): reads before it could miss invalidations.
     const timer = setTimeout(first, CONNECT_TIMEOUT_MS);
