@@ -265,7 +265,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const k = this.userKey(scope.orgId, scopeId(scope.types), userId);
     const bypass = opts.bypass === true;
     const notBefore = opts.notBefore ?? Number.NEGATIVE_INFINITY;
-    if (!bypass && this.copiesUsable()) {
+    const copies = !bypass && this.copiesUsable();
+    if (copies) {
       let copy = this.local.get(k.key);
       if ((copy || this.reads.has(k.key)) && this.store.shared) {
         await this.turnDone();
@@ -280,7 +281,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         return this.reported({ ...(await joined) });
       }
     }
-    const expired = bypass || !this.copiesUsable() ? undefined : this.local.expired(k.key);
+    const expired = copies ? this.local.expired(k.key) : undefined;
     const loads: Loads = { load, refresh: opts.refreshLoad ?? load };
     const reading =
       expired && expired.entry.loadedAt >= notBefore ? this.recheck(k, expired.entry, loads, notBefore) : this.resolveOne(k, loads, bypass, notBefore);
