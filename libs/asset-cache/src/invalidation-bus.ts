@@ -63,11 +63,7 @@ export class InvalidationBus {
     const echoed = new Promise<boolean>((resolve) => this.echoes.set(nonce, () => resolve(true)));
     const message: Message = { o: inv.orgId, u: inv.userId, n: nonce };
     await this.store.publish(this.channel, JSON.stringify(message));
-    // The timer is cancelled once the echo came, so that it holds no closing process for the rest of the wait.
-    const timer = new AbortController();
-    const timedOut = sleep(INVALIDATION_ECHO_WAIT_MS, false, { signal: timer.signal }).catch(() => false);
-    const heard = !this.store.shared || (awaitEcho && (await Promise.race([echoed, timedOut])));
-    timer.abort();
+    const heard = !this.store.shared || (awaitEcho && (await withinEchoWait(echoed)));
     this.echoes.delete(nonce);
     return heard;
   }
@@ -85,5 +81,15 @@ export class InvalidationBus {
     }
     onInvalidation({ orgId: m.o, userId: typeof m.u === 'string' ? m.u : undefined });
     if (typeof m.n === 'string') this.echoes.get(m.n)?.();
+  }
+}
+
+/** Whether `echoed` resolved within INVALIDATION_ECHO_WAIT_MS; the timer is cancelled then, so it holds no closing process. */
+async function withinEchoWait(echoed: Promise<boolean>): Promise<boolean> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([echoed, sleep(INVALIDATION_ECHO_WAIT_MS, false, { signal: timer.signal })]);
+  } finally {
+    timer.abort();
   }
 }
