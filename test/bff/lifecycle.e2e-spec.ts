@@ -83,6 +83,9 @@ describe('configuration and lifecycle', () => {
       const statuses = rs.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 200)).toHaveLength(5);
       expect(statuses.filter((s) => s === 429)).toHaveLength(3);
+      // Counted together per instance and turn, each admitted request still has its own place in the shared count.
+      const remaining = rs.filter((r) => r.status === 200).map((r) => Number(r.headers.get('ratelimit-remaining')));
+      expect(remaining.sort()).toEqual([0, 1, 2, 3, 4]);
       const limited = rs.find((r) => r.status === 429);
       expect(limited?.body.code).toBe('RATE_LIMITED');
       expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -158,6 +161,9 @@ describe('configuration and lifecycle', () => {
       expect(cors.status).toBe(200);
       expect(cors.headers.get('access-control-allow-origin')).toBe('http://app.example.test');
       expect(cors.headers.get('access-control-expose-headers')).toMatch(/X-Cache/i);
+      // An allowed origin is echoed, so every answer of a CORS instance is keyed by Origin too (with or without one).
+      expect(cors.headers.get('vary')).toBe('Origin, Accept-Encoding, Accept-Language');
+      expect(hot.headers.get('vary')).toBe('Origin, Accept-Encoding, Accept-Language');
       expect(cors.text).toBe(hot.text);
       expect(hot.headers.get('access-control-allow-origin')).toBeNull();
       for (const h of ['x-content-type-options', 'content-security-policy', 'x-request-id', 'x-cache', 'age']) {

@@ -94,7 +94,9 @@ export function matches(cond: IfNoneMatch, etag: string): boolean {
  */
 export async function sendRead(req: FastifyRequest, reply: FastifyReply, answer: PreparedAnswer, cond: IfNoneMatch): Promise<void> {
   reply.header('Cache-Control', READ_CACHE_CONTROL);
-  reply.header('Vary', READ_VARY);
+  // After the Vary fields set before (Origin, by CORS), not in their place.
+  const vary = reply.getHeader('vary');
+  reply.header('Vary', typeof vary === 'string' && vary !== '' ? `${vary}, ${READ_VARY}` : READ_VARY);
   reply.header('ETag', answer.etag);
   // reply.send is not awaited: awaiting a reply waits for its last byte (a listener per answer), which no caller needs.
   if (matches(cond, answer.etag)) {
