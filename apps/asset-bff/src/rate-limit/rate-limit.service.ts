@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import DataLoader from 'dataloader';
 import Redis, { Cluster } from 'ioredis';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Caller, callerKey } from '../auth/caller';
@@ -9,10 +10,18 @@ const WINDOW_MS = 1000;
 const REDIS_TIMEOUT_MS = 100;
 const KEY_PREFIX = 'abff:rl:';
 
+/** One request's place in its caller's window: the window's count up to it, and the seconds until the window ends. */
+interface Counted {
+  count: number;
+  resetS: number;
+}
+
 /**
- * Fixed one-second windows per caller, counted in Redis so that every instance shares the limit
- * (INCR + PEXPIRE in one round trip). Without Redis, or while it is down, each instance counts alone:
- * the limit degrades to per instance rather than failing requests.
+ * Fixed one-second windows per caller, counted in Redis so that every instance shares the limit. The requests of
+ * one event-loop turn are counted together (DataLoader, scheduled at the turn's end): one INCRBY + PEXPIRE per
+ * caller and turn instead of one per request, and each request still gets its own exact place in the shared count.
+ * Without Redis, or while it is down, each instance counts alone: the limit degrades to per instance rather than
+ * failing requests.
  */
 @Injectable()
 export class RateLimitService implements OnModuleDestroy {
@@ -21,6 +30,11 @@ export class RateLimitService implements OnModuleDestroy {
   private readonly redis?: Redis | Cluster;
   private local = new Map<string, number>();
   private localWindow = 0;
+  /** No cache: every load is one request to count, the same caller key many times in a turn. */
+  private readonly counts = new DataLoader<string, Counted>((keys) => this.countTurn(keys), {
+    cache: false,
+    batchScheduleFn: (run) => setImmediate(run),
+  });
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.limit = config.RATE_LIMIT_PER_S;
@@ -41,34 +55,47 @@ export class RateLimitService implements OnModuleDestroy {
     return this.limit > 0;
   }
 
-  /** Counts one request of `key` in the current window: the window's count and the seconds until it ends. */
-  private async count(key: string): Promise<{ count: number; resetS: number }> {
+  /** Counts a turn's requests (caller keys, repeated once per request) in the current window, in request order. */
+  private async countTurn(keys: readonly string[]): Promise<Counted[]> {
     const now = Date.now();
     const window = Math.floor(now / WINDOW_MS);
-    const retryAfterS = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
-    let count: number | undefined;
+    const resetS = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
+    const requests = new Map<string, number>();
+    for (const k of keys) requests.set(k, (requests.get(k) ?? 0) + 1);
+    // The window's count after this turn's requests, per caller; each request's place is counted back from it.
+    const totals = new Map<string, number>();
+    await Promise.all([...requests].map(async ([key, n]) => totals.set(key, await this.add(key, n, window))));
+    const seen = new Map<string, number>();
+    return keys.map((key) => {
+      const place = (seen.get(key) ?? 0) + 1;
+      seen.set(key, place);
+      return { count: (totals.get(key) as number) - (requests.get(key) as number) + place, resetS };
+    });
+  }
+
+  /** Adds `n` requests to the caller's window: in Redis when it answers, else in this instance's own count. */
+  private async add(key: string, n: number, window: number): Promise<number> {
     if (this.redis && this.redis.status === 'ready') {
       try {
         const k = `${KEY_PREFIX}{${key}}:${window}`;
         const res = await this.redis
           .multi()
-          .incr(k)
+          .incrby(k, n)
           .pexpire(k, WINDOW_MS * 2)
           .exec();
-        count = Number(res?.[0]?.[1]);
+        const count = Number(res?.[0]?.[1]);
+        if (!Number.isNaN(count)) return count;
       } catch {
         this.logger.warn('rate limit: Redis unavailable, counting per instance');
       }
     }
-    if (count === undefined || Number.isNaN(count)) {
-      if (window !== this.localWindow) {
-        this.local = new Map();
-        this.localWindow = window;
-      }
-      count = (this.local.get(key) ?? 0) + 1;
-      this.local.set(key, count);
+    if (window !== this.localWindow) {
+      this.local = new Map();
+      this.localWindow = window;
     }
-    return { count, resetS: retryAfterS };
+    const count = (this.local.get(key) ?? 0) + n;
+    this.local.set(key, count);
+    return count;
   }
 
   /**
@@ -77,7 +104,7 @@ export class RateLimitService implements OnModuleDestroy {
    */
   async enforce(caller: Caller, setHeaders: (headers: Record<string, string>) => void): Promise<void> {
     if (this.limit <= 0) return;
-    const w = await this.count(callerKey(caller));
+    const w = await this.counts.load(callerKey(caller));
     setHeaders({
       'RateLimit-Limit': String(this.limit),
       'RateLimit-Remaining': String(Math.max(0, this.limit - w.count)),
