@@ -265,13 +265,11 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const k = this.userKey(scope.orgId, scopeId(scope.types), userId);
     const bypass = opts.bypass === true;
     const notBefore = opts.notBefore ?? Number.NEGATIVE_INFINITY;
+    // Copies and reads in flight are looked at only once this turn's I/O is handled (see turnDone).
+    if (!bypass && this.store.shared) await this.turnDone();
     const copies = !bypass && this.copiesUsable();
     if (copies) {
-      let copy = this.local.get(k.key);
-      if ((copy || this.reads.has(k.key)) && this.store.shared) {
-        await this.turnDone();
-        copy = this.local.get(k.key);
-      }
+      const copy = this.local.get(k.key);
       if (copy && copy.loadedAt >= notBefore) return this.reported(resultOf(k, copy, 'HIT', this.now()));
       // A read in flight may bring older data than a notBefore asks for: such a read goes its own way.
       const joined = opts.notBefore === undefined ? this.reads.get(k.key) : undefined;
