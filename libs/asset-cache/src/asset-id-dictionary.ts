@@ -4,6 +4,7 @@ import { DICTIONARY_MAX_ORGS } from './asset-cache.constants';
 import { CacheDriver, DICT_EPOCH_FIELD, dictIndexField } from './drivers/cache-driver';
 import { entryIndexes, RawEntry } from './entry-codec';
 import { CacheKeys } from './keys';
+import { forEachSliced } from './sliced';
 
 /** One OU's id dictionary as mirrored in process: append-only, so a mirrored mapping never goes wrong. */
 interface OrgDictionary {
@@ -36,7 +37,7 @@ export class AssetIdDictionary {
     const r = await this.driver.assignIndexes(this.keys.idDictionary(orgId), randomBytes(EPOCH_BYTES).toString('base64url'), ids, ttlMs);
     if (!r || r.length !== ids.length + 1) return undefined;
     const d = this.mirror(orgId, r[0]);
-    for (let i = 0; i < ids.length; i++) this.learn(d, Number(r[i + 1]), ids[i]);
+    await forEachSliced(ids, (id, i) => this.learn(d, Number(r[i + 1]), id));
     return { epoch: d.epoch, indexOf: d.indexOf };
   }
 

@@ -39,6 +39,7 @@ import { Invalidation, InvalidationBus } from './invalidation-bus';
 import { CacheKeys, scopeId } from './keys';
 import { LoadLock } from './load-lock';
 import { LocalCopies, LocalCopy } from './local-copies';
+import { forEachSliced } from './sliced';
 import { jitteredTtlMs, refreshPoint } from './ttl';
 
 /** How often expired in-process copies are dropped (one read after its end drops a copy at once). */
@@ -542,7 +543,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         batch,
       );
       await batch.then(
-        (entries) => entries.forEach((e, i) => settle(toLoad[i], e)),
+        (entries) => forEachSliced(entries, (e, i) => settle(toLoad[i], e)),
         async (err: unknown) => {
           // A bypass read only the generations: the entries it may fall back on are read now.
           const again = bypass

@@ -5,6 +5,7 @@ import { AssetIdDictionary } from './asset-id-dictionary';
 import { CacheDriver, WriteOp } from './drivers/cache-driver';
 import { decodeDetails, decodeEntry, encodeDetails, encodeEntry, Generations, RawEntry, StoredEntry } from './entry-codec';
 import { CacheKeys } from './keys';
+import { forEachSliced, mapSliced, SLICE_ITEMS } from './sliced';
 
 /** Bytes of randomness in a generation token: enough that a recreated generation never meets an old entry's. */
 const GENERATION_TOKEN_BYTES = 9;
@@ -12,8 +13,6 @@ const GENERATION_TOKEN_BYTES = 9;
 const GENERATION_INDEX_RADIX = 36;
 /** Most asset details remembered in process for when the store cannot give them (Redis gone or emptied). */
 const REMEMBERED_DETAILS_MAX = 100_000;
-/** Asset details merged into the store per command (see writeDetails). */
-const DETAILS_SLICE = 5_000;
 /** Joins a created token's base and index; an invalidation's token (base64url) never holds it. */
 const CREATED_TOKEN_MARK = '.';
 
@@ -78,12 +77,11 @@ export class EntryStore {
 
   /** Stores entries: the assets' details merged into the OU's hash, ids into its dictionary, then the entries (one pipeline each). */
   async write(orgId: string, items: readonly (readonly [string, StoredEntry])[], assets: Map<string, AssetDetails>): Promise<void> {
-    const ids = new Set<string>();
-    for (const [, e] of items) for (const id of e.set?.assetIds ?? []) ids.add(id);
-    const [view] = await Promise.all([this.dict.assign(orgId, [...ids], this.options.longLifeMs), this.writeDetails(orgId, assets)]);
+    const ids = await idsOf(items);
+    const [view] = await Promise.all([this.dict.assign(orgId, ids, this.options.longLifeMs), this.writeDetails(orgId, assets)]);
     if (!view) return;
     const now = this.options.now();
-    const sets = items.map(([key, e]): WriteOp => {
+    const sets = await mapSliced(items, ([key, e]): WriteOp => {
       const ttlMs = Math.max(1, e.freshUntil + this.options.staleMs - now);
       return { op: 'set', key, value: encodeEntry(e, view.epoch, view.indexOf), ttlMs };
     });
@@ -91,7 +89,7 @@ export class EntryStore {
   }
 
   /**
-   * Merges details into the OU's hash, DETAILS_SLICE fields per command, one after the other: encoding a big user's
+   * Merges details into the OU's hash, SLICE_ITEMS fields per command, one after the other: encoding a big user's
    * 100,000 fields at once would hold the event loop, and one script over all of them would hold Redis, while hot
    * reads wait. A failed write is not an error: ids without details are asked again (AssetsService.details).
    */
@@ -102,7 +100,7 @@ export class EntryStore {
     for (const [id, d] of assets) {
       this.remember(orgId, id, d);
       fields.push([id, encodeDetails(d)]);
-      if (fields.length < DETAILS_SLICE) continue;
+      if (fields.length < SLICE_ITEMS) continue;
       await merge(fields);
       fields = [];
     }
@@ -217,4 +215,12 @@ function newToken(): string {
 function currentEntry(value: string | null, gens: Generations): RawEntry | undefined {
   const raw = decodeEntry(value);
   return raw && raw.gens.og === gens.og && raw.gens.ug === gens.ug ? raw : undefined;
+}
+
+/** Every asset id of the entries, each once (one user's set already holds each once: a big user's 100,000 ids are not copied). */
+async function idsOf(items: readonly (readonly [string, StoredEntry])[]): Promise<string[]> {
+  if (items.length === 1) return items[0][1].set?.assetIds ?? [];
+  const ids = new Set<string>();
+  await forEachSliced(items, ([, e]) => e.set?.assetIds.forEach((id) => ids.add(id)));
+  return [...ids];
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, UserAssetSet } from '@app/asset-cache';
+import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, forEachSliced, LoadedSets, UserAssetSet } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
 import { PortalCode } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
@@ -216,7 +216,7 @@ export class AssetsService {
     try {
       const r = await this.portal.getUserAssets(orgId, userId, { decode: this.decoders.decoder });
       const assets = new Map<string, AssetDetails>();
-      for (const a of r.assets) assets.set(a.id, { names: a.name ?? {} });
+      await forEachSliced(r.assets, (a) => assets.set(a.id, { names: a.name ?? {} }));
       return { sets: new Map([[userId, { assetIds: r.assetIds, total: r.total, complete: r.complete }]]), assets };
     } catch (err) {
       if (isNotFound(err)) return { sets: new Map([[userId, null]]), assets: new Map() };
