@@ -1,5 +1,6 @@
 import { rawRequest } from '../hardening/support';
 import { call, startBff, TEST_KEYS } from '../support/bff';
+import { freePort } from '../support/ports';
 import { cleanRedisDb } from '../support/redis-db';
 import { SimHandle, startSim } from '../support/sim';
 
@@ -93,6 +94,20 @@ describe('configuration and lifecycle', () => {
       expect((await call(a.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.admin })).status).toBe(200);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('rate limits per instance while Redis does not answer, each request in its own place', async () => {
+    // Nothing listens on the port: the cache and the rate limit find Redis down from the start.
+    const bff = await startBff({ sim, env: { REDIS_URL: `redis://127.0.0.1:${await freePort()}/0`, RATE_LIMIT_PER_S: '4' } });
+    try {
+      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
+      const rs = await Promise.all(Array.from({ length: 7 }, () => call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.reader })));
+      expect(rs.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 429, 429, 429]);
+      const remaining = rs.filter((r) => r.status === 200).map((r) => Number(r.headers.get('ratelimit-remaining')));
+      expect(remaining.sort()).toEqual([0, 1, 2, 3]);
+    } finally {
+      await bff.stop();
     }
   });
 

@@ -5,7 +5,7 @@ import { AssetIdDictionary } from './asset-id-dictionary';
 import { CacheDriver, WriteOp } from './drivers/cache-driver';
 import { decodeDetails, decodeEntry, encodeDetails, encodeEntry, Generations, RawEntry, StoredEntry } from './entry-codec';
 import { CacheKeys } from './keys';
-import { forEachSliced, mapSliced, SLICE_ITEMS } from './sliced';
+import { coldTurn, forEachSliced, SLICE_ITEMS } from './sliced';
 
 /** Bytes of randomness in a generation token: enough that a recreated generation never meets an old entry's. */
 const GENERATION_TOKEN_BYTES = 9;
@@ -75,17 +75,23 @@ export class EntryStore {
     return gens.map((g, i) => ({ gens: g, entry: resolved[i] }));
   }
 
-  /** Stores entries: the assets' details merged into the OU's hash, ids into its dictionary, then the entries (one pipeline each). */
+  /**
+   * Stores entries: the assets' details merged into the OU's hash, ids into its dictionary, then the entries,
+   * SLICE_ITEMS per pipeline, one slice per cold turn (a 10,000-user batch's pipeline is not encoded in one go).
+   */
   async write(orgId: string, items: readonly (readonly [string, StoredEntry])[], assets: Map<string, AssetDetails>): Promise<void> {
     const ids = await idsOf(items);
     const [view] = await Promise.all([this.dict.assign(orgId, ids, this.options.longLifeMs), this.writeDetails(orgId, assets)]);
     if (!view) return;
     const now = this.options.now();
-    const sets = await mapSliced(items, ([key, e]): WriteOp => {
-      const ttlMs = Math.max(1, e.freshUntil + this.options.staleMs - now);
-      return { op: 'set', key, value: encodeEntry(e, view.epoch, view.indexOf), ttlMs };
-    });
-    await this.store.write(sets);
+    for (let from = 0; from < items.length; from += SLICE_ITEMS) {
+      if (from > 0) await coldTurn();
+      const sets = items.slice(from, from + SLICE_ITEMS).map(([key, e]): WriteOp => {
+        const ttlMs = Math.max(1, e.freshUntil + this.options.staleMs - now);
+        return { op: 'set', key, value: encodeEntry(e, view.epoch, view.indexOf), ttlMs };
+      });
+      if (!(await this.store.write(sets))) return;
+    }
   }
 
   /**

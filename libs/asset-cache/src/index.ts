@@ -3,7 +3,7 @@ export * from './asset-cache.errors';
 export * from './asset-cache.module';
 export { AssetSetCache } from './asset-set-cache';
 export { CacheKeys, scopeId } from './keys';
-export { forEachSliced, mapSliced, SLICE_ITEMS } from './sliced';
+export { coldTurn, forEachSliced, SLICE_ITEMS } from './sliced';
 export {
   DEFAULT_KEY_PREFIX,
   DEFAULT_LOCAL_MAX_ENTRIES,

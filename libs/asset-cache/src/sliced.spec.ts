@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { forEachSliced, mapSliced } from './sliced';
+import { forEachSliced } from './sliced';
 
 describe('sliced loops', () => {
   it('visit every item once, in order, with its index (fast-check: any length and slice)', async () => {
@@ -8,7 +8,6 @@ describe('sliced loops', () => {
         const seen: [number, number][] = [];
         await forEachSliced(items, (item, i) => seen.push([item, i]), slice);
         expect(seen).toEqual(items.map((item, i) => [item, i]));
-        expect(await mapSliced(items, (item, i) => item * 2 + i, slice)).toEqual(items.map((item, i) => item * 2 + i));
       }),
     );
   });
@@ -24,5 +23,22 @@ describe('sliced loops', () => {
     await forEachSliced([1, 2, 3, 4], (n) => order.push(`item ${n}`), 2);
     await other;
     expect(order).toEqual(['item 1', 'item 2', 'other', 'item 3', 'item 4']);
+  });
+
+  it('run one slice of all the loops running at once per turn of the event loop (a chain, not side by side)', async () => {
+    let turn = 0;
+    let counting = true;
+    const count = (): void => {
+      turn++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const seen: [string, number][] = [];
+    await Promise.all(['a', 'b'].map((loop) => forEachSliced([1, 2, 3], (n) => seen.push([`${loop}${n}`, turn]), 1)));
+    counting = false;
+    // Both loops take their first slice at once; every later slice has a turn of its own.
+    expect(seen.map(([s]) => s)).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'b3']);
+    const later = seen.slice(2).map(([, t]) => t);
+    expect(new Set(later).size).toBe(later.length);
   });
 });

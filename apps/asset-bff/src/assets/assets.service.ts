@@ -6,7 +6,7 @@ import { PortalCode } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, prefsKey } from '../common/i18n';
-import { PreparedAnswer } from '../common/read-answer';
+import { etagOfSliced, PreparedAnswer } from '../common/read-answer';
 import { MappedList, slicedJsonBytes } from '../common/sliced-json';
 import { Signer } from '../common/signer';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -82,7 +82,7 @@ export class AssetsService {
     if (answer === undefined || answer.loadedAt !== entry.loadedAt) {
       const set = entry.set as UserAssetSet;
       const body = await slicedJsonBytes(await this.listAnswer(entry, set, scope, page, offset, loaded));
-      answer = this.keep(key, entry.loadedAt, body);
+      answer = this.keep(key, entry.loadedAt, body, await etagOfSliced(body));
     }
     return { answer: answer.answer, status: entry.status, ageS: entry.ageS, loadedAt: entry.loadedAt };
   }
@@ -127,8 +127,8 @@ export class AssetsService {
    * Keeps a prepared answer. Made here, not in listBody: a closure shares its function's context, so one made there
    * would keep the whole upstream load (`loaded`) alive as long as the answer.
    */
-  private keep(key: string, loadedAt: number, body: Buffer): Prepared {
-    const prepared: Prepared = { loadedAt, answer: new PreparedAnswer(body, () => this.recount(key, prepared)) };
+  private keep(key: string, loadedAt: number, body: Buffer, etag: string): Prepared {
+    const prepared: Prepared = { loadedAt, answer: new PreparedAnswer(body, () => this.recount(key, prepared), etag) };
     this.prepared.set(key, prepared);
     return prepared;
   }

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, Hash } from 'node:crypto';
+import { coldTurn } from '@app/asset-cache';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Coding, compress, MIN_COMPRESS_BYTES, negotiate, setCoding } from './compression';
 import { AppException } from './app.exception';
@@ -10,10 +11,25 @@ const READ_VARY = 'Accept-Encoding, Accept-Language';
 const MAX_IF_NONE_MATCH = 2048;
 const ENTITY_TAG = /^(?:W\/)?"([\x21\x23-\x7e]*)"$/;
 
+/** Bytes hashed per cold turn for a big body's tag (etagOfSliced). */
+const ETAG_SLICE_BYTES = 1024 * 1024;
+
 /** The weak entity tag of an identity body: a hash of its bytes, so the same body has the same tag on every instance. */
 export function etagOf(identity: Buffer): string {
-  return `W/"${createHash('sha256').update(identity).digest('base64url').slice(0, 32)}"`;
+  return tagOf(createHash('sha256').update(identity));
 }
+
+/** etagOf, hashing ETAG_SLICE_BYTES per cold turn: a 16 MB answer's tag does not hold the event loop in one go. */
+export async function etagOfSliced(identity: Buffer): Promise<string> {
+  const hash = createHash('sha256');
+  for (let at = 0; at < identity.length; at += ETAG_SLICE_BYTES) {
+    if (at > 0) await coldTurn();
+    hash.update(identity.subarray(at, at + ETAG_SLICE_BYTES));
+  }
+  return tagOf(hash);
+}
+
+const tagOf = (hash: Hash): string => `W/"${hash.digest('base64url').slice(0, 32)}"`;
 
 /**
  * An answer serialized once, its ETag, and its br/gzip bytes made lazily (once per coding, off the event loop).
@@ -24,12 +40,13 @@ export class PreparedAnswer {
   private readonly coded = new Map<Coding, Promise<Buffer>>();
   private codedBytes = 0;
 
-  /** `onGrow` is told when a coding was added (so a byte-bounded cache can count it). */
+  /** `onGrow` is told when a coding was added (so a byte-bounded cache can count it); `etag` is etagOf(identity), when known. */
   constructor(
     readonly identity: Buffer,
     private readonly onGrow?: () => void,
+    etag?: string,
   ) {
-    this.etag = etagOf(identity);
+    this.etag = etag ?? etagOf(identity);
   }
 
   /** Bytes held: the identity body and every coding made so far. */

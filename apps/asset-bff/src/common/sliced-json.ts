@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { coldTurn } from '@app/asset-cache';
 
 /** Array items serialized between two turns of the event loop: a 100,000-asset answer takes dozens of turns, not one. */
 export const JSON_SLICE_ITEMS = 2_000;
@@ -31,7 +31,8 @@ const isList = (v: unknown): v is Long => Array.isArray(v) || v instanceof Mappe
 
 /**
  * The bytes of `JSON.stringify(value)` for an answer object whose arrays may be long (a big user's assets, a batch's
- * users): each long array is serialized `slice` items at a time, with a turn of the event loop between slices, so
+ * users): each long array is serialized `slice` items at a time, with a cold turn (one slice of cold work per turn of the
+ * event loop) between slices, so
  * the hot reads that arrive meanwhile are answered instead of waiting for the whole answer (a MappedList is mapped a
  * slice at a time too). Small answers take one JSON.stringify. sliced-json.spec.ts checks the bytes against
  * JSON.stringify.
@@ -51,7 +52,7 @@ export async function slicedJsonBytes(value: object, slice = JSON_SLICE_ITEMS): 
     text('[');
     for (let at = 0; at < v.length; at += slice) {
       if (at > 0) {
-        await nextTurn();
+        await coldTurn();
         text(',');
       }
       text(JSON.stringify(v.slice(at, at + slice)).slice(1, -1));

@@ -1,0 +1,17 @@
+import { randomBytes } from 'node:crypto';
+import { etagOf, etagOfSliced } from './read-answer';
+
+describe('entity tags', () => {
+  it('etagOfSliced gives the tag of etagOf, whatever the body length around its slices', async () => {
+    const mb = 1024 * 1024;
+    for (const length of [0, 1, mb - 1, mb, mb + 1, 3 * mb + 17]) {
+      const body = randomBytes(length);
+      expect([length, await etagOfSliced(body)]).toEqual([length, etagOf(body)]);
+    }
+  });
+
+  it('is a weak tag that changes with the bytes', () => {
+    expect(etagOf(Buffer.from('{"a":1}'))).toMatch(/^W\/"[A-Za-z0-9_-]{32}"$/);
+    expect(etagOf(Buffer.from('{"a":1}'))).not.toBe(etagOf(Buffer.from('{"a":2}')));
+  });
+});
