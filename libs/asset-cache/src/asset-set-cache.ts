@@ -39,7 +39,7 @@ import { Invalidation, InvalidationBus } from './invalidation-bus';
 import { CacheKeys, scopeId } from './keys';
 import { LoadLock } from './load-lock';
 import { LocalCopies, LocalCopy } from './local-copies';
-import { forEachSliced } from './sliced';
+import { coldIdle, forEachSliced } from './sliced';
 import { jitteredTtlMs, refreshPoint } from './ttl';
 
 /** How often expired in-process copies are dropped (one read after its end drops a copy at once). */
@@ -49,6 +49,8 @@ export const LOCAL_SWEEP_MS = 10_000;
  * the lock stays held until it is stored, so other instances wait for it instead of loading it again.
  */
 const BACKGROUND_STORE_MIN_ASSETS = 10_000;
+/** Longest a background store waits for the other cold work to finish its turns (see coldIdle). */
+const BACKGROUND_STORE_MAX_DELAY_MS = 1_000;
 /** Generations of an entry loaded while the store was unreachable: it is never stored, so they never count. */
 const UNSTORED: Generations = { og: '-', ug: '-' };
 const MS_PER_S = 1000;
@@ -458,8 +460,11 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       await store();
       return entry;
     }
-    // Started on the next turn of the event loop: encoding the writes takes a while, and the caller's answer goes first.
-    setImmediate(() => store().catch((err: unknown) => this.logger.warn(`storing a large set failed, it will be loaded again: ${describe(err)}`)));
+    // Started once the cold work waiting for turns is done (the caller's answer is built in such turns): encoding the
+    // writes takes a while, and the answer goes first.
+    void coldIdle(BACKGROUND_STORE_MAX_DELAY_MS)
+      .then(store)
+      .catch((err: unknown) => this.logger.warn(`storing a large set failed, it will be loaded again: ${describe(err)}`));
     return entry;
   }
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { forEachSliced } from './sliced';
+import { coldIdle, forEachSliced } from './sliced';
 
 describe('sliced loops', () => {
   it('visit every item once, in order, with its index (fast-check: any length and slice)', async () => {
@@ -40,5 +40,26 @@ describe('sliced loops', () => {
     expect(seen.map(([s]) => s)).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'b3']);
     const later = seen.slice(2).map(([, t]) => t);
     expect(new Set(later).size).toBe(later.length);
+  });
+
+  it('coldIdle resolves once no cold work waits for a turn', async () => {
+    const order: string[] = [];
+    const loop = forEachSliced([1, 2, 3, 4], (n) => order.push(`item ${n}`), 1);
+    const idle = coldIdle(60_000).then(() => order.push('idle'));
+    await Promise.all([loop, idle]);
+    expect(order).toEqual(['item 1', 'item 2', 'item 3', 'item 4', 'idle']);
+  });
+
+  it('coldIdle waits no longer than it is told', async () => {
+    let done = 0;
+    const loop = forEachSliced(
+      Array.from({ length: 200 }, (_, i) => i),
+      () => done++,
+      1,
+    );
+    await coldIdle(0);
+    expect(done).toBeLessThan(200);
+    await loop;
+    expect(done).toBe(200);
   });
 });

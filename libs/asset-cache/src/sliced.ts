@@ -3,8 +3,9 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 /** Items the cache's long loops handle between two turns of the event loop (a big user's ids, a batch's users). */
 export const SLICE_ITEMS = 1_000;
 
-/** The last turn taken by cold work so far (see coldTurn). */
+/** The last turn taken by cold work so far (see coldTurn), and how many turns are asked for and not yet taken. */
 let turns: Promise<void> = Promise.resolve();
+let waiting = 0;
 
 /**
  * Resolves on a later turn of the event loop, after the cold work that yielded before it had its turn: however many
@@ -12,8 +13,22 @@ let turns: Promise<void> = Promise.resolve();
  * between slices. (Plain setImmediate would not do: callbacks queued together run back to back in one check phase.)
  */
 export function coldTurn(): Promise<void> {
-  turns = turns.then(() => nextTurn());
+  waiting++;
+  turns = turns.then(async () => {
+    await nextTurn();
+    waiting--;
+  });
   return turns;
+}
+
+/**
+ * Resolves on a turn when no cold work waits for one, or after `maxWaitMs`: for work in the background (a big set's
+ * store) that should let the answers being built go first, without being put off for ever.
+ */
+export async function coldIdle(maxWaitMs: number): Promise<void> {
+  const until = performance.now() + maxWaitMs;
+  do await nextTurn();
+  while (waiting > 0 && performance.now() < until);
 }
 
 /**
