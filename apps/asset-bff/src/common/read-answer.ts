@@ -1,12 +1,12 @@
 import { createHash, Hash } from 'node:crypto';
 import { coldTurn } from '@app/asset-cache';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Coding, compress, MIN_COMPRESS_BYTES, negotiate, setCoding } from './compression';
+import { addVary, Coding, compress, MIN_COMPRESS_BYTES, negotiate, setCoding } from './compression';
 import { AppException } from './app.exception';
 
 /** Read answers may be kept by the caller but must be revalidated (If-None-Match) before each use. */
 const READ_CACHE_CONTROL = 'private, no-cache';
-const READ_VARY = 'Accept-Encoding, Accept-Language';
+const READ_VARY = ['Accept-Encoding', 'Accept-Language'];
 /** Longest If-None-Match read; a client never needs more than a few tags. */
 const MAX_IF_NONE_MATCH = 2048;
 const ENTITY_TAG = /^(?:W\/)?"([\x21\x23-\x7e]*)"$/;
@@ -111,9 +111,8 @@ export function matches(cond: IfNoneMatch, etag: string): boolean {
  */
 export async function sendRead(req: FastifyRequest, reply: FastifyReply, answer: PreparedAnswer, cond: IfNoneMatch): Promise<void> {
   reply.header('Cache-Control', READ_CACHE_CONTROL);
-  // After the Vary fields set before (Origin, by CORS), not in their place.
-  const vary = reply.getHeader('vary');
-  reply.header('Vary', typeof vary === 'string' && vary !== '' ? `${vary}, ${READ_VARY}` : READ_VARY);
+  // Added to the Vary fields set before (Origin, by CORS), not in their place.
+  for (const field of READ_VARY) addVary(reply, field);
   reply.header('ETag', answer.etag);
   // reply.send is not awaited: awaiting a reply waits for its last byte (a listener per answer), which no caller needs.
   if (matches(cond, answer.etag)) {
