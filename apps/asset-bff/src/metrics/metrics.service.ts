@@ -84,19 +84,16 @@ export class MetricsService {
   });
 
   /**
-   * requestDuration's children by route, method and status, resolved once each: a request is then observed
-   * without prom-client hashing and checking its labels (the combinations are few: the service's routes).
+   * requestDuration's children by method, route and status, resolved once each: a request is then observed without
+   * prom-client hashing and checking its labels (the combinations are few: the service's routes).
    */
-  private readonly requestChildren = new Map<string, Map<string, Map<number, Histogram.Internal<'method' | 'route' | 'status'>>>>();
+  private readonly requestChildren = new Map<string, Histogram.Internal<'method' | 'route' | 'status'>>();
 
   /** Records one answered request. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    let byMethod = this.requestChildren.get(route);
-    if (byMethod === undefined) this.requestChildren.set(route, (byMethod = new Map()));
-    let byStatus = byMethod.get(method);
-    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
-    let child = byStatus.get(status);
-    if (child === undefined) byStatus.set(status, (child = this.requestDuration.labels(method, route, String(status))));
+    const key = `${method} ${route} ${status}`;
+    let child = this.requestChildren.get(key);
+    if (child === undefined) this.requestChildren.set(key, (child = this.requestDuration.labels(method, route, String(status))));
     child.observe(seconds);
   }
 
