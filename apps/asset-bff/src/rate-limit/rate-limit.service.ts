@@ -62,14 +62,13 @@ export class RateLimitService implements OnModuleDestroy {
     const resetS = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
     const requests = new Map<string, number>();
     for (const k of keys) requests.set(k, (requests.get(k) ?? 0) + 1);
-    // The window's count after this turn's requests, per caller; each request's place is counted back from it.
-    const totals = new Map<string, number>();
-    await Promise.all([...requests].map(async ([key, n]) => totals.set(key, await this.add(key, n, window))));
-    const seen = new Map<string, number>();
+    // Each caller's next place in its window: its first request of this turn follows the count before the turn.
+    const next = new Map<string, number>();
+    await Promise.all([...requests].map(async ([key, n]) => next.set(key, (await this.add(key, n, window)) - n + 1)));
     return keys.map((key) => {
-      const place = (seen.get(key) ?? 0) + 1;
-      seen.set(key, place);
-      return { count: (totals.get(key) as number) - (requests.get(key) as number) + place, resetS };
+      const count = next.get(key) as number;
+      next.set(key, count + 1);
+      return { count, resetS };
     });
   }
 
