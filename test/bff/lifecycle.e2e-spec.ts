@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { rawRequest } from '../hardening/support';
 import { call, startBff, TEST_KEYS } from '../support/bff';
 import { freePort } from '../support/ports';
@@ -94,6 +95,35 @@ describe('configuration and lifecycle', () => {
       expect((await call(a.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.admin })).status).toBe(200);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('counts the requests that arrive while a count is in flight together, each in its own place', async () => {
+    const url = await cleanRedisDb(7);
+    const bff = await startBff({ sim, env: { REDIS_URL: url, RATE_LIMIT_PER_S: '1000' } });
+    const redis = new Redis(url);
+    const read = (): ReturnType<typeof call> => call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key: TEST_KEYS.reader });
+    const scriptCalls = async (): Promise<number> => {
+      const stats = await redis.info('commandstats');
+      return [...stats.matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    try {
+      expect((await read()).status).toBe(200); // the user cached and the count script loaded
+      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
+      const before = await scriptCalls();
+      // Redis holds the first count for a while (below the rate limit's command timeout): the requests sent meanwhile wait for it.
+      await redis.call('CLIENT', 'PAUSE', '50', 'WRITE');
+      const rs = await Promise.all(Array.from({ length: 30 }, read));
+      expect(rs.map((r) => r.status)).toEqual(Array(30).fill(200));
+      const remaining = rs.map((r) => Number(r.headers.get('ratelimit-remaining'))).sort((x, y) => x - y);
+      expect(remaining).toEqual(Array.from({ length: 30 }, (_, i) => 970 + i));
+      // One count for the first turn's requests, one for those that came while it was held (a late one or two may make more).
+      const calls = (await scriptCalls()) - before;
+      expect(calls).toBeGreaterThanOrEqual(2);
+      expect(calls).toBeLessThanOrEqual(4);
+    } finally {
+      redis.disconnect();
+      await bff.stop();
     }
   });
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import DataLoader from 'dataloader';
-import Redis, { Cluster } from 'ioredis';
+import Redis, { Cluster, Result } from 'ioredis';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Caller, callerKey } from '../auth/caller';
 import { AppException } from '../common/app.exception';
@@ -9,6 +9,15 @@ import { ErrorCode } from '../common/error-code';
 const WINDOW_MS = 1000;
 const REDIS_TIMEOUT_MS = 100;
 const KEY_PREFIX = 'abff:rl:';
+/** INCRBY and PEXPIRE as one command: one reply to read instead of a MULTI's four. */
+const COUNT_SCRIPT = "local c = redis.call('INCRBY', KEYS[1], ARGV[1]) redis.call('PEXPIRE', KEYS[1], ARGV[2]) return c";
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** COUNT_SCRIPT: adds `n` to the window's count, keeps the key `ttlMs`, and returns the new count. */
+    rateCount(key: string, n: number, ttlMs: number): Result<number, Context>;
+  }
+}
 
 /** One request's place in its caller's window: the window's count up to it, and the seconds until the window ends. */
 interface Counted {
@@ -17,9 +26,11 @@ interface Counted {
 }
 
 /**
- * Fixed one-second windows per caller, counted in Redis so that every instance shares the limit. The requests of
- * one event-loop turn are counted together (DataLoader, scheduled at the turn's end): one INCRBY + PEXPIRE per
- * caller and turn instead of one per request, and each request still gets its own exact place in the shared count.
+ * Fixed one-second windows per caller, counted in Redis so that every instance shares the limit. Requests are
+ * counted together (DataLoader): a batch is sent at the end of the turn once the batch before it has its answer, so
+ * there is one count in flight and every request that arrives meanwhile joins the next one. That is one INCRBY +
+ * PEXPIRE per caller and batch instead of one per request, and each request still gets its own exact place in the
+ * shared count.
  * Without Redis, or while it is down, each instance counts alone: the limit degrades to per instance rather than
  * failing requests.
  */
@@ -30,10 +41,12 @@ export class RateLimitService implements OnModuleDestroy {
   private readonly redis?: Redis | Cluster;
   private local = new Map<string, number>();
   private localWindow = 0;
-  /** No cache: every load is one request to count, the same caller key many times in a turn. */
-  private readonly counts = new DataLoader<string, Counted>((keys) => this.countTurn(keys), {
+  /** The batch last sent, settled or not: the next one waits for it. */
+  private lastBatch: Promise<unknown> = Promise.resolve();
+  /** No cache: every load is one request to count, the same caller key many times in a batch. */
+  private readonly counts = new DataLoader<string, Counted>((keys) => this.countBatch(keys), {
     cache: false,
-    batchScheduleFn: (run) => setImmediate(run),
+    batchScheduleFn: (run) => void this.lastBatch.then(() => setImmediate(run)),
   });
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
@@ -49,20 +62,27 @@ export class RateLimitService implements OnModuleDestroy {
       this.redis = new Redis(config.REDIS_URL, common);
     }
     this.redis?.on('error', () => undefined);
+    this.redis?.defineCommand('rateCount', { numberOfKeys: 1, lua: COUNT_SCRIPT });
   }
 
   get enabled(): boolean {
     return this.limit > 0;
   }
 
-  /** Counts a turn's requests (caller keys, repeated once per request) in the current window, in request order. */
-  private async countTurn(keys: readonly string[]): Promise<Counted[]> {
+  /** Counts a batch of requests (caller keys, repeated once per request) in the current window, in request order. */
+  private countBatch(keys: readonly string[]): Promise<Counted[]> {
+    const counted = this.countInWindow(keys);
+    this.lastBatch = counted.catch(() => undefined);
+    return counted;
+  }
+
+  private async countInWindow(keys: readonly string[]): Promise<Counted[]> {
     const now = Date.now();
     const window = Math.floor(now / WINDOW_MS);
     const resetS = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
     const requests = new Map<string, number>();
     for (const k of keys) requests.set(k, (requests.get(k) ?? 0) + 1);
-    // Each caller's next place in its window: its first request of this turn follows the count before the turn.
+    // Each caller's next place in its window: its first request of this batch follows the count before the batch.
     const next = new Map<string, number>();
     await Promise.all([...requests].map(async ([key, n]) => next.set(key, (await this.add(key, n, window)) - n + 1)));
     return keys.map((key) => {
@@ -77,12 +97,7 @@ export class RateLimitService implements OnModuleDestroy {
     if (this.redis && this.redis.status === 'ready') {
       try {
         const k = `${KEY_PREFIX}{${key}}:${window}`;
-        const res = await this.redis
-          .multi()
-          .incrby(k, n)
-          .pexpire(k, WINDOW_MS * 2)
-          .exec();
-        const count = Number(res?.[0]?.[1]);
+        const count = Number(await this.redis.rateCount(k, n, WINDOW_MS * 2));
         if (!Number.isNaN(count)) return count;
       } catch {
         this.logger.warn('rate limit: Redis unavailable, counting per instance');
