@@ -83,10 +83,10 @@ describe('hostile callers', () => {
   beforeAll(async () => {
     sim = await startSim();
     const pair = await generateKeyPair('RS256', { extractable: true });
-    privateKey = pair.privateKey as KeyObject;
+    privateKey = KeyObject.from(pair.privateKey);
     const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'suite-key', alg: 'RS256', use: 'sig' };
     const attacker = await generateKeyPair('RS256', { extractable: true });
-    attackerKey = attacker.privateKey as KeyObject;
+    attackerKey = KeyObject.from(attacker.privateKey);
     attackerJwk = { ...(await exportJWK(attacker.publicKey)), kid: 'suite-key', alg: 'RS256' };
     jwks = await jwksServer(() => [publicJwk]);
     const trace = { LOG_LEVEL: 'trace' };

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
-import { JWK, KeyLike, SignJWT, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { randomBytes, webcrypto } from 'node:crypto';
+import { JWK, SignJWT, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { PortalCode, UserTokenData } from '@app/portal-contracts';
 import { PortalError } from '../common/portal-error';
 import { SimControl } from '../calls/sim-control.service';
@@ -18,8 +18,8 @@ export interface UserClaims {
 /** Issues and verifies the users' RS256 JWTs; the key pair is made at start and published as a JWKS. */
 @Injectable()
 export class UserTokenService implements OnModuleInit {
-  private privateKey!: KeyLike;
-  private publicKey!: KeyLike;
+  private privateKey!: webcrypto.CryptoKey;
+  private publicKey!: webcrypto.CryptoKey;
   private jwk!: JWK;
   private readonly kid = `sim-${randomBytes(6).toString('hex')}`;
 
