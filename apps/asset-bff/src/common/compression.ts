@@ -67,12 +67,13 @@ export function compressStream(coding: Coding): Transform {
   return createBrotliCompress({ flush: constants.BROTLI_OPERATION_FLUSH, params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY } });
 }
 
-/** Adds a field to the answer's Vary (once). */
-export function addVary(reply: FastifyReply, field: string): void {
+/** Adds fields to the answer's Vary (each once), after those set before; the header is read and written once. */
+export function addVary(reply: FastifyReply, ...fields: string[]): void {
   const current = reply.getHeader('vary');
   const list = typeof current === 'string' && current ? current.split(',').map((s) => s.trim()) : [];
-  if (list.some((f) => f.toLowerCase() === field.toLowerCase())) return;
-  reply.header('Vary', [...list, field].join(', '));
+  const before = list.length;
+  for (const field of fields) if (!list.some((f) => f.toLowerCase() === field.toLowerCase())) list.push(field);
+  if (list.length > before) reply.header('Vary', list.join(', '));
 }
 
 /** Marks the answer as sent in `coding`. */

@@ -112,7 +112,7 @@ export function matches(cond: IfNoneMatch, etag: string): boolean {
 export async function sendRead(req: FastifyRequest, reply: FastifyReply, answer: PreparedAnswer, cond: IfNoneMatch): Promise<void> {
   reply.header('Cache-Control', READ_CACHE_CONTROL);
   // Added to the Vary fields set before (Origin, by CORS), not in their place.
-  for (const field of READ_VARY) addVary(reply, field);
+  addVary(reply, ...READ_VARY);
   reply.header('ETag', answer.etag);
   // reply.send is not awaited: awaiting a reply waits for its last byte (a listener per answer), which no caller needs.
   if (matches(cond, answer.etag)) {
