@@ -211,6 +211,18 @@ describe('configuration and lifecycle', () => {
       expect(hot.headers.get('vary')).toBe('Origin, Accept-Encoding, Accept-Language');
       expect(cors.text).toBe(hot.text);
       expect(hot.headers.get('access-control-allow-origin')).toBeNull();
+      // Errors from the access stage and the router reach the browser readable: the CORS hook runs before them.
+      const origin = { origin: 'http://app.example.test' };
+      const denied = [
+        await call(bff.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { headers: origin }),
+        await call(bff.url, 'DELETE', '/v1/orgs/o2/users/u0101/cache', { key: TEST_KEYS.reader, headers: origin }),
+        await call(bff.url, 'GET', '/v1/no-such-route', { key: TEST_KEYS.reader, headers: origin }),
+      ];
+      expect(denied.map((r) => [r.status, r.headers.get('access-control-allow-origin')])).toEqual([
+        [401, 'http://app.example.test'],
+        [403, 'http://app.example.test'],
+        [404, 'http://app.example.test'],
+      ]);
       for (const h of ['x-content-type-options', 'content-security-policy', 'x-request-id', 'x-cache', 'age']) {
         expect([h, hot.headers.get(h) !== null]).toEqual([h, true]);
         expect([h, cors.headers.get(h) !== null]).toEqual([h, true]);

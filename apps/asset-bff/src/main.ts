@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as NestLogger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import fastifyCors from '@fastify/cors';
 import { randomUUID } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
 import { AssetSetCache } from '@app/asset-cache';
@@ -116,6 +117,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     genReqId: requestId,
     logger: false,
     return503OnClosing: true,
+    // The service has no Nest middleware: without middie, none of its hooks runs on every request.
+    skipMiddie: true,
     // Errors fastify raises before routing (bad percent-encoding, over-long parameters) get problem+json too.
     frameworkErrors: (err: Error, req: FastifyRequest, reply: FastifyReply) => sendProblem(err, req, reply, httpLogger),
   });
@@ -126,7 +129,19 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
   installJsonBodyParser(fastify);
-  // First of the hooks: everything after runs in the request's scope (its id for upstream calls, its span).
+  // Without allowed origins there is nothing to answer a browser's preflight with, and no hook to run per request.
+  // Registered on fastify, not through app.enableCors: Nest's wrapper copies the headers again on every request.
+  // Awaited here, so that its hook runs before the access stage's and a 401 or 403 carries the CORS headers too.
+  if (config.CORS_ORIGINS.length > 0) {
+    await fastify.register(fastifyCors, {
+      origin: config.CORS_ORIGINS,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: CORS_HEADERS,
+      exposedHeaders: EXPOSED_HEADERS,
+      maxAge: 600,
+    });
+  }
+  // First of the request hooks: everything after runs in the request's scope (its id for upstream calls, its span).
   installRequestHooks(fastify, tracing);
 
   // Every answer, errors and 404s included, carries its request id and the security headers of its route.
@@ -161,16 +176,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     }
     done();
   });
-  // Without allowed origins there is nothing to answer a browser's preflight with, and no hook to run per request.
-  if (config.CORS_ORIGINS.length > 0) {
-    app.enableCors({
-      origin: config.CORS_ORIGINS,
-      methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: CORS_HEADERS,
-      exposedHeaders: EXPOSED_HEADERS,
-      maxAge: 600,
-    });
-  }
 
   const doc = new DocumentBuilder()
     .setTitle('asset-bff')
