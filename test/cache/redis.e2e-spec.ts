@@ -6,6 +6,7 @@ import {
   CachedUserSet,
   CacheKeys,
   CacheUnavailableError,
+  GENERATION_LIFETIME_FACTOR,
   INVALIDATION_ECHO_WAIT_MS,
   LoadedSets,
   RECHECK_GRACE_MS,
@@ -375,6 +376,60 @@ describe('AssetSetCache on Redis', () => {
     expect(again.get('w-299')?.set?.assetIds).toEqual(result.get('w-299')?.set?.assetIds);
     const details = await b.getAssetDetails('org-1', [...assetIds]);
     expect(details.size).toBe(assetIds.size);
+  });
+
+  it('details merged unchanged are not sent again for half their lifetime; changed, lost and aged ones are (MONITOR)', async () => {
+    const prefix = uniquePrefix('core');
+    const clock = new JumpClock();
+    const a = await cacheOn(prefix, SHARED_REDIS_URL, { now: clock.now });
+    const detailsKey = new CacheKeys(prefix).assetDetails('org-1');
+    const raw = rawClient();
+    const monitor = await raw.monitor();
+    clients.push(monitor);
+    const sent = new Map<string, number>();
+    let pings = 0;
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      const cmd = String(args[0]).toLowerCase();
+      if (cmd === 'echo' && args[1] === prefix) pings++;
+      if ((cmd !== 'evalsha' && cmd !== 'eval') || args[2] !== '1' || args[3] !== detailsKey) return;
+      for (let i = 5; i < args.length; i += 2) sent.set(args[i], (sent.get(args[i]) ?? 0) + 1);
+    });
+    // Everything sent before it has been reported once MONITOR reports this ECHO.
+    const reported = async (): Promise<Map<string, number>> => {
+      const want = pings + 1;
+      await raw.echo(prefix);
+      await eventually(() => pings >= want, 5_000, 'MONITOR to catch up');
+      return new Map(sent);
+    };
+    const portal = new FakePortal();
+    const users = Array.from({ length: 40 }, (_, i) => `d-${i}`);
+    const assetIds = [...new Set(users.flatMap((u) => portal.setOf(u).assetIds))];
+    const load = (): Promise<Map<string, CachedUserSet>> => a.getUserSets({ orgId: 'org-1' }, users, portal.batch, { bypass: true });
+    const counts = (m: Map<string, number>): number[] => assetIds.map((id) => m.get(id) ?? 0);
+
+    await load();
+    expect(counts(await reported())).toEqual(assetIds.map(() => 1));
+    // the same details again: nothing sent
+    await load();
+    expect(counts(await reported())).toEqual(assetIds.map(() => 1));
+    // a field the store lost (evicted) is seen missing by a read, and sent again by the next load
+    const [lost, renamed] = assetIds;
+    await raw.hdel(detailsKey, lost);
+    expect((await a.getAssetDetails('org-1', [lost])).get(lost)?.names.default).toBe(`typed ${lost}`);
+    // a renamed asset is sent again
+    const renaming = async (ids: string[]): Promise<LoadedSets> => {
+      const r = await portal.batch(ids);
+      r.assets.set(renamed, { names: { default: 'renamed' }, type: 'inverter', typeNames: { default: 'Inverter' } });
+      return r;
+    };
+    await a.getUserSets({ orgId: 'org-1' }, users, renaming, { bypass: true });
+    expect(counts(await reported())).toEqual(assetIds.map((id) => (id === lost || id === renamed ? 2 : 1)));
+    expect((await a.getAssetDetails('org-1', [lost, renamed])).get(renamed)?.names.default).toBe('renamed');
+    // half the hash's lifetime later, every value is sent again (each merge renews the hash's lifetime)
+    clock.advance((GENERATION_LIFETIME_FACTOR * (300 + 3600) * 1000) / 2 + 1);
+    await load();
+    expect(counts(await reported())).toEqual(assetIds.map((id) => (id === lost || id === renamed ? 3 : 2)));
+    expect(await raw.hget(detailsKey, renamed)).not.toContain('renamed');
   });
 
   it('an in-process copy lives at most localTtlMs: a lost invalidation is served until then, never after', async () => {

@@ -193,7 +193,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       (inv) => this.forget(inv),
       () => {
         this.local.clear();
-        this.entries.forgetDictionaries();
+        this.entries.forgetMirrors();
         void this.checkFallbacks(++this.resyncs);
       },
     );

@@ -47,6 +47,12 @@ export class EntryStore {
   private readonly dict: AssetIdDictionary;
   /** Details by OU and asset id, last seen: names and types, never grants, so serving them old is harmless. */
   private readonly remembered?: LRUCache<string, AssetDetails>;
+  /**
+   * Details by OU and asset id as last merged into the store, for half the hash's lifetime: an unchanged value is not
+   * sent again. Every load of a user brings all of its assets' details, and its users share an OU's assets, so a
+   * refresh of an OU's users would otherwise write each asset's details once per user holding it.
+   */
+  private readonly sent: LRUCache<string, string>;
 
   constructor(
     private readonly store: CacheDriver,
@@ -55,6 +61,8 @@ export class EntryStore {
   ) {
     this.dict = new AssetIdDictionary(store, keys);
     if (options.rememberDetails) this.remembered = new LRUCache<string, AssetDetails>({ max: REMEMBERED_DETAILS_MAX });
+    // Half the lifetime: each value is merged again while loads bring it, and each merge renews the hash's lifetime.
+    this.sent = new LRUCache<string, string>({ max: REMEMBERED_DETAILS_MAX, ttl: options.longLifeMs / 2, perf: { now: options.now }, ttlResolution: 0 });
   }
 
   /**
@@ -101,11 +109,16 @@ export class EntryStore {
    */
   private async writeDetails(orgId: string, assets: Map<string, AssetDetails>): Promise<void> {
     const key = this.keys.assetDetails(orgId);
-    const merge = (fields: [string, string][]): Promise<boolean> => this.store.write([{ op: 'details', key, ttlMs: this.options.longLifeMs, fields }]);
+    const merge = async (fields: [string, string][]): Promise<void> => {
+      if (!(await this.store.write([{ op: 'details', key, ttlMs: this.options.longLifeMs, fields }]))) return;
+      for (const [id, value] of fields) this.sent.set(rememberedKey(orgId, id), value);
+    };
     let fields: [string, string][] = [];
     for (const [id, d] of assets) {
       this.remember(orgId, id, d);
-      fields.push([id, encodeDetails(d)]);
+      const value = encodeDetails(d);
+      if (this.sent.get(rememberedKey(orgId, id)) === value) continue;
+      fields.push([id, value]);
       if (fields.length < SLICE_ITEMS) continue;
       await merge(fields);
       fields = [];
@@ -120,6 +133,8 @@ export class EntryStore {
     if (unique.length === 0) return out;
     const values = await this.store.hmget(this.keys.assetDetails(orgId), unique);
     unique.forEach((id, i) => {
+      // The store lost what was merged (evicted, flushed): the next load sends it again.
+      if (values?.[i] === null) this.sent.delete(rememberedKey(orgId, id));
       const d = decodeDetails(values?.[i]) ?? this.remembered?.get(rememberedKey(orgId, id));
       if (d) out.set(id, d);
     });
@@ -160,9 +175,10 @@ export class EntryStore {
     return r !== undefined && r[0] !== null;
   }
 
-  /** Forgets the mirrored dictionaries (the store may have been emptied). */
-  forgetDictionaries(): void {
+  /** Forgets the mirrored dictionaries and which details were sent (the store may have been emptied). */
+  forgetMirrors(): void {
     this.dict.clear();
+    this.sent.clear();
   }
 
   /** The generations read, with the missing ones created; undefined when the store failed. */
