@@ -33,8 +33,8 @@ const isList = (v: unknown): v is Long => Array.isArray(v) || v instanceof Mappe
  * The bytes of `JSON.stringify(value)` for an answer object whose arrays may be long (a big user's assets, a batch's
  * users): each long array is serialized `slice` items at a time, with a cold turn (one slice of cold work per turn of
  * the event loop) between slices, so the hot reads that arrive meanwhile are answered instead of waiting for the whole
- * answer (a MappedList is mapped a slice at a time too). Small answers take one JSON.stringify. sliced-json.spec.ts checks the bytes against
- * JSON.stringify.
+ * answer (a MappedList is mapped a slice at a time too). Small answers take one JSON.stringify. sliced-json.spec.ts
+ * checks the bytes against JSON.stringify.
  */
 export async function slicedJsonBytes(value: object, slice = JSON_SLICE_ITEMS): Promise<Buffer> {
   const entries = Object.entries(value).filter(([, v]) => v !== undefined);
