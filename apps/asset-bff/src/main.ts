@@ -15,7 +15,7 @@ import { sendProblem } from './common/problem.filter';
 import { installJsonBodyParser } from './common/json-body';
 import { securityHeadersOf } from './common/security-headers';
 import { finishApiDocument } from './common/api-docs';
-import { compressionHook, HTTP_CACHING_REQUEST_HEADERS, HTTP_CACHING_RESPONSE_HEADERS } from './common/compression';
+import { HTTP_CACHING_REQUEST_HEADERS, HTTP_CACHING_RESPONSE_HEADERS, installCompression } from './common/compression';
 import { validateIdParams } from './common/validation';
 import { accessHook, accessOf, assertRouteHasAccess } from './auth/access.hook';
 import { AuthService } from './auth/auth.service';
@@ -160,7 +160,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     if (accessOf(req) !== undefined) validateIdParams(req.params as Record<string, string | undefined>);
     done();
   });
-  fastify.addHook('onSend', compressionHook());
+  installCompression(fastify);
   const logger = app.get(Logger);
   const accessLog = logInfoEnabled(config.LOG_LEVEL);
   // Metrics and the access log of each answer (one line per request, no headers, no query string).

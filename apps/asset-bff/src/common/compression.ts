@@ -1,7 +1,14 @@
 import { pipeline, Readable, Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, createBrotliCompress, createGzip, gzip } from 'node:zlib';
-import type { FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Set once the answer's coding was chosen (sendRead, setCoding): the compression hook leaves it as it is. */
+    codingChosen: boolean;
+  }
+}
 
 /** The content codings the service produces. */
 export type Coding = 'br' | 'gzip';
@@ -78,6 +85,7 @@ export function addVary(reply: FastifyReply, ...fields: string[]): void {
 
 /** Marks the answer as sent in `coding`. */
 export function setCoding(reply: FastifyReply, coding: Coding): void {
+  reply.codingChosen = true;
   reply.header('Content-Encoding', coding);
   reply.removeHeader('content-length');
 }
@@ -86,37 +94,40 @@ const isStream = (p: unknown): p is Readable => p instanceof Readable || (typeof
 
 /**
  * The one place answers are compressed (fastify onSend): every answer of MIN_COMPRESS_BYTES or more, errors, batches,
- * streams and docs alike, in the coding Accept-Encoding prefers. Answers already coded (prepared reads) pass through.
- * A callback hook rather than an async one: most answers pass through at once, with no promise per request.
+ * streams and docs alike, in the coding Accept-Encoding prefers. Answers whose coding was chosen already (prepared
+ * reads, coded or not) pass through. A callback hook rather than an async one: most answers pass through at once.
  */
-export function compressionHook(): onSendHookHandler<unknown> {
-  return (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void => {
-    const status = reply.statusCode;
-    if (req.method === 'HEAD' || status === 204 || status === 304 || reply.hasHeader('content-encoding')) return done(null, payload);
-    if (isStream(payload)) {
-      const length = Number(reply.getHeader('content-length') ?? Number.NaN);
-      if (length < MIN_COMPRESS_BYTES) return done(null, payload);
-      addVary(reply, 'Accept-Encoding');
-      const coding = negotiate(req.headers['accept-encoding']);
-      if (!coding) return done(null, payload);
-      setCoding(reply, coding);
-      // pipeline rather than pipe: a failing source also ends the compressed stream (and the answer).
-      return done(
-        null,
-        pipeline(payload, compressStream(coding), () => undefined),
-      );
-    }
-    const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : undefined;
-    if (!body || body.length < MIN_COMPRESS_BYTES) return done(null, payload);
+export function installCompression(fastify: FastifyInstance): void {
+  fastify.decorateReply('codingChosen', false);
+  fastify.addHook('onSend', compressionHook);
+}
+
+function compressionHook(req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void {
+  const status = reply.statusCode;
+  if (reply.codingChosen || req.method === 'HEAD' || status === 204 || status === 304) return done(null, payload);
+  if (isStream(payload)) {
+    const length = Number(reply.getHeader('content-length') ?? Number.NaN);
+    if (length < MIN_COMPRESS_BYTES) return done(null, payload);
     addVary(reply, 'Accept-Encoding');
     const coding = negotiate(req.headers['accept-encoding']);
     if (!coding) return done(null, payload);
-    compress(coding, body).then(
-      (out) => {
-        setCoding(reply, coding);
-        done(null, out);
-      },
-      (err: Error) => done(err),
+    setCoding(reply, coding);
+    // pipeline rather than pipe: a failing source also ends the compressed stream (and the answer).
+    return done(
+      null,
+      pipeline(payload, compressStream(coding), () => undefined),
     );
-  };
+  }
+  const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : undefined;
+  if (!body || body.length < MIN_COMPRESS_BYTES) return done(null, payload);
+  addVary(reply, 'Accept-Encoding');
+  const coding = negotiate(req.headers['accept-encoding']);
+  if (!coding) return done(null, payload);
+  compress(coding, body).then(
+    (out) => {
+      setCoding(reply, coding);
+      done(null, out);
+    },
+    (err: Error) => done(err),
+  );
 }

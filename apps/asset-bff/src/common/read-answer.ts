@@ -122,6 +122,7 @@ export async function sendRead(req: FastifyRequest, reply: FastifyReply, answer:
   reply.type('application/json; charset=utf-8');
   const coding = answer.identity.length >= MIN_COMPRESS_BYTES ? negotiate(req.headers['accept-encoding']) : undefined;
   if (coding === undefined) {
+    reply.codingChosen = true;
     reply.send(answer.identity);
     return;
   }
