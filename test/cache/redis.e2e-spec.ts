@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import {
   AssetCacheOptions,
+  AssetDetails,
   AssetSetCache,
   CachedUserSet,
   CacheKeys,
@@ -11,6 +12,7 @@ import {
   LoadedSets,
   RECHECK_GRACE_MS,
   scopeId,
+  SLICE_ITEMS,
 } from '@app/asset-cache';
 import { SlowLink } from '../support/slow-link';
 import { describeCoreSuite } from './support/core-suite';
@@ -430,6 +432,42 @@ describe('AssetSetCache on Redis', () => {
     await load();
     expect(counts(await reported())).toEqual(assetIds.map((id) => (id === lost || id === renamed ? 3 : 2)));
     expect(await raw.hget(detailsKey, renamed)).not.toContain('renamed');
+  });
+
+  it('a store yields every SLICE_ITEMS assets looked at, also when their details are unchanged and nothing is sent', async () => {
+    const a = await cacheOn(uniquePrefix('core'));
+    const ids = Array.from({ length: 5 * SLICE_ITEMS }, (_, i) => `big-${i}`);
+    // Each details read by the store notes the event-loop turn it happened in (a setImmediate ticker counts turns).
+    let turn = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    let seen: number[] = [];
+    const detailsOf = (id: string): AssetDetails =>
+      Object.defineProperty({} as AssetDetails, 'names', {
+        enumerable: true,
+        get: () => {
+          seen.push(turn);
+          return { default: id };
+        },
+      });
+    const load = async (): Promise<LoadedSets> => ({
+      sets: new Map([['big', { assetIds: ids, total: ids.length, complete: true }]]),
+      assets: new Map(ids.map((id) => [id, detailsOf(id)])),
+    });
+    for (const round of ['first (all sent)', 'again (all unchanged)']) {
+      seen = [];
+      tick();
+      await a.getUserSets({ orgId: 'org-1' }, ['big'], load, { bypass: true });
+      ticking = false;
+      const perTurn = new Map<number, number>();
+      for (const t of seen) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
+      expect({ round, read: seen.length >= ids.length, most: Math.max(...perTurn.values()) <= SLICE_ITEMS }).toEqual({ round, read: true, most: true });
+      await new Promise((r) => setImmediate(r));
+      ticking = true;
+    }
   });
 
   it('an in-process copy lives at most localTtlMs: a lost invalidation is served until then, never after', async () => {

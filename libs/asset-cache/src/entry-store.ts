@@ -103,27 +103,31 @@ export class EntryStore {
   }
 
   /**
-   * Merges details into the OU's hash, SLICE_ITEMS fields per command, one after the other: encoding a big user's
-   * 100,000 fields at once would hold the event loop, and one script over all of them would hold Redis, while hot
-   * reads wait. A failed write is not an error: ids without details are asked again (AssetsService.details).
+   * Merges details into the OU's hash, SLICE_ITEMS assets per cold turn and at most one command per slice: encoding a
+   * big user's 100,000 fields at once would hold the event loop, and one script over all of them would hold Redis,
+   * while hot reads wait. The slices count every asset looked at, sent or not: a reload whose details are all
+   * unchanged sends nothing, and still yields. A failed write is not an error: ids without details are asked again
+   * (AssetsService.details).
    */
   private async writeDetails(orgId: string, assets: Map<string, AssetDetails>): Promise<void> {
     const key = this.keys.assetDetails(orgId);
-    const merge = async (fields: [string, string][]): Promise<void> => {
+    const all = [...assets];
+    for (let from = 0; from < all.length; from += SLICE_ITEMS) {
+      if (from > 0) await coldTurn();
+      const fields: [string, string][] = [];
+      const sentKeys: string[] = [];
+      for (const [id, d] of all.slice(from, from + SLICE_ITEMS)) {
+        const rk = rememberedKey(orgId, id);
+        this.remember(rk, d);
+        const value = encodeDetails(d);
+        if (this.sent.get(rk) === value) continue;
+        fields.push([id, value]);
+        sentKeys.push(rk);
+      }
+      if (fields.length === 0) continue;
       if (!(await this.store.write([{ op: 'details', key, ttlMs: this.options.longLifeMs, fields }]))) return;
-      for (const [id, value] of fields) this.sent.set(rememberedKey(orgId, id), value);
-    };
-    let fields: [string, string][] = [];
-    for (const [id, d] of assets) {
-      this.remember(orgId, id, d);
-      const value = encodeDetails(d);
-      if (this.sent.get(rememberedKey(orgId, id)) === value) continue;
-      fields.push([id, value]);
-      if (fields.length < SLICE_ITEMS) continue;
-      await merge(fields);
-      fields = [];
+      fields.forEach(([, value], i) => this.sent.set(sentKeys[i], value));
     }
-    if (fields.length > 0) await merge(fields);
   }
 
   /** Details of the OU's assets among `ids` (one HMGET), those the store lacks from memory; unknown ids are absent. */
@@ -142,9 +146,8 @@ export class EntryStore {
   }
 
   /** Keeps details in memory; typed details are never replaced by untyped ones (as in the store). */
-  private remember(orgId: string, id: string, d: AssetDetails): void {
+  private remember(key: string, d: AssetDetails): void {
     if (!this.remembered) return;
-    const key = rememberedKey(orgId, id);
     if (d.type === undefined && this.remembered.get(key)?.type !== undefined) return;
     this.remembered.set(key, d);
   }
