@@ -104,7 +104,8 @@ export function installCompression(fastify: FastifyInstance): void {
 
 function compressionHook(req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void {
   const status = reply.statusCode;
-  if (reply.codingChosen || req.method === 'HEAD' || status === 204 || status === 304) return done(null, payload);
+  // Content-Encoding set by another plugin (say, a precompressed static file) is left alone too.
+  if (reply.codingChosen || req.method === 'HEAD' || status === 204 || status === 304 || reply.hasHeader('content-encoding')) return done(null, payload);
   if (isStream(payload)) {
     const length = Number(reply.getHeader('content-length') ?? Number.NaN);
     if (length < MIN_COMPRESS_BYTES) return done(null, payload);
