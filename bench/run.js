@@ -6,6 +6,7 @@
 //   node bench/run.js --only mixed      some scenarios (comma list of hot, memory, cold, mixed, tracing, http)
 //   node bench/run.js --compare PAGE_WORKERS=0 [--compare K=V ...]
 //                                       the default service against it plus these settings, rounds A/B/A/B
+//   node bench/run.js --compare-node-args "--some-v8-flag"   the same with Node options for B (alone or with --compare)
 //   node bench/run.js --soak [--soak-minutes N]   the soak benchmark (default 10 minutes)
 // Writes bench/results/latest.json (compare-latest.json, soak-latest.json). Everything it starts is killed on exit.
 const { execSync } = require('node:child_process');
@@ -53,13 +54,16 @@ function args() {
       overrides[kv.slice(0, eq)] = kv.slice(eq + 1);
     }
   });
-  const compare = a.includes('--compare') ? overrides : undefined;
+  // --compare-node-args "<flags>": Node options of variant B (V8 flags that NODE_OPTIONS does not take)
+  const compareNodeArgs = val('--compare-node-args', '').split(/\s+/).filter(Boolean);
+  const compare = a.includes('--compare') || compareNodeArgs.length > 0 ? overrides : undefined;
   return {
     quick: a.includes('--quick'),
     soak: a.includes('--soak'),
     soakMinutes: Number(val('--soak-minutes', '10')),
     only: new Set(val('--only', compare ? 'hot,mixed,cold' : 'hot,memory,cold,mixed,tracing,http').split(',')),
     compare,
+    compareNodeArgs,
   };
 }
 
@@ -362,13 +366,12 @@ function heading(what, out, opt) {
  */
 async function compare(ctx, opt, load, out, started) {
   const variants = [
-    { name: 'A', label: 'A (default)', env: ctx.serviceEnv, rounds: [] },
+    { name: 'A', label: 'A (default)', env: ctx.serviceEnv, nodeArgs: [], rounds: [] },
     {
       name: 'B',
-      label: `B (${Object.entries(opt.compare)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' ')})`,
+      label: `B (${[...Object.entries(opt.compare).map(([k, v]) => `${k}=${v}`), ...opt.compareNodeArgs].join(' ')})`,
       env: { ...ctx.serviceEnv, ...opt.compare },
+      nodeArgs: opt.compareNodeArgs,
       rounds: [],
     },
   ];
@@ -379,7 +382,7 @@ async function compare(ctx, opt, load, out, started) {
   for (let round = 0; round < 2 * COMPARE_ROUNDS; round++) {
     const v = variants[round % 2];
     log(`compare round ${round + 1}/${2 * COMPARE_ROUNDS}: ${v.label}`);
-    const inst = await procs.startBff(ctx.sim, { env: v.env });
+    const inst = await procs.startBff(ctx.sim, { env: v.env, nodeArgs: v.nodeArgs });
     const c = { ...ctx, bffMain: inst };
     const f = {};
     try {
@@ -427,7 +430,13 @@ async function compare(ctx, opt, load, out, started) {
     const each = (v) => v.rounds.map((r) => fmt(r[k], digits)).join(', ');
     return [figure, `${fmt(a, digits)} (${each(variants[0])})`, `${fmt(b, digits)} (${each(variants[1])})`, `${fmt(b / a, 2)}x`];
   });
-  Object.assign(out, { compare: opt.compare, rounds: COMPARE_ROUNDS, variants: variants.map(({ name, label, rounds }) => ({ name, label, rounds })), rows });
+  Object.assign(out, {
+    compare: opt.compare,
+    compareNodeArgs: opt.compareNodeArgs,
+    rounds: COMPARE_ROUNDS,
+    variants: variants.map(({ name, label, rounds }) => ({ name, label, rounds })),
+    rows,
+  });
   out.wallS = Math.round((Date.now() - started) / 1000);
   const file = join(RESULTS, 'compare-latest.json');
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
