@@ -1,4 +1,5 @@
-import { decodeDetails, decodeEntry, encodeDetails, encodeEntry, entryIndexes, isTypedDetails, StoredEntry } from './entry-codec';
+import { decodeDetails, decodeEntry, encodeDetails, encodeEntry, encodeEntrySliced, entryIndexes, isTypedDetails, StoredEntry } from './entry-codec';
+import { SLICE_ITEMS } from './sliced';
 
 describe('entry codec', () => {
   const indexOf = new Map(Array.from({ length: 500 }, (_, i) => [`asset-${i}`, i + 1]));
@@ -41,6 +42,26 @@ describe('entry codec', () => {
     expect(entryIndexes(decodeEntry(s)!)).toEqual([5_000_000, 35, 1 << 17, (1 << 17) - 1, 35]);
     // a second encoding (the texts now made) is the same
     expect(encodeEntry(e, 'e', big)).toBe(s);
+  });
+
+  it('encodes a big set a slice at a time, to the same text as encodeEntry', async () => {
+    const ids = Array.from({ length: 3 * SLICE_ITEMS + 7 }, (_, i) => `big-${i}`);
+    const big = new Map(ids.map((id, i) => [id, 7 * i]));
+    for (const assetIds of [ids.slice(0, 3), ids]) {
+      const e: StoredEntry = { gens: { og: 'o0', ug: 'u0' }, loadedAt: 1, freshUntil: 2, set: { assetIds, total: assetIds.length, complete: true } };
+      let ran = false;
+      setImmediate(() => (ran = true));
+      const text = await encodeEntrySliced(e, 'e', big);
+      expect({ size: assetIds.length, same: text === encodeEntry(e, 'e', big), otherWorkRan: ran }).toEqual({
+        size: assetIds.length,
+        same: true,
+        otherWorkRan: assetIds.length > SLICE_ITEMS,
+      });
+    }
+    const negative: StoredEntry = { gens: { og: 'o0', ug: 'u0' }, loadedAt: 1, freshUntil: 2, set: null };
+    expect(await encodeEntrySliced(negative, 'e', big)).toBe(encodeEntry(negative, 'e', big));
+    const lost: StoredEntry = { ...negative, set: { assetIds: [...ids, 'unknown'], total: ids.length + 1, complete: true } };
+    await expect(encodeEntrySliced(lost, 'e', big)).rejects.toThrow('asset id missing from the OU dictionary');
   });
 
   it('round-trips a negative entry and an empty set', () => {

@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { AssetDetails, UserAssetSet } from './asset-cache.types';
 import { AssetIdDictionary } from './asset-id-dictionary';
 import { CacheDriver, WriteOp } from './drivers/cache-driver';
-import { decodeDetails, decodeEntry, encodeDetails, encodeEntry, Generations, RawEntry, StoredEntry } from './entry-codec';
+import { decodeDetails, decodeEntry, encodeDetails, encodeEntrySliced, Generations, RawEntry, StoredEntry } from './entry-codec';
 import { CacheKeys } from './keys';
 import { coldTurn, forEachSliced, SLICE_ITEMS } from './sliced';
 
@@ -94,10 +94,11 @@ export class EntryStore {
     const now = this.options.now();
     for (let from = 0; from < items.length; from += SLICE_ITEMS) {
       if (from > 0) await coldTurn();
-      const sets = items.slice(from, from + SLICE_ITEMS).map(([key, e]): WriteOp => {
+      const sets: WriteOp[] = [];
+      for (const [key, e] of items.slice(from, from + SLICE_ITEMS)) {
         const ttlMs = Math.max(1, e.freshUntil + this.options.staleMs - now);
-        return { op: 'set', key, value: encodeEntry(e, view.epoch, view.indexOf), ttlMs };
-      });
+        sets.push({ op: 'set', key, value: await encodeEntrySliced(e, view.epoch, view.indexOf), ttlMs });
+      }
       if (!(await this.store.write(sets))) return;
     }
   }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { MappedList, slicedJsonBytes } from './sliced-json';
+import { joinSliced, MappedList, slicedJsonBytes } from './sliced-json';
 
 describe('slicedJsonBytes', () => {
   it('gives the bytes of JSON.stringify, whatever the arrays and the slice size', async () => {
@@ -40,6 +40,28 @@ describe('slicedJsonBytes', () => {
     const done = slicedJsonBytes({ items: Array.from({ length: 10 }, (_, i) => i) }, 3);
     expect(ran).toBe(false);
     await done;
+    expect(ran).toBe(true);
+  });
+});
+
+describe('joinSliced', () => {
+  it('gives the bytes of Buffer.concat, whatever the parts', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 20 }), async (arrays) => {
+        const parts = arrays.map((a) => Buffer.from(a));
+        expect((await joinSliced(parts)).equals(Buffer.concat(parts))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('lets other work run while it joins megabytes', async () => {
+    const parts = [0, 1, 2].map((k) => Buffer.alloc(1 << 20, k));
+    let ran = false;
+    setImmediate(() => (ran = true));
+    const done = joinSliced(parts);
+    expect(ran).toBe(false);
+    expect((await done).equals(Buffer.concat(parts))).toBe(true);
     expect(ran).toBe(true);
   });
 });
