@@ -84,6 +84,37 @@ describe('HTTP caching and compression', () => {
     expect(JSON.parse((await rawCall(`${bff.url}/v1/orgs/o-big/users/${bigUser}/assets`, 'GET', admin)).raw.toString()).total).toBe(12_000);
   });
 
+  it('sends an answer of megabytes whole with its Content-Length, from a load and from a hit, and HEAD the same head with no body', async () => {
+    await sim.admin.createOrg({ orgId: 'o-mb', assetCount: 15_000, userCount: 1, assetsPerUser: 15_000 });
+    const user = (await sim.admin.org('o-mb')).userAssetCounts[0].userId;
+    const path = `/v1/orgs/o-mb/users/${user}/assets`;
+    const admin = { 'x-api-key': TEST_KEYS.admin };
+    const loaded = await rawCall(bff.url + path, 'GET', admin);
+    const hit = await rawCall(other.url + path, 'GET', admin);
+    for (const [name, r, cache] of [
+      ['load', loaded, 'MISS'],
+      ['hit', hit, 'HIT'],
+    ] as const) {
+      expect({ name, status: r.status, cache: r.headers['x-cache'], chunked: r.headers['transfer-encoding'] }).toEqual({
+        name,
+        status: 200,
+        cache,
+        chunked: undefined,
+      });
+      expect(r.raw.length).toBeGreaterThan(2 * 1024 * 1024);
+      expect(Number(r.headers['content-length'])).toBe(r.raw.length);
+      expect(r.json().assets).toHaveLength(15_000);
+    }
+    expect(hit.raw.equals(loaded.raw)).toBe(true);
+    const head = await rawCall(other.url + path, 'HEAD', admin);
+    expect({ status: head.status, length: head.headers['content-length'], etag: head.headers.etag, body: head.raw.length }).toEqual({
+      status: 200,
+      length: String(hit.raw.length),
+      etag: hit.headers.etag,
+      body: 0,
+    });
+  });
+
   it('gives another ETag to another body (language), and the same one to a re-read', async () => {
     const a = await get(bff, `${list}?lang=zh_CN`);
     const b = await get(bff, `${list}?lang=en_US`);

@@ -1,4 +1,5 @@
 import { createHash, Hash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { coldTurn } from '@app/asset-cache';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { addVary, Coding, compress, MIN_COMPRESS_BYTES, negotiate, setCoding } from './compression';
@@ -13,6 +14,8 @@ const ENTITY_TAG = /^(?:W\/)?"([\x21\x23-\x7e]*)"$/;
 
 /** Bytes hashed per cold turn for a big body's tag (etagOfSliced). */
 const ETAG_SLICE_BYTES = 1024 * 1024;
+/** Bytes of a big body written per cold turn (writtenSliced): one write to a local socket copies all it is given at once. */
+const WRITE_SLICE_BYTES = 1024 * 1024;
 
 /** The weak entity tag of an identity body: a hash of its bytes, so the same body has the same tag on every instance. */
 export function etagOf(identity: Buffer): string {
@@ -123,10 +126,28 @@ export async function sendRead(req: FastifyRequest, reply: FastifyReply, answer:
   const coding = answer.identity.length >= MIN_COMPRESS_BYTES ? negotiate(req.headers['accept-encoding']) : undefined;
   if (coding === undefined) {
     reply.codingChosen = true;
-    reply.send(answer.identity);
+    reply.send(writtenSliced(reply, answer.identity));
     return;
   }
   const body = await answer.bytes(coding);
   setCoding(reply, coding);
-  reply.send(body);
+  reply.send(writtenSliced(reply, body));
+}
+
+/**
+ * The payload for reply.send: the body itself, or a big body as a stream of WRITE_SLICE_BYTES slices, one per cold
+ * turn, with its Content-Length (a 16 MB answer written at once holds the event loop while the kernel copies it).
+ */
+export function writtenSliced(reply: FastifyReply, body: Buffer): Buffer | Readable {
+  if (body.length <= WRITE_SLICE_BYTES) return body;
+  reply.header('Content-Length', String(body.length));
+  return Readable.from(slicesOf(body), { objectMode: false });
+}
+
+/** A body in WRITE_SLICE_BYTES slices, a cold turn between two. */
+export async function* slicesOf(body: Buffer): AsyncGenerator<Buffer> {
+  for (let at = 0; at < body.length; at += WRITE_SLICE_BYTES) {
+    if (at > 0) await coldTurn();
+    yield body.subarray(at, at + WRITE_SLICE_BYTES);
+  }
 }
