@@ -12,23 +12,21 @@ const READ_VARY = ['Accept-Encoding', 'Accept-Language'];
 const MAX_IF_NONE_MATCH = 2048;
 const ENTITY_TAG = /^(?:W\/)?"([\x21\x23-\x7e]*)"$/;
 
-/** Bytes hashed per cold turn for a big body's tag (etagOfSliced). */
-const ETAG_SLICE_BYTES = 1024 * 1024;
-/** Bytes of a big body written per cold turn (writtenSliced): one write to a local socket copies all it is given at once. */
-const WRITE_SLICE_BYTES = 1024 * 1024;
+/**
+ * Bytes of a big body hashed (etagOfSliced) or written (writtenSliced) per cold turn: a 16 MB body hashed at once, or
+ * handed to one write that a local socket copies in one go, would hold the event loop.
+ */
+const BODY_SLICE_BYTES = 1024 * 1024;
 
 /** The weak entity tag of an identity body: a hash of its bytes, so the same body has the same tag on every instance. */
 export function etagOf(identity: Buffer): string {
   return tagOf(createHash('sha256').update(identity));
 }
 
-/** etagOf, hashing ETAG_SLICE_BYTES per cold turn: a 16 MB answer's tag does not hold the event loop in one go. */
+/** etagOf, hashing one slice of the body per cold turn (slicesOf). */
 export async function etagOfSliced(identity: Buffer): Promise<string> {
   const hash = createHash('sha256');
-  for (let at = 0; at < identity.length; at += ETAG_SLICE_BYTES) {
-    if (at > 0) await coldTurn();
-    hash.update(identity.subarray(at, at + ETAG_SLICE_BYTES));
-  }
+  for await (const slice of slicesOf(identity)) hash.update(slice);
   return tagOf(hash);
 }
 
@@ -134,20 +132,17 @@ export async function sendRead(req: FastifyRequest, reply: FastifyReply, answer:
   reply.send(writtenSliced(reply, body));
 }
 
-/**
- * The payload for reply.send: the body itself, or a big body as a stream of WRITE_SLICE_BYTES slices, one per cold
- * turn, with its Content-Length (a 16 MB answer written at once holds the event loop while the kernel copies it).
- */
+/** The payload for reply.send: the body itself, or a big body as a stream of its slicesOf, with its Content-Length. */
 export function writtenSliced(reply: FastifyReply, body: Buffer): Buffer | Readable {
-  if (body.length <= WRITE_SLICE_BYTES) return body;
+  if (body.length <= BODY_SLICE_BYTES) return body;
   reply.header('Content-Length', String(body.length));
   return Readable.from(slicesOf(body), { objectMode: false });
 }
 
-/** A body in WRITE_SLICE_BYTES slices, a cold turn between two. */
+/** A body in BODY_SLICE_BYTES slices, a cold turn between two. */
 export async function* slicesOf(body: Buffer): AsyncGenerator<Buffer> {
-  for (let at = 0; at < body.length; at += WRITE_SLICE_BYTES) {
+  for (let at = 0; at < body.length; at += BODY_SLICE_BYTES) {
     if (at > 0) await coldTurn();
-    yield body.subarray(at, at + WRITE_SLICE_BYTES);
+    yield body.subarray(at, at + BODY_SLICE_BYTES);
   }
 }
