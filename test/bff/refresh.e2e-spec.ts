@@ -58,4 +58,55 @@ describe('background refresh-ahead', () => {
     expect(c.endpoints.usersAssetList.calls).toBe(1);
     expect(c.endpoints.usersAssetList.users).toBe(renewed.length);
   }, 30_000);
+
+  it('keeps the answer of a user whose refresh changed nothing, and makes a new one for a user whose grants changed', async () => {
+    const org = 'o2';
+    const many = Array.from({ length: 20 }, (_, i) => `rp-${String(i).padStart(2, '0')}`);
+    for (const userId of many) await sim.admin.createUser(org, { userId, assetCount: 20 });
+    const warmed = Date.now();
+    // Loaded together (users/assetList, as refreshes load them), then read one by one: each answer made from the store.
+    expect((await call(bff.url, 'POST', `/v1/orgs/${org}/user-assets`, { key, body: { userIds: many } })).status).toBe(200);
+    const before = new Map<string, { token: string | null; etag: string | null; body: { assets: { id: string }[] } }>();
+    for (const u of many) {
+      const r = await call(bff.url, 'GET', `/v1/orgs/${org}/users/${u}/assets`, { key });
+      expect(r.headers.get('x-cache')).toBe('HIT');
+      before.set(u, { token: r.headers.get('x-consistency-token'), etag: r.headers.get('etag'), body: r.body as { assets: { id: string }[] } });
+    }
+    const changed = many[3];
+    const revoked = before.get(changed)!.body.assets[0].id;
+    await sim.admin.revoke(org, changed, [revoked]);
+    const counted = await preparedCounts();
+    await sleep(warmed + READ_AT_MS - Date.now());
+    for (const u of many) expect((await call(bff.url, 'GET', `/v1/orgs/${org}/users/${u}/assets`, { key })).status).toBe(200);
+    await sleep(2_500);
+    const renewed: string[] = [];
+    // A user not yet due at the first read has expired by now: it is loaded again (a MISS), and its answer made anew.
+    let misses = 0;
+    for (const u of many) {
+      const r = await call(bff.url, 'GET', `/v1/orgs/${org}/users/${u}/assets`, { key });
+      if (r.headers.get('x-cache') === 'MISS') misses++;
+      if (r.headers.get('x-cache') !== 'HIT' || r.headers.get('x-consistency-token') === before.get(u)?.token) continue;
+      renewed.push(u);
+      const ids = (r.body as { assets: { id: string }[] }).assets.map((a) => a.id);
+      if (u === changed) {
+        expect(ids).not.toContain(revoked);
+        expect(r.headers.get('etag')).not.toBe(before.get(u)?.etag);
+      } else {
+        expect(r.body).toEqual(before.get(u)?.body);
+        expect(r.headers.get('etag')).toBe(before.get(u)?.etag);
+      }
+    }
+    expect(renewed.length).toBeGreaterThan(1);
+    const after = await preparedCounts();
+    const changedRenewed = renewed.includes(changed) ? 1 : 0;
+    expect(after.reused - counted.reused).toBe(renewed.length - changedRenewed);
+    expect(after.made - counted.made).toBe(changedRenewed + misses);
+  }, 30_000);
+
+  /** abff_prepared_answers_total by outcome, from /metrics. */
+  async function preparedCounts(): Promise<{ made: number; reused: number }> {
+    const text = (await call(bff.url, 'GET', '/metrics')).text;
+    const count = (outcome: string): number => Number(new RegExp(`^abff_prepared_answers_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return { made: count('made'), reused: count('reused') };
+  }
 });

@@ -514,10 +514,32 @@ describe('AssetSetCache on Redis', () => {
     // past any refresh point (the last 10-30% of the TTL): the copy is gone, the stored entry answers and is refreshed
     expect(cache.peekUserSet({ orgId: 'org-1' }, 'rf-1')).toBeUndefined();
     expect(await cache.getUserSet({ orgId: 'org-1' }, 'rf-1', portal.single('rf-1'))).toMatchObject({ status: 'HIT', loadedAt: first.loadedAt });
-    await eventually(() => cache.peekUserSet({ orgId: 'org-1' }, 'rf-1') !== undefined, 5_000, 'the refreshed copy');
+    await eventually(() => (cache.peekUserSet({ orgId: 'org-1' }, 'rf-1')?.loadedAt ?? 0) > first.loadedAt, 5_000, 'the refreshed copy');
     const copy = cache.peekUserSet({ orgId: 'org-1' }, 'rf-1');
     expect(copy).toMatchObject({ status: 'HIT', ageS: 0 });
     expect(copy?.loadedAt).toBeGreaterThanOrEqual(first.loadedAt + 95_000);
+    expect(portal.count).toBe(2);
+  });
+
+  it('while a refresh-ahead runs, reads of the due user are served from the in-process copy, not from the store', async () => {
+    const clock = new JumpClock();
+    const prefix = uniquePrefix('core');
+    const cache = await cacheOn(prefix, SHARED_REDIS_URL, { ttlS: 100, localTtlMs: 60_000, now: clock.now, random: () => 0 });
+    const portal = new FakePortal();
+    const first = await cache.getUserSet({ orgId: 'org-1' }, 'rw-1', portal.single('rw-1'));
+    clock.advance(95_000);
+    portal.delayMs = 300;
+    // past its refresh point: this read finds the entry in the store and starts the refresh, which takes 300 ms
+    expect(await cache.getUserSet({ orgId: 'org-1' }, 'rw-1', portal.single('rw-1'))).toMatchObject({ status: 'HIT', loadedAt: first.loadedAt });
+    // The entry leaves the store behind the cache's back: a read that went there now would load the user again.
+    await rawClient().del(new CacheKeys(prefix).userSet('org-1', scopeId(undefined), 'rw-1'));
+    for (let i = 0; i < 3; i++) {
+      expect(await cache.getUserSet({ orgId: 'org-1' }, 'rw-1', portal.single('rw-1'))).toMatchObject({ status: 'HIT', loadedAt: first.loadedAt });
+    }
+    expect(portal.count).toBe(2);
+    // the refresh lands and replaces the copy
+    await eventually(() => (cache.peekUserSet({ orgId: 'org-1' }, 'rw-1')?.loadedAt ?? 0) > first.loadedAt, 5_000, 'the refreshed copy');
+    expect(await cache.getUserSet({ orgId: 'org-1' }, 'rw-1', portal.single('rw-1'))).toMatchObject({ status: 'HIT', ageS: 0 });
     expect(portal.count).toBe(2);
   });
 

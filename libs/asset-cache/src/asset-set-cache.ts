@@ -32,13 +32,13 @@ import { CacheDriver, DriverReporter } from './drivers/cache-driver';
 import { MemoryDriver } from './drivers/memory.driver';
 import { RedisDriver } from './drivers/redis.driver';
 import { Generations, StoredEntry } from './entry-codec';
-import { EntryKey, EntryRead, EntryStore, survivesGeneration } from './entry-store';
+import { EntryKey, EntryRead, EntryStore, StoredDetails, survivesGeneration } from './entry-store';
 import { describe, FailureLog } from './failure-log';
 import { Flights } from './flights';
 import { Invalidation, InvalidationBus } from './invalidation-bus';
 import { CacheKeys, scopeId } from './keys';
 import { LoadLock } from './load-lock';
-import { LocalCopies, LocalCopy } from './local-copies';
+import { KeepOptions, LocalCopies, LocalCopy } from './local-copies';
 import { coldIdle, forEachSliced } from './sliced';
 import { jitteredTtlMs, refreshPoint } from './ttl';
 
@@ -323,6 +323,11 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return this.entries.details(orgId, ids);
   }
 
+  /** getAssetDetails with a digest of what the store holds for them, to tell that nothing changed without decoding it. */
+  getStoredAssetDetails(orgId: string, ids: readonly string[]): Promise<StoredDetails> {
+    return this.entries.storedDetails(orgId, ids);
+  }
+
   /**
    * Makes the next read of every scope of the user a miss, on every instance; throws CacheUnavailableError if Redis
    * did not take it or its pub/sub message did not come back (other instances' copies may not have heard of it).
@@ -368,8 +373,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       'abff.cache.bypass': bypass,
     });
     if (!bypass && !tooOld && found && cached && now < cached.freshUntil) {
-      if (now >= refreshPoint(k.key, cached)) this.refreshAhead(k, refresh, found.gens);
-      return this.result(k, cached, 'HIT', epoch);
+      const due = now >= refreshPoint(k.key, cached);
+      if (due) this.refreshAhead(k, refresh, found.gens);
+      return this.result(k, cached, 'HIT', epoch, { refreshing: due });
     }
     try {
       // A stored entry older than notBefore is replaced as a bypass would (no waiting on a peer that may store the same).
@@ -591,9 +597,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return { gens: gens ?? UNSTORED, loadedAt, freshUntil: loadedAt + lifeMs, set };
   }
 
-  /** A HIT or MISS of this entry, kept in process too (unless an invalidation came since `epoch`). */
-  private result(k: UserKey, e: StoredEntry, status: 'HIT' | 'MISS', epoch: number): CachedUserSet {
-    this.local.keep(k.key, k.orgId, k.userId, e, epoch);
+  /** A HIT or MISS of this entry, kept in process too (unless an invalidation came since `epoch`); see LocalCopies.keep for `opts`. */
+  private result(k: UserKey, e: StoredEntry, status: 'HIT' | 'MISS', epoch: number, opts?: KeepOptions): CachedUserSet {
+    this.local.keep(k.key, k.orgId, k.userId, e, epoch, opts);
     return resultOf(k, e, status, this.now());
   }
 

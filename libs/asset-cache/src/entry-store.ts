@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { AssetDetails, UserAssetSet } from './asset-cache.types';
 import { AssetIdDictionary } from './asset-id-dictionary';
@@ -21,6 +21,33 @@ export interface EntryKey {
   key: string;
   orgId: string;
   userId: string;
+}
+
+/** Details as the store holds them (see EntryStore.storedDetails). */
+export interface StoredDetails {
+  /** Digest of the ids and their stored details; undefined when the store did not answer or lacks some. */
+  print?: string;
+  /** The details, decoded on the first call; unknown ids are absent. */
+  details(): Map<string, AssetDetails>;
+}
+
+/** SHA-256 of ids and values, SLICE_ITEMS pairs per cold turn (a big user's 100,000 details are not hashed at once). */
+async function digestOf(ids: string[], values: string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (let from = 0; from < ids.length; from += SLICE_ITEMS) {
+    if (from > 0) await coldTurn();
+    const parts: string[] = [];
+    // ids and stored details never hold a NUL: it separates them unambiguously.
+    for (let i = from; i < Math.min(ids.length, from + SLICE_ITEMS); i++) parts.push(ids[i], values[i]);
+    hash.update(`${parts.join('\u0000')}\u0000`);
+  }
+  return hash.digest('base64url');
+}
+
+/** One caller's part of a joined write. */
+interface WritePart {
+  items: readonly (readonly [string, StoredEntry])[];
+  assets: Map<string, AssetDetails>;
 }
 
 /** What one read found for each user: the generations to load under, and the entry when it is current. */
@@ -53,6 +80,8 @@ export class EntryStore {
    * refresh of an OU's users would otherwise write each asset's details once per user holding it.
    */
   private readonly sent: LRUCache<string, string>;
+  /** Writes asked for in this turn, by OU (see write). */
+  private readonly writing = new Map<string, { parts: WritePart[]; done: Promise<void> }>();
 
   constructor(
     private readonly store: CacheDriver,
@@ -84,10 +113,48 @@ export class EntryStore {
   }
 
   /**
+   * Stores entries with their assets' details; resolves once they are stored (or the store failed: not an error).
+   * Writes of one OU asked for within one turn of the event loop are stored as one: the users of a refresh wave come
+   * back together from one users/assetList answer, each with its own write, and one dictionary script and one details
+   * merge over all their assets cost a fraction of one per user.
+   */
+  write(orgId: string, items: readonly (readonly [string, StoredEntry])[], assets: Map<string, AssetDetails>): Promise<void> {
+    let joined = this.writing.get(orgId);
+    if (!joined) {
+      const parts: WritePart[] = [];
+      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.writing.delete(orgId);
+        return this.writeParts(orgId, parts);
+      });
+      joined = { parts, done };
+      this.writing.set(orgId, joined);
+    }
+    joined.parts.push({ items, assets });
+    return joined.done;
+  }
+
+  /** The writes joined in one turn, as one. */
+  private async writeParts(orgId: string, parts: WritePart[]): Promise<void> {
+    if (parts.length === 1) return this.writeNow(orgId, parts[0].items, parts[0].assets);
+    const assets = new Map<string, AssetDetails>();
+    for (const part of parts) {
+      await forEachSliced([...part.assets], ([id, d]) => {
+        // As in the store: typed details are never replaced by untyped ones.
+        if (d.type !== undefined || assets.get(id)?.type === undefined) assets.set(id, d);
+      });
+    }
+    return this.writeNow(
+      orgId,
+      parts.flatMap((p) => p.items),
+      assets,
+    );
+  }
+
+  /**
    * Stores entries: the assets' details merged into the OU's hash, ids into its dictionary, then the entries,
    * SLICE_ITEMS per pipeline, one slice per cold turn (a 10,000-user batch's pipeline is not encoded in one go).
    */
-  async write(orgId: string, items: readonly (readonly [string, StoredEntry])[], assets: Map<string, AssetDetails>): Promise<void> {
+  private async writeNow(orgId: string, items: readonly (readonly [string, StoredEntry])[], assets: Map<string, AssetDetails>): Promise<void> {
     const ids = await idsOf(items);
     const [view] = await Promise.all([this.dict.assign(orgId, ids, this.options.longLifeMs), this.writeDetails(orgId, assets)]);
     if (!view) return;
@@ -133,10 +200,26 @@ export class EntryStore {
 
   /** Details of the OU's assets among `ids` (one HMGET), those the store lacks from memory; unknown ids are absent. */
   async details(orgId: string, ids: readonly string[]): Promise<Map<string, AssetDetails>> {
-    const out = new Map<string, AssetDetails>();
     const unique = [...new Set(ids)];
-    if (unique.length === 0) return out;
-    const values = await this.store.hmget(this.keys.assetDetails(orgId), unique);
+    if (unique.length === 0) return new Map();
+    return this.detailsOf(orgId, unique, await this.store.hmget(this.keys.assetDetails(orgId), unique));
+  }
+
+  /**
+   * details, with a digest of the ids and of the stored text of their details: equal digests mean the same details,
+   * without decoding them. No digest when the store did not answer or lacks some of them (they come from memory).
+   */
+  async storedDetails(orgId: string, ids: readonly string[]): Promise<StoredDetails> {
+    const unique = [...new Set(ids)];
+    const values = unique.length === 0 ? [] : await this.store.hmget(this.keys.assetDetails(orgId), unique);
+    const print = values && values.every((v) => v !== null) ? await digestOf(unique, values as string[]) : undefined;
+    let decoded: Map<string, AssetDetails> | undefined;
+    return { print, details: () => (decoded ??= this.detailsOf(orgId, unique, values)) };
+  }
+
+  /** Details of the ids from the values the store gave (undefined: it did not answer), the missing ones from memory. */
+  private detailsOf(orgId: string, unique: string[], values: (string | null)[] | undefined): Map<string, AssetDetails> {
+    const out = new Map<string, AssetDetails>();
     unique.forEach((id, i) => {
       // The store lost what was merged (evicted, flushed): the next load sends it again.
       if (values?.[i] === null) this.sent.delete(rememberedKey(orgId, id));

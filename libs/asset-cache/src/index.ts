@@ -2,6 +2,7 @@ export * from './asset-cache.types';
 export * from './asset-cache.errors';
 export * from './asset-cache.module';
 export { AssetSetCache } from './asset-set-cache';
+export type { StoredDetails } from './entry-store';
 export { CacheKeys, scopeId } from './keys';
 export { coldTurn, forEachSliced, SLICE_ITEMS } from './sliced';
 export {

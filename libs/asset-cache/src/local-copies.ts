@@ -27,9 +27,20 @@ export interface LocalCopiesOptions {
   random: () => number;
 }
 
+/** How a copy is kept. */
+export interface KeepOptions {
+  /**
+   * The entry is past its refresh point and its refresh-ahead has started: the copy may live until the entry's
+   * freshUntil, and the refresh's entry replaces it when it lands. Without this, a due user's every read would go to
+   * the store until then, and a wave of users coming due together would read Redis instead of memory.
+   */
+  refreshing?: boolean;
+}
+
 /**
  * In-process copies of stored entries, in front of the store. A copy lives at most `ttlMs` (and never past its
- * entry's refresh point, so refresh-ahead still runs through the store): an invalidation this instance could not
+ * entry's refresh point, so that the first hit past it reads the store, which shows whether another instance has
+ * refreshed it already, and starts refresh-ahead otherwise; see KeepOptions): an invalidation this instance could not
  * hear is served no longer than that, since the next read checks the store's generations (the cache's
  * `recheck`: the same generations give the copy a new lifetime, without reading the entry). Invalidations
  * seen here drop copies at once; a load that started before one must not leave a copy (see `epoch`).
@@ -88,14 +99,15 @@ export class LocalCopies {
   }
 
   /** Keeps a copy and the fallback, unless copies were dropped since `epoch` (the entry may predate that invalidation). */
-  keep(key: string, orgId: string, userId: string, entry: StoredEntry, epoch: number): void {
+  keep(key: string, orgId: string, userId: string, entry: StoredEntry, epoch: number, opts: KeepOptions = {}): void {
     if (epoch !== this.dropped) return;
     const now = this.options.now();
     const lastsMs = Math.floor(entry.freshUntil + this.options.staleMs - now);
     if (this.fallbacks && lastsMs > 0) this.fallbacks.set(key, { orgId, userId, entry, expiresAt: now }, { ttl: lastsMs });
     if (!this.lru) return;
     const life = this.options.ttlMs * (1 - LOCAL_TTL_JITTER * this.options.random());
-    const ttl = Math.floor(Math.min(life, refreshPoint(key, entry) - now));
+    const end = opts.refreshing ? entry.freshUntil : refreshPoint(key, entry);
+    const ttl = Math.floor(Math.min(life, end - now));
     if (ttl > 0) this.lru.set(key, { orgId, userId, entry, expiresAt: now + ttl }, { ttl: ttl + RECHECK_GRACE_MS });
   }
 

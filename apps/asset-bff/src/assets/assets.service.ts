@@ -10,6 +10,7 @@ import { etagOfSliced, PreparedAnswer } from '../common/read-answer';
 import { MappedList, slicedJsonBytes } from '../common/sliced-json';
 import { Signer } from '../common/signer';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { Cursors, CursorScope } from './cursor';
 import { PageQuery } from './page-query';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
@@ -31,10 +32,13 @@ const REFRESH_BATCH_WINDOW_MS = 1_000;
 /** What the portal said when the negative entry was stored. */
 const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is not found, or not in the organization' };
 
-/** A prepared answer and the entry load it was made from. */
+/** A prepared answer, the entry load it serves, and for a whole list the digest of what it was made from. */
 interface Prepared {
+  /** Updated when a newer load of the entry turns out to hold the same answer (see listBody). */
   loadedAt: number;
   answer: PreparedAnswer;
+  /** A whole list's set and stored details (total, complete, StoredDetails.print); undefined for pages and searches. */
+  madeFrom?: string;
 }
 
 /** A cached read as the controller sends it: the answer already prepared, plus the X-Cache and Age headers. */
@@ -63,6 +67,7 @@ export class AssetsService {
     private readonly cache: AssetSetCache,
     private readonly portal: PortalClient,
     private readonly decoders: PageDecoders,
+    private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.cursors = new Cursors(new Signer(config.PORTAL_APP_SECRET, 'cursor'));
@@ -78,23 +83,52 @@ export class AssetsService {
     const scope: CursorScope = { orgId, userId, q: page.q, prefs };
     const offset = page.cursor === undefined ? 0 : this.cursors.open(page.cursor, scope, entry.loadedAt);
     const key = preparedKey(orgId, userId, prefs, page, offset);
-    let answer = this.prepared.get(key);
-    if (answer === undefined || answer.loadedAt !== entry.loadedAt) {
-      const set = entry.set as UserAssetSet;
-      const body = await slicedJsonBytes(await this.listAnswer(entry, set, scope, page, offset, loaded));
-      answer = this.keep(key, entry.loadedAt, body, await etagOfSliced(body));
-    }
+    const kept = this.prepared.get(key);
+    const answer = kept?.loadedAt === entry.loadedAt ? kept : await this.prepare(key, entry, scope, page, offset, kept, loaded?.assets);
     return { answer: answer.answer, status: entry.status, ageS: entry.ageS, loadedAt: entry.loadedAt };
   }
 
-  /** The list answer (or page) of a set; the details come from the load this request ran, else from the OU's dictionary. */
+  /**
+   * The answer of an entry load that has none kept yet. A whole list that is not served from the load this request ran
+   * is checked first against the answer kept for an older load: when the stored set and details are the same (a
+   * refresh that changed nothing), that answer serves the newer load as it is, not decoded, serialized and hashed
+   * again. Pages are always made anew: their cursors are bound to the load.
+   */
+  private async prepare(
+    key: string,
+    entry: CachedUserSet,
+    scope: CursorScope,
+    page: PageQuery,
+    offset: number,
+    kept: Prepared | undefined,
+    loadedDetails?: Map<string, AssetDetails>,
+  ): Promise<Prepared> {
+    const set = entry.set as UserAssetSet;
+    let details = loadedDetails;
+    let madeFrom: string | undefined;
+    if (!details && isWholeList(page)) {
+      const stored = await this.cache.getStoredAssetDetails(scope.orgId, set.assetIds);
+      madeFrom = stored.print === undefined ? undefined : `${set.total}|${set.complete}|${stored.print}`;
+      if (kept && madeFrom !== undefined && kept.madeFrom === madeFrom) {
+        kept.loadedAt = entry.loadedAt;
+        this.metrics.preparedAnswers.inc({ outcome: 'reused' });
+        return kept;
+      }
+      details = await this.completed(scope.orgId, scope.userId, set.assetIds, stored.details());
+    }
+    const body = await slicedJsonBytes(await this.listAnswer(entry, set, scope, page, offset, details));
+    this.metrics.preparedAnswers.inc({ outcome: 'made' });
+    return this.keep(key, { loadedAt: entry.loadedAt, madeFrom }, body, await etagOfSliced(body));
+  }
+
+  /** The list answer (or page) of a set; `known` are details already at hand (else they are read from the OU's hash). */
   private async listAnswer(
     entry: CachedUserSet,
     set: UserAssetSet,
     scope: CursorScope,
     page: PageQuery,
     offset: number,
-    loaded?: LoadedSets,
+    known?: Map<string, AssetDetails>,
   ): Promise<ListBody> {
     const { orgId, userId, prefs } = scope;
     const paged = page.limit !== undefined || page.cursor !== undefined;
@@ -106,11 +140,11 @@ export class AssetsService {
     if (page.q === undefined) {
       // Only the page's details are read: a page of 50 of 100,000 assets costs 50 lookups.
       const ids = set.assetIds.slice(offset, end(set.assetIds.length));
-      const details = loaded?.assets ?? (await this.details(orgId, userId, ids));
+      const details = known ?? (await this.details(orgId, userId, ids));
       assets = new MappedList(ids, (id) => view(id, details.get(id), prefs));
       next = nextCursor(set.assetIds.length);
     } else {
-      const details = loaded?.assets ?? (await this.details(orgId, userId, set.assetIds));
+      const details = known ?? (await this.details(orgId, userId, set.assetIds));
       const needle = page.q.toLowerCase();
       const matching = set.assetIds
         .map((id) => view(id, details.get(id), prefs))
@@ -127,8 +161,8 @@ export class AssetsService {
    * Keeps a prepared answer. Made here, not in listBody: a closure shares its function's context, so one made there
    * would keep the whole upstream load (`loaded`) alive as long as the answer.
    */
-  private keep(key: string, loadedAt: number, body: Buffer, etag: string): Prepared {
-    const prepared: Prepared = { loadedAt, answer: new PreparedAnswer(body, () => this.recount(key, prepared), etag) };
+  private keep(key: string, made: Omit<Prepared, 'answer'>, body: Buffer, etag: string): Prepared {
+    const prepared: Prepared = { ...made, answer: new PreparedAnswer(body, () => this.recount(key, prepared), etag) };
     this.prepared.set(key, prepared);
     return prepared;
   }
@@ -184,7 +218,11 @@ export class AssetsService {
    * if the dictionary really lost them (evicted), the user is reloaded once and the loaded details used.
    */
   private async details(orgId: string, userId: string, ids: string[]): Promise<Map<string, AssetDetails>> {
-    const details = await this.cache.getAssetDetails(orgId, ids);
+    return this.completed(orgId, userId, ids, await this.cache.getAssetDetails(orgId, ids));
+  }
+
+  /** `details` read for the ids, completed as `details` does. */
+  private async completed(orgId: string, userId: string, ids: string[], details: Map<string, AssetDetails>): Promise<Map<string, AssetDetails>> {
     let missing = ids.filter((id) => !details.has(id));
     if (missing.length === 0) return details;
     for (const [id, d] of await this.cache.getAssetDetails(orgId, missing)) details.set(id, d);
@@ -235,6 +273,9 @@ interface ListBody {
   /** Views made as they are serialized (MappedList), or already made to be filtered by q. */
   assets: AssetView[] | MappedList<string, AssetView>;
 }
+
+/** A read of the whole list: no page, no search. */
+const isWholeList = (page: PageQuery): boolean => page.limit === undefined && page.cursor === undefined && page.q === undefined;
 
 /** Key of a prepared answer: OU, user, languages and page (ids cannot contain the separator; q comes last, it may). */
 const preparedKey = (orgId: string, userId: string, prefs: LangPrefs, page: PageQuery, offset: number): string =>

@@ -77,6 +77,12 @@ export class MetricsService {
     help: 'Page worker threads that failed or exited; the portal calls whose answers they held were retried',
     registers: [this.registry],
   });
+  readonly preparedAnswers = new Counter({
+    name: 'abff_prepared_answers_total',
+    help: 'Answers of single-user reads made for a new load of a cached set (made), or kept because it holds the same set and details (reused)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly batchedLookups = new Counter({
     name: 'abff_upstream_batched_lookups_total',
     help: 'Single-user lookups combined into micro-batches',

@@ -1,0 +1,111 @@
+import { AssetDetails, CacheKeys, scopeId } from '@app/asset-cache';
+import { CacheDriver } from '@app/asset-cache/drivers/cache-driver';
+import { RedisDriver } from '@app/asset-cache/drivers/redis.driver';
+import { StoredEntry } from '@app/asset-cache/entry-codec';
+import { EntryKey, EntryStore } from '@app/asset-cache/entry-store';
+import { uniquePrefix } from './support/fake-portal';
+import { TEST_REDIS_URL } from '../support/test-redis';
+
+const ORG = 'org-w';
+const HOUR_MS = 3_600_000;
+
+/** The real Redis driver, its calls counted by name (the store under test talks to Redis through it). */
+function counted(driver: CacheDriver): { driver: CacheDriver; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const proxy = new Proxy(driver, {
+    get(target, prop, receiver) {
+      const v: unknown = Reflect.get(target, prop, receiver);
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        calls.set(String(prop), (calls.get(String(prop)) ?? 0) + 1);
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { driver: proxy, calls };
+}
+
+describe('EntryStore on Redis: writes of one OU in one turn', () => {
+  let redis: RedisDriver;
+  let calls: Map<string, number>;
+  let store: EntryStore;
+  let keys: CacheKeys;
+
+  beforeEach(async () => {
+    redis = new RedisDriver({ url: TEST_REDIS_URL }, 2_000, { error: () => undefined, ok: () => undefined });
+    await redis.connect();
+    const c = counted(redis);
+    calls = c.calls;
+    keys = new CacheKeys(uniquePrefix('store'));
+    store = new EntryStore(c.driver, keys, { longLifeMs: HOUR_MS, staleMs: HOUR_MS, rememberDetails: false, now: Date.now });
+  });
+
+  afterEach(() => redis.close());
+
+  const userKey = (userId: string): EntryKey => ({ key: keys.userSet(ORG, scopeId(undefined), userId), orgId: ORG, userId });
+
+  /** An entry of these asset ids, under the generations a read found for the user. */
+  async function entryOf(userId: string, assetIds: string[]): Promise<StoredEntry> {
+    const found = await store.read(ORG, [userKey(userId)], { entries: false });
+    const now = Date.now();
+    return { gens: found![0].gens, loadedAt: now, freshUntil: now + HOUR_MS, set: { assetIds, total: assetIds.length, complete: true } };
+  }
+
+  const named = (ids: string[], d: (id: string) => AssetDetails): Map<string, AssetDetails> => new Map(ids.map((id) => [id, d(id)]));
+
+  it('are stored as one: one dictionary script and one details merge for all, and every entry reads back', async () => {
+    const sets = { a: ['x1', 'x2', 'x3'], b: ['x2', 'x3', 'x4'], c: ['x5'] };
+    const entries = Object.fromEntries(await Promise.all(Object.entries(sets).map(async ([u, ids]) => [u, await entryOf(u, ids)] as const)));
+    calls.clear();
+    // three callers in the same turn, as the users of one users/assetList answer
+    await Promise.all(
+      Object.entries(sets).map(([u, ids]) =>
+        store.write(
+          ORG,
+          [[userKey(u).key, entries[u]]],
+          named(ids, (id) => ({ names: { default: `name ${id}` } })),
+        ),
+      ),
+    );
+    expect(calls.get('assignIndexes')).toBe(1);
+    // one write of the details, one of the entries
+    expect(calls.get('write')).toBe(2);
+
+    const read = await store.read(ORG, ['a', 'b', 'c'].map(userKey));
+    expect(read!.map((r) => r.entry?.set?.assetIds)).toEqual([sets.a, sets.b, sets.c]);
+    const details = await store.details(ORG, ['x1', 'x4', 'x5']);
+    expect([...details.keys()].sort()).toEqual(['x1', 'x4', 'x5']);
+  });
+
+  it('a write in a later turn is stored on its own', async () => {
+    const first = await entryOf('a', ['y1']);
+    const second = await entryOf('b', ['y2']);
+    calls.clear();
+    await store.write(
+      ORG,
+      [[userKey('a').key, first]],
+      named(['y1'], () => ({ names: {} })),
+    );
+    await store.write(
+      ORG,
+      [[userKey('b').key, second]],
+      named(['y2'], () => ({ names: {} })),
+    );
+    expect(calls.get('assignIndexes')).toBe(2);
+  });
+
+  it('typed details joined with untyped ones of the same asset keep their type, in either order', async () => {
+    const entries = await Promise.all(['a', 'b', 'c', 'd'].map((u) => entryOf(u, ['z1', 'z2'])));
+    const typed = (id: string): AssetDetails => ({ names: { default: `typed ${id}` }, type: 'inverter', typeNames: { default: 'Inverter' } });
+    const untyped = (id: string): AssetDetails => ({ names: { default: `plain ${id}` } });
+    await Promise.all([
+      store.write(ORG, [[userKey('a').key, entries[0]]], named(['z1'], typed)),
+      store.write(ORG, [[userKey('b').key, entries[1]]], named(['z1'], untyped)),
+      store.write(ORG, [[userKey('c').key, entries[2]]], named(['z2'], untyped)),
+      store.write(ORG, [[userKey('d').key, entries[3]]], named(['z2'], typed)),
+    ]);
+    const details = await store.details(ORG, ['z1', 'z2']);
+    expect(details.get('z1')).toEqual(typed('z1'));
+    expect(details.get('z2')).toEqual(typed('z2'));
+  });
+});
