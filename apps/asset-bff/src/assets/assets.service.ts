@@ -34,7 +34,7 @@ const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is no
 
 /** A prepared answer, the entry load it serves, and for a whole list the digest of what it was made from. */
 interface Prepared {
-  /** Updated when a newer load of the entry turns out to hold the same answer (see listBody). */
+  /** Updated when a newer load of the entry turns out to hold the same answer (see prepare). */
   loadedAt: number;
   answer: PreparedAnswer;
   /** A whole list's set and stored details (total, complete, StoredDetails.print); undefined for pages and searches. */
@@ -158,8 +158,8 @@ export class AssetsService {
   }
 
   /**
-   * Keeps a prepared answer. Made here, not in listBody: a closure shares its function's context, so one made there
-   * would keep the whole upstream load (`loaded`) alive as long as the answer.
+   * Keeps a prepared answer. Made here, not in prepare: a closure shares its function's context, so one made there
+   * would keep the details of the whole upstream load alive as long as the answer.
    */
   private keep(key: string, made: Omit<Prepared, 'answer'>, body: Buffer, etag: string): Prepared {
     const prepared: Prepared = { ...made, answer: new PreparedAnswer(body, () => this.recount(key, prepared), etag) };
