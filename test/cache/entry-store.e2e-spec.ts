@@ -108,4 +108,25 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
     expect(details.get('z1')).toEqual(typed('z1'));
     expect(details.get('z2')).toEqual(typed('z2'));
   });
+
+  it('storedDetails: the same ids and stored details give the same digest; a changed, missing or reordered one does not', async () => {
+    const entry = await entryOf('a', ['d1', 'd2']);
+    const namedAs = (v: string) => new Map<string, AssetDetails>(['d1', 'd2'].map((id) => [id, { names: { default: `${id} ${v}` } }]));
+    await store.write(ORG, [[userKey('a').key, entry]], namedAs('v1'));
+    const first = await store.storedDetails(ORG, ['d1', 'd2']);
+    const again = await store.storedDetails(ORG, ['d1', 'd2']);
+    expect(first.print).toEqual(expect.any(String));
+    expect(again.print).toBe(first.print);
+    expect(first.details().get('d2')).toEqual({ names: { default: 'd2 v1' } });
+    expect((await store.storedDetails(ORG, ['d2', 'd1'])).print).not.toBe(first.print);
+
+    await store.write(ORG, [[userKey('a').key, entry]], namedAs('v2'));
+    const renamed = await store.storedDetails(ORG, ['d1', 'd2']);
+    expect(renamed.print).not.toBe(first.print);
+    expect(renamed.details().get('d2')).toEqual({ names: { default: 'd2 v2' } });
+
+    const missing = await store.storedDetails(ORG, ['d1', 'unknown']);
+    expect(missing.print).toBeUndefined();
+    expect([...missing.details().keys()]).toEqual(['d1']);
+  });
 });

@@ -37,9 +37,9 @@ async function digestOf(ids: string[], values: string[]): Promise<string> {
   for (let from = 0; from < ids.length; from += SLICE_ITEMS) {
     if (from > 0) await coldTurn();
     const parts: string[] = [];
-    // ids and stored details never hold a NUL: it separates them unambiguously.
-    for (let i = from; i < Math.min(ids.length, from + SLICE_ITEMS); i++) parts.push(ids[i], values[i]);
-    hash.update(`${parts.join('\u0000')}\u0000`);
+    // Each text with its length before it: no two sequences of ids and values hash the same text.
+    for (let i = from; i < Math.min(ids.length, from + SLICE_ITEMS); i++) parts.push(`${ids[i].length}:${ids[i]}${values[i].length}:${values[i]}`);
+    hash.update(parts.join(''));
   }
   return hash.digest('base64url');
 }
