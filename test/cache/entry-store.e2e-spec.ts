@@ -1,4 +1,4 @@
-import { AssetDetails, CacheKeys, scopeId } from '@app/asset-cache';
+import { AssetDetails, CacheKeys, scopeId, SLICE_ITEMS } from '@app/asset-cache';
 import { CacheDriver } from '@app/asset-cache/drivers/cache-driver';
 import { RedisDriver } from '@app/asset-cache/drivers/redis.driver';
 import { StoredEntry } from '@app/asset-cache/entry-codec';
@@ -75,6 +75,29 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
     expect(read!.map((r) => r.entry?.set?.assetIds)).toEqual([sets.a, sets.b, sets.c]);
     const details = await store.details(ORG, ['x1', 'x4', 'x5']);
     expect([...details.keys()].sort()).toEqual(['x1', 'x4', 'x5']);
+  });
+
+  it('a join with a set bigger than a slice stores every entry and every detail', async () => {
+    const big = Array.from({ length: SLICE_ITEMS * 2 + 500 }, (_, i) => `b${i}`);
+    const [bigEntry, smallEntry] = await Promise.all([entryOf('big', big), entryOf('small', ['b1', 's1'])]);
+    calls.clear();
+    await Promise.all([
+      store.write(
+        ORG,
+        [[userKey('big').key, bigEntry]],
+        named(big, (id) => ({ names: { default: id } })),
+      ),
+      store.write(
+        ORG,
+        [[userKey('small').key, smallEntry]],
+        named(['b1', 's1'], (id) => ({ names: { default: id } })),
+      ),
+    ]);
+    expect(calls.get('assignIndexes')).toBe(1);
+    const read = await store.read(ORG, [userKey('big'), userKey('small')]);
+    expect(read!.map((r) => r.entry?.set?.assetIds)).toEqual([big, ['b1', 's1']]);
+    const details = await store.details(ORG, [...big, 's1']);
+    expect(details.size).toBe(big.length + 1);
   });
 
   it('a write in a later turn is stored on its own', async () => {
