@@ -84,7 +84,7 @@ export class AssetsService {
     const offset = page.cursor === undefined ? 0 : this.cursors.open(page.cursor, scope, entry.loadedAt);
     const key = preparedKey(orgId, userId, prefs, page, offset);
     const kept = this.prepared.get(key);
-    const answer = kept?.loadedAt === entry.loadedAt ? kept : await this.prepare(key, entry, scope, page, offset, kept, loaded?.assets);
+    const answer = kept?.loadedAt === entry.loadedAt ? kept : await this.prepare(key, kept, { entry, scope, page, offset, loadedDetails: loaded?.assets });
     return { answer: answer.answer, status: entry.status, ageS: entry.ageS, loadedAt: entry.loadedAt };
   }
 
@@ -94,15 +94,7 @@ export class AssetsService {
    * refresh that changed nothing), that answer serves the newer load as it is, not decoded, serialized and hashed
    * again. Pages are always made anew: their cursors are bound to the load.
    */
-  private async prepare(
-    key: string,
-    entry: CachedUserSet,
-    scope: CursorScope,
-    page: PageQuery,
-    offset: number,
-    kept: Prepared | undefined,
-    loadedDetails?: Map<string, AssetDetails>,
-  ): Promise<Prepared> {
+  private async prepare(key: string, kept: Prepared | undefined, { entry, scope, page, offset, loadedDetails }: ListRead): Promise<Prepared> {
     const set = entry.set as UserAssetSet;
     let details = loadedDetails;
     let madeFrom: string | undefined;
@@ -261,6 +253,16 @@ export class AssetsService {
       throw err;
     }
   }
+}
+
+/** One list read whose answer is to be made: the entry, the caller's scope and page, and the details its load brought. */
+interface ListRead {
+  entry: CachedUserSet;
+  scope: CursorScope;
+  page: PageQuery;
+  offset: number;
+  /** The details of the load this request ran (none when the entry came from the cache). */
+  loadedDetails?: Map<string, AssetDetails>;
 }
 
 /** The list answer's shape; its key order is the serialized order. */
