@@ -44,6 +44,9 @@ async function digestOf(ids: string[], values: string[]): Promise<string> {
   return hash.digest('base64url');
 }
 
+/** Whether details `d` may take the place of `had`: as in the store, typed details are never replaced by untyped ones. */
+const mayReplace = (had: AssetDetails | undefined, d: AssetDetails): boolean => d.type !== undefined || had?.type === undefined;
+
 /** One caller's part of a joined write. */
 interface WritePart {
   items: readonly (readonly [string, StoredEntry])[];
@@ -142,8 +145,7 @@ export class EntryStore {
       for (const [id, d] of part.assets) {
         // A big user's 100,000 details are merged a slice per turn, without being copied into an array first.
         if (++seen % SLICE_ITEMS === 0) await coldTurn();
-        // As in the store: typed details are never replaced by untyped ones.
-        if (d.type !== undefined || assets.get(id)?.type === undefined) assets.set(id, d);
+        if (mayReplace(assets.get(id), d)) assets.set(id, d);
       }
     }
     return this.writeNow(
@@ -203,9 +205,8 @@ export class EntryStore {
 
   /** Details of the OU's assets among `ids` (one HMGET), those the store lacks from memory; unknown ids are absent. */
   async details(orgId: string, ids: readonly string[]): Promise<Map<string, AssetDetails>> {
-    const unique = [...new Set(ids)];
-    if (unique.length === 0) return new Map();
-    return this.detailsOf(orgId, unique, await this.store.hmget(this.keys.assetDetails(orgId), unique));
+    const { unique, values } = await this.readDetails(orgId, ids);
+    return this.detailsOf(orgId, unique, values);
   }
 
   /**
@@ -213,11 +214,16 @@ export class EntryStore {
    * without decoding them. No digest when the store did not answer or lacks some of them (they come from memory).
    */
   async storedDetails(orgId: string, ids: readonly string[]): Promise<StoredDetails> {
-    const unique = [...new Set(ids)];
-    const values = unique.length === 0 ? [] : await this.store.hmget(this.keys.assetDetails(orgId), unique);
+    const { unique, values } = await this.readDetails(orgId, ids);
     const print = values && values.every((v) => v !== null) ? await digestOf(unique, values as string[]) : undefined;
     let decoded: Map<string, AssetDetails> | undefined;
     return { print, details: () => (decoded ??= this.detailsOf(orgId, unique, values)) };
+  }
+
+  /** The ids, each once, and the stored text of their details (one HMGET; none for no ids; undefined when it failed). */
+  private async readDetails(orgId: string, ids: readonly string[]): Promise<{ unique: string[]; values: (string | null)[] | undefined }> {
+    const unique = [...new Set(ids)];
+    return { unique, values: unique.length === 0 ? [] : await this.store.hmget(this.keys.assetDetails(orgId), unique) };
   }
 
   /** Details of the ids from the values the store gave (undefined: it did not answer), the missing ones from memory. */
@@ -232,11 +238,9 @@ export class EntryStore {
     return out;
   }
 
-  /** Keeps details in memory; typed details are never replaced by untyped ones (as in the store). */
+  /** Keeps details in memory (see mayReplace). */
   private remember(key: string, d: AssetDetails): void {
-    if (!this.remembered) return;
-    if (d.type === undefined && this.remembered.get(key)?.type !== undefined) return;
-    this.remembered.set(key, d);
+    if (this.remembered && mayReplace(this.remembered.get(key), d)) this.remembered.set(key, d);
   }
 
   /** The stored generations of the OU and of these users, missing ones as null (none created); undefined when the store failed. */
