@@ -141,6 +141,7 @@ describe("pages and search of a user's assets", () => {
     const next = await call(other.url, 'GET', path('pstale', `?limit=10&cursor=${first.body.nextCursor}`), { key });
     expect(next.status).toBe(409);
     expect(next.body.code).toBe('CURSOR_STALE');
+    expect(next.body.detail).toBe("the user's assets changed since this cursor was issued: read again from the first page");
     const again = await call(bff.url, 'GET', path('pstale', '?limit=10'), { key });
     expect(again.body.total).toBe(29);
   });

@@ -16,6 +16,8 @@ export interface CursorScope {
 const FORMAT = /^([0-9a-z]{1,12})\.([0-9a-z]{1,8})\.([A-Za-z0-9_-]{43})$/;
 const RADIX = 36;
 
+const STALE_DETAIL = "the user's assets changed since this cursor was issued: read again from the first page";
+
 const badCursor = (problem: string): AppException => AppException.validation([{ field: 'cursor', problems: [problem] }]);
 
 /**
@@ -37,7 +39,7 @@ export class Cursors {
     if (!m) throw badCursor('must be the nextCursor of a previous page');
     const head = `${m[1]}.${m[2]}`;
     if (!this.signer.verify(bound(scope, head), m[3])) throw badCursor('was not issued for this OU, user and query');
-    if (parseInt(m[1], RADIX) !== version) throw new AppException(ErrorCode.CursorStale, 'DBG ' + m[1] + ' ' + version.toString(36));
+    if (parseInt(m[1], RADIX) !== version) throw new AppException(ErrorCode.CursorStale, STALE_DETAIL);
     return parseInt(m[2], RADIX);
   }
 }
