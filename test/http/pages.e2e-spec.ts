@@ -160,6 +160,7 @@ describe("pages and search of a user's assets", () => {
   });
 
   it('refuses a bad limit, q or cursor with a 400 naming it, before any upstream call', async () => {
+    const foreign: string = (await call(bff.url, 'GET', path('u0001', '?limit=10'), { key })).body.nextCursor;
     const before = await upstreamCalls();
     for (const [query, field] of [
       ['?limit=0', 'limit'],
@@ -173,11 +174,21 @@ describe("pages and search of a user's assets", () => {
       ['?q=a&q=b', 'q'],
       ['?cursor=', 'cursor'],
       ['?cursor=a&cursor=b', 'cursor'],
+      // u0010 is never read: a cursor that does not verify must not cost its load first
+      ['?limit=10&cursor=not-a-cursor', 'cursor'],
+      [`?limit=10&cursor=${foreign}`, 'cursor'],
+      [`?q=${encodeURIComponent('\u{1F50D}'.repeat(129))}`, 'q'],
     ]) {
       const r = await call(bff.url, 'GET', path('u0010', query), { key });
       expect({ query, status: r.status, fields: r.body.fields?.map((f: { field: string }) => f.field) }).toEqual({ query, status: 400, fields: [field] });
     }
     expect(await upstreamCalls()).toBe(before);
+  });
+
+  it('counts q in characters: 128 of them pass even where each takes two UTF-16 units', async () => {
+    const r = await call(bff.url, 'GET', path('u0001', `?q=${encodeURIComponent('\u{1F50D}'.repeat(128))}`), { key });
+    expect(r.status).toBe(200);
+    expect(r.body.total).toBe(0);
   });
 
   it('says complete: true in the whole answer when the portal pages agreed', async () => {

@@ -11,7 +11,7 @@ import { MappedList, slicedJsonBytes } from '../common/sliced-json';
 import { Signer } from '../common/signer';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { Cursors, CursorScope } from './cursor';
+import { Cursors, CursorScope, offsetIn } from './cursor';
 import { PageQuery } from './page-query';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
 import { assetIndexOf } from './asset-index';
@@ -78,10 +78,11 @@ export class AssetsService {
    * matching `q`: every page is cut from the cached set (one version of it), never from a new upstream read.
    */
   async listBody(orgId: string, userId: string, prefs: LangPrefs, bypass: boolean, page: PageQuery = {}, notBefore?: number): Promise<CachedAnswer> {
+    const scope: CursorScope = { orgId, userId, q: page.q, prefs };
+    const position = page.cursor === undefined ? undefined : this.cursors.open(page.cursor, scope);
     let loaded: LoadedSets | undefined;
     const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r), notBefore);
-    const scope: CursorScope = { orgId, userId, q: page.q, prefs };
-    const offset = page.cursor === undefined ? 0 : this.cursors.open(page.cursor, scope, entry.loadedAt);
+    const offset = offsetIn(position, entry.loadedAt);
     const key = preparedKey(orgId, userId, prefs, page, offset);
     const kept = this.prepared.get(key);
     const answer = kept?.loadedAt === entry.loadedAt ? kept : await this.prepare(key, kept, { entry, scope, page, offset, loadedDetails: loaded?.assets });

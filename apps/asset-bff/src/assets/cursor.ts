@@ -33,15 +33,30 @@ export class Cursors {
     return `${head}.${this.signer.sign(bound(scope, head))}`;
   }
 
-  /** The offset a cursor points at; 400 naming `cursor` when it is malformed or not this scope's, 409 CURSOR_STALE when the set changed. */
-  open(cursor: string, scope: CursorScope, version: number): number {
+  /**
+   * Where a cursor points, checked before anything is read: 400 naming `cursor` when it is malformed or not this
+   * scope's (so bad input never costs a cache read or an upstream call).
+   */
+  open(cursor: string, scope: CursorScope): CursorPosition {
     const m = FORMAT.exec(cursor);
     if (!m) throw badCursor('must be the nextCursor of a previous page');
     const head = `${m[1]}.${m[2]}`;
     if (!this.signer.verify(bound(scope, head), m[3])) throw badCursor('was not issued for this OU, user and query');
-    if (parseInt(m[1], RADIX) !== version) throw new AppException(ErrorCode.CursorStale, STALE_DETAIL);
-    return parseInt(m[2], RADIX);
+    return { version: parseInt(m[1], RADIX), offset: parseInt(m[2], RADIX) };
   }
+}
+
+/** A verified cursor: the set version it was cut from and the offset of its page. */
+export interface CursorPosition {
+  version: number;
+  offset: number;
+}
+
+/** The offset of an opened cursor in set version `version`; 409 CURSOR_STALE when the set changed since it was cut. */
+export function offsetIn(position: CursorPosition | undefined, version: number): number {
+  if (position === undefined) return 0;
+  if (position.version !== version) throw new AppException(ErrorCode.CursorStale, STALE_DETAIL);
+  return position.offset;
 }
 
 /** The signed text: the cursor's head and everything it is bound to (ids cannot contain the separator). */

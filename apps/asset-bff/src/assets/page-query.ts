@@ -30,7 +30,8 @@ export function parsePageQuery(query: Record<string, unknown> | undefined): Page
     else p.add('cursor', 'must be the nextCursor of a previous page');
   }
   if (q !== undefined) {
-    if (typeof q === 'string' && q.length >= 1 && q.length <= MAX_QUERY_LENGTH) out.q = q;
+    // Counted in characters (code points), not UTF-16 units: a CJK or emoji search has the same room as a Latin one.
+    if (typeof q === 'string' && q.length >= 1 && [...q].length <= MAX_QUERY_LENGTH) out.q = q;
     else p.add('q', `must be 1..${MAX_QUERY_LENGTH} characters`);
   }
   p.throwIfAny();
