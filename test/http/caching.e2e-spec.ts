@@ -242,4 +242,20 @@ describe('RateLimit headers', () => {
     }
     for (const r of answers.filter((a) => a.status === 200)) expect(r.headers['retry-after']).toBeUndefined();
   });
+
+  it("counts a caller's refused requests (403) too, and puts the headers on them", async () => {
+    // Start of a one-second window, so that the four requests share it.
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
+    const statuses: number[] = [];
+    const remaining: string[] = [];
+    for (const org of ['o1', 'o2', 'o-other', 'o-other']) {
+      const r = await rawCall(`${bff.url}/v1/orgs/${org}/users/u0005/assets`, 'GET', { 'x-api-key': TEST_KEYS.otherOrg });
+      statuses.push(r.status);
+      remaining.push(String(r.headers['ratelimit-remaining']));
+      expect(r.headers['ratelimit-limit']).toBe('3');
+    }
+    expect(statuses.slice(0, 2)).toEqual([403, 403]);
+    expect(statuses[3]).toBe(429);
+    expect(remaining).toEqual(['2', '1', '0', '0']);
+  });
 });

@@ -4,9 +4,9 @@ import { AccessConfig } from './access.decorator';
 import { AuthService } from './auth.service';
 
 /**
- * The request pipeline's access stage, as one fastify onRequest hook: authentication (401), the route's rule against
- * its :orgId/:userId (403), then the rate limit (429), before the body is read and before any cache read or upstream
- * call. A fastify hook rather than Nest guards: it runs once per request with no execution context to build, on every
+ * The request pipeline's access stage, as one fastify onRequest hook: authentication (401), the rate limit (429), then
+ * the route's rule against its :orgId/:userId (403), before the body is read and before any cache read or upstream
+ * call. The limit comes before the rule, so a caller's refused requests count too and carry its RateLimit headers. A fastify hook rather than Nest guards: it runs once per request with no execution context to build, on every
  * route alike. Routes without a rule are fastify's own (the Swagger UI, the 404 handler): assertRouteHasAccess makes
  * sure no controller route is among them.
  */
@@ -16,8 +16,8 @@ export function accessHook(auth: AuthService, limits: RateLimitService): onReque
     if (rule === undefined || rule === 'public') return;
     const caller = await auth.authenticate(req);
     req.caller = caller;
-    auth.authorize(caller, rule, req.params as Record<string, string | undefined>);
     if (limits.enabled) await limits.enforce(caller, (headers) => reply.headers(headers));
+    auth.authorize(caller, rule, req.params as Record<string, string | undefined>);
   };
 }
 
