@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import Redis from 'ioredis';
 import { rawRequest } from '../hardening/support';
 import { call, startBff, TEST_KEYS } from '../support/bff';
@@ -71,6 +72,35 @@ describe('configuration and lifecycle', () => {
     expect(r.body.assets).toHaveLength(10);
     expect(await exit).toBe(0);
     await sim.admin.clearFaults();
+  });
+
+  it('SIGTERM: a request arriving on an open connection while the server closes gets 503 SHUTTING_DOWN as problem+json', async () => {
+    const bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(6), SHUTDOWN_DRAIN_MS: '100' } });
+    await sim.admin.setFault('assetList', { latencyMs: 1500 });
+    const { port } = new URL(bff.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString()));
+    const closed = new Promise((r) => socket.on('close', r));
+    const get = (path: string, id: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\nX-Api-Key: ${TEST_KEYS.reader}\r\nX-Request-Id: ${id}\r\n\r\n`;
+    // The first request keeps the connection busy past the drain, so it stays open while the server closes.
+    socket.write(get('/v1/orgs/o1/users/u0020/assets', 'first-request'));
+    await new Promise((r) => setTimeout(r, 150));
+    const exit = bff.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 600));
+    socket.write(get('/v1/orgs/o1/users/u0021/assets', 'late-request'));
+    await closed;
+    expect(await exit).toBe(0);
+    await sim.admin.clearFaults();
+    const answers = text.split(/(?=HTTP\/1\.1 )/);
+    expect(answers).toHaveLength(2);
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 200 /);
+    const late = answers[1];
+    expect(late).toMatch(/^HTTP\/1\.1 503 /);
+    expect(late).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(late).toMatch(/\r\nx-request-id: late-request\r\n/i);
+    expect(late).toMatch(/\r\nretry-after: 1\r\n/i);
+    expect(JSON.parse(late.slice(late.indexOf('\r\n\r\n') + 4)).code).toBe('SHUTTING_DOWN');
   });
 
   it('rate limits per caller across instances with 429 and Retry-After', async () => {

@@ -23,6 +23,8 @@ import { RateLimitService } from './rate-limit/rate-limit.service';
 import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { LifecycleService } from './health/lifecycle.service';
+import { AppException } from './common/app.exception';
+import { ErrorCode } from './common/error-code';
 import { MetricsService } from './metrics/metrics.service';
 import { installRequestHooks } from './tracing/request-hooks';
 import { startTracing } from './tracing/tracing';
@@ -116,7 +118,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     genReqId: requestId,
     logger: false,
-    return503OnClosing: true,
+    // Off: fastify's own 503 is not problem+json; the first request hook answers SHUTTING_DOWN instead.
+    return503OnClosing: false,
     // The service has no Nest middleware: without middie, none of its hooks runs on every request.
     skipMiddie: true,
     // Errors fastify raises before routing (bad percent-encoding, over-long parameters) get problem+json too.
@@ -147,10 +150,13 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   // Every answer, errors and 404s included, carries its request id and the security headers of its route.
   const apiHeaders = securityHeadersOf(API_SECURITY);
   const documentHeaders = securityHeadersOf(DOCUMENT_SECURITY);
+  const lifecycle = app.get(LifecycleService);
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', req.id);
     reply.headers(isDocsRoute(req.routeOptions.url) ? documentHeaders : apiHeaders);
-    done();
+    if (!lifecycle.closing) return done();
+    reply.header('Connection', 'close');
+    done(new AppException(ErrorCode.ShuttingDown, 'This instance is shutting down: send the request again (to another instance)', { retryAfterS: 1 }));
   });
   installBodyLimitAnswer(fastify, config.BODY_LIMIT_BYTES);
   // The request pipeline's stages, in order: access (401, 403, 429) before the body is read, then the path ids (400).
@@ -216,6 +222,7 @@ async function bootstrap(): Promise<void> {
     const sweeper = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
     // The HTTP server first: in-flight requests finish while the portal client and the cache are still up
     // (Nest's close would destroy the portal client's sockets under them).
+    lifecycle.closing = true;
     await app.getHttpAdapter().getInstance().close();
     clearInterval(sweeper);
     await Promise.race([app.close(), sleep(SHUTDOWN_TIMEOUT_MS)]);

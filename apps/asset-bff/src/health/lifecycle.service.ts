@@ -4,4 +4,6 @@ import { Injectable } from '@nestjs/common';
 @Injectable()
 export class LifecycleService {
   state: 'starting' | 'ready' | 'draining' = 'starting';
+  /** The HTTP server is closing: a request still arriving on an open connection gets 503 SHUTTING_DOWN. */
+  closing = false;
 }
