@@ -66,6 +66,12 @@ describe('the OpenAPI document', () => {
       expect(doc.components.headers[name].schema).toBeDefined();
   });
 
+  it('names the error codes a status carries where a route can give them', () => {
+    const list = doc.paths['/v1/orgs/{orgId}/users/{userId}/assets'].get.responses;
+    expect(list['409'].description).toContain('CURSOR_STALE');
+    expect(list['503'].description).toContain('SHUTTING_DOWN');
+  });
+
   it('states what validation enforces: id patterns and lengths, list and page limits, no unknown fields', () => {
     const list = doc.paths['/v1/orgs/{orgId}/users/{userId}/assets'].get;
     const param = (name: string) => list.parameters.find((p: { name: string }) => p.name === name);

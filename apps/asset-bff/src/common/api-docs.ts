@@ -15,11 +15,11 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'UNAUTHENTICATED: missing or invalid X-Api-Key / bearer token',
   403: 'FORBIDDEN: valid credentials, wrong OU, user or scope',
   404: 'Not found (USER_NOT_FOUND, ORG_NOT_FOUND, ASSET_NOT_ACCESSIBLE)',
-  409: 'OU_NOT_SELECTED: the user token has no OU',
+  409: 'CURSOR_STALE (list reads: the set changed since the cursor was cut; read again from the first page) or OU_NOT_SELECTED (the portal answered 31512)',
   413: 'PAYLOAD_TOO_LARGE',
   429: 'RATE_LIMITED, with Retry-After',
   502: 'UPSTREAM_PERMISSION_MISSING, UPSTREAM_REJECTED or UPSTREAM_BAD_RESPONSE',
-  503: 'UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation), with Retry-After',
+  503: 'UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation, SHUTTING_DOWN while the instance closes), with Retry-After',
   504: 'UPSTREAM_TIMEOUT',
 };
 

@@ -512,7 +512,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description OU_NOT_SELECTED: the user token has no OU */
+            /** @description CURSOR_STALE (list reads: the set changed since the cursor was cut; read again from the first page) or OU_NOT_SELECTED (the portal answered 31512) */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -552,7 +552,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation), with Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation, SHUTTING_DOWN while the instance closes), with Retry-After */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -694,7 +694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description OU_NOT_SELECTED: the user token has no OU */
+            /** @description CURSOR_STALE (list reads: the set changed since the cursor was cut; read again from the first page) or OU_NOT_SELECTED (the portal answered 31512) */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -734,7 +734,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation), with Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation, SHUTTING_DOWN while the instance closes), with Retry-After */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -901,7 +901,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation), with Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation, SHUTTING_DOWN while the instance closes), with Retry-After */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1066,7 +1066,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation), with Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation, SHUTTING_DOWN while the instance closes), with Retry-After */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1224,7 +1224,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation), with Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation, SHUTTING_DOWN while the instance closes), with Retry-After */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1356,7 +1356,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description OU_NOT_SELECTED: the user token has no OU */
+            /** @description CURSOR_STALE (list reads: the set changed since the cursor was cut; read again from the first page) or OU_NOT_SELECTED (the portal answered 31512) */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1396,7 +1396,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation), with Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation, SHUTTING_DOWN while the instance closes), with Retry-After */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1501,7 +1501,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation), with Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation, SHUTTING_DOWN while the instance closes), with Retry-After */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1592,7 +1592,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation), with Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE (or CACHE_UNAVAILABLE on invalidation, SHUTTING_DOWN while the instance closes), with Retry-After */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
