@@ -51,6 +51,9 @@ describe('asset-bff upstream errors', () => {
       const r = await call(bff.url, 'GET', '/v1/apps/no-such-app/asset-tree', { token });
       expect(r.status).toBe(404);
       expect(r.body.upstream.code).toBe(31404);
+      // The route exists: the title must not say otherwise.
+      expect(r.body.title).toBe('Not found');
+      expect(r.body.detail).toBe('The application does not exist or the OU has not obtained it');
     });
   });
 

@@ -33,7 +33,7 @@ export function describeCode(code: ErrorCode): { status: number; title: string }
     case ErrorCode.Forbidden:
       return { status: 403, title: 'Not allowed' };
     case ErrorCode.NotFound:
-      return { status: 404, title: 'No such route' };
+      return { status: 404, title: 'Not found' };
     case ErrorCode.AssetNotAccessible:
       return { status: 404, title: 'The user cannot access this asset' };
     case ErrorCode.UserNotFound:
