@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
@@ -7,7 +7,7 @@ import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { problemOf } from '../common/problem';
 import { slicedJsonBytes } from '../common/sliced-json';
-import { toAppException } from '../common/problem.filter';
+import { logIfInternal, toAppException } from '../common/problem.filter';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { LangPrefs } from '../common/i18n';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
@@ -46,6 +46,7 @@ export function typesKey(types: string[] | undefined): string[] | undefined {
 export class BatchAssetsService {
   /** Users per chunk of a streamed batch (one users/assetList call's worth). */
   private readonly chunkSize: number;
+  private readonly logger = new Logger(BatchAssetsService.name);
 
   constructor(
     private readonly cache: AssetSetCache,
@@ -110,6 +111,7 @@ export class BatchAssetsService {
       return Buffer.from(out);
     };
     const size = this.chunkSize;
+    const log = this.logger;
     const first = await linesOf(users.slice(0, size));
     async function* lines(): AsyncGenerator<Buffer> {
       yield first;
@@ -117,7 +119,9 @@ export class BatchAssetsService {
         try {
           yield await linesOf(users.slice(i, i + size));
         } catch (err) {
-          yield Buffer.from(`${JSON.stringify({ error: problemOf(toAppException(err), opts.requestId) })}\n`);
+          const e = toAppException(err);
+          logIfInternal(err, e, opts.requestId, log);
+          yield Buffer.from(`${JSON.stringify({ error: problemOf(e, opts.requestId) })}\n`);
           return;
         }
       }

@@ -53,16 +53,17 @@ export function toAppException(err: unknown): AppException {
   return new AppException(ErrorCode.Internal);
 }
 
+/** Logs an error that became INTERNAL, with its stack: the caller sees only its request id, so the log must say the rest. */
+export function logIfInternal(err: unknown, e: AppException, requestId: string, logger: Logger): void {
+  if (e.code !== ErrorCode.Internal) return;
+  logger.error({ requestId, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }, 'unhandled error');
+}
+
 /** Writes a problem+json answer (and Retry-After where it applies). */
 export function sendProblem(err: unknown, req: FastifyRequest, reply: FastifyReply, logger: Logger): void {
   const e = toAppException(err);
   const body = problemOf(e, String(req.id));
-  if (body.status >= 500 && e.code === ErrorCode.Internal) {
-    logger.error(
-      { requestId: req.id, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) },
-      'unhandled error',
-    );
-  }
+  logIfInternal(err, e, String(req.id), logger);
   if (e.extra.retryAfterS !== undefined) reply.header('Retry-After', String(e.extra.retryAfterS));
   // Also for errors raised before the request-id hook ran (fastify's framework errors).
   reply.header('X-Request-Id', String(req.id));
