@@ -342,7 +342,7 @@ describe('hostile callers', () => {
     expect((await rawRequest(simJwks.url, 'GET', '/v1/orgs/o1/users/u0003/assets', ['X-API-KEY', k])).status).toBe(200);
   }, 30_000);
 
-  it('no key, token, app secret, JWT secret or apim header value in any log line or error body', async () => {
+  it('no key, token, app secret, JWT secret, accessKey or apim header value in any log line or error body', async () => {
     // Upstream traffic with app credentials, including the paths that log: token refresh, portal errors, 5xx.
     const token = await sim.admin.userToken('u0003', 'o1');
     sentSecrets.add(token);
@@ -366,6 +366,10 @@ describe('hostile callers', () => {
     expect(secrets.length).toBeGreaterThan(60);
     const outputs = [simJwks, ownJwks, hs, simWithAud, simOtherIss].map((b) => b.output());
     expect(outputs.join('').split('\n').length).toBeGreaterThan(100); // trace level: there is plenty to look at
+    // The tree's accessKey authenticates the app to the portal: the access log shows its first characters only (the
+    // tree's answer names it, as API.md says: the caller sent it).
+    expect(outputs[0]).toContain(`/v1/apps/${sim.accessKey.slice(0, 4)}…/asset-tree`);
+    for (const [i, text] of outputs.entries()) expect({ log: i, accessKey: text.includes(sim.accessKey) }).toEqual({ log: i, accessKey: false });
     for (const [i, text] of [...outputs, ...bodies].entries()) {
       const where = i < outputs.length ? `log of service ${i}` : `body ${i - outputs.length}`;
       for (const s of secrets) {

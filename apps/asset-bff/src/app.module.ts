@@ -27,6 +27,7 @@ import { TreeController } from './tree/tree.controller';
 import { TreeService } from './tree/tree.service';
 import { currentRequestId } from './tracing/request-scope';
 import { tracerOf } from './tracing/tracing';
+import { loggedPath } from './common/logged-path';
 
 /** Headers that carry credentials: never logged. */
 const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'];
@@ -48,7 +49,7 @@ export class AppModule {
             redact: { paths: REDACT, censor: '[redacted]' },
             // Only what identifies a request; headers (credentials) and bodies are never logged.
             serializers: {
-              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url?.split('?')[0] }),
+              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: loggedPath(req.url) }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             },
             customProps: (req: { id?: unknown }) => ({ requestId: req.id }),

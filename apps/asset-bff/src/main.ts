@@ -17,6 +17,7 @@ import { securityHeadersOf } from './common/security-headers';
 import { finishApiDocument } from './common/api-docs';
 import { HTTP_CACHING_REQUEST_HEADERS, HTTP_CACHING_RESPONSE_HEADERS, installCompression } from './common/compression';
 import { validateIdParams } from './common/validation';
+import { loggedPath } from './common/logged-path';
 import { accessHook, accessOf, assertRouteHasAccess } from './auth/access.hook';
 import { AuthService } from './auth/auth.service';
 import { RateLimitService } from './rate-limit/rate-limit.service';
@@ -169,14 +170,14 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   installCompression(fastify);
   const logger = app.get(Logger);
   const accessLog = logInfoEnabled(config.LOG_LEVEL);
-  // Metrics and the access log of each answer (one line per request, no headers, no query string).
+  // Metrics and the access log of each answer (one line per request, no headers, no query string, no full key).
   fastify.addHook('onResponse', (req, reply, done) => {
     const ms = reply.elapsedTime;
     metrics.observeRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, ms / 1000);
     if (accessLog) {
       const id = String(req.id);
       logger.log(
-        { requestId: id, req: { id, method: req.method, url: req.url.split('?')[0] }, res: { statusCode: reply.statusCode }, responseTime: Math.round(ms) },
+        { requestId: id, req: { id, method: req.method, url: loggedPath(req.url) }, res: { statusCode: reply.statusCode }, responseTime: Math.round(ms) },
         'request completed',
       );
     }
