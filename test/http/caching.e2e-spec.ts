@@ -175,6 +175,8 @@ describe('HTTP caching and compression', () => {
     const again = await tree({ 'if-none-match': t.headers.etag as string });
     expect(again.status).toBe(304);
     expect(again.raw.length).toBe(0);
+    // The tree is read from the portal every time: a MISS of age 0, on the 200 and on the 304 alike.
+    for (const r of [t, again]) expect([r.headers['x-cache'], r.headers.age]).toEqual(['MISS', '0']);
   });
 
   it('compresses every other answer of 1 KB or more (batch, checks, errors, docs), never a smaller one, never without Accept-Encoding', async () => {

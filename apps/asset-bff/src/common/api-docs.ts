@@ -112,7 +112,7 @@ const HEADERS: Record<string, HeaderObject> = {
   ETag: { description: 'Weak entity tag of the answer: the same body has the same tag on every instance and in every coding', schema: { type: 'string' } },
   'Cache-Control': { description: '`private, no-cache`: keep, but revalidate with If-None-Match', schema: { type: 'string' } },
   Vary: { description: '`Accept-Encoding, Accept-Language`', schema: { type: 'string' } },
-  'X-Cache': { description: 'How the cached read was answered', schema: { type: 'string', enum: ['HIT', 'MISS', 'STALE'] } },
+  'X-Cache': { description: 'How the cached read was answered (the tree is never cached: MISS)', schema: { type: 'string', enum: ['HIT', 'MISS', 'STALE'] } },
   Age: { description: 'Seconds since the data was read from the portal', schema: { type: 'integer', minimum: 0 } },
   'X-Consistency-Token': {
     description: 'Send it back as X-Consistency-Token to read data at least as fresh as this answer (or invalidation)',
@@ -154,8 +154,9 @@ function finishOperation(op: OperationObject, method: (typeof METHODS)[number], 
     const names = ['X-Request-Id', ...(isPublic ? [] : RATE_LIMIT)];
     if (status === '429' || status === '503') names.push('Retry-After');
     const ok = status === '200' || status === '304';
-    if (ok && headerParams.has('If-None-Match')) names.push('ETag', 'Cache-Control', 'Vary');
-    if (ok && headerParams.has('Cache-Control')) names.push('X-Cache', 'Age');
+    // Every conditional GET carries X-Cache and Age (API.md), the tree's too, though it is never cached (always MISS).
+    if (ok && headerParams.has('If-None-Match')) names.push('ETag', 'Cache-Control', 'Vary', 'X-Cache', 'Age');
+    else if (ok && headerParams.has('Cache-Control')) names.push('X-Cache', 'Age');
     if ((status === '200' && headerParams.has('X-Consistency-Token')) || (status === '204' && method === 'delete')) names.push('X-Consistency-Token');
     response.headers = { ...(response.headers ?? {}), ...Object.fromEntries(names.map((n) => [n, { $ref: `#/components/headers/${n}` }])) };
   }

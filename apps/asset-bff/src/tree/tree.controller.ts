@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, A
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Access } from '../auth/access.decorator';
 import { ApiConditional, ApiLang, ApiProblems } from '../common/api-docs';
-import { jsonBytes, prefsOf, userCallerOf } from '../common/http';
+import { cacheHeaders, jsonBytes, prefsOf, userCallerOf } from '../common/http';
 import { parseIfNoneMatch, PreparedAnswer, sendRead } from '../common/read-answer';
 import { FlatViewDto, TreeViewDto } from './dto/tree.dto';
 import { TreeService } from './tree.service';
@@ -34,6 +34,8 @@ export class TreeController {
     const q = parseTreeQuery(req.query as Record<string, unknown>);
     const cond = parseIfNoneMatch(req);
     const tree = await this.trees.tree(me.token, p.accessKey, q, prefs);
+    // Never cached (it is read with the caller's token), so always a MISS; API.md puts X-Cache and Age on every 304.
+    cacheHeaders(reply, 'MISS', 0);
     await sendRead(req, reply, new PreparedAnswer(jsonBytes(tree)), cond);
   }
 }

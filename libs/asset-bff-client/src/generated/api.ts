@@ -384,7 +384,7 @@ export interface components {
         "Cache-Control": string;
         /** @description `Accept-Encoding, Accept-Language` */
         Vary: string;
-        /** @description How the cached read was answered */
+        /** @description How the cached read was answered (the tree is never cached: MISS) */
         "X-Cache": "HIT" | "MISS" | "STALE";
         /** @description Seconds since the data was read from the portal */
         Age: number;
@@ -1284,6 +1284,8 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Vary: components["headers"]["Vary"];
+                    "X-Cache": components["headers"]["X-Cache"];
+                    Age: components["headers"]["Age"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1300,6 +1302,8 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     Vary: components["headers"]["Vary"];
+                    "X-Cache": components["headers"]["X-Cache"];
+                    Age: components["headers"]["Age"];
                     [name: string]: unknown;
                 };
                 content?: never;
