@@ -79,6 +79,7 @@ export function describeSharedCache(
     });
 
     it('DELETE OU cache: every user of the OU is a MISS next, on both instances', async () => {
+      await call(a.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key });
       await call(a.url, 'GET', '/v1/orgs/o1/users/u0008/assets', { key });
       await call(a.url, 'GET', '/v1/orgs/o1/users/u0009/assets', { key });
       await call(b.url, 'POST', '/v1/orgs/o1/access-checks', { key, body: { checks: [{ userId: 'u0010', assetId: 'o1-a0051' }] } });
@@ -93,8 +94,9 @@ export function describeSharedCache(
       const c = await sim.admin.counters();
       expect(c.endpoints.assetList.calls).toBe(2);
       expect(c.endpoints.usersAssetList.calls).toBe(1);
-      // Other OUs are untouched.
+      // The reloaded user is cached again, and other OUs are untouched.
       expect((await call(a.url, 'GET', '/v1/orgs/o1/users/u0008/assets', { key })).headers.get('x-cache')).toBe('HIT');
+      expect((await call(a.url, 'GET', '/v1/orgs/o2/users/u0101/assets', { key })).headers.get('x-cache')).toBe('HIT');
     });
 
     it('500 concurrent cold reads of one user on one instance make 1 upstream read', async () => {

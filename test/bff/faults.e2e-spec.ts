@@ -49,13 +49,12 @@ describe('stale copies when the portal fails after the TTL', () => {
     const ready = await call(bff.url, 'GET', '/health/ready');
     expect(ready.body).toMatchObject({ status: 'degraded', upstream: 'down' });
     await sim.admin.clearFaults();
-    const started = Date.now();
+    // waitFor fails the test if the circuit has not let a call through within 15 s.
     await waitFor(
       async () => (await call(bff.url, 'GET', '/v1/orgs/o1/users/u0018/assets', { key, headers: { 'cache-control': 'no-cache' } })).status === 200,
       15_000,
       'first success',
     );
-    expect(Date.now() - started).toBeLessThan(15_000);
     expect((await call(bff.url, 'GET', '/health/ready')).body).toEqual({ status: 'ok', redis: 'up', upstream: 'up' });
   }, 30_000);
 });

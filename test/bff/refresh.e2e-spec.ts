@@ -101,6 +101,9 @@ describe('background refresh-ahead', () => {
     const changedRenewed = renewed.includes(changed) ? 1 : 0;
     expect(after.reused - counted.reused).toBe(renewed.length - changedRenewed);
     expect(after.made - counted.made).toBe(changedRenewed + misses);
+    // Renewed or reloaded by now, the user whose grant was revoked is answered without it, whichever way it came.
+    const last = await call(bff.url, 'GET', `/v1/orgs/${org}/users/${changed}/assets`, { key });
+    expect((last.body as { assets: { id: string }[] }).assets.map((a) => a.id)).not.toContain(revoked);
   }, 30_000);
 
   /** abff_prepared_answers_total by outcome, from /metrics. */

@@ -67,9 +67,14 @@ describe('PortalClient app asset tree (real simulator)', () => {
       n.associatedResources?.forEach(walk);
     };
     walk(filtered);
+    expect(assets.length).toBeGreaterThan(0);
     expect(assets.every((a) => a.type === type)).toBe(true);
     const full = await client.getAppAssetTree(userToken, sim.accessKey, { associated: false });
-    expect(count(filtered, 'asset')).toBeLessThanOrEqual(count(full, 'asset'));
+    expect(count(filtered, 'asset')).toBeLessThan(count(full, 'asset'));
+    // needAssociatedAsset: associated resources only when asked for.
+    const associated = (n: AssetTreeNode): number => (n.associatedResources?.length ?? 0) + n.children.reduce((s, c) => s + associated(c), 0);
+    expect(associated(full)).toBe(0);
+    expect(associated(await client.getAppAssetTree(userToken, sim.accessKey, { associated: true }))).toBeGreaterThan(0);
   });
 
   it('maps a bad user token to TokenInvalid without the token in the error', async () => {
