@@ -5,12 +5,10 @@
 //
 // Why: node:http hands each 64 KB read over as a new Buffer. Over a 16 MB answer that is 250 buffers of memory the
 // driver's process never touched before (or touched, freed and gave back), and the first touch of each 4 KB page is
-// a page fault: measured on this VM (2026-12-02), the driver spent 74-91 ms of system time and 34-80 ms of user time
-// receiving the org merge's answer when its chunks landed in fresh memory, against 17-42 ms and 3-22 ms when they
-// did not, on the two cores the service shares; the answer's tail after the last upstream answer was 130-180 ms
-// instead of 35-65 ms. The driver's memory is not the service's speed; autocannon, which drives the hot scenarios,
-// reads into reused buffers in the same way. The connection is kept, as node:http's agent kept it: a new one per
-// read starts with small TCP windows, and a 16 MB answer took 65-88 ms to arrive on it.
+// a page fault: the driver's system time then lands on the two cores the service shares and lengthens the timed
+// answer's tail. The driver's memory is not the service's speed; autocannon, which drives the hot scenarios, reads
+// into reused buffers in the same way. The connection is kept, as node:http's agent kept it: a new one per read
+// starts with small TCP windows, which slows a 16 MB answer down.
 const net = require('node:net');
 
 /** What a socket read lands in (net's onread buffer). */

@@ -228,7 +228,7 @@ async function coldBatch(ctx) {
   let singleCallMs;
   const singleCalls = [];
   try {
-    // The simulator encodes an OU's ids and details on its first call for it (~50 ms), and each user's list on the
+    // The simulator encodes an OU's ids and details on its first call for it, and each user's list on the
     // first call that names the user: a first batch of every user is not timed, so that every timed call (the
     // ideal's and the repeats') finds the simulator in the same state.
     const last = body.userIds[body.userIds.length - 1];
@@ -237,8 +237,7 @@ async function coldBatch(ctx) {
     await entryReplaced(ctx.watch, COLD_ORG, last, unwarmed);
     // one uncontended users/assetList call of a full chunk, as the simulator times it (latency + its own work)
     // The shortest of three such calls, a second apart: one call made while the machine was busy elsewhere (the
-    // first batch's background store, a GC of the simulator's) once took 77 ms instead of ~52 ms and would have
-    // inflated the ideal by half.
+    // first batch's background store, a GC of the simulator's) can take half as long again and inflate the ideal.
     for (let k = 0; k < SINGLE_CALLS; k++) {
       if (k > 0) await new Promise((r) => setTimeout(r, 1_000));
       const one = await counted(sim, () =>
@@ -295,8 +294,7 @@ async function coldBatch(ctx) {
 /**
  * The cold scenarios' own Redis connection (ctx.watch), for watching the service's stores between repeats. Not
  * redis-cli: every process started forks the driver, and after a fork each page the driver writes faults once
- * (copy-on-write), so a repeat that followed redis-cli calls spent ~70 ms of the driver's CPU receiving its answer
- * (2026-12-02 probe).
+ * (copy-on-write), so a repeat that followed redis-cli calls spent far more of the driver's CPU receiving its answer.
  */
 const watchOf = (redis) => new Redis(redis.url, { maxRetriesPerRequest: 1 });
 

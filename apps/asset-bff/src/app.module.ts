@@ -41,7 +41,7 @@ export class AppModule {
         CoreModule.forRoot(config),
         LoggerModule.forRoot({
           // No per-request middleware: its AsyncLocalStorage turns on async hooks for every promise and socket
-          // write of the process (measured: about a third of the hot read's throughput). Requests are logged by
+          // write of the process, a cost every hot read would pay. Requests are logged by
           // a fastify onResponse hook (main.ts) with their request id; errors carry the request id explicitly.
           forRoutes: [],
           pinoHttp: {

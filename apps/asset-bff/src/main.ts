@@ -110,7 +110,7 @@ function configOrExit(): AppConfig {
   }
 }
 
-/** Builds the whole service (also used by tests and the demo); does not listen. */
+/** Builds the whole service; does not listen. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const tracing = await startTracing(config);
   const httpLogger = new NestLogger('http');

@@ -80,7 +80,7 @@ class ByteBuilder {
       const src = this.sources[k];
       if (typeof src === 'string') off += out.write(src, off, 'utf8');
       else {
-        // a view and set(): a third of what Buffer#copy costs a call (measured: 1,000 1 KB ranges, 0.13 ms against 0.45 ms)
+        // a view and set(): cheaper per call than Buffer#copy for the many small ranges of a page
         out.set(src.subarray(this.starts[k], this.ends[k]), off);
         off += this.ends[k] - this.starts[k];
       }
