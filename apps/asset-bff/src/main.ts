@@ -209,7 +209,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 const logInfoEnabled = (level: string): boolean => ['info', 'debug', 'trace'].includes(level);
 
 async function bootstrap(): Promise<void> {
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  // An operator's own --heap-growing-percent (0: V8's dynamic factor) wins, which is also how the bench turns it off.
+  if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent'))) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const config = configOrExit();
   const app = await createApp(config);
   const lifecycle = app.get(LifecycleService);
