@@ -142,6 +142,22 @@ describe('PortalClient asset/list pagination (real simulator)', () => {
     expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(3);
   });
 
+  it("accepts the portal's legacy success code 200 on asset/list and users/assetList as it accepts 0", async () => {
+    const plain = await client.getUserAssets('o-pages', 'twenty');
+    const plainBatch = await client.getUsersAssets('o-pages', ['twenty', 'none']);
+    await sim.admin.setQuirks({ legacySuccessCode: true });
+    await sim.admin.resetCounters();
+    try {
+      expect(await client.getUserAssets('o-pages', 'twenty')).toEqual(plain);
+      expect(await client.getUsersAssets('o-pages', ['twenty', 'none'])).toEqual(plainBatch);
+      const log = (await sim.admin.counters()).log;
+      expect(callsOf(log, 'assetList').map((c) => c.outcome)).toEqual([200, 200]);
+      expect(callsOf(log, 'usersAssetList').map((c) => c.outcome)).toEqual([200]);
+    } finally {
+      await sim.admin.setQuirks({ legacySuccessCode: false });
+    }
+  });
+
   it('maps an unknown user to NotFound without retrying', async () => {
     await expect(client.getUserAssets('o-pages', 'ghost')).rejects.toMatchObject({ kind: PortalErrorKind.NotFound, upstreamCode: 31404, notFound: 'user' });
     expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(1);
