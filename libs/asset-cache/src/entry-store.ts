@@ -31,7 +31,10 @@ export interface StoredDetails {
   details(): Map<string, AssetDetails>;
 }
 
-/** SHA-256 of ids and values, SLICE_ITEMS pairs per cold turn (a big user's 100,000 details are not hashed at once). */
+/**
+ * SHA-256 of ids and values, SLICE_ITEMS pairs per cold turn (a big user's 100,000 details are not hashed at once). Its
+ * own loop, not forEachSliced: one hash update per slice, not one per pair, as a refresh wave digests every user.
+ */
 async function digestOf(ids: string[], values: string[]): Promise<string> {
   const hash = createHash('sha256');
   for (let from = 0; from < ids.length; from += SLICE_ITEMS) {
