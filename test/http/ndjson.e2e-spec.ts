@@ -108,6 +108,12 @@ describe('user-assets as NDJSON', () => {
     const end = lastLine(stream).end;
     expect(end).toEqual({ users: 16, assets: 160, cache: 'MISS', consistencyToken: expect.stringMatching(TOKEN) });
     expect(end.consistencyToken).not.toBe(lastToken);
+    // The header leaves before the users are read: it names the stream's start, no later than the exact end token.
+    const headerToken = String(stream.headers['x-consistency-token']);
+    expect(headerToken).toMatch(TOKEN);
+    const timeOf = (token: string) => parseInt(token.split('.')[0], 36);
+    expect(timeOf(headerToken)).toBeLessThanOrEqual(timeOf(end.consistencyToken));
+    expect(timeOf(headerToken)).toBeGreaterThan(timeOf(String(lastToken)));
 
     // The same unchanged batch as JSON carries the same token, and so does the stream read again.
     const json = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, body: { userIds: o1Users } });
@@ -134,6 +140,11 @@ describe('user-assets as NDJSON', () => {
     );
     expect(streamed.status).toBe(200);
     expect(lastLine(streamed).end).toEqual({ users: 1, assets: 10, cache: 'HIT', consistencyToken: end.consistencyToken });
+    // The header's token is honoured on the other instance: u0005, loaded during the stream, is fresh enough for it.
+    await sim.admin.resetCounters();
+    const early = await call(other.url, 'GET', '/v1/orgs/o1/users/u0005/assets', { key, headers: { 'x-consistency-token': headerToken } });
+    expect({ status: early.status, cache: early.headers.get('x-cache') }).toEqual({ status: 200, cache: 'HIT' });
+    expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(0);
 
     // A tampered token: 400 naming the header, before any upstream call, as JSON and as a stream.
     await sim.admin.resetCounters();

@@ -111,7 +111,7 @@ export class AssetsController {
   @ApiOkResponse({
     type: BatchUserAssetsDto,
     description:
-      'As NDJSON (Accept: application/x-ndjson): one {"asset": …} line per asset before the first user line listing it, one {"user": {userId, assetIds}} line per user in request order, then {"end": {users, assets, cache, consistencyToken}}; a failure after the first line ends with {"error": <problem>} and no end line. The stream has no X-Consistency-Token header (its headers leave before the users are read): the end line\'s consistencyToken is the token the JSON answer of the same batch carries, to send back as X-Consistency-Token',
+      'As NDJSON (Accept: application/x-ndjson): one {"asset": …} line per asset before the first user line listing it, one {"user": {userId, assetIds}} line per user in request order, then {"end": {users, assets, cache, consistencyToken}}; a failure after the first line ends with {"error": <problem>} and no end line. Its X-Consistency-Token header, which leaves before the users are read, names the time the stream began: safe to send back, but it reloads what was cached before; the end line\'s consistencyToken is the exact one, the token the JSON answer of the same batch carries',
   })
   @ApiProblems(...READ_ERRORS, 413)
   async usersAssets(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
@@ -121,9 +121,12 @@ export class AssetsController {
     if (caller.kind === 'user' && userIds.some((u) => u !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may read only itself');
     const notBefore = this.tokens.notBefore(req);
     if (wantsNdjson(req)) {
-      // The headers leave before the users are read, so the token goes into the stream's end line.
+      // The headers leave before the users are read, so the header names the stream's start (data loaded since is at
+      // least as fresh as any line) and the end line the exact newest load.
+      const startedAt = Date.now();
       const opts = { bypass: wantsBypass(req), notBefore, requestId: String(req.id), tokenOf: (loadedAt: number) => this.tokens.issue(loadedAt) };
       const lines = await this.batch.streamUsersAssets(p.orgId, userIds, resourceTypes, prefs, opts);
+      this.tokens.send(reply, startedAt);
       await reply.type(NDJSON).send(lines);
       return;
     }
