@@ -65,6 +65,7 @@ describe('asset-bff CLI', () => {
     const cases: [string[], Record<string, string>, string][] = [
       [[], env, 'Usage: asset-bff <command>'],
       [['frobnicate'], env, 'unknown command "frobnicate"'],
+      [['--url', 'http://127.0.0.1:1'], env, 'Usage: asset-bff <command>'],
       [['assets', 'o1'], env, 'assets takes 2 arguments'],
       [['check', 'o1', 'u0005', 'o1-a0001', 'extra'], env, 'check takes 3 arguments'],
       [['assets', 'o1', 'u0005', '--colour'], env, "Unknown option '--colour'"],
@@ -86,6 +87,11 @@ describe('asset-bff CLI', () => {
     const answer = JSON.parse(r.stdout);
     expect(answer).toMatchObject({ orgId: 'o1', userId: 'u0005', total: 10 });
     expect(answer.assets[0].name).toBe(answer.assets[0].names.zh_CN);
+    // The options may also come before the command, as with most tools.
+    const before = await cli(['--url', bff.url, '--api-key', TEST_KEYS.reader, 'assets', 'o1', 'u0005', '--lang', 'zh_CN'], '', {});
+    expect([before.code, before.stderr, JSON.parse(before.stdout)]).toEqual([0, '', answer]);
+    const checked = await cli(['--api-key=' + TEST_KEYS.reader, 'check', 'o1', 'u0005', 'o1-a0001'], '', { ASSET_BFF_URL: bff.url });
+    expect(checked).toEqual({ code: 0, stdout: 'allowed\n', stderr: '' });
   });
 
   it('check prints allowed or denied', async () => {

@@ -143,6 +143,8 @@ describe('@asset-bff/client methods', () => {
     const assets = flat.nodes.filter((n) => n.kind === 'asset');
     expect(assets).toHaveLength(6);
     expect(assets.every((n) => n.name.startsWith('Inverter'))).toBe(true);
+    // types as the HTTP API's comma list, as a caller without the type declarations may send it.
+    expect(await c.assetTree(sim.accessKey, { view: 'flat', types: 'inverter', lang: 'en_US' })).toEqual(flat);
   });
 
   it('invalidateUser and invalidateOrg resolve to consistency tokens that later reads accept', async () => {
@@ -221,6 +223,20 @@ describe('@asset-bff/client methods', () => {
       expect([token.status, token.code]).toEqual([400, 'VALIDATION_FAILED']);
       const tooMany = await failure(client().usersAssets('o1', ['bad id!']));
       expect([tooMany.status, tooMany.code]).toEqual([400, 'VALIDATION_FAILED']);
+    });
+
+    it('a token function that fails is TOKEN_ERROR with status 0, and nothing is sent', async () => {
+      statuses = [];
+      const e = await failure(
+        client({
+          apiKey: undefined,
+          token: async () => {
+            throw new Error('no session');
+          },
+        }).userAssets('o1', 'u0005'),
+      );
+      expect([e.status, e.code, e.message]).toEqual([0, 'TOKEN_ERROR', expect.stringContaining('no session')]);
+      expect(statuses).toEqual([]);
     });
 
     it('a service that does not answer is NETWORK_ERROR with status 0', async () => {

@@ -84,7 +84,9 @@ export class AssetBffClient {
     if (!options.baseUrl) throw new TypeError('AssetBffClient: baseUrl is required');
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     // Calling the global fetch through a wrapper: a browser's fetch throws when called as another object's method.
-    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    // Called as a plain function: a browser's fetch called as a method of another object throws "Illegal invocation".
+    const given = options.fetch;
+    this.fetchImpl = given ? (input, init) => given.call(globalThis, input, init) : (input, init) => globalThis.fetch(input, init);
     this.maxRetries = Math.max(0, options.maxRetries ?? DEFAULT_MAX_RETRIES);
     this.maxRetryDelayS = options.maxRetryDelayS ?? DEFAULT_MAX_RETRY_DELAY_S;
     this.sleep = options.sleep ?? defaultSleep;
@@ -164,7 +166,9 @@ export class AssetBffClient {
   assetTree(accessKey: string, opts: AssetTreeOptions & { view: 'flat' }): Promise<FlatView>;
   assetTree(accessKey: string, opts?: AssetTreeOptions & { view?: 'tree' }): Promise<TreeView>;
   assetTree(accessKey: string, opts: AssetTreeOptions = {}): Promise<TreeView | FlatView> {
-    const query = { view: opts.view, types: opts.types?.join(','), associated: opts.associated, lang: opts.lang };
+    // A comma list as the HTTP API takes it, or its items.
+    const types = typeof opts.types === 'string' ? opts.types : opts.types?.join(',');
+    const query = { view: opts.view, types, associated: opts.associated, lang: opts.lang };
     return this.getJson<TreeView | FlatView>(`/v1/apps/${segment(accessKey)}/asset-tree`, query, {});
   }
 
@@ -226,7 +230,12 @@ export class AssetBffClient {
   private async send(method: string, path: string, opts: SendOptions): Promise<Response> {
     const headers: Record<string, string> = { accept: opts.accept ?? 'application/json', ...this.options.headers, ...opts.headers };
     if (this.options.apiKey) headers['x-api-key'] = this.options.apiKey;
-    const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
+    let token: string | undefined;
+    try {
+      token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
+    } catch (e) {
+      throw new AssetBffError({ status: 0, code: 'TOKEN_ERROR', message: `${method} ${path}: the token function failed: ${(e as Error).message}`, cause: e });
+    }
     if (token) headers.authorization = `Bearer ${token}`;
     if (opts.consistencyToken) headers['x-consistency-token'] = opts.consistencyToken;
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);

@@ -1,7 +1,7 @@
 import type { ErrorCode, FieldProblem, Problem } from './types';
 
 /** Codes the client itself gives to failures that never reached a problem+json answer. */
-export type ClientErrorCode = 'NETWORK_ERROR' | 'BAD_RESPONSE' | 'STREAM_INCOMPLETE';
+export type ClientErrorCode = 'NETWORK_ERROR' | 'BAD_RESPONSE' | 'STREAM_INCOMPLETE' | 'TOKEN_ERROR';
 
 /** Every failure of the client: a problem+json answer of the service, or one of the client's own codes (status 0 then). */
 export class AssetBffError extends Error {

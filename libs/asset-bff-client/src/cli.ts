@@ -55,16 +55,30 @@ interface Io {
   readStdin(): string;
 }
 
-/** Runs one command line; resolves to the exit code. */
+/** Options that take a value, so that a value is not taken for the command (`--url U assets …`). */
+const VALUED = new Set(['--url', '--api-key', '--lang', '--users']);
+
+/** The index of the command: the first argument that is neither an option nor an option's value; -1 when none. */
+function commandIndex(argv: string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    if (VALUED.has(argv[i])) i++;
+    else if (!argv[i].startsWith('-')) return i;
+  }
+  return -1;
+}
+
+/** Runs one command line (options before or after the command); resolves to the exit code. */
 export async function run(argv: string[], io: Io): Promise<number> {
-  const command = argv[0];
+  const at = commandIndex(argv);
+  const command = at < 0 ? undefined : argv[at];
   try {
-    if (command === undefined || command === '-h' || command === '--help') {
-      (command ? io.stdout : io.stderr).write(`${USAGE}\n`);
-      return command ? EXIT_OK : EXIT_USAGE;
+    if (command === undefined) {
+      const help = argv.includes('-h') || argv.includes('--help');
+      (help ? io.stdout : io.stderr).write(`${USAGE}\n`);
+      return help ? EXIT_OK : EXIT_USAGE;
     }
     if (!(command in ARITY)) throw new UsageError(`unknown command "${command}"`);
-    const { values, positionals } = parseCommand(command, argv.slice(1));
+    const { values, positionals } = parseCommand(command, [...argv.slice(0, at), ...argv.slice(at + 1)]);
     if (values.help) {
       io.stdout.write(`${HELP[command]}\n`);
       return EXIT_OK;

@@ -41,7 +41,8 @@ export interface UsersAssetsOptions extends ReadOptions {
 
 export interface AssetTreeOptions extends Omit<Query<'TreeController_tree'>, 'lang' | 'types'> {
   lang?: string;
-  types?: string[];
+  /** Asset types: a list, or a comma list as the HTTP API takes it. */
+  types?: string[] | string;
 }
 
 /** One line of `POST .../user-assets` read as `application/x-ndjson`. */

@@ -19,7 +19,8 @@
     // Log In, then Choose Organization: the token of the user in that OU.
     const loginToken = await portal('login', { account: config.user, password: config.password });
     const token = await portal('session/set', { orgId: config.org }, loginToken);
-    const client = new AssetBff.AssetBffClient({ baseUrl: config.bff, token, headers: { traceparent: config.traceparent } });
+    // The page's own fetch handed in, as an app that wraps or polyfills it does.
+    const client = new AssetBff.AssetBffClient({ baseUrl: config.bff, token, headers: { traceparent: config.traceparent }, fetch: globalThis.fetch });
 
     const first = await client.myAssets({ lang: 'en_US' });
     results.first = { total: first.total, ids: first.assets.map((a) => a.id) };
