@@ -71,6 +71,22 @@ describe('loadConfig', () => {
       ]),
     );
     expect(p.every((l) => !l.includes('\n'))).toBe(true);
+    const names = p.map((l) => l.slice(0, l.indexOf(':')));
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('says each missing required variable once', () => {
+    expect(problems({})).toEqual([
+      expect.stringMatching(/^PORTAL_BASE_URL: /),
+      'PORTAL_APP_KEY: PORTAL_APP_KEY is required',
+      'PORTAL_APP_SECRET: PORTAL_APP_SECRET is required',
+    ]);
+    expect(problems({ API_KEYS: '[{}]' }).filter((l) => l.startsWith('API_KEYS'))).toEqual([
+      expect.stringMatching(/^API_KEYS\[0\]\[id\]: /),
+      expect.stringMatching(/^API_KEYS\[0\]\[sha256\]: /),
+      expect.stringMatching(/^API_KEYS\[0\]\[orgs\]: /),
+      expect.stringMatching(/^API_KEYS\[0\]\[scopes\]: /),
+    ]);
   });
 
   it('never echoes a secret value', () => {

@@ -57,7 +57,9 @@ function flatten(errors: ValidationError[], prefix = ''): string[] {
   const out: string[] = [];
   for (const e of errors) {
     const name = prefix ? `${prefix}[${e.property}]` : e.property;
-    for (const msg of Object.values(e.constraints ?? {})) out.push(`${name}: ${msg}`);
+    // One line per variable or field however many of its rules failed: a missing one is one problem, not two.
+    const messages = Object.values(e.constraints ?? {});
+    if (messages.length > 0) out.push(`${name}: ${messages.find((m) => m.endsWith('is required')) ?? messages.join('; ')}`);
     if (e.children?.length) out.push(...flatten(e.children, prefix ? `${prefix}[${e.property}]` : e.property));
   }
   return out;
