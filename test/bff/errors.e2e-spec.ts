@@ -105,14 +105,19 @@ describe('asset-bff upstream errors', () => {
     const body = { userIds: ['u0001'] };
     const r = await call(bff.url, 'POST', '/v1/orgs/o-missing/user-assets', { key: TEST_KEYS.admin, body });
     expect(r.status).toBe(404);
-    expect(r.body.code).toBe('ORG_NOT_FOUND');
+    expect(r.body).toMatchObject({ code: 'ORG_NOT_FOUND', upstream: { code: 31404 } });
     const checks = await call(bff.url, 'POST', '/v1/orgs/o-missing/access-checks', {
       key: TEST_KEYS.admin,
       body: { checks: [{ userId: 'u1', assetId: 'a1' }] },
     });
     expect(checks.status).toBe(404);
-    expect(checks.body.code).toBe('ORG_NOT_FOUND');
+    // The remembered 31404 is answered as the fresh one was.
+    expect(checks.body).toMatchObject({ code: 'ORG_NOT_FOUND', upstream: { code: 31404 } });
     expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(1);
+    // Cache-Control: no-cache skips the remembered answer and asks the portal again.
+    const fresh = await call(bff.url, 'POST', '/v1/orgs/o-missing/user-assets', { key: TEST_KEYS.admin, body, headers: { 'cache-control': 'no-cache' } });
+    expect(fresh.body).toMatchObject({ code: 'ORG_NOT_FOUND', upstream: { code: 31404 } });
+    expect((await sim.admin.counters()).endpoints.usersAssetList.calls).toBe(2);
   });
 
   it('31403 on app-credential calls: 502 UPSTREAM_PERMISSION_MISSING', async () => {

@@ -194,6 +194,11 @@ describe('HTTP caching and compression', () => {
       const plain = await post(path, body);
       expect(plain.status).toBe(status);
       expect(plain.raw.length).toBeGreaterThanOrEqual(1024);
+      // The batch routes' answers are read answers too: revalidated before use, and varying as the GETs' do.
+      if (status === 200) {
+        expect(plain.headers['cache-control']).toBe('private, no-cache');
+        expect(plain.headers.vary).toBe('Accept-Encoding, Accept-Language');
+      }
       expect(plain.headers['content-encoding']).toBeUndefined();
       for (const coding of ['br', 'gzip']) {
         const r = await post(path, body, coding);

@@ -60,7 +60,7 @@ describe('user-assets as NDJSON', () => {
     expect(users).toEqual(json.body.users);
     expect(new Set(assets.map((a) => JSON.stringify(a)))).toEqual(new Set(json.body.assets.map((a: unknown) => JSON.stringify(a))));
     expect(lines[lines.length - 1]).toEqual({
-      end: { users: 18, assets: json.body.assets.length, cache: expect.stringMatching(/^(HIT|MISS|STALE)$/), consistencyToken: expect.stringMatching(TOKEN) },
+      end: { users: 18, assets: json.body.assets.length, cache: expect.stringMatching(/^(HIT|MISS|STALE)$/) },
     });
   });
 
@@ -98,7 +98,7 @@ describe('user-assets as NDJSON', () => {
     expect(firstLines.callsThen).toBeLessThan(3);
   });
 
-  it('ends with the consistency token the JSON answer of the batch carries; another instance honours it, a tampered one is 400', async () => {
+  it('sends a safe consistency token as a header and the exact one as a trailer; another instance honours both, a tampered one is 400', async () => {
     const lastLine = (r: { decoded: Buffer }) => linesOf(r.decoded.toString()).pop();
     expect((await call(bff.url, 'DELETE', '/v1/orgs/o1/cache', { key: TEST_KEYS.admin })).status).toBe(204);
     // The last chunk (u0020 alone) is loaded first, so the newest load of the batch is another chunk's.
@@ -106,24 +106,30 @@ describe('user-assets as NDJSON', () => {
     const lastToken = last.headers.get('x-consistency-token');
     const stream = await post({ userIds: o1Users });
     const end = lastLine(stream).end;
-    expect(end).toEqual({ users: 16, assets: 160, cache: 'MISS', consistencyToken: expect.stringMatching(TOKEN) });
-    expect(end.consistencyToken).not.toBe(lastToken);
-    // The header leaves before the users are read: it names the stream's start, no later than the exact end token.
+    expect(end).toEqual({ users: 16, assets: 160, cache: 'MISS' });
+    // The trailer, sent after the last line, names the newest load among the batch's users: the exact token.
+    expect(stream.headers.trailer).toMatch(/^x-consistency-token$/i);
+    const exact = String(stream.trailers['x-consistency-token']);
+    expect(exact).toMatch(TOKEN);
+    expect(exact).not.toBe(lastToken);
+    // The header leaves before the users are read: it names the stream's start, no later than the exact token.
     const headerToken = String(stream.headers['x-consistency-token']);
     expect(headerToken).toMatch(TOKEN);
     const timeOf = (token: string) => parseInt(token.split('.')[0], 36);
-    expect(timeOf(headerToken)).toBeLessThanOrEqual(timeOf(end.consistencyToken));
+    expect(timeOf(headerToken)).toBeLessThanOrEqual(timeOf(exact));
     expect(timeOf(headerToken)).toBeGreaterThan(timeOf(String(lastToken)));
 
     // The same unchanged batch as JSON carries the same token, and so does the stream read again.
     const json = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, body: { userIds: o1Users } });
     expect(json.headers.get('x-cache')).toBe('HIT');
-    expect(json.headers.get('x-consistency-token')).toBe(end.consistencyToken);
-    expect(lastLine(await post({ userIds: o1Users })).end).toEqual({ ...end, cache: 'HIT' });
+    expect(json.headers.get('x-consistency-token')).toBe(exact);
+    const again = await post({ userIds: o1Users });
+    expect(lastLine(again).end).toEqual({ ...end, cache: 'HIT' });
+    expect(again.trailers['x-consistency-token']).toBe(exact);
 
     // On the other instance: u0019 (chunk 3, the newest load) is fresh enough for the token, u0020 (loaded before) is reloaded.
     await sim.admin.resetCounters();
-    const withToken = { key, headers: { 'x-consistency-token': end.consistencyToken } };
+    const withToken = { key, headers: { 'x-consistency-token': exact } };
     const newest = await call(other.url, 'GET', '/v1/orgs/o1/users/u0019/assets', withToken);
     expect(newest.status).toBe(200);
     expect(newest.headers.get('x-cache')).toBe('HIT');
@@ -135,11 +141,12 @@ describe('user-assets as NDJSON', () => {
     const streamed = await rawCall(
       `${other.url}/v1/orgs/o1/user-assets`,
       'POST',
-      { 'x-api-key': key, accept: NDJSON, 'x-consistency-token': end.consistencyToken },
+      { 'x-api-key': key, accept: NDJSON, 'x-consistency-token': exact },
       JSON.stringify({ userIds: ['u0019'] }),
     );
     expect(streamed.status).toBe(200);
-    expect(lastLine(streamed).end).toEqual({ users: 1, assets: 10, cache: 'HIT', consistencyToken: end.consistencyToken });
+    expect(lastLine(streamed).end).toEqual({ users: 1, assets: 10, cache: 'HIT' });
+    expect(streamed.trailers['x-consistency-token']).toBe(exact);
     // The header's token is honoured on the other instance: u0005, loaded during the stream, is fresh enough for it.
     await sim.admin.resetCounters();
     const early = await call(other.url, 'GET', '/v1/orgs/o1/users/u0005/assets', { key, headers: { 'x-consistency-token': headerToken } });
@@ -148,8 +155,8 @@ describe('user-assets as NDJSON', () => {
 
     // A tampered token: 400 naming the header, before any upstream call, as JSON and as a stream.
     await sim.admin.resetCounters();
-    const sig = end.consistencyToken.slice(-1) === 'A' ? 'B' : 'A';
-    const tampered = { 'x-consistency-token': `${end.consistencyToken.slice(0, -1)}${sig}` };
+    const sig = exact.slice(-1) === 'A' ? 'B' : 'A';
+    const tampered = { 'x-consistency-token': `${exact.slice(0, -1)}${sig}` };
     const bad = await call(other.url, 'GET', '/v1/orgs/o1/users/u0019/assets', { key, headers: tampered });
     expect({ status: bad.status, fields: bad.body.fields.map((f: { field: string }) => f.field) }).toEqual({ status: 400, fields: ['X-Consistency-Token'] });
     const badStream = await rawCall(

@@ -5,6 +5,8 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 export interface RawAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** Trailer fields sent after a chunked body. */
+  trailers: Record<string, string | undefined>;
   /** The body bytes exactly as received. */
   raw: Buffer;
   /** The body decoded from its Content-Encoding. */
@@ -30,7 +32,7 @@ export function rawCall(url: string, method: string, headers: Record<string, str
       res.on('end', () => {
         const raw = Buffer.concat(chunks);
         const decoded = decode(raw, res.headers['content-encoding']);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, raw, decoded, json: () => JSON.parse(decoded.toString()) });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, trailers: res.trailers, raw, decoded, json: () => JSON.parse(decoded.toString()) });
       });
     });
     req.on('error', reject);

@@ -7,6 +7,7 @@ import { ApiCached, ApiConsistent, ApiProblems, READ_ERRORS } from '../common/ap
 import { ErrorCode } from '../common/error-code';
 import { cacheHeaders, callerOf, sendJson, wantsBypass } from '../common/http';
 import { ConsistencyTokens } from '../common/consistency';
+import { readHeaders } from '../common/read-answer';
 import { AccessService } from './access.service';
 import { parseChecks } from './access-checks.request';
 import { AccessChecksRequestDto, AccessChecksResultDto } from './dto/access-checks.dto';
@@ -40,6 +41,7 @@ export class AccessController {
     const r = await this.access.check(p.orgId, checks, wantsBypass(req), notBefore);
     cacheHeaders(reply, r.status, r.ageS);
     this.tokens.send(reply, r.loadedAt);
+    readHeaders(reply);
     sendJson(reply, { results: r.results });
   }
 }

@@ -6,8 +6,8 @@ import { AppException } from '../common/app.exception';
 import { ApiCached, ApiLang, ApiConditional, ApiConsistent, ApiPaged, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
 import { cacheHeaders, callerOf, jsonBytes, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
-import { parseIfNoneMatch, PreparedAnswer, sendRead } from '../common/read-answer';
-import { ConsistencyTokens } from '../common/consistency';
+import { parseIfNoneMatch, PreparedAnswer, readHeaders, sendRead } from '../common/read-answer';
+import { CONSISTENCY_HEADER, ConsistencyTokens } from '../common/consistency';
 import { AssetsService } from './assets.service';
 import { BatchAssetsService } from './batch-assets.service';
 import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
@@ -111,7 +111,7 @@ export class AssetsController {
   @ApiOkResponse({
     type: BatchUserAssetsDto,
     description:
-      'As NDJSON (Accept: application/x-ndjson): one {"asset": …} line per asset before the first user line listing it, one {"user": {userId, assetIds}} line per user in request order, then {"end": {users, assets, cache, consistencyToken}}; a failure after the first line ends with {"error": <problem>} and no end line. Its X-Consistency-Token header, which leaves before the users are read, names the time the stream began: safe to send back, but it reloads what was cached before; the end line\'s consistencyToken is the exact one, the token the JSON answer of the same batch carries',
+      'As NDJSON (Accept: application/x-ndjson): one {"asset": …} line per asset before the first user line listing it, one {"user": {userId, assetIds}} line per user in request order, then {"end": {users, assets, cache}}; a failure after the first line ends with {"error": <problem>} and no end line. Its X-Consistency-Token header, which leaves before the users are read, names the time the stream began: safe to send back, but it reloads what was cached before; a trailer of the same name, after the last line, is the exact one, the token the JSON answer of the same batch carries',
   })
   @ApiProblems(...READ_ERRORS, 413)
   async usersAssets(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
@@ -122,17 +122,20 @@ export class AssetsController {
     const notBefore = this.tokens.notBefore(req);
     if (wantsNdjson(req)) {
       // The headers leave before the users are read, so the header names the stream's start (data loaded since is at
-      // least as fresh as any line) and the end line the exact newest load.
+      // least as fresh as any line), and a trailer of the same name the exact newest load, once the lines are out.
       const startedAt = Date.now();
-      const opts = { bypass: wantsBypass(req), notBefore, requestId: String(req.id), tokenOf: (loadedAt: number) => this.tokens.issue(loadedAt) };
-      const lines = await this.batch.streamUsersAssets(p.orgId, userIds, resourceTypes, prefs, opts);
+      const opts = { bypass: wantsBypass(req), notBefore, requestId: String(req.id) };
+      const { lines, newestLoad } = await this.batch.streamUsersAssets(p.orgId, userIds, resourceTypes, prefs, opts);
       this.tokens.send(reply, startedAt);
+      reply.trailer(CONSISTENCY_HEADER, async () => this.tokens.issue(newestLoad()));
+      readHeaders(reply);
       await reply.type(NDJSON).send(lines);
       return;
     }
     const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req), notBefore);
     cacheHeaders(reply, r.status, r.ageS);
     this.tokens.send(reply, r.loadedAt);
+    readHeaders(reply);
     sendJsonBytes(reply, r.body);
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
-import { UserAssetInfo } from '@app/portal-contracts';
+import { PortalCode, UserAssetInfo } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { problemOf } from '../common/problem';
@@ -31,6 +31,12 @@ export function aggregateStatus(entries: Iterable<CachedUserSet>): { status: Cac
 
 /** How much a status says about the whole answer: one STALE entry makes it STALE, one loaded entry a MISS. */
 const STATUS_RANK: Record<CacheStatus, number> = { HIT: 0, MISS: 1, STALE: 2 };
+
+/** 404 ORG_NOT_FOUND with what the portal said (31404), fresh or remembered (CACHE_NEGATIVE_TTL_S). */
+const orgNotFound = (): AppException =>
+  new AppException(ErrorCode.OrgNotFound, 'The OU is not found', {
+    upstream: { code: PortalCode.NotFound, message: 'The organization is not found' },
+  });
 
 /** Sorted, de-duplicated resource types; undefined for "all types". */
 export function typesKey(types: string[] | undefined): string[] | undefined {
@@ -80,16 +86,16 @@ export class BatchAssetsService {
    * The same as NDJSON lines (API.md section 3), PORTAL_BATCH_SIZE users at a time: each chunk's asset lines (the
    * assets not written before), then its user lines, written once the chunk is read, pulled as the caller reads. The
    * first chunk is read before this resolves, so a failure before the first line is an ordinary error answer; a later
-   * one ends the stream with an `error` line and no `end` line. The `end` line carries `tokenOf` of the newest load
-   * among all chunks' entries: the consistency token the JSON answer of the same batch carries as a header.
+   * one ends the stream with an `error` line and no `end` line. `newestLoad`, read once the lines are written, is the
+   * newest load among all chunks' entries: what the JSON answer of the same batch names in its consistency token.
    */
   async streamUsersAssets(
     orgId: string,
     userIds: string[],
     resourceTypes: string[] | undefined,
     prefs: LangPrefs,
-    opts: { bypass: boolean; notBefore?: number; requestId: string; tokenOf: (loadedAt: number) => string },
-  ): Promise<Readable> {
+    opts: { bypass: boolean; notBefore?: number; requestId: string },
+  ): Promise<{ lines: Readable; newestLoad: () => number }> {
     const users = [...new Set(userIds)];
     const types = typesKey(resourceTypes);
     const written = new Set<string>();
@@ -125,10 +131,10 @@ export class BatchAssetsService {
           return;
         }
       }
-      const end = { users: users.length, assets: written.size, cache, consistencyToken: opts.tokenOf(loadedAt) };
+      const end = { users: users.length, assets: written.size, cache };
       yield Buffer.from(`${JSON.stringify({ end })}\n`);
     }
-    return Readable.from(lines(), { objectMode: false });
+    return { lines: Readable.from(lines(), { objectMode: false }), newestLoad: () => loadedAt };
   }
 
   /**
@@ -173,7 +179,8 @@ export class BatchAssetsService {
     read?: { loaded: Map<string, AssetDetails> },
     notBefore?: number,
   ): Promise<Map<string, CachedUserSet>> {
-    if (await this.cache.isOrgMissing(orgId)) throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
+    // Cache-Control: no-cache asks the portal again, for an OU it did not know too.
+    if (!bypass && (await this.cache.isOrgMissing(orgId))) throw orgNotFound();
     const loader = async (missing: string[]): Promise<LoadedSets> => {
       // Batched: through the micro-batcher, so that concurrent requests' missing users share upstream calls.
       const r = batched ? await loadUsersBatched(this.portal, orgId, missing, types) : await this.load(orgId, missing, types);
@@ -185,7 +192,7 @@ export class BatchAssetsService {
     } catch (err) {
       if (isNotFound(err)) {
         await this.cache.markOrgMissing(orgId);
-        throw new AppException(ErrorCode.OrgNotFound, 'The OU is not found');
+        throw orgNotFound();
       }
       throw mapUpstreamError(err, 'batch');
     }

@@ -106,14 +106,19 @@ export function matches(cond: IfNoneMatch, etag: string): boolean {
   return cond.includes(opaque);
 }
 
+/** Cache-Control and Vary of every read answer (API.md section 3), the batch routes' included. */
+export function readHeaders(reply: FastifyReply): void {
+  reply.header('Cache-Control', READ_CACHE_CONTROL);
+  // Added to the Vary fields set before (Origin, by CORS), not in their place.
+  addVary(reply, ...READ_VARY);
+}
+
 /**
  * Sends a 200 of a GET read route: Cache-Control, Vary and ETag, then 304 with no body when If-None-Match names the
  * tag, else the body in the caller's coding (the prepared bytes; the identity body below MIN_COMPRESS_BYTES).
  */
 export async function sendRead(req: FastifyRequest, reply: FastifyReply, answer: PreparedAnswer, cond: IfNoneMatch): Promise<void> {
-  reply.header('Cache-Control', READ_CACHE_CONTROL);
-  // Added to the Vary fields set before (Origin, by CORS), not in their place.
-  addVary(reply, ...READ_VARY);
+  readHeaders(reply);
   reply.header('ETag', answer.etag);
   // reply.send is not awaited: awaiting a reply waits for its last byte (a listener per answer), which no caller needs.
   if (matches(cond, answer.etag)) {

@@ -957,7 +957,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description As NDJSON (Accept: application/x-ndjson): one {"asset": …} line per asset before the first user line listing it, one {"user": {userId, assetIds}} line per user in request order, then {"end": {users, assets, cache, consistencyToken}}; a failure after the first line ends with {"error": <problem>} and no end line. Its X-Consistency-Token header, which leaves before the users are read, names the time the stream began: safe to send back, but it reloads what was cached before; the end line's consistencyToken is the exact one, the token the JSON answer of the same batch carries */
+            /** @description As NDJSON (Accept: application/x-ndjson): one {"asset": …} line per asset before the first user line listing it, one {"user": {userId, assetIds}} line per user in request order, then {"end": {users, assets, cache}}; a failure after the first line ends with {"error": <problem>} and no end line. Its X-Consistency-Token header, which leaves before the users are read, names the time the stream began: safe to send back, but it reloads what was cached before; a trailer of the same name, after the last line, is the exact one, the token the JSON answer of the same batch carries */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
