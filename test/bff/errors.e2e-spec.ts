@@ -137,12 +137,20 @@ describe('asset-bff upstream errors', () => {
     expect(r.body).toMatchObject({ code: 'UPSTREAM_REJECTED', upstream: { code: 31400 } });
   });
 
-  it('timeout: 504 UPSTREAM_TIMEOUT, within the timeout plus retries', async () => {
+  it('timeout: 504 UPSTREAM_TIMEOUT, also for the read whose retries open the circuit', async () => {
     await sim.admin.setFault('assetList', { latencyMs: 1500 });
     const r = await call(bff.url, 'GET', '/v1/orgs/o1/users/u0006/assets', { key, headers: noCache });
     expect(r.status).toBe(504);
     expect(r.body.code).toBe('UPSTREAM_TIMEOUT');
     expect(r.body.detail).not.toMatch(/stack|at .*\.js/);
+    // Three attempts each: the second read's second timeout is the circuit's fifth failure in a row, and its last
+    // attempt finds the circuit open. Its caller still learns that the portal timed out.
+    const second = await call(bff.url, 'GET', '/v1/orgs/o1/users/u0009/assets', { key, headers: noCache });
+    expect([second.status, second.body.code]).toEqual([504, 'UPSTREAM_TIMEOUT']);
+    // A read arriving while the circuit is open fails fast as unavailable.
+    const third = await call(bff.url, 'GET', '/v1/orgs/o1/users/u0010/assets', { key, headers: noCache });
+    expect([third.status, third.body.code]).toEqual([503, 'UPSTREAM_UNAVAILABLE']);
+    expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(5);
   });
 
   it('5xx: 503 UPSTREAM_UNAVAILABLE with Retry-After', async () => {

@@ -164,10 +164,20 @@ export class PortalTransport {
   async call(req: PortalRequest): Promise<unknown> {
     const bodyText = req.body === undefined ? undefined : JSON.stringify(req.body);
     const scope = this.scopeNow();
+    let ownFailure: PortalFailureSignal | undefined;
+    const attempt = async (): Promise<unknown> => {
+      try {
+        return await this.attempt(req, bodyText, scope);
+      } catch (err) {
+        if (err instanceof PortalFailureSignal) ownFailure = err;
+        throw err;
+      }
+    };
     try {
-      return await this.retryPolicy.execute(() => this.circuit.execute(() => this.attempt(req, bodyText, scope)));
+      return await this.retryPolicy.execute(() => this.circuit.execute(attempt));
     } catch (err) {
-      throw this.toError(err, req.endpoint);
+      // A call whose own attempts opened the circuit reports what they met (a timeout stays a 504), not the open circuit.
+      throw this.toError(err instanceof BrokenCircuitError && ownFailure ? ownFailure : err, req.endpoint);
     }
   }
 
