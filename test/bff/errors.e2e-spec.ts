@@ -1,4 +1,4 @@
-import { BffHandle, call, postLarge, startBff, TEST_KEYS } from '../support/bff';
+import { BffHandle, call, logLines, postLarge, startBff, TEST_KEYS } from '../support/bff';
 import { cleanRedisDb } from '../support/redis-db';
 import { SimHandle, startSim } from '../support/sim';
 
@@ -135,6 +135,22 @@ describe('asset-bff upstream errors', () => {
     const r = await call(bff.url, 'GET', '/v1/orgs/o1/users/u0004/assets', { key, headers: noCache });
     expect(r.status).toBe(502);
     expect(r.body).toMatchObject({ code: 'UPSTREAM_REJECTED', upstream: { code: 31400 } });
+  });
+
+  it('logs a failed upstream call at the default level, with the request id', async () => {
+    await sim.admin.setFault('usersAssetList', { httpStatus: 500 });
+    const r = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', {
+      key,
+      body: { userIds: ['u0011'] },
+      headers: { ...noCache, 'x-request-id': 'failed-call-1' },
+    });
+    expect(r.status).toBe(503);
+    const lines = logLines(bff.output()).filter((l) => l.requestId === 'failed-call-1' && l.context === 'PortalClient');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines[0]).toMatchObject({ level: 40, endpoint: 'usersAssetList', msg: expect.stringContaining('failed') });
+    // A success ends the run of failures, so the circuit starts the next test closed and counting from zero.
+    await sim.admin.clearFaults();
+    expect((await call(bff.url, 'GET', '/v1/orgs/o1/users/u0011/assets', { key, headers: noCache })).status).toBe(200);
   });
 
   it('timeout: 504 UPSTREAM_TIMEOUT, also for the read whose retries open the circuit', async () => {

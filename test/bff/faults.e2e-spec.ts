@@ -49,6 +49,8 @@ describe('stale copies when the portal fails after the TTL', () => {
     const ready = await call(bff.url, 'GET', '/health/ready');
     expect(ready.body).toMatchObject({ status: 'degraded', upstream: 'down' });
     await sim.admin.clearFaults();
+    // With no read at all, readiness finds the portal back by itself (a probe once the circuit's open period is over).
+    await waitFor(async () => (await call(bff.url, 'GET', '/health/ready')).body.upstream === 'up', 15_000, 'readiness up without traffic');
     // waitFor fails the test if the circuit has not let a call through within 15 s.
     await waitFor(
       async () => (await call(bff.url, 'GET', '/v1/orgs/o1/users/u0018/assets', { key, headers: { 'cache-control': 'no-cache' } })).status === 200,
@@ -57,6 +59,21 @@ describe('stale copies when the portal fails after the TTL', () => {
     );
     expect((await call(bff.url, 'GET', '/health/ready')).body).toEqual({ status: 'ok', redis: 'up', upstream: 'up' });
   }, 30_000);
+});
+
+describe('a portal never reached', () => {
+  it('readiness says so before any read: degraded, upstream down', async () => {
+    const closed = await freePort();
+    const bff = await startBff({
+      env: { REDIS_URL: await cleanRedisDb(5), PORTAL_BASE_URL: `http://127.0.0.1:${closed}`, PORTAL_APP_KEY: 'k', PORTAL_APP_SECRET: 's' },
+    });
+    try {
+      const ready = await call(bff.url, 'GET', '/health/ready');
+      expect([ready.status, ready.body]).toEqual([200, { status: 'degraded', redis: 'up', upstream: 'down' }]);
+    } finally {
+      await bff.stop();
+    }
+  });
 });
 
 describe('Redis stopped in the middle of a run', () => {

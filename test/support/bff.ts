@@ -154,3 +154,11 @@ export function postLarge(base: string, path: string, body: string, headers: Rec
     req.write(body.slice(0, 64 * 1024));
   });
 }
+
+/** The JSON log lines a process printed. */
+export function logLines(out: string): Record<string, unknown>[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}

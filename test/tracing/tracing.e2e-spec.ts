@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SimCallRecord } from '@app/sim-contracts';
 import { eventually } from '../cache/support/fake-portal';
-import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
+import { BffHandle, call, logLines, startBff, TEST_KEYS } from '../support/bff';
 import { CollectedSpan, OtlpCollector, SPAN_KIND, startCollector } from '../support/otlp-collector';
 import { cleanRedisDb } from '../support/redis-db';
 import { SimHandle, startSim } from '../support/sim';
@@ -11,14 +11,6 @@ const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 /** A sampled W3C traceparent of a new trace, as an upstream caller sends it. */
 const traceparent = (traceId: string, spanId: string): string => `00-${traceId}-${spanId}-01`;
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/;
-
-/** The JSON log lines a process printed. */
-function logLines(out: string): Record<string, unknown>[] {
-  return out
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 /** The portal client's log lines about calls to `path`. */
 const upstreamLines = (out: string, path: string) => logLines(out).filter((l) => l.context === 'PortalClient' && String(l.msg).includes(path));

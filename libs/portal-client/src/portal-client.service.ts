@@ -215,9 +215,14 @@ export class PortalClient implements OnModuleDestroy {
     }
   }
 
-  /** Circuit state and whether the last upstream call got a proper answer (null before the first), for readiness. */
+  /** Circuit state and whether the last upstream call got a proper answer (null before the first). */
   state(): { circuit: CircuitStateName; lastCallOk: boolean | null } {
     return this.transport.state();
+  }
+
+  /** Whether the portal is reachable, for readiness (see PortalTransport.reachable). */
+  reachable(): Promise<boolean> {
+    return this.transport.reachable();
   }
 
   /** Drops the loaders and closes the keep-alive sockets so that the process can exit. */

@@ -73,6 +73,10 @@ interface CallScope {
 
 /** The header that carries the request id to the portal, as the service's callers send it. */
 const REQUEST_ID_HEADER = 'x-request-id';
+/** How long a call's outcome (or a probe's) answers for the portal's reachability before readiness probes again. */
+const REACHABILITY_EVIDENCE_MS = 5_000;
+/** Longest wait for a readiness probe's answer. */
+const PROBE_TIMEOUT_MS = 2_000;
 
 const CIRCUIT_NAMES: Record<CircuitState, CircuitStateName> = {
   [CircuitState.Closed]: 'closed',
@@ -131,6 +135,11 @@ export class PortalTransport {
   private readonly bulkheadPolicy: BulkheadPolicy;
   private readonly timeoutPolicy: TimeoutPolicy;
   private lastCallOk: boolean | null = null;
+  /** performance.now() of the last call's outcome, and of when the circuit last opened. */
+  private lastOutcomeAt = 0;
+  private openedAt = 0;
+  private probed?: { at: number; ok: boolean };
+  private probing?: Promise<boolean>;
   private readonly server: PortalServer;
 
   constructor(
@@ -149,6 +158,7 @@ export class PortalTransport {
     this.timeoutPolicy = timeout(o.timeoutMs, TimeoutStrategy.Cooperative);
     this.circuit.onStateChange((s) => {
       const name = CIRCUIT_NAMES[s];
+      if (name === 'open') this.openedAt = performance.now();
       if (name === 'open') this.logger.warn(`portal circuit open: failing fast for ${o.circuitHalfOpenAfterMs} ms`);
       else this.logger.log(`portal circuit ${name}`);
       o.observer?.onCircuitState?.(name);
@@ -158,6 +168,38 @@ export class PortalTransport {
   /** Circuit state and whether the last HTTP call reached a portal that answered properly. */
   state(): { circuit: CircuitStateName; lastCallOk: boolean | null } {
     return { circuit: CIRCUIT_NAMES[this.circuit.state], lastCallOk: this.lastCallOk };
+  }
+
+  /**
+   * Whether the portal is reachable, for readiness. The circuit's open period and a recent call's outcome answer for
+   * it; without either (no traffic, before the first call, or an open period that no call has ended yet) a plain GET
+   * of the base URL does: any HTTP answer means reachable. Without it, a portal that was never reached would read as
+   * up, and one that came back would read as down until some caller tried it.
+   */
+  async reachable(): Promise<boolean> {
+    const now = performance.now();
+    if (this.circuit.state === CircuitState.Open && now - this.openedAt < this.o.circuitHalfOpenAfterMs) return false;
+    if (this.lastCallOk !== null && now - this.lastOutcomeAt < REACHABILITY_EVIDENCE_MS) return this.lastCallOk;
+    if (this.probed && now - this.probed.at < REACHABILITY_EVIDENCE_MS) return this.probed.ok;
+    this.probing ??= this.probe().finally(() => (this.probing = undefined));
+    return this.probing;
+  }
+
+  private async probe(): Promise<boolean> {
+    let ok = true;
+    try {
+      await this.http.request({
+        method: 'GET',
+        baseURL: this.o.baseUrl,
+        url: '/',
+        validateStatus: () => true,
+        timeout: Math.min(this.o.timeoutMs, PROBE_TIMEOUT_MS),
+      });
+    } catch {
+      ok = false;
+    }
+    this.probed = { at: performance.now(), ok };
+    return ok;
   }
 
   /** Sends a signed request through the policies and returns the envelope's `data`, or throws PortalError. */
@@ -383,7 +425,11 @@ export class PortalTransport {
     if (span) endCallSpan(span, status, outcome, failure);
     // A business error still proves the portal is reachable and accepts our credentials.
     this.lastCallOk = failure === undefined || failure.type === 'envelope';
-    this.logger.debug({ requestId: scope.requestId, endpoint, status, ms: Math.round(ms) }, `${method} ${path} ${status} ${ms.toFixed(1)}ms`);
+    this.lastOutcomeAt = performance.now();
+    // A call the portal failed (network, timeout, 5xx, gateway) is an operator's concern; a business answer is not.
+    const line = { requestId: scope.requestId, endpoint, status, ms: Math.round(ms) };
+    if (this.lastCallOk) this.logger.debug(line, `${method} ${path} ${status} ${ms.toFixed(1)}ms`);
+    else this.logger.warn(line, `${method} ${path} failed: ${outcome} (${status}) after ${ms.toFixed(1)}ms`);
     if (failure?.type === 'gateway' && CREDENTIALS_REJECTED.has(failure.code) && endpoint !== 'tokenGet') {
       this.logger.error({ requestId: scope.requestId }, `gateway rejected a signed ${endpoint} call (code ${failure.code}); check PORTAL_APP_SECRET`);
     }
