@@ -265,4 +265,19 @@ describe('RateLimit headers', () => {
     expect(statuses[3]).toBe(429);
     expect(remaining).toEqual(['2', '1', '0', '0']);
   });
+
+  it('puts the policy, uncounted, on answers that count for no caller: 401s, public routes, the docs, unknown routes', async () => {
+    const answers = [
+      await rawCall(`${bff.url}/v1/orgs/o1/users/u0005/assets`, 'GET', {}),
+      await rawCall(`${bff.url}/v1/orgs/o1/users/u0005/assets`, 'GET', { 'x-api-key': 'not-a-key' }),
+      await rawCall(`${bff.url}/health/ready`, 'GET', {}),
+      await rawCall(`${bff.url}/metrics`, 'GET', {}),
+      await rawCall(`${bff.url}/docs-json`, 'GET', {}),
+      await rawCall(`${bff.url}/v1/nothing-here`, 'GET', { 'x-api-key': TEST_KEYS.reader }),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([401, 401, 200, 200, 200, 404]);
+    for (const r of answers) {
+      expect([r.headers['ratelimit-limit'], r.headers['ratelimit-remaining'], r.headers['ratelimit-reset']]).toEqual(['3', '3', '1']);
+    }
+  });
 });

@@ -129,6 +129,14 @@ export class RateLimitService implements OnModuleDestroy {
     }
   }
 
+  /**
+   * The headers of an answer that no caller's limit counts (public routes, fastify's own, a 401): every answer carries
+   * the policy (API.md section 3), and an uncounted request leaves the whole quota.
+   */
+  get uncountedHeaders(): Record<string, string> {
+    return { 'RateLimit-Limit': String(this.limit), 'RateLimit-Remaining': String(this.limit), 'RateLimit-Reset': String(WINDOW_MS / 1000) };
+  }
+
   async onModuleDestroy(): Promise<void> {
     this.redis?.disconnect();
   }
