@@ -59,17 +59,22 @@ describe('asset-bff upstream errors', () => {
 
   describe('bad input never reaches the portal', () => {
     it('400 VALIDATION_FAILED naming the fields, 413 for oversized bodies, 404 for unknown routes', async () => {
-      const cases: [string, string, unknown, string[]][] = [
+      const cases: [string, string, unknown, string[], Record<string, string>?][] = [
         ['GET', '/v1/orgs/o1/users/' + 'x'.repeat(129) + '/assets', undefined, ['userId']],
         ['GET', '/v1/orgs/o1/users/u0001/assets?lang=%00', undefined, ['lang']],
+        // Every offending field of one request is listed, whichever part of it (query, header, body) it is in.
+        ['GET', '/v1/orgs/o1/users/u0001/assets?lang=%00&limit=0&q=', undefined, ['If-None-Match', 'limit', 'q', 'lang'], { 'if-none-match': 'bare' }],
+        ['GET', '/v1/orgs/o1/users/u0001/assets/o1-a0001?lang=%00', undefined, ['lang', 'X-Consistency-Token'], { 'x-consistency-token': 'forged' }],
+        ['POST', '/v1/orgs/o1/user-assets?lang=%00', { userIds: [], extra: 1 }, ['lang', 'extra', 'userIds']],
+        ['POST', '/v1/orgs/o1/access-checks', { checks: [] }, ['checks', 'X-Consistency-Token'], { 'x-consistency-token': 'forged' }],
         ['POST', '/v1/orgs/o1/user-assets', { userIds: [] }, ['userIds']],
         ['POST', '/v1/orgs/o1/user-assets', { userIds: ['u1'], admin: true }, ['admin']],
         ['POST', '/v1/orgs/o1/user-assets', { userIds: 'u1' }, ['userIds']],
         ['POST', '/v1/orgs/o1/access-checks', { checks: [{ userId: 'u1' }] }, ['checks[0].assetId']],
         ['POST', '/v1/orgs/o1/access-checks', { checks: [] }, ['checks']],
       ];
-      for (const [method, path, body, fields] of cases) {
-        const r = await call(bff.url, method, path, { key, body });
+      for (const [method, path, body, fields, headers] of cases) {
+        const r = await call(bff.url, method, path, { key, body, headers });
         expect(r.status).toBe(400);
         expect(r.headers.get('content-type')).toMatch(problemType);
         expect(r.body.code).toBe('VALIDATION_FAILED');

@@ -8,6 +8,7 @@ import { ErrorCode } from '../common/error-code';
 import { cacheHeaders, callerOf, sendJson, wantsBypass } from '../common/http';
 import { ConsistencyTokens } from '../common/consistency';
 import { readHeaders } from '../common/read-answer';
+import { parseAll } from '../common/validation';
 import { AccessService } from './access.service';
 import { parseChecks } from './access-checks.request';
 import { AccessChecksRequestDto, AccessChecksResultDto } from './dto/access-checks.dto';
@@ -34,10 +35,12 @@ export class AccessController {
   @ApiOkResponse({ type: AccessChecksResultDto })
   @ApiProblems(...READ_ERRORS, 413)
   async check(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const checks = parseChecks(body);
+    const [checks, notBefore] = parseAll(
+      () => parseChecks(body),
+      () => this.tokens.notBefore(req),
+    );
     const caller = callerOf(req);
     if (caller.kind === 'user' && checks.some((c) => c.userId !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may check only itself');
-    const notBefore = this.tokens.notBefore(req);
     const r = await this.access.check(p.orgId, checks, wantsBypass(req), notBefore);
     cacheHeaders(reply, r.status, r.ageS);
     this.tokens.send(reply, r.loadedAt);

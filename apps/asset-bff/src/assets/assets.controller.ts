@@ -6,14 +6,16 @@ import { AppException } from '../common/app.exception';
 import { ApiCached, ApiLang, ApiConditional, ApiConsistent, ApiPaged, ApiProblems, READ_ERRORS } from '../common/api-docs';
 import { ErrorCode } from '../common/error-code';
 import { cacheHeaders, callerOf, jsonBytes, prefsOf, sendJsonBytes, userCallerOf, wantsBypass } from '../common/http';
-import { parseIfNoneMatch, PreparedAnswer, readHeaders, sendRead } from '../common/read-answer';
+import { IfNoneMatch, parseIfNoneMatch, PreparedAnswer, readHeaders, sendRead } from '../common/read-answer';
+import { parseAll } from '../common/validation';
+import { LangPrefs } from '../common/i18n';
 import { CONSISTENCY_HEADER, ConsistencyTokens } from '../common/consistency';
 import { AssetsService } from './assets.service';
 import { BatchAssetsService } from './batch-assets.service';
 import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
 import { UserAssetsRequestDto } from './dto/user-assets-request.dto';
 import { parseUserAssetsBody } from './user-assets.request';
-import { parsePageQuery } from './page-query';
+import { PageQuery, parsePageQuery } from './page-query';
 
 /** Who may read one user's assets: a key with assets:read for the OU, or the user itself. */
 const USER_ASSETS_RULE: AccessRule = { scope: 'assets:read', users: 'self' };
@@ -36,6 +38,16 @@ export class AssetsController {
     private readonly tokens: ConsistencyTokens,
   ) {}
 
+  /** What the list reads take from a request, every field validated before any is refused (parseAll). */
+  private readInput(req: FastifyRequest): [IfNoneMatch, PageQuery, LangPrefs, number | undefined] {
+    return parseAll(
+      () => parseIfNoneMatch(req),
+      () => parsePageQuery(req.query as Record<string, unknown>),
+      () => prefsOf(req),
+      () => this.tokens.notBefore(req),
+    );
+  }
+
   @Get('orgs/:orgId/users/:userId/assets')
   @Access(USER_ASSETS_RULE)
   @ApiOperation({ summary: 'Every asset the user can access in the OU (all asset/list pages merged, upstream order)' })
@@ -49,9 +61,8 @@ export class AssetsController {
   @ApiOkResponse({ type: UserAssetsDto, description: 'Headers X-Cache (HIT|MISS|STALE) and Age' })
   @ApiProblems(...READ_ERRORS, 409)
   async list(@Param() p: { orgId: string; userId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const cond = parseIfNoneMatch(req);
-    const page = parsePageQuery(req.query as Record<string, unknown>);
-    const r = await this.assets.listBody(p.orgId, p.userId, prefsOf(req), wantsBypass(req), page, this.tokens.notBefore(req));
+    const [cond, page, prefs, notBefore] = this.readInput(req);
+    const r = await this.assets.listBody(p.orgId, p.userId, prefs, wantsBypass(req), page, notBefore);
     cacheHeaders(reply, r.status, r.ageS);
     this.tokens.send(reply, r.loadedAt);
     await sendRead(req, reply, r.answer, cond);
@@ -69,9 +80,8 @@ export class AssetsController {
   @ApiProblems(...READ_ERRORS, 409)
   async mine(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const me = userCallerOf(req);
-    const cond = parseIfNoneMatch(req);
-    const page = parsePageQuery(req.query as Record<string, unknown>);
-    const r = await this.assets.listBody(me.orgId as string, me.userId, prefsOf(req), wantsBypass(req), page, this.tokens.notBefore(req));
+    const [cond, page, prefs, notBefore] = this.readInput(req);
+    const r = await this.assets.listBody(me.orgId as string, me.userId, prefs, wantsBypass(req), page, notBefore);
     cacheHeaders(reply, r.status, r.ageS);
     this.tokens.send(reply, r.loadedAt);
     await sendRead(req, reply, r.answer, cond);
@@ -90,8 +100,12 @@ export class AssetsController {
   @ApiOkResponse({ type: AssetDto })
   @ApiProblems(...READ_ERRORS)
   async one(@Param() p: { orgId: string; userId: string; assetId: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const cond = parseIfNoneMatch(req);
-    const r = await this.assets.one(p.orgId, p.userId, p.assetId, prefsOf(req), wantsBypass(req), this.tokens.notBefore(req));
+    const [cond, prefs, notBefore] = parseAll(
+      () => parseIfNoneMatch(req),
+      () => prefsOf(req),
+      () => this.tokens.notBefore(req),
+    );
+    const r = await this.assets.one(p.orgId, p.userId, p.assetId, prefs, wantsBypass(req), notBefore);
     cacheHeaders(reply, r.status, r.ageS);
     this.tokens.send(reply, r.loadedAt);
     await sendRead(req, reply, new PreparedAnswer(jsonBytes(r.asset)), cond);
@@ -115,11 +129,13 @@ export class AssetsController {
   })
   @ApiProblems(...READ_ERRORS, 413)
   async usersAssets(@Param() p: { orgId: string }, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const prefs = prefsOf(req);
-    const { userIds, resourceTypes } = parseUserAssetsBody(body);
+    const [prefs, { userIds, resourceTypes }, notBefore] = parseAll(
+      () => prefsOf(req),
+      () => parseUserAssetsBody(body),
+      () => this.tokens.notBefore(req),
+    );
     const caller = callerOf(req);
     if (caller.kind === 'user' && userIds.some((u) => u !== caller.userId)) throw new AppException(ErrorCode.Forbidden, 'A user may read only itself');
-    const notBefore = this.tokens.notBefore(req);
     if (wantsNdjson(req)) {
       // The headers leave before the users are read, so the header names the stream's start (data loaded since is at
       // least as fresh as any line), and a trailer of the same name the exact newest load, once the lines are out.

@@ -72,3 +72,22 @@ export function validateIdParams(params: Record<string, string | undefined>): vo
   for (const [k, v] of Object.entries(params)) p.id(v, k);
   p.throwIfAny();
 }
+
+/**
+ * Runs each parser of one request (query, headers, body) and throws one VALIDATION_FAILED listing the fields of every
+ * one that failed, so that a caller learns all of its mistakes at once; other errors pass through.
+ */
+export function parseAll<T extends unknown[]>(...parsers: { [K in keyof T]: () => T[K] }): T {
+  const fields: FieldProblem[] = [];
+  const out = parsers.map((parse) => {
+    try {
+      return parse();
+    } catch (e) {
+      if (!(e instanceof AppException) || e.extra.fields === undefined) throw e;
+      fields.push(...e.extra.fields);
+      return undefined;
+    }
+  });
+  if (fields.length > 0) throw AppException.validation(fields);
+  return out as T;
+}

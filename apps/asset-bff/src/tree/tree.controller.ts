@@ -8,6 +8,7 @@ import { parseIfNoneMatch, PreparedAnswer, sendRead } from '../common/read-answe
 import { FlatViewDto, TreeViewDto } from './dto/tree.dto';
 import { TreeService } from './tree.service';
 import { parseTreeQuery } from './tree.query';
+import { parseAll } from '../common/validation';
 
 /** The caller's app asset tree (user callers only; their token is forwarded to the portal). */
 @ApiTags('tree')
@@ -30,9 +31,11 @@ export class TreeController {
   @ApiProblems(400, 401, 403, 404, 409, 429, 502, 503, 504)
   async tree(@Param() p: { accessKey: string }, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const me = userCallerOf(req);
-    const prefs = prefsOf(req);
-    const q = parseTreeQuery(req.query as Record<string, unknown>);
-    const cond = parseIfNoneMatch(req);
+    const [prefs, q, cond] = parseAll(
+      () => prefsOf(req),
+      () => parseTreeQuery(req.query as Record<string, unknown>),
+      () => parseIfNoneMatch(req),
+    );
     const tree = await this.trees.tree(me.token, p.accessKey, q, prefs);
     // Never cached (it is read with the caller's token), so always a MISS; API.md puts X-Cache and Age on every 304.
     cacheHeaders(reply, 'MISS', 0);
