@@ -215,6 +215,9 @@ describe('asset-bff routes', () => {
         const orders = n.children.map((c: any) => [c.order, c.name]);
         const sorted = [...orders].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
         expect(orders).toEqual(sorted);
+        // Exactly the node shape of API.md section 3.
+        const shape = ['id', 'kind', 'name', 'names', 'parentId', 'order', 'tags', 'type', 'typeName', 'children', 'associatedResources'];
+        expect(Object.keys(n).filter((k) => !shape.includes(k))).toEqual([]);
         if (n.kind === 'asset') {
           expect(n.children).toEqual([]);
           expect(typeof n.type).toBe('string');

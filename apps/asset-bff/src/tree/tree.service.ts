@@ -16,7 +16,6 @@ export interface TreeNodeView {
   tags: { key: string; value: string }[];
   type?: string;
   typeName?: string;
-  typeNames?: I18nString;
   children: TreeNodeView[];
   associatedResources?: TreeNodeView[];
 }
@@ -70,10 +69,7 @@ function toView(n: AssetTreeNode, prefs: LangPrefs): TreeNodeView {
     children: n.children.map((c) => toView(c, prefs)).sort(byOrderThenName),
   };
   if (n.type !== undefined) v.type = n.type;
-  if (n.typeName !== undefined) {
-    v.typeName = localize(n.typeName, prefs);
-    v.typeNames = n.typeName;
-  }
+  if (n.typeName !== undefined) v.typeName = localize(n.typeName, prefs);
   if (n.associatedResources) v.associatedResources = n.associatedResources.map((c) => toView(c, prefs)).sort(byOrderThenName);
   return v;
 }

@@ -337,9 +337,6 @@ export interface components {
             tags: components["schemas"]["TagDto"][];
             type?: string;
             typeName?: string;
-            typeNames?: {
-                [key: string]: string;
-            };
             /** @description Sorted by order, then name */
             children: components["schemas"]["TreeNodeDto"][];
             associatedResources?: components["schemas"]["TreeNodeDto"][];

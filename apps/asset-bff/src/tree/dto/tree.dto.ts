@@ -16,7 +16,6 @@ export class TreeNodeDto {
   @ApiProperty({ type: [TagDto] }) tags!: TagDto[];
   @ApiPropertyOptional() type?: string;
   @ApiPropertyOptional() typeName?: string;
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } }) typeNames?: Record<string, string>;
   @ApiProperty({ type: () => [TreeNodeDto], description: 'Sorted by order, then name' }) children!: TreeNodeDto[];
   @ApiPropertyOptional({ type: () => [TreeNodeDto] }) associatedResources?: TreeNodeDto[];
 }
