@@ -103,6 +103,8 @@ describe('asset-bff authorization matrix', () => {
     expect((await call(bff.url, 'DELETE', '/v1/orgs/o1/cache', { key: TEST_KEYS.admin })).status).toBe(204);
     const self = await sim.admin.userToken('u0003', 'o1');
     expect((await call(bff.url, 'GET', '/v1/orgs/o1/users/u0003/assets/o1-a0001', { token: self })).status).toBe(200);
+    // The scheme is case-insensitive (RFC 9110).
+    expect((await call(bff.url, 'GET', '/v1/me/assets', { headers: { authorization: `bearer ${self}` } })).status).toBe(200);
     expect(
       (await call(bff.url, 'POST', '/v1/orgs/o1/access-checks', { token: self, body: { checks: [{ userId: 'u0003', assetId: 'o1-a0001' }] } })).body.results[0]
         .allowed,

@@ -85,11 +85,18 @@ describe('configuration and lifecycle', () => {
     const get = (path: string, id: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\nX-Api-Key: ${TEST_KEYS.reader}\r\nX-Request-Id: ${id}\r\n\r\n`;
     // The first request keeps the connection busy past the drain, so it stays open while the server closes.
     socket.write(get('/v1/orgs/o1/users/u0020/assets', 'first-request'));
+    // A second connection, kept busy the same way, asks for liveness while the server closes.
+    const probe = connect(Number(port), '127.0.0.1');
+    let probeText = '';
+    probe.on('data', (d: Buffer) => (probeText += d.toString()));
+    probe.write(get('/v1/orgs/o1/users/u0022/assets', 'probe-first'));
     await new Promise((r) => setTimeout(r, 150));
     const exit = bff.stop('SIGTERM');
     await new Promise((r) => setTimeout(r, 600));
     socket.write(get('/v1/orgs/o1/users/u0021/assets', 'late-request'));
+    probe.write(get('/health/live', 'late-live'));
     await closed;
+    await new Promise((r) => (probe.destroyed ? r(undefined) : probe.on('close', r)));
     expect(await exit).toBe(0);
     await sim.admin.clearFaults();
     const answers = text.split(/(?=HTTP\/1\.1 )/);
@@ -101,6 +108,11 @@ describe('configuration and lifecycle', () => {
     expect(late).toMatch(/\r\nx-request-id: late-request\r\n/i);
     expect(late).toMatch(/\r\nretry-after: 1\r\n/i);
     expect(JSON.parse(late.slice(late.indexOf('\r\n\r\n') + 4)).code).toBe('SHUTTING_DOWN');
+    // Liveness still answers 200 while the process runs.
+    const probed = probeText.split(/(?=HTTP\/1\.1 )/);
+    expect(probed).toHaveLength(2);
+    expect(probed[1]).toMatch(/^HTTP\/1\.1 200 /);
+    expect(probed[1]).toMatch(/\r\nx-request-id: late-live\r\n/i);
   });
 
   it('rate limits per caller across instances with 429 and Retry-After', async () => {

@@ -60,6 +60,7 @@ const EXPOSED_HEADERS = ['X-Request-Id', 'X-Cache', 'Age', 'Retry-After', ...HTT
 
 const DOCS_PATH = '/docs';
 /** The Swagger UI and its assets: HTML pages that get helmet's document headers. */
+const LIVE_ROUTE = '/health/live';
 const isDocsRoute = (url: string | undefined): boolean =>
   url !== undefined && (url === DOCS_PATH || url.startsWith(`${DOCS_PATH}/`) || url.startsWith(`${DOCS_PATH}-`));
 /**
@@ -162,7 +163,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', req.id);
     reply.headers(isDocsRoute(req.routeOptions.url) ? documentHeaders : apiHeaders);
-    if (!lifecycle.closing) return done();
+    // Liveness is 200 while the process runs (API.md), shutting down included: only work is refused.
+    if (!lifecycle.closing || req.routeOptions.url === LIVE_ROUTE) return done();
     reply.header('Connection', 'close');
     done(new AppException(ErrorCode.ShuttingDown, 'This instance is shutting down: send the request again (to another instance)', { retryAfterS: 1 }));
   });

@@ -7,7 +7,8 @@ import { ApiKeyService } from './api-key.service';
 import { Caller } from './caller';
 import { UserTokenService } from './user-token.service';
 
-const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/;
+/** The Authorization header of a user caller; the scheme is case-insensitive (RFC 9110 section 11.1). */
+const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i;
 
 /** Authentication (401) and route-level authorization (403) of a request, for the access hook. */
 @Injectable()
