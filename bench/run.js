@@ -7,6 +7,7 @@
 //   node bench/run.js --compare PAGE_WORKERS=0 [--compare K=V ...]
 //                                       the default service against it plus these settings, rounds A/B/A/B
 //   node bench/run.js --compare-node-args "--some-v8-flag"   the same with Node options for B (alone or with --compare)
+//   node bench/run.js --compare ... --compare-rounds 4   more rounds of each variant (default 2)
 //   node bench/run.js --soak [--soak-minutes N]   the soak benchmark (default 10 minutes)
 // Writes bench/results/latest.json (compare-latest.json, soak-latest.json). Everything it starts is killed on exit.
 const { execSync } = require('node:child_process');
@@ -35,7 +36,7 @@ const TARGETS = {
   mixedP99Ratio: 1.5,
   mixedRpsRatio: 0.8,
 };
-/** Rounds of each variant in a --compare run (alternated A/B/A/B). */
+/** Rounds of each variant in a --compare run (alternated A/B/A/B), unless --compare-rounds says more. */
 const COMPARE_ROUNDS = 2;
 
 function args() {
@@ -64,6 +65,7 @@ function args() {
     only: new Set(val('--only', compare ? 'hot,mixed,cold' : 'hot,memory,cold,mixed,tracing,http').split(',')),
     compare,
     compareNodeArgs,
+    compareRounds: Math.max(1, Number(val('--compare-rounds', String(COMPARE_ROUNDS)))),
   };
 }
 
@@ -379,9 +381,9 @@ async function compare(ctx, opt, load, out, started) {
   const cold = require('./scenarios/cold');
   const mixed = require('./scenarios/mixed');
   const ids = setup.userIds(setup.HOT_ORG, setup.HOT_USERS);
-  for (let round = 0; round < 2 * COMPARE_ROUNDS; round++) {
+  for (let round = 0; round < 2 * opt.compareRounds; round++) {
     const v = variants[round % 2];
-    log(`compare round ${round + 1}/${2 * COMPARE_ROUNDS}: ${v.label}`);
+    log(`compare round ${round + 1}/${2 * opt.compareRounds}: ${v.label}`);
     const inst = await procs.startBff(ctx.sim, { env: v.env, nodeArgs: v.nodeArgs });
     const c = { ...ctx, bffMain: inst };
     const f = {};
@@ -433,7 +435,7 @@ async function compare(ctx, opt, load, out, started) {
   Object.assign(out, {
     compare: opt.compare,
     compareNodeArgs: opt.compareNodeArgs,
-    rounds: COMPARE_ROUNDS,
+    rounds: opt.compareRounds,
     variants: variants.map(({ name, label, rounds }) => ({ name, label, rounds })),
     rows,
   });
