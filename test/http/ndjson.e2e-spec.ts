@@ -71,6 +71,9 @@ describe('user-assets as NDJSON', () => {
       const r = await post(body, { 'accept-encoding': coding });
       expect(r.headers['content-encoding']).toBe(coding);
       expect(r.decoded.equals(identity.raw)).toBe(true);
+      // The exact consistency token follows the compressed lines too.
+      expect(r.trailers['x-consistency-token']).toBe(identity.trailers['x-consistency-token']);
+      expect(r.trailers['x-consistency-token']).toMatch(TOKEN);
     }
   });
 
