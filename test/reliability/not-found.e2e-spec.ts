@@ -81,3 +81,39 @@ describe('asset-bff unknown OU and unknown user, whatever was cached first', () 
     expect(await calls()).toEqual({ list: 1, batch: 1 });
   });
 });
+
+/**
+ * The portal's 31404 is an answer, not a failure: an OU it no longer knows is not served STALE from an entry past its
+ * TTL (that would grant its assets for CACHE_STALE_S more), while a failing portal still is.
+ */
+describe('asset-bff an OU the portal stops knowing, after the TTL', () => {
+  let sim: SimHandle;
+  let bff: BffHandle;
+
+  beforeAll(async () => {
+    sim = await startSim();
+    bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(10), CACHE_TTL_S: '1', CACHE_STALE_S: '60' } });
+  });
+  afterAll(async () => {
+    await bff?.stop();
+    await sim?.stop();
+  });
+
+  const batch = (org: string, users: string[]) => call(bff.url, 'POST', `/v1/orgs/${org}/user-assets`, { key, body: { userIds: users } });
+
+  it('answers 404 ORG_NOT_FOUND on the batch routes instead of the old grants as STALE; a 5xx still gets STALE', async () => {
+    expect((await batch('o1', ['u0005'])).headers.get('x-cache')).toBe('MISS');
+    expect((await batch('o2', ['u0101'])).headers.get('x-cache')).toBe('MISS');
+    // Past the 1 s TTL: every read goes to the portal.
+    await new Promise((r) => setTimeout(r, 1500));
+    await sim.admin.setFault('usersAssetList', { httpStatus: 503 });
+    const failing = await batch('o2', ['u0101']);
+    expect([failing.status, failing.headers.get('x-cache')]).toEqual([200, 'STALE']);
+    await sim.admin.setFault('usersAssetList', { errorCode: 31404 });
+    const gone = await batch('o1', ['u0005']);
+    expect(gone.body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND', upstream: { code: 31404 } });
+    const checked = await call(bff.url, 'POST', '/v1/orgs/o1/access-checks', { key, body: { checks: [{ userId: 'u0005', assetId: 'o1-a0001' }] } });
+    expect(checked.body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
+    await sim.admin.clearFaults();
+  });
+});

@@ -28,6 +28,7 @@ import { TreeService } from './tree/tree.service';
 import { currentRequestId } from './tracing/request-scope';
 import { tracerOf } from './tracing/tracing';
 import { loggedPath } from './common/logged-path';
+import { isNotFound } from './upstream/portal-error.mapper';
 
 /** Headers that carry credentials: never logged. */
 const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'];
@@ -87,6 +88,8 @@ export class AppModule {
             // At least the portal timeout, so a slow but live holder is not taken for a dead one.
             lockTtlMs: Math.max(DEFAULT_LOCK_TTL_MS, c.PORTAL_TIMEOUT_MS * 2),
             observer: m.cacheObserver,
+            // The portal's "not found" is an answer: an OU it no longer knows is not served STALE.
+            isAnswer: isNotFound,
           }),
         }),
       ],

@@ -92,6 +92,11 @@ export interface AssetCacheOptions {
   now?: () => number;
   /** Where the cache logs (Redis failures, once per burst); defaults to a Nest Logger. */
   logger?: AssetCacheLogger;
+  /**
+   * Whether a loader's error is the upstream's answer (such as "the OU is not found") rather than a failure: no STALE
+   * copy stands in for an answer, so what the upstream no longer grants is not served for CACHE_STALE_S more.
+   */
+  isAnswer?: (err: unknown) => boolean;
 }
 
 /** The slice of a Nest LoggerService the cache uses. */

@@ -134,6 +134,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private readonly logger: AssetCacheLogger;
   private readonly now: () => number;
   private readonly random: () => number;
+  /** See AssetCacheOptions.isAnswer. */
+  private readonly isAnswer: (err: unknown) => boolean;
   private readonly ttlS: number;
   private readonly ttlJitter: number;
   private readonly staleMs: number;
@@ -148,6 +150,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     this.logger = options.logger ?? new Logger(AssetSetCache.name);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.isAnswer = options.isAnswer ?? (() => false);
     this.ttlS = options.ttlS;
     this.ttlJitter = options.ttlJitter ?? DEFAULT_TTL_JITTER;
     this.staleMs = options.staleS * MS_PER_S;
@@ -383,6 +386,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       return this.result(k, entry, fromPeer ? 'HIT' : 'MISS', epoch);
     } catch (err) {
       // A bypass read only the generations: the entry it may fall back on is read now.
+      if (this.isAnswer(err)) throw err;
       const prev = bypass && found ? (await this.entries.read(k.orgId, [k]))?.[0] : found;
       const stale = this.staleOf(k, prev, notBefore);
       if (stale) {
@@ -532,7 +536,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     mark('cache.read', { 'abff.cache.users': pending.length, 'abff.cache.cold': cold.length, 'abff.cache.load': toLoad.length, 'abff.cache.bypass': bypass });
     let failure: { err: unknown } | undefined;
     const settle = (c: ColdUser, entry?: StoredEntry, err?: unknown): void => {
-      const r = entry ? this.result(c.k, entry, 'MISS', epoch) : this.staleOf(c.k, c.found, notBefore);
+      const r = entry ? this.result(c.k, entry, 'MISS', epoch) : this.isAnswer(err) ? undefined : this.staleOf(c.k, c.found, notBefore);
       if (r) results.set(c.k.userId, r);
       else failure ??= { err };
     };
