@@ -146,6 +146,33 @@ describe("pages and search of a user's assets", () => {
     expect(again.body.total).toBe(29);
   });
 
+  it('keeps a cursor valid across a reload that brings the same set back, on either instance', async () => {
+    await sim.admin.createUser('o1', { userId: 'preload', assetCount: 30 });
+    const first = await call(bff.url, 'GET', path('preload', '?limit=10'), { key });
+    const ids: string[] = first.body.assets.map((a: { id: string }) => a.id);
+    await sim.admin.resetCounters();
+    // Cache-Control: no-cache reloads the set from the portal: the same 30 assets, so the walk goes on.
+    const second = await call(other.url, 'GET', path('preload', `?limit=10&cursor=${first.body.nextCursor}`), {
+      key,
+      headers: { 'cache-control': 'no-cache' },
+    });
+    expect(second.status).toBe(200);
+    expect(second.headers.get('x-cache')).toBe('MISS');
+    expect((await sim.admin.counters()).endpoints.assetList.calls).toBe(1);
+    ids.push(...second.body.assets.map((a: { id: string }) => a.id));
+    // An invalidation reloads it too, and so does a search's cursor after one.
+    expect((await call(bff.url, 'DELETE', '/v1/orgs/o1/users/preload/cache', { key: TEST_KEYS.admin })).status).toBe(204);
+    const third = await call(bff.url, 'GET', path('preload', `?limit=10&cursor=${second.body.nextCursor}`), { key });
+    expect([third.status, third.body.nextCursor]).toEqual([200, null]);
+    ids.push(...third.body.assets.map((a: { id: string }) => a.id));
+    expect(ids).toEqual((await full('preload')).map((a) => a.id));
+    const found = await call(bff.url, 'GET', path('preload', '?limit=2&q=o1-a000'), { key });
+    expect((await call(bff.url, 'DELETE', '/v1/orgs/o1/users/preload/cache', { key: TEST_KEYS.admin })).status).toBe(204);
+    const more = await call(other.url, 'GET', path('preload', `?limit=2&q=o1-a000&cursor=${found.body.nextCursor}`), { key });
+    expect(more.status).toBe(200);
+    expect(more.body.assets.map((a: { id: string }) => a.id)).toEqual((await full('preload', '?q=o1-a000')).map((a) => a.id).slice(2, 4));
+  });
+
   it('gives each page its own ETag, and 304 on an unchanged page', async () => {
     const a = await call(bff.url, 'GET', path('u0001', '?limit=100'), { key });
     const b = await call(bff.url, 'GET', path('u0001', `?limit=100&cursor=${a.body.nextCursor}`), { key });

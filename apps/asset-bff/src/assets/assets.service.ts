@@ -11,7 +11,7 @@ import { MappedList, slicedJsonBytes } from '../common/sliced-json';
 import { Signer } from '../common/signer';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { Cursors, CursorScope, offsetIn } from './cursor';
+import { CursorPosition, Cursors, CursorScope, listVersion, offsetIn } from './cursor';
 import { PageQuery } from './page-query';
 import { isNotFound, mapUpstreamError } from '../upstream/portal-error.mapper';
 import { assetIndexOf } from './asset-index';
@@ -28,6 +28,11 @@ const PREPARED_OVERHEAD_BYTES = 200;
  * still fresh and no caller waits, while users warmed together come due over a stretch of time, a few a second.
  */
 const REFRESH_BATCH_WINDOW_MS = 1_000;
+
+/** Sets whose version is kept for paging (see setVersion). */
+const SET_VERSIONS_MAX = 10_000;
+/** The bounds of an answer that is not paged: the whole list, no cursor. */
+const WHOLE = { from: 0, to: Number.MAX_SAFE_INTEGER, next: null };
 
 /** What the portal said when the negative entry was stored. */
 const NOT_FOUND_UPSTREAM = { code: PortalCode.NotFound, message: 'The user is not found, or not in the organization' };
@@ -62,6 +67,8 @@ export class AssetsService {
   });
 
   private readonly cursors: Cursors;
+  /** listVersion of the sets being paged, by OU, user and entry load. */
+  private readonly setVersions = new LRUCache<string, number>({ max: SET_VERSIONS_MAX });
 
   constructor(
     private readonly cache: AssetSetCache,
@@ -82,10 +89,10 @@ export class AssetsService {
     const position = page.cursor === undefined ? undefined : this.cursors.open(page.cursor, scope);
     let loaded: LoadedSets | undefined;
     const entry = await this.userSet(orgId, userId, bypass, (r) => (loaded = r), notBefore);
-    const offset = offsetIn(position, entry.loadedAt);
-    const key = preparedKey(orgId, userId, prefs, page, offset);
+    // A kept page was made for this cursor (its version and offset) from this load, so it passed the version check.
+    const key = preparedKey(orgId, userId, prefs, page, position);
     const kept = this.prepared.get(key);
-    const answer = kept?.loadedAt === entry.loadedAt ? kept : await this.prepare(key, kept, { entry, scope, page, offset, loadedDetails: loaded?.assets });
+    const answer = kept?.loadedAt === entry.loadedAt ? kept : await this.prepare(key, kept, { entry, scope, page, position, loadedDetails: loaded?.assets });
     return { answer: answer.answer, status: entry.status, ageS: entry.ageS, loadedAt: entry.loadedAt };
   }
 
@@ -93,9 +100,9 @@ export class AssetsService {
    * The answer of an entry load that has none kept yet. A whole list that is not served from the load this request ran
    * is checked first against the answer kept for an older load: when the stored set and details are the same (a
    * refresh that changed nothing), that answer serves the newer load as it is, not decoded, serialized and hashed
-   * again. Pages are always made anew: their cursors are bound to the load.
+   * again. Pages are made anew for each load (a version check and fresh details are cheap next to a whole list).
    */
-  private async prepare(key: string, kept: Prepared | undefined, { entry, scope, page, offset, loadedDetails }: ListRead): Promise<Prepared> {
+  private async prepare(key: string, kept: Prepared | undefined, { entry, scope, page, position, loadedDetails }: ListRead): Promise<Prepared> {
     const set = entry.set as UserAssetSet;
     let details = loadedDetails;
     let madeFrom: string | undefined;
@@ -109,33 +116,42 @@ export class AssetsService {
       }
       details = await this.completed(scope.orgId, scope.userId, set.assetIds, stored.details());
     }
-    const body = await slicedJsonBytes(await this.listAnswer(entry, set, scope, page, offset, details));
+    const body = await slicedJsonBytes(await this.listAnswer(entry, set, scope, page, position, details));
     this.metrics.preparedAnswers.inc({ outcome: 'made' });
     return this.keep(key, { loadedAt: entry.loadedAt, madeFrom }, body, await etagOfSliced(body));
   }
 
-  /** The list answer (or page) of a set; `known` are details already at hand (else they are read from the OU's hash). */
+  /**
+   * The list answer (or page) of a set; `known` are details already at hand (else they are read from the OU's hash).
+   * A page is cut from a version of its list (listVersion): the set, or its matches of `q`; a cursor of another version
+   * is 409 CURSOR_STALE.
+   */
   private async listAnswer(
     entry: CachedUserSet,
     set: UserAssetSet,
     scope: CursorScope,
     page: PageQuery,
-    offset: number,
+    position: CursorPosition | undefined,
     known?: Map<string, AssetDetails>,
   ): Promise<ListBody> {
     const { orgId, userId, prefs } = scope;
     const paged = page.limit !== undefined || page.cursor !== undefined;
-    const end = (length: number): number => (page.limit === undefined ? length : Math.min(length, offset + page.limit));
-    const nextCursor = (length: number): string | null => (end(length) < length ? this.cursors.cut(scope, entry.loadedAt, end(length)) : null);
+    /** The page's bounds in a list of `length` items of version `version`, and the cursor of the page after it. */
+    const cutPage = (version: number, length: number): { from: number; to: number; next: string | null } => {
+      const from = offsetIn(position, version);
+      const to = page.limit === undefined ? length : Math.min(length, from + page.limit);
+      return { from, to, next: to < length ? this.cursors.cut(scope, version, to) : null };
+    };
     let total = set.total;
     let assets: ListBody['assets'];
     let next: string | null = null;
     if (page.q === undefined) {
+      const { from, to, next: after } = paged ? cutPage(await this.setVersion(scope, entry.loadedAt, set.assetIds), set.assetIds.length) : WHOLE;
       // Only the page's details are read: a page of 50 of 100,000 assets costs 50 lookups.
-      const ids = set.assetIds.slice(offset, end(set.assetIds.length));
+      const ids = paged ? set.assetIds.slice(from, to) : set.assetIds;
       const details = known ?? (await this.details(orgId, userId, ids));
       assets = new MappedList(ids, (id) => view(id, details.get(id), prefs));
-      next = nextCursor(set.assetIds.length);
+      next = after;
     } else {
       const details = known ?? (await this.details(orgId, userId, set.assetIds));
       const needle = page.q.toLowerCase();
@@ -143,11 +159,20 @@ export class AssetsService {
         .map((id) => view(id, details.get(id), prefs))
         .filter((a) => a.id.toLowerCase().includes(needle) || a.name.toLowerCase().includes(needle));
       total = matching.length;
-      assets = matching.slice(offset, end(matching.length));
-      next = nextCursor(matching.length);
+      const { from, to, next: after } = cutPage(await listVersion(matching.map((a) => a.id)), matching.length);
+      assets = matching.slice(from, to);
+      next = after;
     }
     // Key order is the serialized order: nextCursor before the (long) asset list.
     return paged ? { orgId, userId, total, complete: set.complete, nextCursor: next, assets } : { orgId, userId, total, complete: set.complete, assets };
+  }
+
+  /** listVersion of a user's set, computed once per entry load: every page of a walk needs it. */
+  private async setVersion(scope: CursorScope, loadedAt: number, ids: readonly string[]): Promise<number> {
+    const key = `${scope.orgId}\u0000${scope.userId}\u0000${loadedAt}`;
+    let version = this.setVersions.get(key);
+    if (version === undefined) this.setVersions.set(key, (version = await listVersion(ids)));
+    return version;
   }
 
   /**
@@ -261,7 +286,7 @@ interface ListRead {
   entry: CachedUserSet;
   scope: CursorScope;
   page: PageQuery;
-  offset: number;
+  position: CursorPosition | undefined;
   /** The details of the load this request ran (none when the entry came from the cache). */
   loadedDetails?: Map<string, AssetDetails>;
 }
@@ -281,5 +306,5 @@ interface ListBody {
 const isWholeList = (page: PageQuery): boolean => page.limit === undefined && page.cursor === undefined && page.q === undefined;
 
 /** Key of a prepared answer: OU, user, languages and page (ids cannot contain the separator; q comes last, it may). */
-const preparedKey = (orgId: string, userId: string, prefs: LangPrefs, page: PageQuery, offset: number): string =>
-  `${orgId}\u0000${userId}\u0000${prefsKey(prefs)}\u0000${page.limit ?? ''}\u0000${page.cursor === undefined ? '' : offset}\u0000${page.q ?? ''}`;
+const preparedKey = (orgId: string, userId: string, prefs: LangPrefs, page: PageQuery, position: CursorPosition | undefined): string =>
+  `${orgId}\u0000${userId}\u0000${prefsKey(prefs)}\u0000${page.limit ?? ''}\u0000${position === undefined ? '' : `${position.version}.${position.offset}`}\u0000${page.q ?? ''}`;

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { Signer } from '../common/signer';
-import { Cursors, CursorScope, offsetIn } from './cursor';
+import { Cursors, CursorScope, listVersion, offsetIn } from './cursor';
 
 describe('page cursors', () => {
   const cursors = new Cursors(new Signer('test-secret-not-real', 'cursor'));
@@ -41,6 +41,24 @@ describe('page cursors', () => {
         expect(codeOf(() => offsetIn(cursors.open(c, a), v + 1))).toBe(`${ErrorCode.CursorStale}:`);
       }),
     );
+  });
+
+  it('versions a list by its ids in order: equal lists alike, any other list apart, within a cursor number', async () => {
+    const list = fc.array(id, { maxLength: 30 });
+    await fc.assert(
+      fc.asyncProperty(list, list, async (a, b) => {
+        const [va, vb, again] = [await listVersion(a), await listVersion(b), await listVersion([...a])];
+        expect(again).toBe(va);
+        expect(Number.isSafeInteger(va) && va.toString(36).length <= 12).toBe(true);
+        // Joined ids may read alike ('ab','c' and 'a','bc'); their versions must not.
+        if (a.length !== b.length || a.some((x, i) => x !== b[i])) expect(vb).not.toBe(va);
+      }),
+    );
+    expect(await listVersion(['ab', 'c'])).not.toBe(await listVersion(['a', 'bc']));
+    // A list longer than a slice is hashed across turns to the same kind of number.
+    const long = Array.from({ length: 2_500 }, (_, i) => `a${i}`);
+    expect(await listVersion(long)).toBe(await listVersion([...long]));
+    expect(await listVersion(long)).not.toBe(await listVersion(long.slice(0, -1)));
   });
 
   it('refuses any change to a cursor, and a cursor of another deployment', () => {

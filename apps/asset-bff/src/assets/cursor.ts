@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { coldTurn, SLICE_ITEMS } from '@app/asset-cache';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, prefsKey } from '../common/i18n';
@@ -20,9 +22,33 @@ const STALE_DETAIL = "the user's assets changed since this cursor was issued: re
 
 const badCursor = (problem: string): AppException => AppException.validation([{ field: 'cursor', problems: [problem] }]);
 
+/** Bits of a list's digest kept as its version: it must fit a JavaScript number and a cursor's 12 base-36 digits. */
+const VERSION_BYTES = 6;
+
 /**
- * Page cursors: the offset of the next page in one version of a user's set (the entry's loadedAt), signed with the
- * OU, user and query, so a cursor is opaque, cannot be forged or moved to another user, and tells a stale set apart.
+ * The version of the list a page is cut from: a digest of its ids, in order. A reload that brings the same list back
+ * keeps a cursor valid (a no-cache read, a refresh, a token, another instance), while any change to the list stales
+ * it. Hashed SLICE_ITEMS ids per cold turn, so a 100,000-asset set does not hold the event loop.
+ */
+export async function listVersion(ids: readonly string[]): Promise<number> {
+  const hash = createHash('sha256');
+  for (let from = 0; from < ids.length; from += SLICE_ITEMS) {
+    if (from > 0) await coldTurn();
+    // Each id with its length before it: no two lists hash the same text.
+    hash.update(
+      ids
+        .slice(from, from + SLICE_ITEMS)
+        .map((id) => `${id.length}:${id}`)
+        .join(''),
+    );
+  }
+  return hash.digest().readUIntBE(0, VERSION_BYTES);
+}
+
+/**
+ * Page cursors: the offset of the next page in one version of a list (listVersion: the user's set, or its matches of
+ * `q`), signed with the OU, user and query, so a cursor is opaque, cannot be forged or moved to another user, and
+ * tells a changed list apart.
  */
 export class Cursors {
   constructor(private readonly signer: Signer) {}
@@ -52,7 +78,7 @@ export interface CursorPosition {
   offset: number;
 }
 
-/** The offset of an opened cursor in set version `version`; 409 CURSOR_STALE when the set changed since it was cut. */
+/** The offset of an opened cursor in list version `version`; 409 CURSOR_STALE when the list changed since it was cut. */
 export function offsetIn(position: CursorPosition | undefined, version: number): number {
   if (position === undefined) return 0;
   if (position.version !== version) throw new AppException(ErrorCode.CursorStale, STALE_DETAIL);
