@@ -4,6 +4,7 @@ import { RedisDriver } from '@app/asset-cache/drivers/redis.driver';
 import { StoredEntry } from '@app/asset-cache/entry-codec';
 import { EntryKey, EntryStore } from '@app/asset-cache/entry-store';
 import { uniquePrefix } from './support/fake-portal';
+import Redis from 'ioredis';
 import { TEST_REDIS_URL } from '../support/test-redis';
 
 const ORG = 'org-w';
@@ -62,7 +63,7 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
       Object.entries(sets).map(([u, ids]) =>
         store.write(
           ORG,
-          [[userKey(u).key, entries[u]]],
+          [[userKey(u), entries[u]]],
           named(ids, (id) => ({ names: { default: `name ${id}` } })),
         ),
       ),
@@ -84,12 +85,12 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
     await Promise.all([
       store.write(
         ORG,
-        [[userKey('big').key, bigEntry]],
+        [[userKey('big'), bigEntry]],
         named(big, (id) => ({ names: { default: id } })),
       ),
       store.write(
         ORG,
-        [[userKey('small').key, smallEntry]],
+        [[userKey('small'), smallEntry]],
         named(['b1', 's1'], (id) => ({ names: { default: id } })),
       ),
     ]);
@@ -100,18 +101,38 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
     expect(details.size).toBe(big.length + 1);
   });
 
+  it("renews the OU's and the user's generation with each entry written under them", async () => {
+    const entry = await entryOf('g', ['g1']);
+    const raw = new Redis(TEST_REDIS_URL);
+    try {
+      const gens = [keys.orgGeneration(ORG), keys.userGeneration(ORG, 'g')];
+      // Generations near their end, as after a long run of writes under them.
+      for (const k of gens) expect(await raw.pexpire(k, 5_000)).toBe(1);
+      await store.write(
+        ORG,
+        [[userKey('g'), entry]],
+        named(['g1'], () => ({ names: {} })),
+      );
+      for (const k of gens) expect(await raw.pttl(k)).toBeGreaterThan(HOUR_MS - 60_000);
+      // An entry written under them still counts.
+      expect((await store.read(ORG, [userKey('g')]))![0].entry?.set?.assetIds).toEqual(['g1']);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('a write in a later turn is stored on its own', async () => {
     const first = await entryOf('a', ['y1']);
     const second = await entryOf('b', ['y2']);
     calls.clear();
     await store.write(
       ORG,
-      [[userKey('a').key, first]],
+      [[userKey('a'), first]],
       named(['y1'], () => ({ names: {} })),
     );
     await store.write(
       ORG,
-      [[userKey('b').key, second]],
+      [[userKey('b'), second]],
       named(['y2'], () => ({ names: {} })),
     );
     expect(calls.get('assignIndexes')).toBe(2);
@@ -122,10 +143,10 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
     const typed = (id: string): AssetDetails => ({ names: { default: `typed ${id}` }, type: 'inverter', typeNames: { default: 'Inverter' } });
     const untyped = (id: string): AssetDetails => ({ names: { default: `plain ${id}` } });
     await Promise.all([
-      store.write(ORG, [[userKey('a').key, entries[0]]], named(['z1'], typed)),
-      store.write(ORG, [[userKey('b').key, entries[1]]], named(['z1'], untyped)),
-      store.write(ORG, [[userKey('c').key, entries[2]]], named(['z2'], untyped)),
-      store.write(ORG, [[userKey('d').key, entries[3]]], named(['z2'], typed)),
+      store.write(ORG, [[userKey('a'), entries[0]]], named(['z1'], typed)),
+      store.write(ORG, [[userKey('b'), entries[1]]], named(['z1'], untyped)),
+      store.write(ORG, [[userKey('c'), entries[2]]], named(['z2'], untyped)),
+      store.write(ORG, [[userKey('d'), entries[3]]], named(['z2'], typed)),
     ]);
     const details = await store.details(ORG, ['z1', 'z2']);
     expect(details.get('z1')).toEqual(typed('z1'));
@@ -135,7 +156,7 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
   it('storedDetails: the same ids and stored details give the same digest; a changed, missing or reordered one does not', async () => {
     const entry = await entryOf('a', ['d1', 'd2']);
     const namedAs = (v: string) => new Map<string, AssetDetails>(['d1', 'd2'].map((id) => [id, { names: { default: `${id} ${v}` } }]));
-    await store.write(ORG, [[userKey('a').key, entry]], namedAs('v1'));
+    await store.write(ORG, [[userKey('a'), entry]], namedAs('v1'));
     const first = await store.storedDetails(ORG, ['d1', 'd2']);
     const again = await store.storedDetails(ORG, ['d1', 'd2']);
     expect(first.print).toEqual(expect.any(String));
@@ -143,7 +164,7 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
     expect(first.details().get('d2')).toEqual({ names: { default: 'd2 v1' } });
     expect((await store.storedDetails(ORG, ['d2', 'd1'])).print).not.toBe(first.print);
 
-    await store.write(ORG, [[userKey('a').key, entry]], namedAs('v2'));
+    await store.write(ORG, [[userKey('a'), entry]], namedAs('v2'));
     const renamed = await store.storedDetails(ORG, ['d1', 'd2']);
     expect(renamed.print).not.toBe(first.print);
     expect(renamed.details().get('d2')).toEqual({ names: { default: 'd2 v2' } });

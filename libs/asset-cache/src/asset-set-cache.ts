@@ -465,7 +465,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       throw err;
     }
     const entry = this.newEntry(loaded.sets.get(k.userId) ?? null, gens, loadedAt);
-    const store = (): Promise<void> => (gens ? this.entries.write(k.orgId, [[k.key, entry]], loaded.assets) : Promise.resolve()).finally(release);
+    const store = (): Promise<void> => (gens ? this.entries.write(k.orgId, [[k, entry]], loaded.assets) : Promise.resolve()).finally(release);
     if ((entry.set?.assetIds.length ?? 0) < BACKGROUND_STORE_MIN_ASSETS) {
       await store();
       return entry;
@@ -583,7 +583,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     if (cold.every((c) => c.found))
       await this.entries.write(
         orgId,
-        cold.map((c, i) => [c.k.key, entries[i]] as const),
+        cold.map((c, i) => [c.k, entries[i]] as const),
         loaded.assets,
       );
     return entries;

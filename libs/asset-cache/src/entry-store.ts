@@ -52,7 +52,7 @@ const mayReplace = (had: AssetDetails | undefined, d: AssetDetails): boolean => 
 
 /** One caller's part of a joined write. */
 interface WritePart {
-  items: readonly (readonly [string, StoredEntry])[];
+  items: readonly (readonly [EntryKey, StoredEntry])[];
   assets: Map<string, AssetDetails>;
 }
 
@@ -124,7 +124,7 @@ export class EntryStore {
    * back together from one users/assetList answer, each with its own write, and one dictionary script and one details
    * merge over all their assets cost a fraction of one per user.
    */
-  write(orgId: string, items: readonly (readonly [string, StoredEntry])[], assets: Map<string, AssetDetails>): Promise<void> {
+  write(orgId: string, items: readonly (readonly [EntryKey, StoredEntry])[], assets: Map<string, AssetDetails>): Promise<void> {
     let joined = this.writing.get(orgId);
     if (!joined) {
       const parts: WritePart[] = [];
@@ -162,7 +162,7 @@ export class EntryStore {
    * Stores entries: the assets' details merged into the OU's hash, ids into its dictionary, then the entries,
    * SLICE_ITEMS per pipeline, one slice per cold turn (a 10,000-user batch's pipeline is not encoded in one go).
    */
-  private async writeNow(orgId: string, items: readonly (readonly [string, StoredEntry])[], assets: Map<string, AssetDetails>): Promise<void> {
+  private async writeNow(orgId: string, items: readonly (readonly [EntryKey, StoredEntry])[], assets: Map<string, AssetDetails>): Promise<void> {
     const ids = await idsOf(items);
     const [view] = await Promise.all([this.dict.assign(orgId, ids, this.options.longLifeMs), this.writeDetails(orgId, assets)]);
     if (!view) return;
@@ -170,10 +170,14 @@ export class EntryStore {
     for (let from = 0; from < items.length; from += SLICE_ITEMS) {
       if (from > 0) await coldTurn();
       const sets: WriteOp[] = [];
-      for (const [key, e] of items.slice(from, from + SLICE_ITEMS)) {
+      const slice = items.slice(from, from + SLICE_ITEMS);
+      for (const [k, e] of slice) {
         const ttlMs = Math.max(1, e.freshUntil + this.options.staleMs - now);
-        sets.push({ op: 'set', key, value: await encodeEntrySliced(e, view.epoch, view.indexOf), ttlMs });
+        sets.push({ op: 'set', key: k.key, value: await encodeEntrySliced(e, view.epoch, view.indexOf), ttlMs });
       }
+      // The generations the entries are written under live on with them (see touch), after the sets: one command.
+      const gens = slice.map(([k]) => this.keys.userGeneration(orgId, k.userId));
+      sets.push(this.touch(from === 0 ? [this.keys.orgGeneration(orgId), ...gens] : gens));
       if (!(await this.store.write(sets))) return;
     }
   }
@@ -294,6 +298,16 @@ export class EntryStore {
     return out as string[];
   }
 
+  /**
+   * Renews generation keys' lifetime (those that exist) with each entry written under them. Generations outlive their
+   * entries; created once and never renewed, they would expire while entries are still written under them, and every
+   * user of an OU warmed together would become a miss at the same moment (and, with the portal failing then, an error
+   * instead of STALE).
+   */
+  private touch(keys: string[]): WriteOp {
+    return { op: 'touch', keys, ttlMs: this.options.longLifeMs };
+  }
+
   private newGeneration(key: string): WriteOp {
     return { op: 'set', key, value: newToken(), ttlMs: this.options.longLifeMs };
   }
@@ -337,7 +351,7 @@ function currentEntry(value: string | null, gens: Generations): RawEntry | undef
 }
 
 /** Every asset id of the entries, each once (one user's set already holds each once: a big user's 100,000 ids are not copied). */
-async function idsOf(items: readonly (readonly [string, StoredEntry])[]): Promise<string[]> {
+async function idsOf(items: readonly (readonly [EntryKey, StoredEntry])[]): Promise<string[]> {
   if (items.length === 1) return items[0][1].set?.assetIds ?? [];
   const ids = new Set<string>();
   await forEachSliced(items, ([, e]) => e.set?.assetIds.forEach((id) => ids.add(id)));

@@ -5,7 +5,9 @@ export type WriteOp =
   | { op: 'set'; key: string; value: string; ttlMs: number }
   /** Merge asset details into an OU hash: typed details always win, untyped ones never replace typed ones. */
   | { op: 'details'; key: string; ttlMs: number; fields: [string, string][] }
-  | { op: 'del'; key: string };
+  | { op: 'del'; key: string }
+  /** Renew the lifetime of the keys (all of one OU) that exist; the same lifetime counted from now never shortens one. */
+  | { op: 'touch'; keys: string[]; ttlMs: number };
 
 /**
  * The store behind the cache (Redis, Redis Cluster or in-process). Methods never throw for store failures:

@@ -1,5 +1,5 @@
 /**
- * Lua run inside Redis; each touches only KEYS[1], so it is valid on a Redis Cluster, except SET_MANY and
+ * Lua run inside Redis; each touches only KEYS[1], so it is valid on a Redis Cluster, except SET_MANY, TOUCH_MANY and
  * GET_OR_CREATE, whose keys are all of one OU (one hash tag: one slot).
  */
 
@@ -70,5 +70,12 @@ return out`;
 export const SET_MANY_SCRIPT = `
 for i = 1, #KEYS do
   redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i])
+end
+return #KEYS`;
+
+/** PEXPIRE KEYS[i] ARGV[1] for every key that exists: an OU's and its users' generations renewed in one command. */
+export const TOUCH_MANY_SCRIPT = `
+for i = 1, #KEYS do
+  redis.call('PEXPIRE', KEYS[i], ARGV[1])
 end
 return #KEYS`;

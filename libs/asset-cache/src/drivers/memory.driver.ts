@@ -61,6 +61,9 @@ export class MemoryDriver implements CacheDriver {
         case 'del':
           this.store.delete(o.key);
           break;
+        case 'touch':
+          for (const key of o.keys) this.expire(key, now + o.ttlMs);
+          break;
         case 'details': {
           const h = this.hash(o.key, true) as Map<string, string>;
           for (const [id, v] of o.fields) {

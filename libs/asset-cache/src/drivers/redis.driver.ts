@@ -2,7 +2,7 @@ import Redis, { Cluster, ClusterOptions, RedisOptions } from 'ioredis';
 import { CONNECT_TIMEOUT_MS, DISCONNECT_TIMEOUT_MS, RECONNECT_MAX_MS, RECONNECT_STEP_MS } from '../asset-cache.constants';
 import { CacheHealth } from '../asset-cache.types';
 import { CacheDriver, DriverReporter, SubscriptionHandlers, WriteOp } from './cache-driver';
-import { ASSIGN_INDEXES_SCRIPT, GET_OR_CREATE_SCRIPT, MERGE_DETAILS_SCRIPT, SET_MANY_SCRIPT, UNLOCK_SCRIPT } from './lua-scripts';
+import { ASSIGN_INDEXES_SCRIPT, GET_OR_CREATE_SCRIPT, MERGE_DETAILS_SCRIPT, SET_MANY_SCRIPT, TOUCH_MANY_SCRIPT, UNLOCK_SCRIPT } from './lua-scripts';
 
 type Client = Redis | Cluster;
 
@@ -18,6 +18,7 @@ interface ScriptPipeline {
   abffMergeDetails(key: string, ttlMs: number, pairs: string[]): unknown;
   /** numberOfKeys first (the script takes any number of keys), then the keys, then value/ttl pairs. */
   abffSetMany(numberOfKeys: number, ...args: (string | number)[]): unknown;
+  abffTouchMany(numberOfKeys: number, ...args: (string | number)[]): unknown;
 }
 
 /** Most keys per SET_MANY call. */
@@ -88,6 +89,7 @@ export class RedisDriver implements CacheDriver {
     this.client.defineCommand('abffAssign', { numberOfKeys: 1, lua: ASSIGN_INDEXES_SCRIPT });
     this.client.defineCommand('abffMergeDetails', { numberOfKeys: 1, lua: MERGE_DETAILS_SCRIPT });
     this.client.defineCommand('abffSetMany', { lua: SET_MANY_SCRIPT });
+    this.client.defineCommand('abffTouchMany', { lua: TOUCH_MANY_SCRIPT });
     this.client.defineCommand('abffGetOrCreate', { lua: GET_OR_CREATE_SCRIPT });
     this.client.on('error', (err) => this.fail('connection', err));
     this.client.on('ready', () => this.succeed());
@@ -154,6 +156,9 @@ export class RedisDriver implements CacheDriver {
           }
           case 'del':
             p.del(o.key);
+            break;
+          case 'touch':
+            if (o.keys.length > 0) (p as unknown as ScriptPipeline).abffTouchMany(o.keys.length, ...o.keys, o.ttlMs);
             break;
           case 'details':
             (p as unknown as ScriptPipeline).abffMergeDetails(o.key, o.ttlMs, o.fields.flat());
