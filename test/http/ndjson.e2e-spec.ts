@@ -64,6 +64,22 @@ describe('user-assets as NDJSON', () => {
     });
   });
 
+  it('streams only when Accept prefers NDJSON (q-values honoured), and says the answer varies by Accept', async () => {
+    const body = { userIds: ['u0005', 'u0006'] };
+    const kind = async (accept: string) => {
+      const r = await rawCall(`${bff.url}/v1/orgs/o1/user-assets`, 'POST', { 'x-api-key': key, accept }, JSON.stringify(body));
+      expect(r.status).toBe(200);
+      expect(String(r.headers.vary)).toContain('Accept');
+      return String(r.headers['content-type']).split(';')[0];
+    };
+    expect(await kind(NDJSON)).toBe(NDJSON);
+    expect(await kind(`application/json;q=0.5, ${NDJSON}`)).toBe(NDJSON);
+    expect(await kind(`${NDJSON};q=0`)).toBe('application/json');
+    expect(await kind(`${NDJSON};q=0.4, application/json`)).toBe('application/json');
+    expect(await kind(`${NDJSON};q=0.4, */*;q=0.8`)).toBe('application/json');
+    expect(await kind('*/*')).toBe('application/json');
+  });
+
   it('compresses the stream as it goes; it decodes to the identity stream byte for byte', async () => {
     const body = { userIds: o1Users };
     const identity = await post(body);

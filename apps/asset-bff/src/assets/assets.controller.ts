@@ -20,8 +20,22 @@ import { PageQuery, parsePageQuery } from './page-query';
 /** Who may read one user's assets: a key with assets:read for the OU, or the user itself. */
 const USER_ASSETS_RULE: AccessRule = { scope: 'assets:read', users: 'self' };
 const NDJSON = 'application/x-ndjson';
-/** True when the caller asked for the batch as NDJSON lines (Accept: application/x-ndjson). */
-const wantsNdjson = (req: FastifyRequest): boolean => (req.headers.accept ?? '').toLowerCase().includes(NDJSON);
+/**
+ * True when the caller prefers the batch as NDJSON lines: Accept names application/x-ndjson with a q-value above 0 and
+ * no lower than JSON's (application/json, else application/* or * / *; RFC 9110 section 12.5.1).
+ */
+function wantsNdjson(req: FastifyRequest): boolean {
+  const q = new Map<string, number>();
+  for (const range of (req.headers.accept ?? '').toLowerCase().split(',')) {
+    const [type, ...params] = range.split(';').map((p) => p.trim());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const value = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (type && !Number.isNaN(value)) q.set(type, value);
+  }
+  const ndjson = q.get(NDJSON) ?? 0;
+  const json = q.get('application/json') ?? q.get('application/*') ?? q.get('*/*') ?? 0;
+  return ndjson > 0 && ndjson >= json;
+}
 
 /** Who may read /v1/me/assets: user callers only. */
 const MY_ASSETS_RULE: AccessRule = { users: 'self' };
@@ -144,14 +158,14 @@ export class AssetsController {
       const { lines, newestLoad } = await this.batch.streamUsersAssets(p.orgId, userIds, resourceTypes, prefs, opts);
       this.tokens.send(reply, startedAt);
       reply.trailer(CONSISTENCY_HEADER, async () => this.tokens.issue(newestLoad()));
-      readHeaders(reply);
+      readHeaders(reply, 'Accept');
       await reply.type(NDJSON).send(lines);
       return;
     }
     const r = await this.batch.usersAssets(p.orgId, userIds, resourceTypes, prefs, wantsBypass(req), notBefore);
     cacheHeaders(reply, r.status, r.ageS);
     this.tokens.send(reply, r.loadedAt);
-    readHeaders(reply);
+    readHeaders(reply, 'Accept');
     sendJsonBytes(reply, r.body);
   }
 }

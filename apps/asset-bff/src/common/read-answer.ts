@@ -106,11 +106,11 @@ export function matches(cond: IfNoneMatch, etag: string): boolean {
   return cond.includes(opaque);
 }
 
-/** Cache-Control and Vary of every read answer (API.md section 3), the batch routes' included. */
-export function readHeaders(reply: FastifyReply): void {
+/** Cache-Control and Vary of every read answer (API.md section 3), the batch routes' included (they vary by Accept too). */
+export function readHeaders(reply: FastifyReply, ...alsoVary: string[]): void {
   reply.header('Cache-Control', READ_CACHE_CONTROL);
   // Added to the Vary fields set before (Origin, by CORS), not in their place.
-  addVary(reply, ...READ_VARY);
+  addVary(reply, ...READ_VARY, ...alsoVary);
 }
 
 /**
