@@ -81,6 +81,9 @@ describe('the OpenAPI document', () => {
     expect(param('cursor')).toBeDefined();
     expect(param('If-None-Match').in).toBe('header');
     expect(param('X-Consistency-Token').in).toBe('header');
+    const types = doc.paths['/v1/apps/{accessKey}/asset-tree'].get.parameters.find((p: { name: string }) => p.name === 'types');
+    expect(types.schema).toMatchObject({ type: 'string', maxLength: 140000, pattern: expect.any(String) });
+    expect(types.description).toContain('at most 1000');
     const s = doc.components.schemas;
     expect(s.UserAssetsRequestDto.additionalProperties).toBe(false);
     expect(s.UserAssetsRequestDto.properties.userIds).toMatchObject({

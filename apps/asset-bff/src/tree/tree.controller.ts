@@ -7,7 +7,9 @@ import { cacheHeaders, jsonBytes, prefsOf, userCallerOf } from '../common/http';
 import { parseIfNoneMatch, PreparedAnswer, sendRead } from '../common/read-answer';
 import { FlatViewDto, TreeViewDto } from './dto/tree.dto';
 import { TreeService } from './tree.service';
-import { parseTreeQuery } from './tree.query';
+import { MAX_TYPES_QUERY, parseTreeQuery } from './tree.query';
+import { MAX_RESOURCE_TYPES } from '../assets/dto/user-assets-request.dto';
+import { ID_RULE } from '../common/ids';
 import { parseAll } from '../common/validation';
 
 /** The caller's app asset tree (user callers only; their token is forwarded to the portal). */
@@ -22,7 +24,12 @@ export class TreeController {
   @Access({ users: 'any' })
   @ApiOperation({ summary: 'Normalized, localized asset tree; view=tree keeps the OU root, view=flat lists nodes depth-first' })
   @ApiParam({ name: 'accessKey' })
-  @ApiQuery({ name: 'types', required: false, schema: { type: 'string' }, description: 'Comma list of resource types' })
+  @ApiQuery({
+    name: 'types',
+    required: false,
+    schema: { type: 'string', maxLength: MAX_TYPES_QUERY, pattern: '^[A-Za-z0-9_.:,-]*$' },
+    description: `Comma list of resource types: at most ${MAX_RESOURCE_TYPES}, each ${ID_RULE}`,
+  })
   @ApiQuery({ name: 'associated', required: false, type: Boolean, description: 'Include associated resources (default false)' })
   @ApiQuery({ name: 'view', required: false, enum: ['tree', 'flat'] })
   @ApiLang()

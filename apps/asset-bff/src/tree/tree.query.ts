@@ -8,7 +8,7 @@ const BOOL = new Map<string, boolean>([
   ['1', true],
   ['0', false],
 ]);
-const MAX_TYPES_QUERY = 140_000;
+export const MAX_TYPES_QUERY = 140_000;
 
 /** Query of the tree route. */
 export interface TreeQuery {

@@ -1258,7 +1258,7 @@ export interface operations {
                 view?: "tree" | "flat";
                 /** @description Include associated resources (default false) */
                 associated?: boolean;
-                /** @description Comma list of resource types */
+                /** @description Comma list of resource types: at most 1000, each 1..128 characters of [A-Za-z0-9_.:-] */
                 types?: string;
             };
             header?: {
