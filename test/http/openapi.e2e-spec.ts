@@ -61,7 +61,8 @@ describe('the OpenAPI document', () => {
     expect(headersOf('/v1/apps/{accessKey}/asset-tree', 'get', '304')).toEqual(expect.arrayContaining(['ETag', 'X-Cache', 'Age']));
     for (const p of ['/v1/orgs/{orgId}/user-assets', '/v1/orgs/{orgId}/access-checks']) expect(headersOf(p, 'post', '200')).toContain('X-Consistency-Token');
     for (const p of ['/v1/orgs/{orgId}/users/{userId}/cache', '/v1/orgs/{orgId}/cache']) expect(headersOf(p, 'delete', '204')).toContain('X-Consistency-Token');
-    expect(headersOf('/health/live', 'get', '200')).toEqual(['X-Request-Id']);
+    // Public answers carry the rate-limit policy too (uncounted), and nothing of the cache.
+    expect(headersOf('/health/live', 'get', '200').sort()).toEqual(['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Request-Id']);
     for (const name of ['ETag', 'X-Cache', 'Age', 'X-Request-Id', 'X-Consistency-Token', 'Retry-After', ...rate])
       expect(doc.components.headers[name].schema).toBeDefined();
   });
@@ -101,7 +102,11 @@ describe('the OpenAPI document', () => {
       expect.arrayContaining(['application/json', 'application/x-ndjson']),
     );
     // The stream's lines, and its exact token in a trailer, since its headers leave before the users are read.
-    const streamed = doc.paths['/v1/orgs/{orgId}/user-assets'].post.responses['200'].description;
+    const ok = doc.paths['/v1/orgs/{orgId}/user-assets'].post.responses['200'];
+    // The NDJSON form is text lines, not the JSON object; every answer lists the RateLimit headers, public ones too.
+    expect(ok.content['application/x-ndjson'].schema).toMatchObject({ type: 'string' });
+    expect(Object.keys(doc.paths['/health/ready'].get.responses['200'].headers)).toEqual(expect.arrayContaining(['RateLimit-Limit', 'X-Request-Id']));
+    const streamed = ok.description;
     expect(streamed).toContain('{"end": {users, assets, cache}}');
     expect(streamed).toContain('a trailer of the same name');
   });

@@ -151,7 +151,8 @@ function finishOperation(op: OperationObject, method: (typeof METHODS)[number], 
   const headerParams = new Set(params.filter((p) => p.in === 'header').map((p) => p.name));
   for (const [status, response] of Object.entries(op.responses)) {
     if (!response || isRef(response)) continue;
-    const names = ['X-Request-Id', ...(isPublic ? [] : RATE_LIMIT)];
+    // RateLimit-* are on every answer while a limit is set, public routes' included (uncounted there).
+    const names = ['X-Request-Id', ...RATE_LIMIT];
     if (status === '429' || status === '503') names.push('Retry-After');
     const ok = status === '200' || status === '304';
     // Every conditional GET carries X-Cache and Age (API.md), the tree's too, though it is never cached (always MISS).
@@ -159,6 +160,9 @@ function finishOperation(op: OperationObject, method: (typeof METHODS)[number], 
     else if (ok && headerParams.has('Cache-Control')) names.push('X-Cache', 'Age');
     if ((status === '200' && headerParams.has('X-Consistency-Token')) || (status === '204' && method === 'delete')) names.push('X-Consistency-Token');
     response.headers = { ...(response.headers ?? {}), ...Object.fromEntries(names.map((n) => [n, { $ref: `#/components/headers/${n}` }])) };
+    // The NDJSON form is lines of text, not the JSON answer's object (the lines are described on the response).
+    const lines = response.content?.['application/x-ndjson'];
+    if (lines) lines.schema = { type: 'string', description: 'One JSON object per line: {"asset": …}, {"user": …}, then {"end": …} or {"error": …}' };
   }
   const body = op.requestBody && !isRef(op.requestBody) ? op.requestBody.content['application/json']?.schema : undefined;
   if (body) closeSchema(schemas, body, new Set());
