@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { AssetDetails, UserAssetSet } from './asset-cache.types';
 import { AssetIdDictionary } from './asset-id-dictionary';
 import { CacheDriver, WriteOp } from './drivers/cache-driver';
 import { decodeDetails, decodeEntry, encodeDetails, encodeEntrySliced, Generations, RawEntry, StoredEntry } from './entry-codec';
 import { CacheKeys } from './keys';
-import { coldTurn, forEachSliced, SLICE_ITEMS } from './sliced';
+import { coldTurn, forEachSliced, hashSliced, SLICE_ITEMS } from './sliced';
 
 /** Bytes of randomness in a generation token: enough that a recreated generation never meets an old entry's. */
 const GENERATION_TOKEN_BYTES = 9;
@@ -31,20 +31,9 @@ export interface StoredDetails {
   details(): Map<string, AssetDetails>;
 }
 
-/**
- * SHA-256 of ids and values, SLICE_ITEMS pairs per cold turn (a big user's 100,000 details are not hashed at once). Its
- * own loop, not forEachSliced: one hash update per slice, not one per pair, as a refresh wave digests every user.
- */
+/** SHA-256 of ids and their values (hashSliced), as base64url. */
 async function digestOf(ids: string[], values: string[]): Promise<string> {
-  const hash = createHash('sha256');
-  for (let from = 0; from < ids.length; from += SLICE_ITEMS) {
-    if (from > 0) await coldTurn();
-    const parts: string[] = [];
-    // Each text with its length before it: no two sequences of ids and values hash the same text.
-    for (let i = from; i < Math.min(ids.length, from + SLICE_ITEMS); i++) parts.push(`${ids[i].length}:${ids[i]}${values[i].length}:${values[i]}`);
-    hash.update(parts.join(''));
-  }
-  return hash.digest('base64url');
+  return (await hashSliced(ids.length, (i) => [ids[i], values[i]])).toString('base64url');
 }
 
 /** Whether details `d` may take the place of `had`: as in the store, typed details are never replaced by untyped ones. */

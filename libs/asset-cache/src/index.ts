@@ -4,7 +4,7 @@ export * from './asset-cache.module';
 export { AssetSetCache } from './asset-set-cache';
 export type { StoredDetails } from './entry-store';
 export { CacheKeys, scopeId } from './keys';
-export { coldTurn, forEachSliced, SLICE_ITEMS } from './sliced';
+export { coldTurn, forEachSliced, hashSliced, SLICE_ITEMS } from './sliced';
 export {
   DEFAULT_KEY_PREFIX,
   DEFAULT_LOCAL_MAX_ENTRIES,

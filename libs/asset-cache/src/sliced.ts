@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /** Items the cache's long loops handle between two turns of the event loop (a big user's ids, a batch's users). */
@@ -41,4 +42,20 @@ export async function forEachSliced<T>(items: readonly T[], fn: (item: T, i: num
     const to = Math.min(items.length, from + slice);
     for (let i = from; i < to; i++) fn(items[i], i);
   }
+}
+
+/**
+ * SHA-256 of `count` items, each given as its texts (`partsOf`), every text with its length before it so that no two
+ * sequences hash the same text. SLICE_ITEMS items per cold turn and one hash update per slice (not per item): a big
+ * user's 100,000 items are not hashed at once, and a refresh wave digests every user.
+ */
+export async function hashSliced(count: number, partsOf: (i: number) => string[]): Promise<Buffer> {
+  const hash = createHash('sha256');
+  for (let from = 0; from < count; from += SLICE_ITEMS) {
+    if (from > 0) await coldTurn();
+    let text = '';
+    for (let i = from; i < Math.min(count, from + SLICE_ITEMS); i++) for (const part of partsOf(i)) text += `${part.length}:${part}`;
+    hash.update(text);
+  }
+  return hash.digest();
 }

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { coldTurn, SLICE_ITEMS } from '@app/asset-cache';
+import { hashSliced } from '@app/asset-cache';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, prefsKey } from '../common/i18n';
@@ -26,23 +25,12 @@ const badCursor = (problem: string): AppException => AppException.validation([{ 
 const VERSION_BYTES = 6;
 
 /**
- * The version of the list a page is cut from: a digest of its ids, in order. A reload that brings the same list back
- * keeps a cursor valid (a no-cache read, a refresh, a token, another instance), while any change to the list stales
- * it. Hashed SLICE_ITEMS ids per cold turn, so a 100,000-asset set does not hold the event loop.
+ * The version of the list a page is cut from: a digest of its ids, in order (hashSliced, so a 100,000-asset set does
+ * not hold the event loop). A reload that brings the same list back keeps a cursor valid (a no-cache read, a refresh,
+ * a token, another instance), while any change to the list stales it.
  */
 export async function listVersion(ids: readonly string[]): Promise<number> {
-  const hash = createHash('sha256');
-  for (let from = 0; from < ids.length; from += SLICE_ITEMS) {
-    if (from > 0) await coldTurn();
-    // Each id with its length before it: no two lists hash the same text.
-    hash.update(
-      ids
-        .slice(from, from + SLICE_ITEMS)
-        .map((id) => `${id.length}:${id}`)
-        .join(''),
-    );
-  }
-  return hash.digest().readUIntBE(0, VERSION_BYTES);
+  return (await hashSliced(ids.length, (i) => [ids[i]])).readUIntBE(0, VERSION_BYTES);
 }
 
 /**
