@@ -32,8 +32,8 @@ export function aggregateStatus(entries: Iterable<CachedUserSet>): { status: Cac
 /** How much a status says about the whole answer: one STALE entry makes it STALE, one loaded entry a MISS. */
 const STATUS_RANK: Record<CacheStatus, number> = { HIT: 0, MISS: 1, STALE: 2 };
 
-/** 404 ORG_NOT_FOUND with what the portal said (31404), fresh or remembered (CACHE_NEGATIVE_TTL_S). */
-const orgNotFound = (): AppException =>
+/** 404 ORG_NOT_FOUND of an OU the portal said it does not know (31404), remembered for CACHE_NEGATIVE_TTL_S. */
+const rememberedOrgNotFound = (): AppException =>
   new AppException(ErrorCode.OrgNotFound, 'The OU is not found', {
     upstream: { code: PortalCode.NotFound, message: 'The organization is not found' },
   });
@@ -180,7 +180,7 @@ export class BatchAssetsService {
     notBefore?: number,
   ): Promise<Map<string, CachedUserSet>> {
     // Cache-Control: no-cache asks the portal again, for an OU it did not know too.
-    if (!bypass && (await this.cache.isOrgMissing(orgId))) throw orgNotFound();
+    if (!bypass && (await this.cache.isOrgMissing(orgId))) throw rememberedOrgNotFound();
     const loader = async (missing: string[]): Promise<LoadedSets> => {
       // Batched: through the micro-batcher, so that concurrent requests' missing users share upstream calls.
       const r = batched ? await loadUsersBatched(this.portal, orgId, missing, types) : await this.load(orgId, missing, types);
@@ -190,10 +190,8 @@ export class BatchAssetsService {
     try {
       return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass, notBefore });
     } catch (err) {
-      if (isNotFound(err)) {
-        await this.cache.markOrgMissing(orgId);
-        throw orgNotFound();
-      }
+      // The mapper answers a 31404 with ORG_NOT_FOUND and the portal's own words; it is remembered for the next read.
+      if (isNotFound(err)) await this.cache.markOrgMissing(orgId);
       throw mapUpstreamError(err, 'batch');
     }
   }
