@@ -30,7 +30,7 @@ describe('AssetSetCache when Redis fails', () => {
     const batch = await cache.getUserSets({ orgId: ORG }, ['u1', 'u2'], portal.batch);
     expect([...batch.values()].map((r) => r.status)).toEqual(['MISS', 'MISS']);
     expect(await cache.getAssetDetails(ORG, ['asset-0001'])).toEqual(new Map());
-    expect(await cache.isOrgMissing(ORG)).toBe(false);
+    expect(await cache.orgMark(ORG)).toEqual({ missing: false });
     expect(portal.count).toBe(22);
     expect(counts.redisErrors).toBeGreaterThan(0);
     const warnings = lines.filter((l) => l.level === 'warn');

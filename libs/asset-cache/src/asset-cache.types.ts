@@ -112,3 +112,9 @@ export type CacheDriverKind = 'redis' | 'cluster' | 'memory';
 export type CacheHealth = 'up' | 'down' | 'none';
 
 export const ASSET_CACHE_OPTIONS = Symbol('ASSET_CACHE_OPTIONS');
+
+/** Whether the portal's "OU not found" is remembered, and the OU generation a new one is remembered under (unknown when the store failed). */
+export interface OrgMark {
+  missing: boolean;
+  generation?: string;
+}

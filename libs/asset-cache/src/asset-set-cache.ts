@@ -10,6 +10,7 @@ import {
   DEFAULT_REDIS_TIMEOUT_MS,
   DEFAULT_TTL_JITTER,
   GENERATION_LIFETIME_FACTOR,
+  CONNECT_TIMEOUT_MS,
   RECONNECT_MAX_MS,
 } from './asset-cache.constants';
 import { CacheUnavailableError } from './asset-cache.errors';
@@ -24,6 +25,7 @@ import {
   CacheHealth,
   CacheStatus,
   LoadedSets,
+  OrgMark,
   ReadOptions,
   UserAssetSet,
   UserSetScope,
@@ -161,7 +163,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const longLifeMs = GENERATION_LIFETIME_FACTOR * (options.ttlS + options.staleS) * MS_PER_S;
     this.entries = new EntryStore(this.store, this.keys, { longLifeMs, staleMs: this.staleMs, rememberDetails: this.store.shared, now: this.now });
     this.lock = new LoadLock(this.store, options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, () => this.observer.onLockWait?.());
-    this.bus = new InvalidationBus(this.store, this.keys.invalidationChannel(), this.logger);
+    const settleMs = RECONNECT_MAX_MS + Math.max(CONNECT_TIMEOUT_MS, options.redisTimeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS);
+    this.bus = new InvalidationBus(this.store, this.keys.invalidationChannel(), this.logger, settleMs);
     // Without Redis nothing else changes the store, so a copy may live until its entry's refresh point.
     const ttlMs = options.localTtlMs ?? (this.store.shared ? DEFAULT_LOCAL_TTL_MS : Number.POSITIVE_INFINITY);
     this.local = new LocalCopies({
@@ -195,7 +198,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     await this.bus.subscribe(
       (inv) => this.forget(inv),
       () => {
+        // Invalidations may have been missed: no copy, and no read or load in flight from before, answers again.
         this.local.clear();
+        this.reads.clear();
+        this.loads.clear();
         this.entries.forgetMirrors();
         void this.checkFallbacks(++this.resyncs);
       },
@@ -352,14 +358,14 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     if (!recorded || !heard) throw new CacheUnavailableError();
   }
 
-  /** Remembers for negativeTtlS that the portal does not know the OU. */
-  markOrgMissing(orgId: string): Promise<void> {
-    return this.entries.markOrgMissing(orgId, this.negativeTtlMs);
+  /** Remembers for negativeTtlS that the portal does not know the OU; `mark` is orgMark's, read before the portal said so. */
+  markOrgMissing(orgId: string, mark: OrgMark): Promise<void> {
+    return this.entries.markOrgMissing(orgId, mark, this.negativeTtlMs);
   }
 
-  /** True while a "OU not found" is cached. */
-  isOrgMissing(orgId: string): Promise<boolean> {
-    return this.entries.isOrgMissing(orgId);
+  /** Whether a "OU not found" is cached (and not invalidated since), and what markOrgMissing needs. */
+  orgMark(orgId: string): Promise<OrgMark> {
+    return this.entries.orgMark(orgId);
   }
 
   // ---- one user ----------------------------------------------------------------------------------------------
@@ -426,9 +432,12 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     return loading;
   }
 
-  /** The key's load in flight here, if a read may share it: not with a notBefore (that load may have read the portal before it). */
+  /**
+   * The key's load in flight here, if a read may share it: not with a notBefore (that load may have read the portal
+   * before it), nor while an invalidation could pass unseen (copiesUsable: the load may predate it).
+   */
   private sharedLoad(k: UserKey, notBefore: number): Promise<StoredEntry> | undefined {
-    return notBefore === Number.NEGATIVE_INFINITY ? this.loads.get(k.key) : undefined;
+    return notBefore === Number.NEGATIVE_INFINITY && this.copiesUsable() ? this.loads.get(k.key) : undefined;
   }
 
   /** Loads under the cross-instance lock, or takes the result its holder stored meanwhile. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { AssetDetails, UserAssetSet } from './asset-cache.types';
+import { AssetDetails, OrgMark, UserAssetSet } from './asset-cache.types';
 import { AssetIdDictionary } from './asset-id-dictionary';
 import { CacheDriver, WriteOp } from './drivers/cache-driver';
 import { decodeDetails, decodeEntry, encodeDetails, encodeEntrySliced, Generations, RawEntry, StoredEntry } from './entry-codec';
@@ -255,14 +255,22 @@ export class EntryStore {
     return this.store.write([this.newGeneration(this.keys.orgGeneration(orgId)), { op: 'del', key: this.keys.orgMissing(orgId) }]);
   }
 
-  /** Remembers that the portal does not know the OU. */
-  async markOrgMissing(orgId: string, ttlMs: number): Promise<void> {
-    await this.store.write([{ op: 'set', key: this.keys.orgMissing(orgId), value: '1', ttlMs }]);
+  /**
+   * Remembers that the portal does not know the OU, under the OU generation `mark` was read with (before the portal
+   * said so): an OU invalidation since then replaced the generation, so a late "not found" does not count after it.
+   */
+  async markOrgMissing(orgId: string, mark: OrgMark, ttlMs: number): Promise<void> {
+    if (mark.generation === undefined) return;
+    await this.store.write([{ op: 'set', key: this.keys.orgMissing(orgId), value: mark.generation, ttlMs }]);
   }
 
-  async isOrgMissing(orgId: string): Promise<boolean> {
-    const r = await this.store.mget([this.keys.orgMissing(orgId)]);
-    return r !== undefined && r[0] !== null;
+  /** Whether "OU not found" is remembered under the OU's current generation, and that generation; not missing when the store failed. */
+  async orgMark(orgId: string): Promise<OrgMark> {
+    const genKey = this.keys.orgGeneration(orgId);
+    const r = await this.store.mget([this.keys.orgMissing(orgId), genKey]);
+    const gens = r && (await this.generations([genKey], [r[1]]));
+    if (!r || !gens) return { missing: false };
+    return { missing: r[0] === gens[0], generation: gens[0] };
   }
 
   /** Forgets the mirrored dictionaries and which details were sent (the store may have been emptied). */

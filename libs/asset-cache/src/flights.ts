@@ -50,6 +50,11 @@ export class Flights<T> {
     for (const [key, f] of this.byKey) if (f.orgId === orgId && (userId === undefined || f.userId === userId)) this.byKey.delete(key);
   }
 
+  /** Forgets every flight (after a resubscription: an invalidation may have been missed while they ran). */
+  clear(): void {
+    this.byKey.clear();
+  }
+
   private untrack(key: string, flight: Flight<T>): void {
     if (this.byKey.get(key) === flight) this.byKey.delete(key);
   }

@@ -29,11 +29,19 @@ export class InvalidationBus {
   /** Invalidations this instance published and is waiting to receive back, by nonce. */
   private readonly echoes = new Map<string, () => void>();
   private subscribed = false;
+  /** Past start-up, a subscription is a resubscription: Redis was lost and is back (see settled). */
+  private started = false;
+  private resubscribedAt = Number.NEGATIVE_INFINITY;
 
+  /**
+   * `settleMs`: the longest another instance's Redis client may take to reconnect after this one did (its reconnect
+   * backoff's cap plus a connect's bound).
+   */
   constructor(
     private readonly store: CacheDriver,
     private readonly channel: string,
     private readonly logger: AssetCacheLogger,
+    private readonly settleMs = 0,
   ) {}
 
   /** True while every invalidation published reaches this instance: subscribed (or no shared store: nothing to miss). */
@@ -47,10 +55,12 @@ export class InvalidationBus {
       message: (raw) => this.receive(raw, onInvalidation),
       resync: () => {
         this.subscribed = true;
+        if (this.started) this.resubscribedAt = Date.now();
         onResync();
       },
       lost: () => (this.subscribed = false),
     });
+    this.started = true;
   }
 
   /**
@@ -65,7 +75,19 @@ export class InvalidationBus {
     await this.store.publish(this.channel, JSON.stringify(message));
     const heard = !this.store.shared || (awaitEcho && (await withinEchoWait(echoed)));
     this.echoes.delete(nonce);
+    if (heard) await this.settled();
     return heard;
+  }
+
+  /**
+   * Waits until settleMs have passed since this instance resubscribed. While an instance's Redis client is down it
+   * serves its in-process copies (no invalidation can be recorded then); once Redis is back, each instance reconnects
+   * on its own schedule, and one that has not yet still serves them. An invalidation answered 204 before every
+   * instance could have reconnected might be undone there, so it is answered once that time has passed.
+   */
+  private async settled(): Promise<void> {
+    const waitMs = this.resubscribedAt + this.settleMs - Date.now();
+    if (waitMs > 0) await sleep(waitMs);
   }
 
   private receive(raw: string, onInvalidation: (inv: Invalidation) => void): void {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, forEachSliced, LoadedSets, UserAssetSet } from '@app/asset-cache';
+import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, forEachSliced, LoadedSets, OrgMark, UserAssetSet } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
 import { PortalCode } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
@@ -209,7 +209,7 @@ export class AssetsService {
   /** The user's cached set. When this call runs the load, `onLoaded` gets what it loaded: the sets and the details. */
   private async userSet(orgId: string, userId: string, bypass: boolean, onLoaded?: (loaded: LoadedSets) => void, notBefore?: number): Promise<CachedUserSet> {
     let entry: CachedUserSet;
-    let orgUnknown = false;
+    let orgUnknown: OrgMark | undefined;
     try {
       entry = await this.cache.getUserSet(
         { orgId },
@@ -223,7 +223,7 @@ export class AssetsService {
         { bypass, notBefore, refreshLoad: () => loadUsersBatched(this.portal, orgId, [userId], undefined, { windowMs: REFRESH_BATCH_WINDOW_MS }) },
       );
       // Marked once the user's negative entry is stored, so the mark outlives it: the batch routes then say ORG_NOT_FOUND.
-      if (orgUnknown) await this.cache.markOrgMissing(orgId);
+      if (orgUnknown) await this.cache.markOrgMissing(orgId, orgUnknown);
     } catch (err) {
       throw mapUpstreamError(err, 'user');
     }
@@ -255,14 +255,16 @@ export class AssetsService {
   /**
    * Whether the OU is unknown to the portal, after asset/list answered 31404 (said alike of an unknown OU and an
    * unknown user): users/assetList tells them apart, once per negative entry, and not when the OU is already marked.
+   * The mark to write when it is unknown, read before users/assetList is asked (see markOrgMissing).
    */
-  private async isOrgUnknown(orgId: string, userId: string): Promise<boolean> {
-    if (await this.cache.isOrgMissing(orgId)) return false;
+  private async isOrgUnknown(orgId: string, userId: string): Promise<OrgMark | undefined> {
+    const mark = await this.cache.orgMark(orgId);
+    if (mark.missing) return undefined;
     try {
       await this.portal.getUsersAssets(orgId, [userId]);
-      return false;
+      return undefined;
     } catch (err) {
-      if (isNotFound(err)) return true;
+      if (isNotFound(err)) return mark;
       throw err;
     }
   }

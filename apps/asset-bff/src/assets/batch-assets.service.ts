@@ -180,7 +180,8 @@ export class BatchAssetsService {
     notBefore?: number,
   ): Promise<Map<string, CachedUserSet>> {
     // Cache-Control: no-cache asks the portal again, for an OU it did not know too.
-    if (!bypass && (await this.cache.isOrgMissing(orgId))) throw rememberedOrgNotFound();
+    const mark = await this.cache.orgMark(orgId);
+    if (!bypass && mark.missing) throw rememberedOrgNotFound();
     const loader = async (missing: string[]): Promise<LoadedSets> => {
       // Batched: through the micro-batcher, so that concurrent requests' missing users share upstream calls.
       const r = batched ? await loadUsersBatched(this.portal, orgId, missing, types) : await this.load(orgId, missing, types);
@@ -191,7 +192,7 @@ export class BatchAssetsService {
       return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass, notBefore });
     } catch (err) {
       // The mapper answers a 31404 with ORG_NOT_FOUND and the portal's own words; it is remembered for the next read.
-      if (isNotFound(err)) await this.cache.markOrgMissing(orgId);
+      if (isNotFound(err)) await this.cache.markOrgMissing(orgId, mark);
       throw mapUpstreamError(err, 'batch');
     }
   }
