@@ -70,6 +70,15 @@ describe('asset-bff unknown OU and unknown user, whatever was cached first', () 
     expect(await calls()).toEqual({ list: 0, batch: 1 });
   });
 
+  it('a user the portal leaves out of an access check: allowed false, then 404 USER_NOT_FOUND on the single routes with no call', async () => {
+    expect((await checks('o1', ['ghost-3'])).body).toEqual({ results: [{ userId: 'ghost-3', assetId: 'o1-a0001', allowed: false }] });
+    expect(await calls()).toEqual({ list: 0, batch: 1 });
+    expect((await single('o1', 'ghost-3')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    expect((await oneAsset('o1', 'ghost-3')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    expect((await batch('o1', ['ghost-3'])).body.users).toEqual([{ userId: 'ghost-3', assetIds: [] }]);
+    expect(await calls()).toEqual({ list: 0, batch: 1 });
+  });
+
   it('an unknown user of a known OU read first by a single user: the batch routes answer 200 (no assets, allowed: false) with no further call', async () => {
     expect((await single('o1', 'ghost-2')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
     expect(await calls()).toEqual({ list: 1, batch: 1 });

@@ -303,6 +303,8 @@ export class PortalClient implements OnModuleDestroy {
     const load = () => this.getUsersAssets(orgId, userIds, types);
     const result = this.o.tracer ? await context.with(servingRequests(context.active(), otherCallers(lookups)), load) : await load();
     const ids = new Map(result.users.map((u) => [u.userId, u.userAssetIds]));
+    // `users` lists every requested user, those the portal left out too (with no assets): those are not found.
+    const leftOut = new Set(result.leftOut);
     const details = new Map(result.assets.map((a) => [a.id, a]));
     return userIds.map((userId) => {
       const assetIds = ids.get(userId) ?? [];
@@ -311,7 +313,7 @@ export class PortalClient implements OnModuleDestroy {
         const a = details.get(id);
         if (a) assets.push(a);
       }
-      return { userId, assetIds, assets, found: ids.has(userId) };
+      return { userId, assetIds, assets, found: !leftOut.has(userId) };
     });
   }
 }
