@@ -28,6 +28,27 @@ describe('HTTP caching and compression', () => {
     await sim?.stop();
   });
 
+  it('compresses a prepared answer once per coding: its compressed HITs are the kept bytes, made by no read after the first', async () => {
+    const codings = async (b: BffHandle): Promise<Record<string, number>> => {
+      const text = (await rawCall(`${b.url}/metrics`, 'GET', {})).decoded.toString();
+      const count = (c: string): number => Number(new RegExp(`^abff_prepared_codings_total\\{coding="${c}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { br: count('br'), gzip: count('gzip') };
+    };
+    const path = '/v1/orgs/o1/users/u0004/assets';
+    expect((await get(other, path)).status).toBe(200);
+    const before = await codings(other);
+    const bodies: Record<string, Buffer[]> = { br: [], gzip: [] };
+    for (let i = 0; i < 3; i++) {
+      for (const coding of ['br', 'gzip'] as const) {
+        const r = await get(other, path, { 'accept-encoding': coding });
+        expect([r.status, r.headers['x-cache'], r.headers['content-encoding']]).toEqual([200, 'HIT', coding]);
+        bodies[coding].push(r.raw);
+      }
+    }
+    expect(await codings(other)).toEqual({ br: before.br + 1, gzip: before.gzip + 1 });
+    for (const coding of ['br', 'gzip']) for (const raw of bodies[coding]) expect(raw.equals(bodies[coding][0])).toBe(true);
+  });
+
   it('gives the same weak ETag on two instances and in every coding, each coding decoding byte for byte to the identity answer', async () => {
     const identity = await get(bff, list);
     expect(identity.status).toBe(200);
@@ -223,7 +244,10 @@ describe('RateLimit headers', () => {
 
   beforeAll(async () => {
     sim = await startSim();
-    bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(3), RATE_LIMIT_PER_S: '3' } });
+    bff = await startBff({
+      sim,
+      env: { REDIS_URL: await cleanRedisDb(3), RATE_LIMIT_PER_S: '3', CORS_ORIGINS: 'https://app.example.test', BODY_LIMIT_BYTES: '1024' },
+    });
   });
   afterAll(async () => {
     await bff?.stop();
@@ -266,7 +290,8 @@ describe('RateLimit headers', () => {
     expect(remaining).toEqual(['2', '1', '0', '0']);
   });
 
-  it('puts the policy, uncounted, on answers that count for no caller: 401s, public routes, the docs, unknown routes', async () => {
+  it('puts the policy, uncounted, on answers that count for no caller: 401s, public routes, the docs, unknown routes, refusals before access', async () => {
+    const origin = 'https://app.example.test';
     const answers = [
       await rawCall(`${bff.url}/v1/orgs/o1/users/u0005/assets`, 'GET', {}),
       await rawCall(`${bff.url}/v1/orgs/o1/users/u0005/assets`, 'GET', { 'x-api-key': 'not-a-key' }),
@@ -274,9 +299,20 @@ describe('RateLimit headers', () => {
       await rawCall(`${bff.url}/metrics`, 'GET', {}),
       await rawCall(`${bff.url}/docs-json`, 'GET', {}),
       await rawCall(`${bff.url}/v1/nothing-here`, 'GET', { 'x-api-key': TEST_KEYS.reader }),
+      // A browser's preflight, answered by the CORS stage before any other.
+      await rawCall(`${bff.url}/v1/orgs/o1/users/u0005/assets`, 'OPTIONS', {
+        origin,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'x-api-key',
+      }),
+      // A declared body over BODY_LIMIT_BYTES, refused before the access stage.
+      await rawCall(`${bff.url}/v1/orgs/o1/user-assets`, 'POST', { 'x-api-key': TEST_KEYS.reader }, JSON.stringify({ userIds: Array(200).fill('u0005') })),
+      // A path fastify cannot decode, refused before routing.
+      await rawCall(`${bff.url}/v1/orgs/%E0%A4%A/users/u0005/assets`, 'GET', { 'x-api-key': TEST_KEYS.reader }),
     ];
-    expect(answers.map((r) => r.status)).toEqual([401, 401, 200, 200, 200, 404]);
+    expect(answers.map((r) => r.status)).toEqual([401, 401, 200, 200, 200, 404, 204, 413, 400]);
     for (const r of answers) {
+      expect(r.headers['x-request-id']).toBeDefined();
       expect([r.headers['ratelimit-limit'], r.headers['ratelimit-remaining'], r.headers['ratelimit-reset']]).toEqual(['3', '3', '1']);
     }
   });

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
 import { rawCall } from '../support/raw-http';
 import { cleanRedisDb } from '../support/redis-db';
@@ -93,22 +94,23 @@ describe('user-assets as NDJSON', () => {
     }
   });
 
-  it('sends the first lines before the later chunks are read upstream', async () => {
+  // Compressed, the lines are flushed as they go: the first decodes before the later chunks are read.
+  it.each(['identity', 'gzip', 'br'])('sends the first lines before the later chunks are read upstream (%s)', async (coding) => {
     await sim.admin.setFault('usersAssetList', { latencyMs: 1500 });
     const userIds = Array.from({ length: 3 * CHUNK }, (_, i) => `u${String(i + 101).padStart(4, '0')}`);
+    const headers = { 'x-api-key': key, accept: NDJSON, 'content-type': 'application/json', 'cache-control': 'no-cache', 'accept-encoding': coding };
+    // Resolves once the stream has ended, so that none of its upstream calls falls into the next test's counts.
     const firstLines = await new Promise<{ text: string; callsThen: number }>((resolve, reject) => {
-      const req = request(
-        `${bff.url}/v1/orgs/o2/user-assets`,
-        { method: 'POST', headers: { 'x-api-key': key, accept: NDJSON, 'content-type': 'application/json' } },
-        (res) => {
-          res.once('data', (d: Buffer) => {
-            void sim.admin.counters().then((c) => {
-              resolve({ text: d.toString(), callsThen: c.endpoints.usersAssetList.calls });
-              res.resume();
-            }, reject);
-          });
-        },
-      );
+      const req = request(`${bff.url}/v1/orgs/o2/user-assets`, { method: 'POST', headers }, (res) => {
+        expect(res.headers['content-encoding']).toBe(coding === 'identity' ? undefined : coding);
+        const decoded = coding === 'gzip' ? res.pipe(createGunzip()) : coding === 'br' ? res.pipe(createBrotliDecompress()) : res;
+        let first: Promise<{ text: string; callsThen: number }> | undefined;
+        decoded.on('data', (d: Buffer) => {
+          first ??= sim.admin.counters().then((c) => ({ text: d.toString(), callsThen: c.endpoints.usersAssetList.calls }));
+        });
+        decoded.on('end', () => (first ?? Promise.reject(new Error('no data'))).then(resolve, reject));
+        decoded.on('error', reject);
+      });
       req.on('error', reject);
       req.end(JSON.stringify({ userIds }));
     });

@@ -52,8 +52,12 @@ describe('the OpenAPI document', () => {
     const headersOf = (path: string, method: string, status: string) => Object.keys(doc.paths[path][method].responses[status]?.headers ?? {}).sort();
     const list = '/v1/orgs/{orgId}/users/{userId}/assets';
     const rate = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
-    expect(headersOf(list, 'get', '200')).toEqual(['Age', 'Cache-Control', 'ETag', 'Vary', 'X-Cache', 'X-Consistency-Token', 'X-Request-Id', ...rate].sort());
-    expect(headersOf(list, 'get', '304')).toEqual(['Age', 'Cache-Control', 'ETag', 'Vary', 'X-Cache', 'X-Request-Id', ...rate].sort());
+    expect(headersOf(list, 'get', '200')).toEqual(
+      ['Age', 'Cache-Control', 'Content-Encoding', 'ETag', 'Vary', 'X-Cache', 'X-Consistency-Token', 'X-Request-Id', ...rate].sort(),
+    );
+    // A 304 has no body (no Content-Encoding) and carries the token of the data it confirms.
+    expect(headersOf(list, 'get', '304')).toEqual(['Age', 'Cache-Control', 'ETag', 'Vary', 'X-Cache', 'X-Consistency-Token', 'X-Request-Id', ...rate].sort());
+    expect(headersOf(list, 'get', '400')).toContain('Content-Encoding');
     expect(headersOf(list, 'get', '429')).toContain('Retry-After');
     expect(headersOf(list, 'get', '503')).toContain('Retry-After');
     expect(headersOf('/v1/orgs/{orgId}/users/{userId}/assets/{assetId}', 'get', '200')).toContain('ETag');
@@ -62,9 +66,28 @@ describe('the OpenAPI document', () => {
     for (const p of ['/v1/orgs/{orgId}/user-assets', '/v1/orgs/{orgId}/access-checks']) expect(headersOf(p, 'post', '200')).toContain('X-Consistency-Token');
     for (const p of ['/v1/orgs/{orgId}/users/{userId}/cache', '/v1/orgs/{orgId}/cache']) expect(headersOf(p, 'delete', '204')).toContain('X-Consistency-Token');
     // Public answers carry the rate-limit policy too (uncounted), and nothing of the cache.
-    expect(headersOf('/health/live', 'get', '200').sort()).toEqual(['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Request-Id']);
-    for (const name of ['ETag', 'X-Cache', 'Age', 'X-Request-Id', 'X-Consistency-Token', 'Retry-After', ...rate])
+    expect(headersOf('/health/live', 'get', '200').sort()).toEqual([
+      'Content-Encoding',
+      'RateLimit-Limit',
+      'RateLimit-Remaining',
+      'RateLimit-Reset',
+      'X-Request-Id',
+    ]);
+    for (const p of ['/v1/orgs/{orgId}/users/{userId}/cache', '/v1/orgs/{orgId}/cache'])
+      expect(headersOf(p, 'delete', '204')).not.toContain('Content-Encoding');
+    // The NDJSON stream's exact token follows its last line.
+    expect(headersOf('/v1/orgs/{orgId}/user-assets', 'post', '200')).toContain('Trailer');
+    expect(headersOf('/v1/orgs/{orgId}/access-checks', 'post', '200')).not.toContain('Trailer');
+    for (const name of ['ETag', 'X-Cache', 'Age', 'X-Request-Id', 'X-Consistency-Token', 'Retry-After', 'Content-Encoding', 'Trailer', ...rate])
       expect(doc.components.headers[name].schema).toBeDefined();
+    // Accept-Encoding is a parameter of every operation.
+    for (const [path, item] of Object.entries(doc.paths) as [string, Record<string, { parameters?: { name: string; in: string }[] }>][])
+      for (const [method, op] of Object.entries(item))
+        expect({ path, method, acceptEncoding: op.parameters?.some((p) => p.name === 'Accept-Encoding' && p.in === 'header') }).toEqual({
+          path,
+          method,
+          acceptEncoding: true,
+        });
   });
 
   it('names the error codes a status carries where a route can give them', () => {

@@ -21,7 +21,7 @@ import { validateIdParams } from './common/validation';
 import { loggedPath } from './common/logged-path';
 import { accessHook, accessOf, assertRouteHasAccess } from './auth/access.hook';
 import { AuthService } from './auth/auth.service';
-import { RateLimitService } from './rate-limit/rate-limit.service';
+import { RateLimitService, uncountedRateLimitHeaders } from './rate-limit/rate-limit.service';
 import { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { LifecycleService } from './health/lifecycle.service';
@@ -122,17 +122,22 @@ function configOrExit(): AppConfig {
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const tracing = await startTracing(config);
   const httpLogger = new NestLogger('http');
+  // Every answer, errors, 404s and CORS preflights included, carries its request id, the security headers of its
+  // route and, with a rate limit set, the uncounted policy (the access stage puts the caller's count in its place).
+  const limitHeaders = uncountedRateLimitHeaders(config.RATE_LIMIT_PER_S);
+  const apiHeaders = { ...securityHeadersOf(API_SECURITY), ...limitHeaders };
+  const documentHeaders = { ...securityHeadersOf(DOCUMENT_SECURITY), ...limitHeaders };
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     genReqId: requestId,
     logger: false,
-    // Off: fastify's own 503 is not problem+json; the first request hook answers SHUTTING_DOWN instead.
+    // Off: fastify's own 503 is not problem+json; a request hook answers SHUTTING_DOWN instead.
     return503OnClosing: false,
     // The service has no Nest middleware: without middie, none of its hooks runs on every request.
     skipMiddie: true,
     // Errors fastify raises before routing (bad percent-encoding, over-long parameters) get problem+json too.
-    frameworkErrors: (err: Error, req: FastifyRequest, reply: FastifyReply) => sendProblem(err, req, reply, httpLogger),
+    frameworkErrors: (err: Error, req: FastifyRequest, reply: FastifyReply) => sendProblem(err, req, reply.headers(apiHeaders), httpLogger),
   });
   // bodyParser: false keeps Nest from registering a form-urlencoded parser: this API takes JSON only.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true, bodyParser: false });
@@ -141,6 +146,12 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
   installJsonBodyParser(fastify);
+  // Before CORS, whose hook answers preflights itself.
+  fastify.addHook('onRequest', (req, reply, done) => {
+    reply.header('X-Request-Id', req.id);
+    reply.headers(isDocsRoute(req.routeOptions.url) ? documentHeaders : apiHeaders);
+    done();
+  });
   // Without allowed origins there is nothing to answer a browser's preflight with, and no hook to run per request.
   // Registered on fastify, not through app.enableCors: Nest's wrapper copies the headers again on every request.
   // Awaited here, so that its hook runs before the access stage's and a 401 or 403 carries the CORS headers too.
@@ -153,16 +164,12 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       maxAge: 600,
     });
   }
-  // First of the request hooks: everything after runs in the request's scope (its id for upstream calls, its span).
+  // The request's scope: every stage after runs in it (its id for upstream calls, its span).
   installRequestHooks(fastify, tracing);
 
-  // Every answer, errors and 404s included, carries its request id and the security headers of its route.
-  const apiHeaders = securityHeadersOf(API_SECURITY);
-  const documentHeaders = securityHeadersOf(DOCUMENT_SECURITY);
   const lifecycle = app.get(LifecycleService);
+  // After CORS, so that a browser can read the 503.
   fastify.addHook('onRequest', (req, reply, done) => {
-    reply.header('X-Request-Id', req.id);
-    reply.headers(isDocsRoute(req.routeOptions.url) ? documentHeaders : apiHeaders);
     // Liveness is 200 while the process runs (API.md), shutting down included: only work is refused.
     if (!lifecycle.closing || req.routeOptions.url === LIVE_ROUTE) return done();
     reply.header('Connection', 'close');

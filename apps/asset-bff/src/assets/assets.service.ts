@@ -6,6 +6,7 @@ import { PortalCode } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { LangPrefs, prefsKey } from '../common/i18n';
+import { Coding } from '../common/compression';
 import { etagOfSliced, PreparedAnswer } from '../common/read-answer';
 import { MappedList, slicedJsonBytes } from '../common/sliced-json';
 import { Signer } from '../common/signer';
@@ -180,7 +181,11 @@ export class AssetsService {
    * would keep the details of the whole upstream load alive as long as the answer.
    */
   private keep(key: string, made: Omit<Prepared, 'answer'>, body: Buffer, etag: string): Prepared {
-    const prepared: Prepared = { ...made, answer: new PreparedAnswer(body, () => this.recount(key, prepared), etag) };
+    const grown = (coding: Coding): void => {
+      this.metrics.preparedCodings.inc({ coding });
+      this.recount(key, prepared);
+    };
+    const prepared: Prepared = { ...made, answer: new PreparedAnswer(body, grown, etag) };
     this.prepared.set(key, prepared);
     return prepared;
   }

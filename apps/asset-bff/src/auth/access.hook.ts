@@ -7,7 +7,7 @@ import { AuthService } from './auth.service';
  * The request pipeline's access stage, as one fastify onRequest hook: authentication (401), the rate limit (429), then
  * the route's rule against its :orgId/:userId (403), before the body is read and before any cache read or upstream
  * call. The limit comes before the rule, so a caller's refused requests count too and carry its RateLimit headers;
- * answers that count for no caller (public routes, a 401) carry the policy uncounted. A fastify hook rather than Nest
+ * answers that count for no caller (public routes, a 401) keep the uncounted policy every answer starts with (main.ts). A fastify hook rather than Nest
  * guards: it runs once per request with no execution context to build, on every
  * route alike. Routes without a rule are fastify's own (the Swagger UI, the 404 handler): assertRouteHasAccess makes
  * sure no controller route is among them.
@@ -15,17 +15,8 @@ import { AuthService } from './auth.service';
 export function accessHook(auth: AuthService, limits: RateLimitService): onRequestAsyncHookHandler {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const rule = accessOf(req);
-    if (rule === undefined || rule === 'public') {
-      if (limits.enabled) reply.headers(limits.uncountedHeaders);
-      return;
-    }
-    let caller;
-    try {
-      caller = await auth.authenticate(req);
-    } catch (err) {
-      if (limits.enabled) reply.headers(limits.uncountedHeaders);
-      throw err;
-    }
+    if (rule === undefined || rule === 'public') return;
+    const caller = await auth.authenticate(req);
     req.caller = caller;
     if (limits.enabled) await limits.enforce(caller, (headers) => reply.headers(headers));
     auth.authorize(caller, rule, req.params as Record<string, string | undefined>);

@@ -112,12 +112,31 @@ const HEADERS: Record<string, HeaderObject> = {
   ETag: { description: 'Weak entity tag of the answer: the same body has the same tag on every instance and in every coding', schema: { type: 'string' } },
   'Cache-Control': { description: '`private, no-cache`: keep, but revalidate with If-None-Match', schema: { type: 'string' } },
   Vary: { description: '`Accept-Encoding, Accept-Language`', schema: { type: 'string' } },
-  'X-Cache': { description: 'How the cached read was answered (the tree is never cached: MISS)', schema: { type: 'string', enum: ['HIT', 'MISS', 'STALE'] } },
-  Age: { description: 'Seconds since the data was read from the portal', schema: { type: 'integer', minimum: 0 } },
+  'X-Cache': {
+    description: 'How the cached read was answered (the tree is never cached: MISS; a batch: its least fresh user); not on an NDJSON stream',
+    schema: { type: 'string', enum: ['HIT', 'MISS', 'STALE'] },
+  },
+  Age: { description: 'Seconds since the data was read from the portal; not on an NDJSON stream', schema: { type: 'integer', minimum: 0 } },
   'X-Consistency-Token': {
     description: 'Send it back as X-Consistency-Token to read data at least as fresh as this answer (or invalidation)',
     schema: { type: 'string' },
   },
+  'Content-Encoding': {
+    description: '`br` or `gzip` when Accept-Encoding allows one and the body is at least 1 KB; absent (identity) otherwise',
+    schema: { type: 'string', enum: ['br', 'gzip'] },
+  },
+  Trailer: {
+    description: '`X-Consistency-Token` on an NDJSON stream: the exact token follows the last line as an HTTP trailer',
+    schema: { type: 'string' },
+  },
+};
+/** The Accept-Encoding request header, on every operation (any answer of at least 1 KB is compressed). */
+const ACCEPT_ENCODING: ParameterObject = {
+  name: 'Accept-Encoding',
+  in: 'header',
+  required: false,
+  schema: { type: 'string' },
+  description: 'br and gzip are offered, by q-value (br on a tie); unknown codings are ignored',
 };
 const RATE_LIMIT = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
 const METHODS = ['get', 'post', 'delete'] as const;
@@ -146,7 +165,8 @@ export function finishApiDocument(doc: OpenAPIObject): OpenAPIObject {
 function finishOperation(op: OperationObject, method: (typeof METHODS)[number], schemas: Record<string, SchemaObject | ReferenceObject>): void {
   const isPublic = op.security === undefined;
   if (isPublic) op.security = [];
-  const params = (op.parameters ?? []).filter((p): p is ParameterObject => !isRef(p));
+  op.parameters = [...(op.parameters ?? []), { ...ACCEPT_ENCODING }];
+  const params = op.parameters.filter((p): p is ParameterObject => !isRef(p));
   for (const p of params) if (p.in === 'path') p.schema = { ...ID_SCHEMA };
   const headerParams = new Set(params.filter((p) => p.in === 'header').map((p) => p.name));
   for (const [status, response] of Object.entries(op.responses)) {
@@ -158,11 +178,16 @@ function finishOperation(op: OperationObject, method: (typeof METHODS)[number], 
     // Every conditional GET carries X-Cache and Age (API.md), the tree's too, though it is never cached (always MISS).
     if (ok && headerParams.has('If-None-Match')) names.push('ETag', 'Cache-Control', 'Vary', 'X-Cache', 'Age');
     else if (ok && headerParams.has('Cache-Control')) names.push('X-Cache', 'Age');
-    if ((status === '200' && headerParams.has('X-Consistency-Token')) || (status === '204' && method === 'delete')) names.push('X-Consistency-Token');
-    response.headers = { ...(response.headers ?? {}), ...Object.fromEntries(names.map((n) => [n, { $ref: `#/components/headers/${n}` }])) };
+    if ((ok && headerParams.has('X-Consistency-Token')) || (status === '204' && method === 'delete')) names.push('X-Consistency-Token');
+    // A body of at least 1 KB may come compressed, errors included (a 304 and a 204 have none).
+    if (status !== '304' && status !== '204') names.push('Content-Encoding');
     // The NDJSON form is lines of text, not the JSON answer's object (the lines are described on the response).
     const lines = response.content?.['application/x-ndjson'];
-    if (lines) lines.schema = { type: 'string', description: 'One JSON object per line: {"asset": …}, {"user": …}, then {"end": …} or {"error": …}' };
+    if (lines) {
+      lines.schema = { type: 'string', description: 'One JSON object per line: {"asset": …}, {"user": …}, then {"end": …} or {"error": …}' };
+      names.push('Trailer');
+    }
+    response.headers = { ...(response.headers ?? {}), ...Object.fromEntries(names.map((n) => [n, { $ref: `#/components/headers/${n}` }])) };
   }
   const body = op.requestBody && !isRef(op.requestBody) ? op.requestBody.content['application/json']?.schema : undefined;
   if (body) closeSchema(schemas, body, new Set());

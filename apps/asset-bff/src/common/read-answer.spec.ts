@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { etagOf, etagOfSliced, slicesOf } from './read-answer';
+import fc from 'fast-check';
+import type { FastifyRequest } from 'fastify';
+import { AppException } from './app.exception';
+import { etagOf, etagOfSliced, IfNoneMatch, parseIfNoneMatch, slicesOf } from './read-answer';
 
 describe('entity tags', () => {
   it('etagOfSliced gives the tag of etagOf, whatever the body length around its slices', async () => {
@@ -41,6 +44,37 @@ describe('big bodies', () => {
         slices: Math.ceil(length / mb),
         turns: Math.ceil(length / mb),
       });
+    }
+  });
+});
+
+describe('If-None-Match', () => {
+  const parse = (value: string): IfNoneMatch => parseIfNoneMatch({ headers: { 'if-none-match': value } } as unknown as FastifyRequest);
+  // etagc: %x21 / %x23-7E / obs-text (RFC 9110 section 8.8.3); commas included.
+  const etagc = fc.mapToConstant(
+    { num: 1, build: () => '!' },
+    { num: 0x7e - 0x23 + 1, build: (i) => String.fromCharCode(0x23 + i) },
+    { num: 0x80, build: (i) => String.fromCharCode(0x80 + i) },
+  );
+  const tag = fc.record({ weak: fc.boolean(), opaque: fc.string({ unit: etagc, maxLength: 20 }) });
+  const ows = fc.constantFrom('', ' ', '\t', '  ');
+
+  it('reads every list of entity tags as RFC 9110 writes it, commas inside tags included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(ows, tag, ows), { minLength: 1, maxLength: 6 }), (elements) => {
+        const header = elements.map(([before, t, after]) => `${before}${t.weak ? 'W/' : ''}"${t.opaque}"${after}`).join(',');
+        expect(parse(header)).toEqual(elements.map(([, t]) => t.opaque));
+      }),
+    );
+  });
+
+  it('takes * and empty list elements, and refuses what is not a list of tags', () => {
+    expect(parse('*')).toBe('*');
+    expect(parse(' * ')).toBe('*');
+    expect(parse('W/"a,b", "c"')).toEqual(['a,b', 'c']);
+    expect(parse(',"a",,')).toEqual(['a']);
+    for (const bad of ['', ' ', ',', 'a', '"a" "b"', '"a', 'W/a', 'w/"a"', '"a"b', '"a""b"', '*, "a"', '"a\u0001"', '"a"x,"b"']) {
+      expect(() => parse(bad)).toThrow(AppException);
     }
   });
 });

@@ -10,7 +10,12 @@ const READ_CACHE_CONTROL = 'private, no-cache';
 const READ_VARY = ['Accept-Encoding', 'Accept-Language'];
 /** Longest If-None-Match read; a client never needs more than a few tags. */
 const MAX_IF_NONE_MATCH = 2048;
-const ENTITY_TAG = /^(?:W\/)?"([\x21\x23-\x7e]*)"$/;
+const ENTITY_TAG = /^(?:W\/)?"([\x21\x23-\x7e\x80-\xff]*)"$/;
+/**
+ * One element of an If-None-Match list at the position it is matched from: an entity tag (opaque part in group 1;
+ * etagc allows commas, so the list cannot be split on them) or nothing, then a comma or the end.
+ */
+const LIST_ELEMENT = /[ \t]*(?:(?:W\/)?"([\x21\x23-\x7e\x80-\xff]*)")?[ \t]*(?:,|$)/y;
 
 /**
  * Bytes of a big body hashed (etagOfSliced) or written (writtenSliced) per cold turn: a 16 MB body hashed at once, or
@@ -44,7 +49,7 @@ export class PreparedAnswer {
   /** `onGrow` is told when a coding was added (so a byte-bounded cache can count it); `etag` is etagOf(identity), when known. */
   constructor(
     readonly identity: Buffer,
-    private readonly onGrow?: () => void,
+    private readonly onGrow?: (coding: Coding) => void,
     etag?: string,
   ) {
     this.etag = etag ?? etagOf(identity);
@@ -64,7 +69,7 @@ export class PreparedAnswer {
       p.then(
         (b) => {
           this.codedBytes += b.length;
-          this.onGrow?.();
+          this.onGrow?.(coding);
         },
         () => this.coded.delete(coding),
       );
@@ -87,12 +92,11 @@ export function parseIfNoneMatch(req: FastifyRequest): IfNoneMatch {
   if (value.length > MAX_IF_NONE_MATCH) throw badIfNoneMatch();
   if (value.trim() === '*') return '*';
   const tags: string[] = [];
-  for (const element of value.split(',')) {
-    const t = element.trim();
-    if (!t) continue;
-    const m = ENTITY_TAG.exec(t);
+  LIST_ELEMENT.lastIndex = 0;
+  while (LIST_ELEMENT.lastIndex < value.length) {
+    const m = LIST_ELEMENT.exec(value);
     if (!m) throw badIfNoneMatch();
-    tags.push(m[1]);
+    if (m[1] !== undefined) tags.push(m[1]);
   }
   if (tags.length === 0) throw badIfNoneMatch();
   return tags;

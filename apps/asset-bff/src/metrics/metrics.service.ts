@@ -83,6 +83,12 @@ export class MetricsService {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly preparedCodings = new Counter({
+    name: 'abff_prepared_codings_total',
+    help: 'br and gzip bodies made for prepared single-user answers: once per answer and coding, never per read',
+    labelNames: ['coding'] as const,
+    registers: [this.registry],
+  });
   readonly batchedLookups = new Counter({
     name: 'abff_upstream_batched_lookups_total',
     help: 'Single-user lookups combined into micro-batches',

@@ -19,6 +19,16 @@ declare module 'ioredis' {
   }
 }
 
+/**
+ * The RateLimit headers of an answer that no caller's limit counts (public routes, fastify's own, a 401, a request
+ * refused before the access stage), none with the limit off: every answer carries the policy (API.md section 3), and
+ * an uncounted request leaves the whole quota. The access stage replaces them with the caller's count.
+ */
+export function uncountedRateLimitHeaders(limit: number): Record<string, string> {
+  if (limit <= 0) return {};
+  return { 'RateLimit-Limit': String(limit), 'RateLimit-Remaining': String(limit), 'RateLimit-Reset': String(WINDOW_MS / 1000) };
+}
+
 /** One request's place in its caller's window: the window's count up to it, and the seconds until the window ends. */
 interface Counted {
   count: number;
@@ -127,14 +137,6 @@ export class RateLimitService implements OnModuleDestroy {
     if (w.count > this.limit) {
       throw new AppException(ErrorCode.RateLimited, `More than the allowed requests per second; retry in ${w.resetS}s`, { retryAfterS: w.resetS });
     }
-  }
-
-  /**
-   * The headers of an answer that no caller's limit counts (public routes, fastify's own, a 401): every answer carries
-   * the policy (API.md section 3), and an uncounted request leaves the whole quota.
-   */
-  get uncountedHeaders(): Record<string, string> {
-    return { 'RateLimit-Limit': String(this.limit), 'RateLimit-Remaining': String(this.limit), 'RateLimit-Reset': String(WINDOW_MS / 1000) };
   }
 
   async onModuleDestroy(): Promise<void> {
