@@ -474,7 +474,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       throw err;
     }
     const entry = this.newEntry(loaded.sets.get(k.userId) ?? null, gens, loadedAt);
-    const store = (): Promise<void> => (gens ? this.entries.write(k.orgId, [[k, entry]], loaded.assets) : Promise.resolve()).finally(release);
+    const store = (): Promise<void> =>
+      (gens ? this.entries.write(k.orgId, [[k, entry]], loaded.assets) : this.entries.rememberOnly(k.orgId, loaded.assets)).finally(release);
     if ((entry.set?.assetIds.length ?? 0) < BACKGROUND_STORE_MIN_ASSETS) {
       await store();
       return entry;
@@ -595,6 +596,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         cold.map((c, i) => [c.k, entries[i]] as const),
         loaded.assets,
       );
+    else await this.entries.rememberOnly(orgId, loaded.assets);
     return entries;
   }
 

@@ -234,6 +234,15 @@ export class EntryStore {
     return out;
   }
 
+  /**
+   * Keeps a load's details in memory only: a load the store could not take (Redis gone) is not written, and without
+   * them every answer made from its entry would find its details missing and load the user again.
+   */
+  async rememberOnly(orgId: string, assets: Map<string, AssetDetails>): Promise<void> {
+    if (!this.remembered) return;
+    await forEachSliced([...assets], ([id, d]) => this.remember(rememberedKey(orgId, id), d));
+  }
+
   /** Keeps details in memory (see mayReplace). */
   private remember(key: string, d: AssetDetails): void {
     if (this.remembered && mayReplace(this.remembered.get(key), d)) this.remembered.set(key, d);
