@@ -1,5 +1,6 @@
 import { BffHandle, call, logLines, postLarge, startBff, TEST_KEYS } from '../support/bff';
 import { cleanRedisDb } from '../support/redis-db';
+import { waitFor } from '../support/redis';
 import { SimHandle, startSim } from '../support/sim';
 
 const key = TEST_KEYS.reader;
@@ -153,6 +154,15 @@ describe('asset-bff upstream errors', () => {
     const lines = logLines(bff.output()).filter((l) => l.requestId === 'failed-call-1' && l.context === 'PortalClient');
     expect(lines.length).toBeGreaterThan(0);
     expect(lines[0]).toMatchObject({ level: 40, endpoint: 'usersAssetList', msg: expect.stringContaining('failed') });
+    // The request's own access line gives its status.
+    const accessLine = () => logLines(bff.output()).find((l) => l.requestId === 'failed-call-1' && l.msg === 'request completed');
+    await waitFor(async () => accessLine() !== undefined, 5_000, 'the access line');
+    expect(accessLine()).toMatchObject({
+      context: 'http',
+      req: { method: 'POST', url: '/v1/orgs/o1/user-assets' },
+      res: { statusCode: 503 },
+      responseTime: expect.any(Number),
+    });
     // A success ends the run of failures, so the circuit starts the next test closed and counting from zero.
     await sim.admin.clearFaults();
     expect((await call(bff.url, 'GET', '/v1/orgs/o1/users/u0011/assets', { key, headers: noCache })).status).toBe(200);

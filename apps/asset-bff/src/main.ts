@@ -192,9 +192,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     metrics.observeRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, ms / 1000);
     if (accessLog) {
       const id = String(req.id);
+      // The answer itself as `res`: pino-http's serializer reads a status only from a response whose headers are sent.
+      // Nest's second argument is the context, so the message goes in the object.
       logger.log(
-        { requestId: id, req: { id, method: req.method, url: loggedPath(req.url) }, res: { statusCode: reply.statusCode }, responseTime: Math.round(ms) },
-        'request completed',
+        { msg: 'request completed', requestId: id, req: { id, method: req.method, url: loggedPath(req.url) }, res: reply.raw, responseTime: Math.round(ms) },
+        'http',
       );
     }
     done();
