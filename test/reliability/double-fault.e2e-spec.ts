@@ -1,5 +1,6 @@
 import { BffHandle, call, startBff, TEST_KEYS } from '../support/bff';
 import { freePort } from '../support/ports';
+import { rawCall } from '../support/raw-http';
 import { OwnRedis, waitFor } from '../support/redis';
 import { SimHandle, startSim } from '../support/sim';
 
@@ -100,6 +101,51 @@ describe('asset-bff when Redis and the portal fail together', () => {
     const after = await single('u0011');
     expect(after.status).toBe(503);
     expect(after.body.code).toBe('UPSTREAM_UNAVAILABLE');
+    await sim.admin.clearFaults();
+    await redis.start();
+  });
+
+  it('answers served users STALE on the other read routes too: one asset, /v1/me/assets, the NDJSON batch', async () => {
+    // The previous test's failures opened the circuit: wait until the portal is reachable again.
+    await waitFor(async () => (await readiness()).redis === 'up' && (await readiness()).upstream === 'up', 15_000, 'redis and the portal up');
+    const token = await sim.admin.userToken('u0014', 'o1');
+    const asset = () => call(bff.url, 'GET', '/v1/orgs/o1/users/u0013/assets/o1-a0081', { key });
+    const mine = () => call(bff.url, 'GET', '/v1/me/assets', { token });
+    const lines = async () => {
+      const r = await rawCall(
+        `${bff.url}/v1/orgs/o1/user-assets`,
+        'POST',
+        { 'x-api-key': key, accept: 'application/x-ndjson' },
+        JSON.stringify({ userIds: ['u0015', 'u0016'] }),
+      );
+      expect(r.status).toBe(200);
+      return r.decoded
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    };
+    const freshAsset = await asset();
+    const freshMine = await mine();
+    const freshLines = await lines();
+    expect([freshAsset.status, freshMine.status, freshLines.at(-1).end.cache]).toEqual([200, 200, 'MISS']);
+
+    await redis.kill();
+    await sim.admin.setFault('*', { httpStatus: 503 });
+    await waitFor(async () => (await readiness()).redis === 'down', 10_000, 'redis down');
+    expect((await staleRead(asset)).body).toEqual(freshAsset.body);
+    expect((await staleRead(mine)).body).toEqual(freshMine.body);
+    let staleLines: Awaited<ReturnType<typeof lines>> = [];
+    await waitFor(
+      async () => {
+        staleLines = await lines();
+        return staleLines.at(-1)?.end?.cache === 'STALE';
+      },
+      10_000,
+      'a STALE stream',
+    );
+    // The same lines as before, but for the end line's cache status.
+    expect(staleLines.slice(0, -1)).toEqual(freshLines.slice(0, -1));
     await sim.admin.clearFaults();
     await redis.start();
   });

@@ -40,6 +40,13 @@ describe('asset-bff unknown OU and unknown user, whatever was cached first', () 
     expect(await calls()).toEqual({ list: 1, batch: 1 });
     expect((await batch('o-gone-1', ['u0001'])).body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
     expect((await batch('o-gone-1', ['u0001', 'u0002'])).body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
+    // As NDJSON too: refused before the first line, an ordinary problem answer.
+    const lines = await call(bff.url, 'POST', '/v1/orgs/o-gone-1/user-assets', {
+      key,
+      body: { userIds: ['u0001'] },
+      headers: { accept: 'application/x-ndjson' },
+    });
+    expect([lines.status, lines.headers.get('content-type'), lines.body.code]).toEqual([404, 'application/problem+json; charset=utf-8', 'ORG_NOT_FOUND']);
     expect((await checks('o-gone-1', ['u0001'])).body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
     expect((await single('o-gone-1', 'u0001')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
     expect((await oneAsset('o-gone-1', 'u0001')).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
