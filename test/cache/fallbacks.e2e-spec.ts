@@ -116,14 +116,41 @@ describe('AssetSetCache fallbacks when Redis and the portal fail together', () =
       await eventually(() => b.health() === 'up', 10_000, 'b up');
       // The resubscription's check drops u1's fallback and keeps u2's.
       await eventually(() => b.localFallbacks === 1, 10_000, 'the check after resubscribing');
-      // Redis then loses the user's generation (evicted): the new one is a created token, yet u1 must not come back.
+      // Redis then loses the users' generations (evicted, the same Redis run): whether an invalidation wrote them is
+      // unknown, so neither fallback is served again, u1's (dropped) nor u2's.
       const raw = new Redis(killable.redis.url);
       await raw.del(new CacheKeys(prefix).userGeneration(ORG, 'u1'));
       await raw.del(new CacheKeys(prefix).userGeneration(ORG, 'u2'));
       raw.disconnect();
       portal.failWith = boom;
       await expect(b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).rejects.toBe(boom);
-      expect((await b.getUserSet({ orgId: ORG }, 'u2', portal.single('u2'))).status).toBe('STALE');
+      await expect(b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).rejects.toBe(boom);
+      await expect(b.getUserSet({ orgId: ORG }, 'u2', portal.single('u2'))).rejects.toBe(boom);
+    } finally {
+      await link.cut();
+    }
+  });
+
+  it('an invalidation missed while cut off whose generation is evicted before the resubscription check still drops the fallback', async () => {
+    const prefix = uniquePrefix('fb');
+    const link = new CutLink({ host: '127.0.0.1', port: killable.redis.port });
+    await link.start();
+    const a = await killable.makeCache({ keyPrefix: prefix });
+    const b = await killable.makeCache({ keyPrefix: prefix, redisUrl: `redis://127.0.0.1:${link.port}` });
+    try {
+      await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+      await link.cut();
+      await eventually(() => b.health() === 'down', 5_000, 'b down');
+      await a.invalidateUser(ORG, 'u1');
+      // Evicted before b can see it: the generation b finds is missing, not the invalidation's.
+      const raw = new Redis(killable.redis.url);
+      await raw.del(new CacheKeys(prefix).userGeneration(ORG, 'u1'));
+      raw.disconnect();
+      await link.start();
+      await eventually(() => b.health() === 'up', 10_000, 'b up');
+      await eventually(() => b.localFallbacks === 0, 10_000, 'the check after resubscribing');
+      portal.failWith = boom;
+      await expect(b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).rejects.toBe(boom);
     } finally {
       await link.cut();
     }

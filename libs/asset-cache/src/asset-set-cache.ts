@@ -145,6 +145,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private readonly sweepTimer?: ReturnType<typeof setInterval>;
   /** Counts (re)subscriptions: a fallback check gives way to the next one. */
   private resyncs = 0;
+  /** The run of the store (CacheDriver.runId) as last read; undefined from a resubscription until its check read it. */
+  private storeRun: string | null | undefined;
   private closed = false;
 
   constructor(@Inject(ASSET_CACHE_OPTIONS) options: AssetCacheOptions) {
@@ -175,6 +177,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       staleMs: this.staleMs,
       now: this.now,
       random: this.random,
+      run: () => this.storeRun,
     });
     if (ttlMs > 0) {
       this.sweepTimer = setInterval(() => this.purgeExpiredLocal(), LOCAL_SWEEP_MS);
@@ -195,6 +198,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   /** Connects to the store and subscribes to invalidations; a Redis that is down is not an error (it is retried). */
   async connect(): Promise<void> {
     await this.store.connect();
+    this.storeRun = await this.store.runId();
     await this.bus.subscribe(
       (inv) => this.forget(inv),
       () => {
@@ -203,6 +207,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         this.reads.clear();
         this.loads.clear();
         this.entries.forgetMirrors();
+        this.storeRun = undefined;
         void this.checkFallbacks(++this.resyncs);
       },
     );
@@ -643,7 +648,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     if (found?.entry) return undefined;
     const last = this.local.fallback(k.key);
     if (!last) return undefined;
-    if (found && !(survivesGeneration(last.entry.gens.og, found.gens.og) && survivesGeneration(last.entry.gens.ug, found.gens.ug))) {
+    const sameRun = this.storeRun != null && last.run === this.storeRun;
+    if (found && !(survivesGeneration(last.entry.gens.og, found.gens.og, sameRun) && survivesGeneration(last.entry.gens.ug, found.gens.ug, sameRun))) {
       this.local.dropFallback(k.key);
       return undefined;
     }
@@ -660,6 +666,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
 
   /** One pass of checkFallbacks; false when Redis did not answer for some OU. */
   private async dropInvalidatedFallbacks(): Promise<boolean> {
+    const run = await this.store.runId();
+    if (run === undefined) return false;
+    this.storeRun = run;
     const byOrg = new Map<string, [string, LocalCopy][]>();
     for (const [key, c] of this.local.allFallbacks()) {
       const list = byOrg.get(c.orgId) ?? [];
@@ -673,7 +682,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       );
       if (!stored) return false;
       list.forEach(([key, c], i) => {
-        if (!survivesGeneration(c.entry.gens.og, stored.og) || !survivesGeneration(c.entry.gens.ug, stored.ugs[i])) this.local.dropFallback(key);
+        const sameRun = run !== null && c.run === run;
+        if (!survivesGeneration(c.entry.gens.og, stored.og, sameRun) || !survivesGeneration(c.entry.gens.ug, stored.ugs[i], sameRun))
+          this.local.dropFallback(key);
       });
     }
     return true;

@@ -13,6 +13,8 @@ export interface LocalCopy {
   entry: StoredEntry;
   /** End of the copy's lifetime (epoch ms); after it, the copy is served only once re-checked. */
   expiresAt: number;
+  /** Of a fallback: the run of the store when it was kept (see CacheDriver.runId), when known. */
+  run?: string | null;
 }
 
 export interface LocalCopiesOptions {
@@ -25,6 +27,8 @@ export interface LocalCopiesOptions {
   staleMs: number;
   now: () => number;
   random: () => number;
+  /** The run of the store as last read (see CacheDriver.runId), recorded with each fallback. */
+  run: () => string | null | undefined;
 }
 
 /** How a copy is kept. */
@@ -103,7 +107,7 @@ export class LocalCopies {
     if (epoch !== this.dropped) return;
     const now = this.options.now();
     const lastsMs = Math.floor(entry.freshUntil + this.options.staleMs - now);
-    if (this.fallbacks && lastsMs > 0) this.fallbacks.set(key, { orgId, userId, entry, expiresAt: now }, { ttl: lastsMs });
+    if (this.fallbacks && lastsMs > 0) this.fallbacks.set(key, { orgId, userId, entry, expiresAt: now, run: this.options.run() }, { ttl: lastsMs });
     if (!this.lru) return;
     const life = this.options.ttlMs * (1 - LOCAL_TTL_JITTER * this.options.random());
     const end = opts.refreshing ? entry.freshUntil : refreshPoint(key, entry);

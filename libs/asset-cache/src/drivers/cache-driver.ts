@@ -20,6 +20,12 @@ export interface CacheDriver {
   connect(): Promise<void>;
   close(): Promise<void>;
   health(): CacheHealth;
+  /**
+   * Which run of the store this is (Redis's run_id, new at every start): within one run a missing key was evicted,
+   * expired or deleted, never lost to a restart. null when the store cannot tell (a Cluster, whose nodes each have
+   * their own; in process); undefined when it did not answer.
+   */
+  runId(): Promise<string | null | undefined>;
   /** Values of the keys (null when absent); undefined when the store failed. */
   mget(keys: string[]): Promise<(string | null)[] | undefined>;
   /** Values of the hash fields; undefined when the store failed. */

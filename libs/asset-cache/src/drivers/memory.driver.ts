@@ -33,6 +33,10 @@ export class MemoryDriver implements CacheDriver {
     return 'none';
   }
 
+  async runId(): Promise<null> {
+    return null;
+  }
+
   async mget(keys: string[]): Promise<(string | null)[]> {
     return keys.map((k) => this.str(k));
   }

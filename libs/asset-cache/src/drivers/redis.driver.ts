@@ -114,6 +114,12 @@ export class RedisDriver implements CacheDriver {
     return this.client.status === 'ready' && !this.failing ? 'up' : 'down';
   }
 
+  async runId(): Promise<string | null | undefined> {
+    if (this.client instanceof Cluster) return null;
+    const info = await this.run('info', () => this.client.info('server'));
+    return info === undefined ? undefined : (/^run_id:(\w+)/m.exec(info)?.[1] ?? null);
+  }
+
   async mget(keys: string[]): Promise<(string | null)[] | undefined> {
     return this.run('mget', () => this.client.mget(keys));
   }
