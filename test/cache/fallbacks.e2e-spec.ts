@@ -156,6 +156,17 @@ describe('AssetSetCache fallbacks when Redis and the portal fail together', () =
     }
   });
 
+  it('an instance subscribed throughout keeps serving a fallback whose generation was evicted: it heard every invalidation', async () => {
+    const prefix = uniquePrefix('fb');
+    const cache = await killable.makeCache({ keyPrefix: prefix });
+    await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
+    const raw = new Redis(killable.redis.url);
+    await raw.del(new CacheKeys(prefix).userGeneration(ORG, 'u1'));
+    raw.disconnect();
+    portal.failWith = boom;
+    expect((await cache.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'))).status).toBe('STALE');
+  });
+
   it('a fallback meeting an invalidated generation at a read is dropped, and stays dropped once the generation is lost', async () => {
     const prefix = uniquePrefix('fb');
     const keys = new CacheKeys(prefix);

@@ -178,6 +178,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       now: this.now,
       random: this.random,
       run: () => this.storeRun,
+      subscription: () => this.resyncs,
     });
     if (ttlMs > 0) {
       this.sweepTimer = setInterval(() => this.purgeExpiredLocal(), LOCAL_SWEEP_MS);
@@ -648,8 +649,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     if (found?.entry) return undefined;
     const last = this.local.fallback(k.key);
     if (!last) return undefined;
-    const sameRun = this.storeRun != null && last.run === this.storeRun;
-    if (found && !(survivesGeneration(last.entry.gens.og, found.gens.og, sameRun) && survivesGeneration(last.entry.gens.ug, found.gens.ug, sameRun))) {
+    const strict = this.mayHaveMissed(last, this.storeRun);
+    if (found && !(survivesGeneration(last.entry.gens.og, found.gens.og, strict) && survivesGeneration(last.entry.gens.ug, found.gens.ug, strict))) {
       this.local.dropFallback(k.key);
       return undefined;
     }
@@ -682,12 +683,23 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       );
       if (!stored) return false;
       list.forEach(([key, c], i) => {
-        const sameRun = run !== null && c.run === run;
-        if (!survivesGeneration(c.entry.gens.og, stored.og, sameRun) || !survivesGeneration(c.entry.gens.ug, stored.ugs[i], sameRun))
+        const strict = this.mayHaveMissed(c, run);
+        if (!survivesGeneration(c.entry.gens.og, stored.og, strict) || !survivesGeneration(c.entry.gens.ug, stored.ugs[i], strict))
           this.local.dropFallback(key);
       });
     }
     return true;
+  }
+
+  /**
+   * Whether a generation lost since the fallback was kept may have been an invalidation's (evicted): only if this
+   * instance may have missed its message (it was not subscribed throughout) and Redis has not restarted since (same
+   * run_id: a restart empties Redis, so a loss then is no invalidation). Subscribed throughout, it heard every
+   * invalidation, and each dropped the fallback.
+   */
+  private mayHaveMissed(fallback: LocalCopy, run: string | null | undefined): boolean {
+    const heardAll = fallback.subscription === this.resyncs && this.bus.listening;
+    return !heardAll && run != null && fallback.run === run;
   }
 
   private reported(r: CachedUserSet): CachedUserSet {

@@ -335,13 +335,12 @@ export class EntryStore {
 
 /**
  * Whether an entry loaded under the generation token `was` may still be served as a fallback while the store holds
- * `now` (null: absent). The same token always. Within the run of the store the fallback was kept in (`sameRun`),
- * nothing else: a token missing or recreated there may have been an invalidation's, evicted. Across a restart, which
- * empties Redis, also none or one recreated after the loss: only an invalidation writes a token without
- * CREATED_TOKEN_MARK, so any other token is an invalidation this instance has not seen.
+ * `now` (null: absent). The same token always. When a lost token may have been an invalidation's (`strict`, see
+ * AssetSetCache.mayHaveMissed), nothing else; otherwise also none, or one recreated after the loss: only an
+ * invalidation writes a token without CREATED_TOKEN_MARK, so any other token is an invalidation not seen here.
  */
-export function survivesGeneration(was: string, now: string | null, sameRun: boolean): boolean {
-  return now === was || (!sameRun && (now === null || now.includes(CREATED_TOKEN_MARK)));
+export function survivesGeneration(was: string, now: string | null, strict: boolean): boolean {
+  return now === was || (!strict && (now === null || now.includes(CREATED_TOKEN_MARK)));
 }
 
 /** Key of remembered details (ids cannot contain the separator). */

@@ -15,6 +15,8 @@ export interface LocalCopy {
   expiresAt: number;
   /** Of a fallback: the run of the store when it was kept (see CacheDriver.runId), when known. */
   run?: string | null;
+  /** Of a fallback: the subscription (counted by the cache) it was kept under. */
+  subscription?: number;
 }
 
 export interface LocalCopiesOptions {
@@ -27,8 +29,9 @@ export interface LocalCopiesOptions {
   staleMs: number;
   now: () => number;
   random: () => number;
-  /** The run of the store as last read (see CacheDriver.runId), recorded with each fallback. */
+  /** The run of the store as last read (see CacheDriver.runId) and the current subscription, recorded with each fallback. */
   run: () => string | null | undefined;
+  subscription: () => number;
 }
 
 /** How a copy is kept. */
@@ -107,7 +110,8 @@ export class LocalCopies {
     if (epoch !== this.dropped) return;
     const now = this.options.now();
     const lastsMs = Math.floor(entry.freshUntil + this.options.staleMs - now);
-    if (this.fallbacks && lastsMs > 0) this.fallbacks.set(key, { orgId, userId, entry, expiresAt: now, run: this.options.run() }, { ttl: lastsMs });
+    if (this.fallbacks && lastsMs > 0)
+      this.fallbacks.set(key, { orgId, userId, entry, expiresAt: now, run: this.options.run(), subscription: this.options.subscription() }, { ttl: lastsMs });
     if (!this.lru) return;
     const life = this.options.ttlMs * (1 - LOCAL_TTL_JITTER * this.options.random());
     const end = opts.refreshing ? entry.freshUntil : refreshPoint(key, entry);
