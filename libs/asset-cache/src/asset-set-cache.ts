@@ -145,7 +145,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private readonly sweepTimer?: ReturnType<typeof setInterval>;
   /** Counts (re)subscriptions: a fallback check gives way to the next one. */
   private resyncs = 0;
-  /** The run of the store (CacheDriver.runId) as last read; undefined from a resubscription until its check read it. */
+  /** The run of the store (CacheDriver.runId) as last read; undefined from a lost subscription until the check after the next one read it. */
   private storeRun: string | null | undefined;
   private closed = false;
 
@@ -211,6 +211,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         this.storeRun = undefined;
         void this.checkFallbacks(++this.resyncs);
       },
+      // Redis may restart before this instance is subscribed again: its run is unknown until the check reads it.
+      () => (this.storeRun = undefined),
     );
   }
 

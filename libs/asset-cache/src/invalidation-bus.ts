@@ -49,8 +49,11 @@ export class InvalidationBus {
     return !this.store.shared || this.subscribed;
   }
 
-  /** Calls `onInvalidation` for every message; `onResync` when (re)subscribed, since messages may have been missed. */
-  async subscribe(onInvalidation: (inv: Invalidation) => void, onResync: () => void): Promise<void> {
+  /**
+   * Calls `onInvalidation` for every message; `onResync` when (re)subscribed, since messages may have been missed;
+   * `onLost` when the subscription's connection drops.
+   */
+  async subscribe(onInvalidation: (inv: Invalidation) => void, onResync: () => void, onLost: () => void = () => undefined): Promise<void> {
     await this.store.subscribe(this.channel, {
       message: (raw) => this.receive(raw, onInvalidation),
       resync: () => {
@@ -58,7 +61,10 @@ export class InvalidationBus {
         if (this.started) this.resubscribedAt = Date.now();
         onResync();
       },
-      lost: () => (this.subscribed = false),
+      lost: () => {
+        this.subscribed = false;
+        onLost();
+      },
     });
     this.started = true;
   }
