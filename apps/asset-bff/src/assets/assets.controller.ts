@@ -16,6 +16,7 @@ import { AssetDto, BatchUserAssetsDto, UserAssetsDto } from './dto/asset.dto';
 import { UserAssetsRequestDto } from './dto/user-assets-request.dto';
 import { parseUserAssetsBody } from './user-assets.request';
 import { PageQuery, parsePageQuery } from './page-query';
+import { qValues } from '../common/q-values';
 
 /** Who may read one user's assets: a key with assets:read for the OU, or the user itself. */
 const USER_ASSETS_RULE: AccessRule = { scope: 'assets:read', users: 'self' };
@@ -25,13 +26,7 @@ const NDJSON = 'application/x-ndjson';
  * no lower than JSON's (application/json, else application/* or * / *; RFC 9110 section 12.5.1).
  */
 function wantsNdjson(req: FastifyRequest): boolean {
-  const q = new Map<string, number>();
-  for (const range of (req.headers.accept ?? '').toLowerCase().split(',')) {
-    const [type, ...params] = range.split(';').map((p) => p.trim());
-    const qParam = params.find((p) => p.startsWith('q='));
-    const value = qParam === undefined ? 1 : Number(qParam.slice(2));
-    if (type && !Number.isNaN(value)) q.set(type, value);
-  }
+  const q = qValues(req.headers.accept ?? '');
   const ndjson = q.get(NDJSON) ?? 0;
   const json = q.get('application/json') ?? q.get('application/*') ?? q.get('*/*') ?? 0;
   return ndjson > 0 && ndjson >= json;

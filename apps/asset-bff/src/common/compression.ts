@@ -2,6 +2,7 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, createBrotliCompress, createGzip, gzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { qValues } from './q-values';
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -23,7 +24,6 @@ export const MIN_COMPRESS_BYTES = 1024;
 const MAX_ACCEPT_ENCODING = 1024;
 /** Brotli quality: the middle of its range compresses JSON close to the best at a fraction of quality 11's cost. */
 const BROTLI_QUALITY = 5;
-const Q_VALUE = /^\s*q\s*=\s*(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)\s*$/i;
 
 const brotliAsync = promisify(brotliCompress);
 const gzipAsync = promisify(gzip);
@@ -35,20 +35,7 @@ const gzipAsync = promisify(gzip);
  */
 export function negotiate(acceptEncoding: string | undefined): Coding | undefined {
   if (!acceptEncoding || acceptEncoding.length > MAX_ACCEPT_ENCODING) return undefined;
-  const q = new Map<string, number>();
-  for (const element of acceptEncoding.split(',')) {
-    const [rawName, ...params] = element.split(';');
-    const name = rawName.trim().toLowerCase();
-    if (!name || q.has(name)) continue;
-    let value = 1;
-    let valid = true;
-    for (const p of params) {
-      const m = Q_VALUE.exec(p);
-      if (m) value = Number(m[1]);
-      else if (/^\s*q\s*=/i.test(p)) valid = false;
-    }
-    if (valid) q.set(name, value);
-  }
+  const q = qValues(acceptEncoding);
   const star = q.get('*') ?? 0;
   const br = q.get('br') ?? star;
   const gz = q.get('gzip') ?? q.get('x-gzip') ?? star;
