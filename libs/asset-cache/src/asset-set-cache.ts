@@ -145,7 +145,10 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   private readonly sweepTimer?: ReturnType<typeof setInterval>;
   /** Counts (re)subscriptions: a fallback check gives way to the next one. */
   private resyncs = 0;
-  /** The run of the store (CacheDriver.runId) as last read; undefined from a lost subscription until the check after the next one read it. */
+  /**
+   * The run of the store (CacheDriver.runId) as the check after the last subscription read it; undefined before, and
+   * from a lost subscription until the check after the next one.
+   */
   private storeRun: string | null | undefined;
   private closed = false;
 
@@ -199,7 +202,6 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   /** Connects to the store and subscribes to invalidations; a Redis that is down is not an error (it is retried). */
   async connect(): Promise<void> {
     await this.store.connect();
-    this.storeRun = await this.store.runId();
     await this.bus.subscribe(
       (inv) => this.forget(inv),
       () => {
@@ -208,7 +210,6 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
         this.reads.clear();
         this.loads.clear();
         this.entries.forgetMirrors();
-        this.storeRun = undefined;
         void this.checkFallbacks(++this.resyncs);
       },
       // Redis may restart before this instance is subscribed again: its run is unknown until the check reads it.
@@ -651,7 +652,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     if (found?.entry) return undefined;
     const last = this.local.fallback(k.key);
     if (!last) return undefined;
-    const strict = this.mayHaveMissed(last, this.storeRun);
+    const strict = this.mayHaveMissed(last);
     if (found && !(survivesGeneration(last.entry.gens.og, found.gens.og, strict) && survivesGeneration(last.entry.gens.ug, found.gens.ug, strict))) {
       this.local.dropFallback(k.key);
       return undefined;
@@ -685,7 +686,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       );
       if (!stored) return false;
       list.forEach(([key, c], i) => {
-        const strict = this.mayHaveMissed(c, run);
+        const strict = this.mayHaveMissed(c);
         if (!survivesGeneration(c.entry.gens.og, stored.og, strict) || !survivesGeneration(c.entry.gens.ug, stored.ugs[i], strict))
           this.local.dropFallback(key);
       });
@@ -699,9 +700,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
    * run_id: a restart empties Redis, so a loss then is no invalidation). Subscribed throughout, it heard every
    * invalidation, and each dropped the fallback.
    */
-  private mayHaveMissed(fallback: LocalCopy, run: string | null | undefined): boolean {
+  private mayHaveMissed(fallback: LocalCopy): boolean {
     const heardAll = fallback.subscription === this.resyncs && this.bus.listening;
-    return !heardAll && run != null && fallback.run === run;
+    return !heardAll && this.storeRun != null && fallback.run === this.storeRun;
   }
 
   private reported(r: CachedUserSet): CachedUserSet {
