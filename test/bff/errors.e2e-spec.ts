@@ -136,6 +136,17 @@ describe('asset-bff upstream errors', () => {
     expect(b.body.code).toBe('UPSTREAM_PERMISSION_MISSING');
   });
 
+  it("31401 on app-credential calls: 502 UPSTREAM_REJECTED, never a 401 about the caller's valid key", async () => {
+    await sim.admin.setFault('assetList', { errorCode: 31401 });
+    const r = await call(bff.url, 'GET', '/v1/orgs/o1/users/u0005/assets', { key, headers: noCache });
+    expect(r.status).toBe(502);
+    expect(r.body).toMatchObject({ code: 'UPSTREAM_REJECTED', upstream: { code: 31401 } });
+    await sim.admin.setFault('usersAssetList', { errorCode: 31401 });
+    const b = await call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, body: { userIds: ['u0006'] }, headers: noCache });
+    expect(b.status).toBe(502);
+    expect(b.body).toMatchObject({ code: 'UPSTREAM_REJECTED', upstream: { code: 31401 } });
+  });
+
   it('31400: 502 UPSTREAM_REJECTED', async () => {
     await sim.admin.setFault('assetList', { errorCode: 31400 });
     const r = await call(bff.url, 'GET', '/v1/orgs/o1/users/u0004/assets', { key, headers: noCache });

@@ -20,7 +20,11 @@ export function mapUpstreamError(err: unknown, context: UpstreamContext): AppExc
         ? new AppException(ErrorCode.UserNotFound, 'The user is not found in this OU', withUpstream)
         : new AppException(ErrorCode.OrgNotFound, 'The OU is not found', withUpstream);
     case PortalErrorKind.TokenInvalid:
-      return new AppException(ErrorCode.Unauthenticated, 'The portal rejected the user token', withUpstream);
+      // Only the tree carries the caller's token; elsewhere the portal refused the service's own credentials, which the
+      // caller can neither fix nor should read as a 401 about its key.
+      return context === 'tree'
+        ? new AppException(ErrorCode.Unauthenticated, 'The portal rejected the user token', withUpstream)
+        : new AppException(ErrorCode.UpstreamRejected, "The portal rejected the application's credentials", withUpstream);
     case PortalErrorKind.PermissionMissing:
       return context === 'tree'
         ? new AppException(ErrorCode.Forbidden, 'The user has no access to this application', withUpstream)
