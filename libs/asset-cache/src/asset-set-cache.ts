@@ -220,6 +220,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   /** Disconnects from the store. */
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
+    this.lock.close();
     this.closed = true;
     await this.store.close();
     this.local.clearAll();

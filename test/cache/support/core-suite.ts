@@ -482,6 +482,32 @@ export function describeCoreSuite(target: CoreTarget): void {
       }
     });
 
+    it('a load longer than lockTtlMs keeps its lock (renewed): the other instance waits for its result and loads nothing', async () => {
+      const a = await makeCache({ lockTtlMs: 600 });
+      const b = await makeCache({ lockTtlMs: 600 });
+      const raw = (target.raw as () => Redis | Cluster)();
+      const lock = new CacheKeys(prefix).lock(ORG, scopeId(undefined), 'slow');
+      try {
+        portal.delayMs = 2_400;
+        const first = a.getUserSet({ orgId: ORG }, 'slow', portal.single('slow'));
+        await sleep(100);
+        const second = b.getUserSet({ orgId: ORG }, 'slow', portal.single('slow'));
+        await sleep(1_900);
+        // Past three lifetimes of the lock, its holder still holds it.
+        expect(await raw.pttl(lock)).toBeGreaterThan(0);
+        const [r1, r2] = await Promise.all([first, second]);
+        expect(portal.count).toBe(1);
+        expect(r1.status).toBe('MISS');
+        expect(r2.set?.assetIds).toEqual(r1.set?.assetIds);
+        expect(r2.status).not.toBe('STALE');
+        // Released once stored: no renewal brings it back.
+        await sleep(700);
+        expect(await raw.exists(lock)).toBe(0);
+      } finally {
+        raw.disconnect();
+      }
+    });
+
     it('a cached user costs Redis less than 1/10 of the full JSON answer (names stored once per OU)', async () => {
       const cache = await makeCache();
       await cache.getUserSet({ orgId: ORG }, 'big', portal.single('big', 500));

@@ -47,6 +47,8 @@ export interface CacheDriver {
   tryLock(key: string, token: string, ttlMs: number): Promise<boolean | undefined>;
   /** Releases the lock only if `token` still owns it (compare-and-delete). */
   unlock(key: string, token: string): Promise<void>;
+  /** Gives the lock `ttlMs` more if `token` still owns it: true when it did, false when not, undefined when the store failed. */
+  extendLock(key: string, token: string, ttlMs: number): Promise<boolean | undefined>;
   /** Broadcasts to every subscriber; false when the store failed. */
   publish(channel: string, message: string): Promise<boolean>;
   /** Subscribes and keeps the subscription (see SubscriptionHandlers). */

@@ -8,6 +8,11 @@ export const UNLOCK_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/** Sets the lock's expiry to ARGV[2] ms only when its value is the caller's token (ARGV[1]): a holder keeps only its own lock. */
+export const EXTEND_LOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
 /** ARGV: ttlMs, then id/value pairs. Values starting with 'T' (typed) always win; untyped never replace typed. */
 export const MERGE_DETAILS_SCRIPT = `
 for i = 2, #ARGV, 2 do

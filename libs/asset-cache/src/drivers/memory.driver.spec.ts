@@ -46,6 +46,18 @@ describe('MemoryDriver', () => {
     expect(await d.tryLock('l', 'me', 50)).toBe(true);
   });
 
+  it('extends a lock only for its owner, and not once it expired', async () => {
+    expect(await d.tryLock('k', 'me', 50)).toBe(true);
+    expect(await d.extendLock('k', 'you', 50)).toBe(false);
+    t += 40;
+    expect(await d.extendLock('k', 'me', 50)).toBe(true);
+    t += 40;
+    expect(await d.tryLock('k', 'you', 50)).toBe(false);
+    t += 10;
+    expect(await d.extendLock('k', 'me', 50)).toBe(false);
+    expect(await d.tryLock('k', 'you', 50)).toBe(true);
+  });
+
   it('merges details: typed always wins, untyped never replaces typed', async () => {
     const typed = encodeDetails({ names: { default: 'T' }, type: 'inverter' });
     const untyped = encodeDetails({ names: { default: 'U' } });

@@ -112,6 +112,12 @@ export class MemoryDriver implements CacheDriver {
     if (this.str(key) === token) this.store.delete(key);
   }
 
+  async extendLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    if (this.str(key) !== token) return false;
+    this.expire(key, this.now() + ttlMs);
+    return true;
+  }
+
   async publish(channel: string, message: string): Promise<boolean> {
     for (const fn of this.channels.get(channel) ?? []) fn(message);
     return true;

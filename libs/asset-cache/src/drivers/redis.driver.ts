@@ -2,13 +2,22 @@ import Redis, { Cluster, ClusterOptions, RedisOptions } from 'ioredis';
 import { CONNECT_TIMEOUT_MS, DISCONNECT_TIMEOUT_MS, RECONNECT_MAX_MS, RECONNECT_STEP_MS } from '../asset-cache.constants';
 import { CacheHealth } from '../asset-cache.types';
 import { CacheDriver, DriverReporter, SubscriptionHandlers, WriteOp } from './cache-driver';
-import { ASSIGN_INDEXES_SCRIPT, GET_OR_CREATE_SCRIPT, MERGE_DETAILS_SCRIPT, SET_MANY_SCRIPT, TOUCH_MANY_SCRIPT, UNLOCK_SCRIPT } from './lua-scripts';
+import {
+  ASSIGN_INDEXES_SCRIPT,
+  EXTEND_LOCK_SCRIPT,
+  GET_OR_CREATE_SCRIPT,
+  MERGE_DETAILS_SCRIPT,
+  SET_MANY_SCRIPT,
+  TOUCH_MANY_SCRIPT,
+  UNLOCK_SCRIPT,
+} from './lua-scripts';
 
 type Client = Redis | Cluster;
 
 /** The custom commands defined from lua-scripts.ts. */
 interface ScriptCommands {
   abffUnlock(key: string, token: string): Promise<number>;
+  abffExtendLock(key: string, token: string, ttlMs: number): Promise<number>;
   /** Arrays are flattened into arguments by ioredis (no spread: OUs may have 100k assets). */
   abffAssign(key: string, ttlMs: number, epochCandidate: string, ids: string[]): Promise<string[]>;
   /** numberOfKeys first, then the keys, ttlMs and one candidate per key. */
@@ -86,6 +95,7 @@ export class RedisDriver implements CacheDriver {
       this.client = new Cluster(target.nodes.map(parseNode), options);
     }
     this.client.defineCommand('abffUnlock', { numberOfKeys: 1, lua: UNLOCK_SCRIPT });
+    this.client.defineCommand('abffExtendLock', { numberOfKeys: 1, lua: EXTEND_LOCK_SCRIPT });
     this.client.defineCommand('abffAssign', { numberOfKeys: 1, lua: ASSIGN_INDEXES_SCRIPT });
     this.client.defineCommand('abffMergeDetails', { numberOfKeys: 1, lua: MERGE_DETAILS_SCRIPT });
     this.client.defineCommand('abffSetMany', { lua: SET_MANY_SCRIPT });
@@ -191,6 +201,11 @@ export class RedisDriver implements CacheDriver {
 
   async unlock(key: string, token: string): Promise<void> {
     await this.run('unlock', () => (this.client as unknown as ScriptCommands).abffUnlock(key, token));
+  }
+
+  async extendLock(key: string, token: string, ttlMs: number): Promise<boolean | undefined> {
+    const r = await this.run('lock', () => (this.client as unknown as ScriptCommands).abffExtendLock(key, token, ttlMs));
+    return r === undefined ? undefined : r === 1;
   }
 
   async publish(channel: string, message: string): Promise<boolean> {
