@@ -36,6 +36,11 @@ describe('langPrefs', () => {
     expect(langPrefs(undefined, 'en;q=0.5, zh-CN;q=0.9, @@@, ja')).toEqual(['ja', 'zh_CN', 'en']);
   });
 
+  it('reads q-values by the rules of Accept and Accept-Encoding: a malformed one drops its element, the first of a name counts', () => {
+    expect(langPrefs(undefined, 'fr;q=abc, en;q=0.5;x=y, zh-Hant;q=0.8, de;q=1.5, EN;q=1')).toEqual(['zh_Hant', 'en']);
+    expect(langPrefs('zh-hant', undefined)).toEqual(['zh_Hant']);
+  });
+
   it('drops q=0 and oversized headers', () => {
     expect(langPrefs(undefined, 'en;q=0')).toEqual([]);
     expect(langPrefs(undefined, 'en,'.repeat(300))).toEqual([]);

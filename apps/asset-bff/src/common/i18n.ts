@@ -1,4 +1,5 @@
 import { I18nString } from '@app/portal-contracts';
+import { qValues } from './q-values';
 
 /** A caller's language preferences, most wanted first, as portal keys (`zh_CN`, `en`). */
 export type LangPrefs = readonly string[];
@@ -13,35 +14,36 @@ export function normalizeTag(tag: string): string | undefined {
   const t = tag.trim();
   if (!TAG.test(t)) return undefined;
   const [lang, region] = t.split(/[-_]/);
-  return region ? `${lang.toLowerCase()}_${region.length === 2 ? region.toUpperCase() : region}` : lang.toLowerCase();
+  return region ? `${lang.toLowerCase()}_${caseOf(region)}` : lang.toLowerCase();
+}
+
+/** A subtag in BCP 47's case: a region upper case (`CN`), a script title case (`Hant`), others lower case. */
+function caseOf(subtag: string): string {
+  if (subtag.length === 2) return subtag.toUpperCase();
+  if (subtag.length === 4 && /^[A-Za-z]+$/.test(subtag)) return subtag[0].toUpperCase() + subtag.slice(1).toLowerCase();
+  return subtag.toLowerCase();
 }
 
 /** True when `lang` is an acceptable query value. */
 export const isLangTag = (v: string): boolean => TAG.test(v);
 
-/** Language preferences from `?lang=` (wins) or Accept-Language (q-ordered); malformed header parts are ignored. */
+/**
+ * Language preferences from `?lang=` (wins) or Accept-Language, by q-value (qValues' rules, as for Accept and
+ * Accept-Encoding), in header order among equal ones; malformed tags are ignored.
+ */
 export function langPrefs(lang: string | undefined, acceptLanguage: string | undefined): LangPrefs {
   if (lang) {
     const n = normalizeTag(lang);
     return n ? [n] : [];
   }
   if (!acceptLanguage || acceptLanguage.length > 512) return [];
-  const parts: { tag: string; q: number; i: number }[] = [];
-  acceptLanguage
-    .split(',')
-    .slice(0, MAX_TAGS * 2)
-    .forEach((part, i) => {
-      const [rawTag, ...params] = part.split(';');
-      const tag = normalizeTag(rawTag ?? '');
-      if (!tag) return;
-      let q = 1;
-      for (const p of params) {
-        const m = /^\s*q=([01](?:\.\d{0,3})?)\s*$/.exec(p);
-        if (m) q = Number(m[1]);
-      }
-      if (q > 0) parts.push({ tag, q, i });
-    });
-  parts.sort((a, b) => b.q - a.q || a.i - b.i);
+  const parts: { tag: string; q: number }[] = [];
+  for (const [name, q] of [...qValues(acceptLanguage)].slice(0, MAX_TAGS * 2)) {
+    const tag = normalizeTag(name);
+    if (tag && q > 0) parts.push({ tag, q });
+  }
+  // A stable sort: equal q-values keep their header order.
+  parts.sort((a, b) => b.q - a.q);
   return parts.slice(0, MAX_TAGS).map((p) => p.tag);
 }
 
