@@ -397,8 +397,9 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       return this.result(k, cached, 'HIT', epoch, { refreshing: due });
     }
     try {
-      // A stored entry older than notBefore is replaced as a bypass would (no waiting on a peer that may store the same).
-      const { entry, fromPeer } = await this.loadOne(k, load, found?.gens, { bypass: bypass || tooOld, notBefore });
+      // A stored entry older than notBefore is loaded again under the lock: a peer holding it may be storing a newer
+      // one (a big set is stored after its answer), and only an entry not older than notBefore is taken from it.
+      const { entry, fromPeer } = await this.loadOne(k, load, found?.gens, { bypass, notBefore });
       return this.result(k, entry, fromPeer ? 'HIT' : 'MISS', epoch);
     } catch (err) {
       // A bypass read only the generations: the entry it may fall back on is read now.

@@ -508,6 +508,34 @@ export function describeCoreSuite(target: CoreTarget): void {
       }
     });
 
+    it('a read asking for data newer than the stored entry waits on the lock of the load storing it, and loads nothing', async () => {
+      const clock = new JumpClock();
+      const a = await makeCache({ now: clock.now, ttlS: 100 });
+      const b = await makeCache({ now: clock.now, ttlS: 100 });
+      // A set stored after its answer (in the background, under the lock), big enough that its store takes a while.
+      const ids = Array.from({ length: 60_000 }, (_, i) => `big-${i}`);
+      let loads = 0;
+      const load = async (): Promise<LoadedSets> => {
+        loads++;
+        return {
+          sets: new Map([['big', { assetIds: ids, total: ids.length, complete: true }]]),
+          assets: new Map(ids.map((id) => [id, { names: { default: `${id} v${loads}` } }])),
+        };
+      };
+      const first = await a.getUserSet({ orgId: ORG }, 'big', load);
+      expect((await b.getUserSet({ orgId: ORG }, 'big', load)).status).toBe('HIT');
+      // Past its refresh point, a hit on A reloads it under the lock and keeps the new entry as A's copy at once.
+      clock.advance(95_000);
+      await a.getUserSet({ orgId: ORG }, 'big', load);
+      await eventually(async () => (await a.getUserSet({ orgId: ORG }, 'big', load)).loadedAt > first.loadedAt, 5_000, 'refresh on A');
+      const newer = await a.getUserSet({ orgId: ORG }, 'big', load);
+      expect(loads).toBe(2);
+      // B is asked for data at least as new as A's (a consistency token) while A still stores it: B waits, then reads it.
+      const r = await b.getUserSet({ orgId: ORG }, 'big', load, { notBefore: newer.loadedAt });
+      expect(r.loadedAt).toBe(newer.loadedAt);
+      expect(loads).toBe(2);
+    });
+
     it('a cached user costs Redis less than 1/10 of the full JSON answer (names stored once per OU)', async () => {
       const cache = await makeCache();
       await cache.getUserSet({ orgId: ORG }, 'big', portal.single('big', 500));
