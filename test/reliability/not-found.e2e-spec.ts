@@ -133,3 +133,41 @@ describe('asset-bff an OU the portal stops knowing, after the TTL', () => {
     await sim.admin.clearFaults();
   });
 });
+
+/**
+ * An OU the portal did not know, past CACHE_NEGATIVE_TTL_S, with the portal failing: its users' "not found" entries
+ * are served STALE, and the batch routes still say the OU is not found (not 200 with users of no assets).
+ */
+describe('asset-bff an unknown OU past its negative TTL, the portal failing', () => {
+  let sim: SimHandle;
+  let bff: BffHandle;
+
+  beforeAll(async () => {
+    sim = await startSim();
+    bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(11), CACHE_NEGATIVE_TTL_S: '1', CACHE_STALE_S: '60' } });
+  });
+  afterAll(async () => {
+    await bff?.stop();
+    await sim?.stop();
+  });
+
+  it('answers 404 ORG_NOT_FOUND on the batch routes and USER_NOT_FOUND on the single ones, from what it knew', async () => {
+    const single = () => call(bff.url, 'GET', '/v1/orgs/o-gone-4/users/u0001/assets', { key });
+    const batch = (users: string[]) => call(bff.url, 'POST', '/v1/orgs/o-gone-4/user-assets', { key, body: { userIds: users } });
+    const checks = () => call(bff.url, 'POST', '/v1/orgs/o-gone-4/access-checks', { key, body: { checks: [{ userId: 'u0001', assetId: 'o-gone-4-a0001' }] } });
+    expect((await single()).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    expect((await batch(['u0001'])).body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
+    await new Promise((r) => setTimeout(r, 1500));
+    await sim.admin.setFault('usersAssetList', { httpStatus: 503 });
+    await sim.admin.setFault('assetList', { httpStatus: 503 });
+    try {
+      expect((await batch(['u0001'])).body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
+      expect((await checks()).body).toMatchObject({ status: 404, code: 'ORG_NOT_FOUND' });
+      expect((await single()).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+      // A user never seen in that OU is not known to be gone: the failing portal is the answer.
+      expect((await batch(['u0002'])).status).toBe(503);
+    } finally {
+      await sim.admin.clearFaults();
+    }
+  });
+});

@@ -115,6 +115,9 @@ export const ASSET_CACHE_OPTIONS = Symbol('ASSET_CACHE_OPTIONS');
 
 /** Whether the portal's "OU not found" is remembered, and the OU generation a new one is remembered under (unknown when the store failed). */
 export interface OrgMark {
+  /** Within negativeTtlS of the portal's "not found", under the OU's current generation. */
   missing: boolean;
+  /** Past negativeTtlS but within staleS of it, under the current generation: true only if the portal cannot be asked. */
+  missingStale?: boolean;
   generation?: string;
 }

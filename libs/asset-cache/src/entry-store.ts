@@ -267,10 +267,12 @@ export class EntryStore {
   /**
    * Remembers that the portal does not know the OU, under the OU generation `mark` was read with (before the portal
    * said so): an OU invalidation since then replaced the generation, so a late "not found" does not count after it.
+   * It counts for `ttlMs`, and is kept `staleMs` longer, as long as its users' "not found" entries may be served STALE.
    */
   async markOrgMissing(orgId: string, mark: OrgMark, ttlMs: number): Promise<void> {
     if (mark.generation === undefined) return;
-    await this.store.write([{ op: 'set', key: this.keys.orgMissing(orgId), value: mark.generation, ttlMs }]);
+    const value = `${mark.generation} ${this.options.now() + ttlMs}`;
+    await this.store.write([{ op: 'set', key: this.keys.orgMissing(orgId), value, ttlMs: ttlMs + this.options.staleMs }]);
   }
 
   /** Whether "OU not found" is remembered under the OU's current generation, and that generation; not missing when the store failed. */
@@ -279,7 +281,10 @@ export class EntryStore {
     const r = await this.store.mget([this.keys.orgMissing(orgId), genKey]);
     const gens = r && (await this.generations([genKey], [r[1]]));
     if (!r || !gens) return { missing: false };
-    return { missing: r[0] === gens[0], generation: gens[0] };
+    const [generation, until] = (r[0] ?? '').split(' ');
+    if (generation !== gens[0]) return { missing: false, generation: gens[0] };
+    const fresh = this.options.now() < Number(until);
+    return { missing: fresh, missingStale: !fresh, generation: gens[0] };
   }
 
   /** Forgets the mirrored dictionaries and which details were sent (the store may have been emptied). */

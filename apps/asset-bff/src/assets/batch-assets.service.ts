@@ -189,7 +189,10 @@ export class BatchAssetsService {
       return r;
     };
     try {
-      return await this.cache.getUserSets({ orgId, types }, users, loader, { bypass, notBefore });
+      const entries = await this.cache.getUserSets({ orgId, types }, users, loader, { bypass, notBefore });
+      // The portal could not be asked, and all that is known of these users is the "not found" the OU's own was.
+      if (mark.missingStale && users.every((u) => entries.get(u)?.set === null && entries.get(u)?.status === 'STALE')) throw rememberedOrgNotFound();
+      return entries;
     } catch (err) {
       // The mapper answers a 31404 with ORG_NOT_FOUND and the portal's own words; it is remembered for the next read.
       if (isNotFound(err)) await this.cache.markOrgMissing(orgId, mark);
