@@ -458,9 +458,14 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     gens: Generations | undefined,
     { bypass, notBefore }: LoadOptions,
   ): Promise<LoadResult> {
-    // Bypass never waits; without generations (store down) or a shared store there is nothing to wait on.
-    if (bypass || !gens || !this.store.shared) return { entry: await this.loadAndStore(k, load, gens), fromPeer: false };
+    // Without generations (store down) or a shared store there is nothing to wait on.
+    if (!gens || !this.store.shared) return { entry: await this.loadAndStore(k, load, gens), fromPeer: false };
     const lockKey = this.keys.lock(k.orgId, k.scopeId, k.userId);
+    if (bypass) {
+      // A bypass never waits, but holds the lock when it is free: reads elsewhere then wait for what it stores.
+      const token = await this.lock.take(lockKey);
+      return { entry: await this.loadAndStore(k, load, gens, token ? { key: lockKey, token } : undefined), fromPeer: false };
+    }
     const got = await this.lock.waitOrTake(lockKey, () => this.freshEntry(k, notBefore));
     if ('found' in got) {
       mark('cache.loaded_by_peer');

@@ -536,6 +536,27 @@ export function describeCoreSuite(target: CoreTarget): void {
       expect(loads).toBe(2);
     });
 
+    it('a bypass load holds the lock when it is free: a read with its token elsewhere waits for what it stores', async () => {
+      const a = await makeCache();
+      const b = await makeCache();
+      const ids = Array.from({ length: 60_000 }, (_, i) => `big-${i}`);
+      let loads = 0;
+      const load = async (): Promise<LoadedSets> => {
+        loads++;
+        return {
+          sets: new Map([['big', { assetIds: ids, total: ids.length, complete: true }]]),
+          assets: new Map(ids.map((id) => [id, { names: { default: `${id} v${loads}` } }])),
+        };
+      };
+      await a.getUserSet({ orgId: ORG }, 'big', load);
+      expect((await b.getUserSet({ orgId: ORG }, 'big', load)).status).toBe('HIT');
+      const fresh = await a.getUserSet({ orgId: ORG }, 'big', load, { bypass: true });
+      expect(loads).toBe(2);
+      const r = await b.getUserSet({ orgId: ORG }, 'big', load, { notBefore: fresh.loadedAt });
+      expect(r.loadedAt).toBe(fresh.loadedAt);
+      expect(loads).toBe(2);
+    });
+
     it('a cached user costs Redis less than 1/10 of the full JSON answer (names stored once per OU)', async () => {
       const cache = await makeCache();
       await cache.getUserSet({ orgId: ORG }, 'big', portal.single('big', 500));
