@@ -171,3 +171,39 @@ describe('asset-bff an unknown OU past its negative TTL, the portal failing', ()
     }
   });
 });
+
+/** The same mark, for an OU the portal knows again: the users it leaves out since are users unknown to a known OU. */
+describe('asset-bff an OU the portal knows again, the portal failing', () => {
+  let sim: SimHandle;
+  let bff: BffHandle;
+
+  beforeAll(async () => {
+    sim = await startSim();
+    bff = await startBff({ sim, env: { REDIS_URL: await cleanRedisDb(12), CACHE_NEGATIVE_TTL_S: '1', CACHE_STALE_S: '60' } });
+  });
+  afterAll(async () => {
+    await bff?.stop();
+    await sim?.stop();
+  });
+
+  it('does not say ORG_NOT_FOUND from users the portal left out after the OU came back', async () => {
+    const batch = () => call(bff.url, 'POST', '/v1/orgs/o1/user-assets', { key, body: { userIds: ['u-never'] } });
+    // The portal says it does not know o1 for a while, and the service marks it.
+    await sim.admin.setFault('assetList', { errorCode: 31404 });
+    await sim.admin.setFault('usersAssetList', { errorCode: 31404 });
+    expect((await call(bff.url, 'GET', '/v1/orgs/o1/users/u-gone/assets', { key })).body).toMatchObject({ status: 404, code: 'USER_NOT_FOUND' });
+    await sim.admin.clearFaults();
+    await new Promise((r) => setTimeout(r, 1500));
+    // o1 is back: a user it leaves out is cached as not in a known OU.
+    const known = await batch();
+    expect([known.status, known.body.users]).toEqual([200, [{ userId: 'u-never', assetIds: [] }]]);
+    await new Promise((r) => setTimeout(r, 1500));
+    await sim.admin.setFault('usersAssetList', { httpStatus: 503 });
+    try {
+      const stale = await batch();
+      expect([stale.status, stale.headers.get('x-cache'), stale.body.users]).toEqual([200, 'STALE', [{ userId: 'u-never', assetIds: [] }]]);
+    } finally {
+      await sim.admin.clearFaults();
+    }
+  });
+});

@@ -10,7 +10,7 @@ export const DEFAULT_LOCAL_TTL_MS = 1_000;
 export const DEFAULT_LOCAL_MAX_ENTRIES = 10_000;
 /** Default number of keys of the in-process driver (used without Redis). */
 export const DEFAULT_MEMORY_MAX_ENTRIES = 100_000;
-/** Default Redis lock expiry for a cold-key load; also the longest a waiter waits for another instance. */
+/** Default Redis lock expiry for a cold-key load (renewed while held, at most three lifetimes; see LoadLock). */
 export const DEFAULT_LOCK_TTL_MS = 5_000;
 /** Default bound on one Redis command before it counts as failed. */
 export const DEFAULT_REDIS_TIMEOUT_MS = 250;

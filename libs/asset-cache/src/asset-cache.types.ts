@@ -78,7 +78,7 @@ export interface AssetCacheOptions {
   /** Lifetime of the in-process copy in ms (0 = off); invalidated across instances by pub/sub. */
   localTtlMs?: number;
   localMaxEntries?: number;
-  /** Redis lock expiry for a cold-key load, and how long waiters wait for its result. */
+  /** Redis lock expiry for a cold-key load, renewed while its holder loads; waiters wait at most three of it. */
   lockTtlMs?: number;
   /** Bound on every Redis command before it counts as failed (cache bypass). */
   redisTimeoutMs?: number;
@@ -119,5 +119,7 @@ export interface OrgMark {
   missing: boolean;
   /** Past negativeTtlS but within staleS of it, under the current generation: true only if the portal cannot be asked. */
   missingStale?: boolean;
+  /** When the portal's "not found" was remembered (epoch ms). */
+  markedAt?: number;
   generation?: string;
 }

@@ -375,7 +375,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
 
   /** Whether a "OU not found" is cached (and not invalidated since), and what markOrgMissing needs. */
   orgMark(orgId: string): Promise<OrgMark> {
-    return this.entries.orgMark(orgId);
+    return this.entries.orgMark(orgId, this.negativeTtlMs);
   }
 
   // ---- one user ----------------------------------------------------------------------------------------------

@@ -271,20 +271,24 @@ export class EntryStore {
    */
   async markOrgMissing(orgId: string, mark: OrgMark, ttlMs: number): Promise<void> {
     if (mark.generation === undefined) return;
-    const value = `${mark.generation} ${this.options.now() + ttlMs}`;
+    const value = `${mark.generation} ${this.options.now()}`;
     await this.store.write([{ op: 'set', key: this.keys.orgMissing(orgId), value, ttlMs: ttlMs + this.options.staleMs }]);
   }
 
-  /** Whether "OU not found" is remembered under the OU's current generation, and that generation; not missing when the store failed. */
-  async orgMark(orgId: string): Promise<OrgMark> {
+  /**
+   * Whether "OU not found" is remembered under the OU's current generation (for `ttlMs` from when it was, else as
+   * missingStale), and that generation; not missing when the store failed.
+   */
+  async orgMark(orgId: string, ttlMs: number): Promise<OrgMark> {
     const genKey = this.keys.orgGeneration(orgId);
     const r = await this.store.mget([this.keys.orgMissing(orgId), genKey]);
     const gens = r && (await this.generations([genKey], [r[1]]));
     if (!r || !gens) return { missing: false };
-    const [generation, until] = (r[0] ?? '').split(' ');
-    if (generation !== gens[0]) return { missing: false, generation: gens[0] };
-    const fresh = this.options.now() < Number(until);
-    return { missing: fresh, missingStale: !fresh, generation: gens[0] };
+    const [generation, at] = (r[0] ?? '').split(' ');
+    const markedAt = Number(at);
+    if (generation !== gens[0] || !Number.isFinite(markedAt)) return { missing: false, generation: gens[0] };
+    const fresh = this.options.now() < markedAt + ttlMs;
+    return { missing: fresh, missingStale: !fresh, markedAt, generation: gens[0] };
   }
 
   /** Forgets the mirrored dictionaries and which details were sent (the store may have been emptied). */

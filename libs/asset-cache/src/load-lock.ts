@@ -6,24 +6,29 @@ import { CacheDriver } from './drivers/cache-driver';
 /** Bytes of randomness in a lock token. */
 const LOCK_TOKEN_BYTES = 12;
 /**
- * Longest a holder keeps renewing its lock, and a waiter waits on a held one: a load that has run this long is taken
- * to be stuck (portal calls are bounded by their timeouts), and the key is given to whoever asks next.
+ * Lifetimes of the lock a holder keeps renewing it for, and a waiter waits on it: a load that has run this long is
+ * taken to be stuck, and the key goes to whoever asks next. Long enough for a big user from a slow portal, short
+ * enough that a read which could answer STALE is not held up for minutes behind a load that is failing.
  */
-const LOCK_MAX_HOLD_MS = 120_000;
+const LOCK_HOLD_LIFETIMES = 3;
+/** Longest pause between a waiter's looks at the store: a long wait does not decode the entry 40 times a second. */
+const LOCK_POLL_MAX_MS = 250;
 
 /** What waiting for a key's lock came to: the holder's result, or the right to load (with the lock when `token` is set). */
 export type LockOutcome<T> = { found: T } | { token?: string };
 
 /**
  * The cross-instance load lock (SET NX PX, compare-and-delete release): one upstream load per cold key across
- * instances sharing the store. A holder renews its lock every third of `ttlMs` until it releases it, so a load that
- * takes longer than `ttlMs` (a big user from a slow portal) keeps it, and waiters keep waiting for its result. A caller
- * that finds the lock held polls for the holder's result and takes the lock itself once it is free without one; a
- * dead holder stops renewing, so it blocks the key at most `ttlMs`.
+ * instances sharing the store. A holder renews its lock every third of `ttlMs` until it releases it, for at most
+ * LOCK_HOLD_LIFETIMES lifetimes, so a load that takes longer than `ttlMs` (a big user from a slow portal) keeps it and
+ * waiters keep waiting for its result. A caller that finds the lock held polls for the holder's result (ever less
+ * often) and takes the lock itself once it is free without one; a dead holder stops renewing, so it blocks the key at
+ * most `ttlMs`.
  */
 export class LoadLock {
   /** The renewal timer of each lock held here, by token. */
   private readonly renewals = new Map<string, NodeJS.Timeout>();
+  private closed = false;
 
   constructor(
     private readonly store: CacheDriver,
@@ -35,7 +40,7 @@ export class LoadLock {
   async take(key: string): Promise<string | false | undefined> {
     const token = randomBytes(LOCK_TOKEN_BYTES).toString('base64url');
     const got = await this.store.tryLock(key, token, this.ttlMs);
-    if (got) this.renew(key, token);
+    if (got && !this.closed) this.renew(key, token);
     return got === undefined ? undefined : got && token;
   }
 
@@ -44,14 +49,14 @@ export class LoadLock {
    * right after the lock is taken: a holder may have stored and released between the caller's first read and now.
    */
   async waitOrTake<T>(key: string, find: () => Promise<T | undefined>): Promise<LockOutcome<T>> {
-    const deadline = Date.now() + Math.max(this.ttlMs, LOCK_MAX_HOLD_MS);
-    for (let waited = false; ; waited = true) {
+    const deadline = Date.now() + LOCK_HOLD_LIFETIMES * this.ttlMs;
+    for (let polls = 0; ; polls++) {
       const token = await this.take(key);
       if (token === undefined) return {};
       if (token) return this.recheck(key, token, find);
-      if (!waited) this.onWait();
+      if (polls === 0) this.onWait();
       if (Date.now() >= deadline) return {};
-      await sleep(LOCK_POLL_MS);
+      await sleep(Math.min(LOCK_POLL_MAX_MS, LOCK_POLL_MS * 2 ** Math.floor(polls / 4)));
       const found = await find();
       if (found !== undefined) return { found };
     }
@@ -65,12 +70,13 @@ export class LoadLock {
 
   /** Stops renewing every lock held here (the instance is closing; the locks expire by themselves). */
   close(): void {
+    this.closed = true;
     for (const token of [...this.renewals.keys()]) this.stopRenewing(token);
   }
 
   /** Extends the lock every third of its lifetime until released, lost (another holder took it) or held too long. */
   private renew(key: string, token: string): void {
-    const until = Date.now() + LOCK_MAX_HOLD_MS;
+    const until = Date.now() + LOCK_HOLD_LIFETIMES * this.ttlMs;
     const timer = setInterval(
       () => {
         if (Date.now() >= until) return this.stopRenewing(token);

@@ -483,17 +483,19 @@ export function describeCoreSuite(target: CoreTarget): void {
     });
 
     it('a load longer than lockTtlMs keeps its lock (renewed): the other instance waits for its result and loads nothing', async () => {
-      const a = await makeCache({ lockTtlMs: 600 });
-      const b = await makeCache({ lockTtlMs: 600 });
+      const a = await makeCache({ lockTtlMs: 1_000 });
+      const b = await makeCache({ lockTtlMs: 1_000 });
       const raw = (target.raw as () => Redis | Cluster)();
       const lock = new CacheKeys(prefix).lock(ORG, scopeId(undefined), 'slow');
       try {
-        portal.delayMs = 2_400;
+        // Two and a half lifetimes of the lock (a holder keeps it for at most three).
+        portal.delayMs = 2_500;
+        const started = Date.now();
         const first = a.getUserSet({ orgId: ORG }, 'slow', portal.single('slow'));
-        await sleep(100);
+        await eventually(async () => (await raw.exists(lock)) === 1, 5_000, 'the lock taken by A');
         const second = b.getUserSet({ orgId: ORG }, 'slow', portal.single('slow'));
-        await sleep(1_900);
-        // Past three lifetimes of the lock, its holder still holds it.
+        await sleep(Math.max(0, 1_600 - (Date.now() - started)));
+        // Past the lock's first lifetime, its holder still holds it.
         expect(await raw.pttl(lock)).toBeGreaterThan(0);
         const [r1, r2] = await Promise.all([first, second]);
         expect(portal.count).toBe(1);
@@ -550,6 +552,14 @@ export function describeCoreSuite(target: CoreTarget): void {
       };
       await a.getUserSet({ orgId: ORG }, 'big', load);
       expect((await b.getUserSet({ orgId: ORG }, 'big', load)).status).toBe('HIT');
+      // The first load's store has released its lock.
+      const raw = (target.raw as () => Redis | Cluster)();
+      try {
+        const lock = new CacheKeys(prefix).lock(ORG, scopeId(undefined), 'big');
+        await eventually(async () => (await raw.exists(lock)) === 0, 5_000, 'the first store done');
+      } finally {
+        raw.disconnect();
+      }
       const fresh = await a.getUserSet({ orgId: ORG }, 'big', load, { bypass: true });
       expect(loads).toBe(2);
       const r = await b.getUserSet({ orgId: ORG }, 'big', load, { notBefore: fresh.loadedAt });

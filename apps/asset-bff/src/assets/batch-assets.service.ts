@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets } from '@app/asset-cache';
+import { AssetDetails, AssetSetCache, CachedUserSet, CacheStatus, LoadedSets, OrgMark } from '@app/asset-cache';
 import { PortalClient } from '@app/portal-client';
 import { PortalCode, UserAssetInfo } from '@app/portal-contracts';
 import { AppException } from '../common/app.exception';
@@ -190,8 +190,7 @@ export class BatchAssetsService {
     };
     try {
       const entries = await this.cache.getUserSets({ orgId, types }, users, loader, { bypass, notBefore });
-      // The portal could not be asked, and all that is known of these users is the "not found" the OU's own was.
-      if (mark.missingStale && users.every((u) => entries.get(u)?.set === null && entries.get(u)?.status === 'STALE')) throw rememberedOrgNotFound();
+      if (mark.missingStale && users.every((u) => knownOnlyAsGone(entries.get(u), mark))) throw rememberedOrgNotFound();
       return entries;
     } catch (err) {
       // The mapper answers a 31404 with ORG_NOT_FOUND and the portal's own words; it is remembered for the next read.
@@ -251,6 +250,14 @@ function detailsMap(assets: UserAssetInfo[]): Map<string, AssetDetails> {
   const out = new Map<string, AssetDetails>();
   for (const a of assets) out.set(a.id, detailsOfAsset(a));
   return out;
+}
+
+/**
+ * The portal could not be asked, and all that is known of the user is a "not found" from no later than the OU's own:
+ * a user left out by the portal after the OU came back is not in a known OU, and is not counted here.
+ */
+function knownOnlyAsGone(e: CachedUserSet | undefined, mark: OrgMark): boolean {
+  return e !== undefined && e.set === null && e.status === 'STALE' && e.loadedAt <= (mark.markedAt ?? 0);
 }
 
 function collectIds(users: string[], entries: Map<string, CachedUserSet>): string[] {

@@ -24,7 +24,11 @@ export function mapUpstreamError(err: unknown, context: UpstreamContext): AppExc
       // caller can neither fix nor should read as a 401 about its key.
       return context === 'tree'
         ? new AppException(ErrorCode.Unauthenticated, 'The portal rejected the user token', withUpstream)
-        : new AppException(ErrorCode.UpstreamRejected, "The portal rejected the application's credentials", withUpstream);
+        : new AppException(
+            ErrorCode.UpstreamRejected,
+            'The portal answered 31401 (invalid token) to a call made with the application credentials',
+            withUpstream,
+          );
     case PortalErrorKind.PermissionMissing:
       return context === 'tree'
         ? new AppException(ErrorCode.Forbidden, 'The user has no access to this application', withUpstream)
