@@ -22,6 +22,16 @@ describe('AssetSetCache fallbacks when Redis and the portal fail together', () =
     portal = new FakePortal();
   });
 
+  /** Two instances on one key prefix: A on Redis, B through a link the test can cut. */
+  async function cutOffPair() {
+    const prefix = uniquePrefix('fb');
+    const link = new CutLink({ host: '127.0.0.1', port: killable.redis.port });
+    await link.start();
+    const a = await killable.makeCache({ keyPrefix: prefix });
+    const b = await killable.makeCache({ keyPrefix: prefix, redisUrl: `redis://127.0.0.1:${link.port}` });
+    return { prefix, link, a, b };
+  }
+
   it('Redis killed while the portal fails: served users are answered STALE until ttl + stale; unseen users get the error', async () => {
     const clock = new JumpClock();
     const cache = await killable.makeCache({ keyPrefix: uniquePrefix('fb'), now: clock.now });
@@ -101,11 +111,7 @@ describe('AssetSetCache fallbacks when Redis and the portal fail together', () =
   });
 
   it('an invalidation recorded while this instance was cut off from Redis drops its fallbacks when it resubscribes, before the generation can be lost', async () => {
-    const prefix = uniquePrefix('fb');
-    const link = new CutLink({ host: '127.0.0.1', port: killable.redis.port });
-    await link.start();
-    const a = await killable.makeCache({ keyPrefix: prefix });
-    const b = await killable.makeCache({ keyPrefix: prefix, redisUrl: `redis://127.0.0.1:${link.port}` });
+    const { prefix, link, a, b } = await cutOffPair();
     try {
       await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
       await b.getUserSet({ orgId: ORG }, 'u2', portal.single('u2'));
@@ -132,11 +138,7 @@ describe('AssetSetCache fallbacks when Redis and the portal fail together', () =
   });
 
   it('an invalidation missed while cut off whose generation is evicted before the resubscription check still drops the fallback', async () => {
-    const prefix = uniquePrefix('fb');
-    const link = new CutLink({ host: '127.0.0.1', port: killable.redis.port });
-    await link.start();
-    const a = await killable.makeCache({ keyPrefix: prefix });
-    const b = await killable.makeCache({ keyPrefix: prefix, redisUrl: `redis://127.0.0.1:${link.port}` });
+    const { prefix, link, a, b } = await cutOffPair();
     try {
       await b.getUserSet({ orgId: ORG }, 'u1', portal.single('u1'));
       await link.cut();

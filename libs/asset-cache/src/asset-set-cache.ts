@@ -659,8 +659,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     if (found?.entry) return undefined;
     const last = this.local.fallback(k.key);
     if (!last) return undefined;
-    const strict = this.mayHaveMissed(last);
-    if (found && !(survivesGeneration(last.entry.gens.og, found.gens.og, strict) && survivesGeneration(last.entry.gens.ug, found.gens.ug, strict))) {
+    if (found && !this.survives(last, found.gens.og, found.gens.ug)) {
       this.local.dropFallback(k.key);
       return undefined;
     }
@@ -693,12 +692,16 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
       );
       if (!stored) return false;
       list.forEach(([key, c], i) => {
-        const strict = this.mayHaveMissed(c);
-        if (!survivesGeneration(c.entry.gens.og, stored.og, strict) || !survivesGeneration(c.entry.gens.ug, stored.ugs[i], strict))
-          this.local.dropFallback(key);
+        if (!this.survives(c, stored.og, stored.ugs[i])) this.local.dropFallback(key);
       });
     }
     return true;
+  }
+
+  /** Whether a fallback may still be served while the store holds these OU and user generations (null: absent). */
+  private survives(fallback: LocalCopy, og: string | null, ug: string | null): boolean {
+    const strict = this.mayHaveMissed(fallback);
+    return survivesGeneration(fallback.entry.gens.og, og, strict) && survivesGeneration(fallback.entry.gens.ug, ug, strict);
   }
 
   /**

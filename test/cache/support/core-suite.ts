@@ -22,6 +22,20 @@ export function describeCoreSuite(target: CoreTarget): void {
   let prefix: string;
   let portal: FakePortal;
 
+  /** A loader of user 'big', 60,000 assets (stored after its answer, in the background), counting its calls. */
+  function bigSet(): { load: () => Promise<LoadedSets>; loads: () => number } {
+    const ids = Array.from({ length: 60_000 }, (_, i) => `big-${i}`);
+    let loads = 0;
+    const load = async (): Promise<LoadedSets> => {
+      loads++;
+      return {
+        sets: new Map([['big', { assetIds: ids, total: ids.length, complete: true }]]),
+        assets: new Map(ids.map((id) => [id, { names: { default: `${id} v${loads}` } }])),
+      };
+    };
+    return { load, loads: () => loads };
+  }
+
   /** A connected cache on the target store; every cache made here shares `prefix` and is closed after the test. */
   async function makeCache(extra: Partial<AssetCacheOptions> = {}): Promise<AssetSetCache> {
     const c = new AssetSetCache({ ...BASE, keyPrefix: prefix, logger: recordingLogger().logger, ...target.store(), ...extra } as AssetCacheOptions);
@@ -515,15 +529,7 @@ export function describeCoreSuite(target: CoreTarget): void {
       const a = await makeCache({ now: clock.now, ttlS: 100 });
       const b = await makeCache({ now: clock.now, ttlS: 100 });
       // A set stored after its answer (in the background, under the lock), big enough that its store takes a while.
-      const ids = Array.from({ length: 60_000 }, (_, i) => `big-${i}`);
-      let loads = 0;
-      const load = async (): Promise<LoadedSets> => {
-        loads++;
-        return {
-          sets: new Map([['big', { assetIds: ids, total: ids.length, complete: true }]]),
-          assets: new Map(ids.map((id) => [id, { names: { default: `${id} v${loads}` } }])),
-        };
-      };
+      const { load, loads } = bigSet();
       const first = await a.getUserSet({ orgId: ORG }, 'big', load);
       expect((await b.getUserSet({ orgId: ORG }, 'big', load)).status).toBe('HIT');
       // Past its refresh point, a hit on A reloads it under the lock and keeps the new entry as A's copy at once.
@@ -531,25 +537,17 @@ export function describeCoreSuite(target: CoreTarget): void {
       await a.getUserSet({ orgId: ORG }, 'big', load);
       await eventually(async () => (await a.getUserSet({ orgId: ORG }, 'big', load)).loadedAt > first.loadedAt, 5_000, 'refresh on A');
       const newer = await a.getUserSet({ orgId: ORG }, 'big', load);
-      expect(loads).toBe(2);
+      expect(loads()).toBe(2);
       // B is asked for data at least as new as A's (a consistency token) while A still stores it: B waits, then reads it.
       const r = await b.getUserSet({ orgId: ORG }, 'big', load, { notBefore: newer.loadedAt });
       expect(r.loadedAt).toBe(newer.loadedAt);
-      expect(loads).toBe(2);
+      expect(loads()).toBe(2);
     });
 
     it('a bypass load holds the lock when it is free: a read with its token elsewhere waits for what it stores', async () => {
       const a = await makeCache();
       const b = await makeCache();
-      const ids = Array.from({ length: 60_000 }, (_, i) => `big-${i}`);
-      let loads = 0;
-      const load = async (): Promise<LoadedSets> => {
-        loads++;
-        return {
-          sets: new Map([['big', { assetIds: ids, total: ids.length, complete: true }]]),
-          assets: new Map(ids.map((id) => [id, { names: { default: `${id} v${loads}` } }])),
-        };
-      };
+      const { load, loads } = bigSet();
       await a.getUserSet({ orgId: ORG }, 'big', load);
       expect((await b.getUserSet({ orgId: ORG }, 'big', load)).status).toBe('HIT');
       // The first load's store has released its lock.
@@ -561,10 +559,10 @@ export function describeCoreSuite(target: CoreTarget): void {
         raw.disconnect();
       }
       const fresh = await a.getUserSet({ orgId: ORG }, 'big', load, { bypass: true });
-      expect(loads).toBe(2);
+      expect(loads()).toBe(2);
       const r = await b.getUserSet({ orgId: ORG }, 'big', load, { notBefore: fresh.loadedAt });
       expect(r.loadedAt).toBe(fresh.loadedAt);
-      expect(loads).toBe(2);
+      expect(loads()).toBe(2);
     });
 
     it('a cached user costs Redis less than 1/10 of the full JSON answer (names stored once per OU)', async () => {
