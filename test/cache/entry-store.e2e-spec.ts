@@ -153,18 +153,24 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
     expect(details.get('z2')).toEqual(typed('z2'));
   });
 
-  it('storedDetails: the same ids and stored details give the same digest; a changed, missing or reordered one does not', async () => {
+  it('storedDetails: the same ids and stored details give the same print; a changed, missing, lost or reordered one does not', async () => {
     const entry = await entryOf('a', ['d1', 'd2']);
     const namedAs = (v: string) => new Map<string, AssetDetails>(['d1', 'd2'].map((id) => [id, { names: { default: `${id} ${v}` } }]));
+    // A second instance's store: it remembers nothing of what the first one sent, so it sends every value.
+    const peer = new EntryStore(redis, keys, { longLifeMs: HOUR_MS, staleMs: HOUR_MS, rememberDetails: false, now: Date.now });
     await store.write(ORG, [[userKey('a'), entry]], namedAs('v1'));
     const first = await store.storedDetails(ORG, ['d1', 'd2']);
-    const again = await store.storedDetails(ORG, ['d1', 'd2']);
     expect(first.print).toEqual(expect.any(String));
-    expect(again.print).toBe(first.print);
+    expect((await store.storedDetails(ORG, ['d1', 'd2'])).print).toBe(first.print);
     expect(first.details().get('d2')).toEqual({ names: { default: 'd2 v1' } });
     expect((await store.storedDetails(ORG, ['d2', 'd1'])).print).not.toBe(first.print);
 
-    await store.write(ORG, [[userKey('a'), entry]], namedAs('v2'));
+    // The same details merged again by another instance: the version stays.
+    await peer.write(ORG, [[userKey('a'), entry]], namedAs('v1'));
+    expect((await peer.storedDetails(ORG, ['d1', 'd2'])).print).toBe(first.print);
+
+    // Renamed by another instance: the first one's next print differs.
+    await peer.write(ORG, [[userKey('a'), entry]], namedAs('v2'));
     const renamed = await store.storedDetails(ORG, ['d1', 'd2']);
     expect(renamed.print).not.toBe(first.print);
     expect(renamed.details().get('d2')).toEqual({ names: { default: 'd2 v2' } });
@@ -172,5 +178,19 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
     const missing = await store.storedDetails(ORG, ['d1', 'unknown']);
     expect(missing.print).toBeUndefined();
     expect([...missing.details().keys()]).toEqual(['d1']);
+
+    // The hash lost (evicted), then merged again with the first details: a new version, never one the hash had before.
+    const raw = new Redis(TEST_REDIS_URL);
+    await raw.del(keys.assetDetails(ORG));
+    await raw.quit();
+    expect((await store.storedDetails(ORG, ['d1', 'd2'])).print).toBeUndefined();
+    await new EntryStore(redis, keys, { longLifeMs: HOUR_MS, staleMs: HOUR_MS, rememberDetails: false, now: Date.now }).write(
+      ORG,
+      [[userKey('a'), entry]],
+      namedAs('v1'),
+    );
+    const rewritten = await store.storedDetails(ORG, ['d1', 'd2']);
+    expect(rewritten.print).toEqual(expect.any(String));
+    expect([first.print, renamed.print]).not.toContain(rewritten.print);
   });
 });

@@ -363,7 +363,8 @@ describe('AssetSetCache on Redis', () => {
     monitor.on('monitor', (_time: string, args: string[]) => {
       const cmd = String(args[0]).toLowerCase();
       if ((cmd !== 'evalsha' && cmd !== 'eval') || args[2] !== '1') return;
-      if (args[3] === detailsKey) for (let i = 5; i < args.length; i += 2) detailWrites.set(args[i], (detailWrites.get(args[i]) ?? 0) + 1);
+      // The details script's arguments: ttlMs, version, then id/value pairs.
+      if (args[3] === detailsKey) for (let i = 6; i < args.length; i += 2) detailWrites.set(args[i], (detailWrites.get(args[i]) ?? 0) + 1);
       if (args[3] === dictKey) for (const id of args.slice(4)) if (id.startsWith('asset-')) idsSent.set(id, (idsSent.get(id) ?? 0) + 1);
     });
     const portal = new FakePortal();
@@ -394,7 +395,7 @@ describe('AssetSetCache on Redis', () => {
       const cmd = String(args[0]).toLowerCase();
       if (cmd === 'echo' && args[1] === prefix) pings++;
       if ((cmd !== 'evalsha' && cmd !== 'eval') || args[2] !== '1' || args[3] !== detailsKey) return;
-      for (let i = 5; i < args.length; i += 2) sent.set(args[i], (sent.get(args[i]) ?? 0) + 1);
+      for (let i = 6; i < args.length; i += 2) sent.set(args[i], (sent.get(args[i]) ?? 0) + 1);
     });
     // Everything sent before it has been reported once MONITOR reports this ECHO.
     const reported = async (): Promise<Map<string, number>> => {

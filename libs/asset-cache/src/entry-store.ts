@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { AssetDetails, OrgMark, UserAssetSet } from './asset-cache.types';
 import { AssetIdDictionary } from './asset-id-dictionary';
-import { CacheDriver, WriteOp } from './drivers/cache-driver';
+import { CacheDriver, DETAILS_VERSION_FIELD, WriteOp } from './drivers/cache-driver';
 import { decodeDetails, decodeEntry, encodeDetails, encodeEntrySliced, Generations, RawEntry, StoredEntry } from './entry-codec';
 import { CacheKeys } from './keys';
 import { coldTurn, forEachSliced, hashSliced, SLICE_ITEMS } from './sliced';
@@ -25,15 +25,15 @@ export interface EntryKey {
 
 /** Details as the store holds them (see EntryStore.storedDetails). */
 export interface StoredDetails {
-  /** Digest of the ids and their stored details; undefined when the store did not answer or lacks some. */
+  /** Names the ids and the version of their stored details; undefined when the store did not answer or lacks some. */
   print?: string;
   /** The details, decoded on the first call; unknown ids are absent. */
   details(): Map<string, AssetDetails>;
 }
 
-/** SHA-256 of ids and their values (hashSliced), as base64url. */
-async function digestOf(ids: string[], values: string[]): Promise<string> {
-  return (await hashSliced(ids.length, (i) => [ids[i], values[i]])).toString('base64url');
+/** SHA-256 of the ids in their order (hashSliced), as base64url. */
+async function digestOf(ids: string[]): Promise<string> {
+  return (await hashSliced(ids.length, (i) => [ids[i]])).toString('base64url');
 }
 
 /** Whether details `d` may take the place of `had`: as in the store, typed details are never replaced by untyped ones. */
@@ -194,7 +194,7 @@ export class EntryStore {
         sentKeys.push(rk);
       }
       if (fields.length === 0) continue;
-      if (!(await this.store.write([{ op: 'details', key, ttlMs: this.options.longLifeMs, fields }]))) return;
+      if (!(await this.store.write([{ op: 'details', key, ttlMs: this.options.longLifeMs, version: newToken(), fields }]))) return;
       fields.forEach(([, value], i) => this.sent.set(sentKeys[i], value));
     }
   }
@@ -206,12 +206,16 @@ export class EntryStore {
   }
 
   /**
-   * details, with a digest of the ids and of the stored text of their details: equal digests mean the same details,
-   * without decoding them. No digest when the store did not answer or lacks some of them (they come from memory).
+   * details, with a print of the ids and of the hash's version, read with them: equal prints mean the same details,
+   * without decoding or hashing them (the version changes with any value of the hash, see MERGE_DETAILS_SCRIPT). No
+   * print when the store did not answer, lacks some of them (they come from memory) or has no version.
    */
   async storedDetails(orgId: string, ids: readonly string[]): Promise<StoredDetails> {
-    const { unique, values } = await this.readDetails(orgId, ids);
-    const print = values && values.every((v) => v !== null) ? await digestOf(unique, values as string[]) : undefined;
+    const unique = [...new Set(ids)];
+    const read = await this.store.hmget(this.keys.assetDetails(orgId), [...unique, DETAILS_VERSION_FIELD]);
+    const values = read?.slice(0, unique.length);
+    const version = read?.[unique.length];
+    const print = version && values?.every((v) => v !== null) ? `${version}|${await digestOf(unique)}` : undefined;
     let decoded: Map<string, AssetDetails> | undefined;
     return { print, details: () => (decoded ??= this.detailsOf(orgId, unique, values)) };
   }

@@ -3,8 +3,11 @@ import { CacheDriverKind, CacheHealth } from '../asset-cache.types';
 /** One write of a batch; a batch goes to Redis as one pipeline. */
 export type WriteOp =
   | { op: 'set'; key: string; value: string; ttlMs: number }
-  /** Merge asset details into an OU hash: typed details always win, untyped ones never replace typed ones. */
-  | { op: 'details'; key: string; ttlMs: number; fields: [string, string][] }
+  /**
+   * Merge asset details into an OU hash: typed details always win, untyped ones never replace typed ones. The hash's
+   * DETAILS_VERSION_FIELD becomes `version` when a value changed, or when it has none.
+   */
+  | { op: 'details'; key: string; ttlMs: number; version: string; fields: [string, string][] }
   | { op: 'del'; key: string }
   /** Renew the lifetime of the keys (all of one OU) that exist; the same lifetime counted from now never shortens one. */
   | { op: 'touch'; keys: string[]; ttlMs: number };
@@ -65,6 +68,8 @@ export interface SubscriptionHandlers {
 /** Field names of the OU id dictionary hash (asset ids never start with '@'). */
 export const DICT_EPOCH_FIELD = '@e';
 export const DICT_COUNTER_FIELD = '@n';
+/** Field of the details hash that names its content: a new token whenever a value changes (asset ids never start with '@'). */
+export const DETAILS_VERSION_FIELD = '@v';
 /** Field of an id's index. */
 export const dictIdField = (id: string): string => `i:${id}`;
 /** Field of an index's id. */

@@ -13,17 +13,22 @@ export const EXTEND_LOCK_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
 
-/** ARGV: ttlMs, then id/value pairs. Values starting with 'T' (typed) always win; untyped never replace typed. */
+/**
+ * ARGV: ttlMs, a new version token, then id/value pairs. Values starting with 'T' (typed) always win; untyped never
+ * replace typed. The hash's version field ('@v', DETAILS_VERSION_FIELD) takes the token when a value changed or it has
+ * none: equal versions mean the same details, without reading them.
+ */
 export const MERGE_DETAILS_SCRIPT = `
-for i = 2, #ARGV, 2 do
+local changed = false
+for i = 3, #ARGV, 2 do
   local v = ARGV[i + 1]
-  if string.byte(v, 1) == 84 then
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if cur ~= v and (string.byte(v, 1) == 84 or (not cur) or string.byte(cur, 1) ~= 84) then
     redis.call('HSET', KEYS[1], ARGV[i], v)
-  else
-    local cur = redis.call('HGET', KEYS[1], ARGV[i])
-    if (not cur) or string.byte(cur, 1) ~= 84 then redis.call('HSET', KEYS[1], ARGV[i], v) end
+    changed = true
   end
 end
+if changed or redis.call('HEXISTS', KEYS[1], '@v') == 0 then redis.call('HSET', KEYS[1], '@v', ARGV[2]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
 

@@ -58,33 +58,27 @@ describe('MemoryDriver', () => {
     expect(await d.tryLock('k', 'you', 50)).toBe(true);
   });
 
-  it('merges details: typed always wins, untyped never replaces typed', async () => {
+  it('merges details: typed always wins, untyped never replaces typed; the version changes only with a value', async () => {
     const typed = encodeDetails({ names: { default: 'T' }, type: 'inverter' });
     const untyped = encodeDetails({ names: { default: 'U' } });
     const untyped2 = encodeDetails({ names: { default: 'U2' } });
-    await d.write([
-      {
-        op: 'details',
-        key: 'h',
-        ttlMs: 1_000,
-        fields: [
-          ['a', typed],
-          ['b', untyped],
-        ],
-      },
+    const merge = (version: string, fields: [string, string][]) => d.write([{ op: 'details', key: 'h', ttlMs: 1_000, version, fields }]);
+    await merge('v1', [
+      ['a', typed],
+      ['b', untyped],
     ]);
-    await d.write([
-      {
-        op: 'details',
-        key: 'h',
-        ttlMs: 1_000,
-        fields: [
-          ['a', untyped],
-          ['b', untyped2],
-        ],
-      },
+    expect(await d.hmget('h', ['@v'])).toEqual(['v1']);
+    await merge('v2', [
+      ['a', untyped],
+      ['b', untyped2],
     ]);
-    expect(await d.hmget('h', ['a', 'b', 'c'])).toEqual([typed, untyped2, null]);
+    expect(await d.hmget('h', ['a', 'b', 'c', '@v'])).toEqual([typed, untyped2, null, 'v2']);
+    // Nothing changes: the same values, and an untyped value that may not replace a typed one.
+    await merge('v3', [
+      ['a', untyped],
+      ['b', untyped2],
+    ]);
+    expect(await d.hmget('h', ['a', 'b', '@v'])).toEqual([typed, untyped2, 'v2']);
   });
 
   it('gives ids stable dictionary indexes under one epoch', async () => {

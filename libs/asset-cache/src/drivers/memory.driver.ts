@@ -1,7 +1,16 @@
 import { LRUCache } from 'lru-cache';
 import { CacheHealth } from '../asset-cache.types';
 import { isTypedDetails } from '../entry-codec';
-import { CacheDriver, DICT_COUNTER_FIELD, DICT_EPOCH_FIELD, dictIdField, dictIndexField, SubscriptionHandlers, WriteOp } from './cache-driver';
+import {
+  CacheDriver,
+  DETAILS_VERSION_FIELD,
+  DICT_COUNTER_FIELD,
+  DICT_EPOCH_FIELD,
+  dictIdField,
+  dictIndexField,
+  SubscriptionHandlers,
+  WriteOp,
+} from './cache-driver';
 
 type Slot = { kind: 's'; value: string; expiresAt: number } | { kind: 'h'; value: Map<string, string>; expiresAt: number };
 
@@ -69,11 +78,17 @@ export class MemoryDriver implements CacheDriver {
           for (const key of o.keys) this.expire(key, now + o.ttlMs);
           break;
         case 'details': {
+          // As MERGE_DETAILS_SCRIPT.
           const h = this.hash(o.key, true) as Map<string, string>;
+          let changed = false;
           for (const [id, v] of o.fields) {
             const cur = h.get(id);
-            if (isTypedDetails(v) || cur === undefined || !isTypedDetails(cur)) h.set(id, v);
+            if (cur !== v && (isTypedDetails(v) || cur === undefined || !isTypedDetails(cur))) {
+              h.set(id, v);
+              changed = true;
+            }
           }
+          if (changed || !h.has(DETAILS_VERSION_FIELD)) h.set(DETAILS_VERSION_FIELD, o.version);
           this.expire(o.key, now + o.ttlMs);
           break;
         }

@@ -24,7 +24,7 @@ interface ScriptCommands {
   abffGetOrCreate(numberOfKeys: number, keys: string[], ttlMs: number, candidates: string[]): Promise<string[]>;
 }
 interface ScriptPipeline {
-  abffMergeDetails(key: string, ttlMs: number, pairs: string[]): unknown;
+  abffMergeDetails(key: string, ttlMs: number, version: string, pairs: string[]): unknown;
   /** numberOfKeys first (the script takes any number of keys), then the keys, then value/ttl pairs. */
   abffSetMany(numberOfKeys: number, ...args: (string | number)[]): unknown;
   abffTouchMany(numberOfKeys: number, ...args: (string | number)[]): unknown;
@@ -177,7 +177,7 @@ export class RedisDriver implements CacheDriver {
             if (o.keys.length > 0) (p as unknown as ScriptPipeline).abffTouchMany(o.keys.length, ...o.keys, o.ttlMs);
             break;
           case 'details':
-            (p as unknown as ScriptPipeline).abffMergeDetails(o.key, o.ttlMs, o.fields.flat());
+            (p as unknown as ScriptPipeline).abffMergeDetails(o.key, o.ttlMs, o.version, o.fields.flat());
             break;
         }
       }
