@@ -175,6 +175,11 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
     expect(renamed.print).not.toBe(first.print);
     expect(renamed.details().get('d2')).toEqual({ names: { default: 'd2 v2' } });
 
+    // No ids: a print without asking the store.
+    calls.clear();
+    expect((await store.storedDetails(ORG, [])).print).toEqual(expect.any(String));
+    expect(calls.size).toBe(0);
+
     const missing = await store.storedDetails(ORG, ['d1', 'unknown']);
     expect(missing.print).toBeUndefined();
     expect([...missing.details().keys()]).toEqual(['d1']);

@@ -212,6 +212,7 @@ export class EntryStore {
    */
   async storedDetails(orgId: string, ids: readonly string[]): Promise<StoredDetails> {
     const unique = [...new Set(ids)];
+    if (unique.length === 0) return { print: 'none', details: () => new Map() };
     const read = await this.store.hmget(this.keys.assetDetails(orgId), [...unique, DETAILS_VERSION_FIELD]);
     const values = read?.slice(0, unique.length);
     const version = read?.[unique.length];

@@ -20,6 +20,13 @@ import { AssetView, view } from './asset-view';
 import { PageDecoders } from './page-decoders';
 import { loadUsersBatched } from './batch-assets.service';
 
+/**
+ * How long after it was made a whole list's answer may serve newer loads with the same print. An older release's
+ * details merge changes values without renewing the details version (a rolling deploy): this bounds how long a name it
+ * changed can be missed, at the cost of one answer made per user and hour.
+ */
+const PREPARED_REUSE_MAX_MS = 3_600_000;
+
 /** Memory bound of the prepared answers kept for hot reads, and the bookkeeping counted per answer. */
 const PREPARED_MAX_BYTES = 128 * 1024 * 1024;
 const PREPARED_OVERHEAD_BYTES = 200;
@@ -45,6 +52,8 @@ interface Prepared {
   answer: PreparedAnswer;
   /** A whole list's set and stored details (total, complete, StoredDetails.print); undefined for pages and searches. */
   madeFrom?: string;
+  /** When the answer was made (epoch ms): it serves newer loads for PREPARED_REUSE_MAX_MS at most. */
+  madeAt: number;
 }
 
 /** A cached read as the controller sends it: the answer already prepared, plus the X-Cache and Age headers. */
@@ -110,7 +119,7 @@ export class AssetsService {
     if (!details && isWholeList(page)) {
       const stored = await this.cache.getStoredAssetDetails(scope.orgId, set.assetIds);
       madeFrom = stored.print === undefined ? undefined : `${set.total}|${set.complete}|${stored.print}`;
-      if (kept && madeFrom !== undefined && kept.madeFrom === madeFrom) {
+      if (kept && madeFrom !== undefined && kept.madeFrom === madeFrom && Date.now() - kept.madeAt < PREPARED_REUSE_MAX_MS) {
         kept.loadedAt = entry.loadedAt;
         this.metrics.preparedAnswers.inc({ outcome: 'reused' });
         return kept;
@@ -119,7 +128,7 @@ export class AssetsService {
     }
     const body = await slicedJsonBytes(await this.listAnswer(entry, set, scope, page, position, details));
     this.metrics.preparedAnswers.inc({ outcome: 'made' });
-    return this.keep(key, { loadedAt: entry.loadedAt, madeFrom }, body, await etagOfSliced(body));
+    return this.keep(key, { loadedAt: entry.loadedAt, madeFrom, madeAt: Date.now() }, body, await etagOfSliced(body));
   }
 
   /**
