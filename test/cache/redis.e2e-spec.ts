@@ -14,6 +14,7 @@ import {
   scopeId,
   SLICE_ITEMS,
 } from '@app/asset-cache';
+import { refreshPoint } from '@app/asset-cache/ttl';
 import { SlowLink } from '../support/slow-link';
 import { describeCoreSuite } from './support/core-suite';
 import { eventually, FakePortal, JumpClock, recordingLogger, uniquePrefix } from './support/fake-portal';
@@ -638,6 +639,30 @@ describe('AssetSetCache on Redis', () => {
     const u1 = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
     expect(u1.status).toBe('MISS');
     expect(portal.count).toBe(2);
+    monitor.disconnect();
+  });
+
+  it('a copy past its refresh point is read in full at once: no re-check of its generations first', async () => {
+    const clock = new JumpClock();
+    const prefix = uniquePrefix('core');
+    const keys = new CacheKeys(prefix);
+    // The copy's lifetime (120 s) is longer than the time to the entry's refresh point: the copy ends there.
+    const cache = await cacheOn(prefix, SHARED_REDIS_URL, { ttlS: 100, localTtlMs: 120_000, now: clock.now, random: () => 0 });
+    const portal = new FakePortal();
+    const first = await cache.getUserSet({ orgId: 'org-1' }, 'rp-1', portal.single('rp-1'));
+    const userKey = keys.userSet('org-1', scopeId(undefined), 'rp-1');
+    // With random() 0 the fresh lifetime is the whole TTL.
+    clock.advance(refreshPoint(userKey, { loadedAt: first.loadedAt, freshUntil: first.loadedAt + 100_000 }) - first.loadedAt + 1);
+    const monitor = await rawClient().monitor();
+    const commands: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args.some((a) => a.startsWith(prefix))) commands.push(args);
+    });
+    expect(await cache.getUserSet({ orgId: 'org-1' }, 'rp-1', portal.single('rp-1'))).toMatchObject({ status: 'HIT', loadedAt: first.loadedAt });
+    await eventually(() => portal.count === 2 && commands.length >= 2, 10_000, 'the refresh at Redis');
+    // The first command is the read of the generations with the entry; no generations-only MGET anywhere.
+    expect(commands[0]).toEqual(['mget', keys.orgGeneration('org-1'), keys.userGeneration('org-1', 'rp-1'), userKey]);
+    expect(commands.filter((c) => c[0] === 'mget' && !c.includes(userKey))).toEqual([]);
     monitor.disconnect();
   });
 

@@ -420,6 +420,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
    * instead of the entry and its ids. Otherwise, or when the store does not answer, the full read.
    */
   private async recheck(k: UserKey, entry: StoredEntry, loads: Loads, notBefore: number): Promise<CachedUserSet> {
+    // A copy past its refresh point cannot live again (a refresh wave's copies end there): no round trip for nothing.
+    if (this.now() >= refreshPoint(k.key, entry)) return this.resolveOne(k, loads, false, notBefore);
     const epoch = this.local.epoch;
     const stored = await this.entries.storedGenerations(k.orgId, [k.userId]);
     const same = stored !== undefined && stored.og === entry.gens.og && stored.ugs[0] === entry.gens.ug;
