@@ -625,6 +625,8 @@ describe('AssetSetCache on Redis', () => {
     const raw = rawClient();
     await raw.set(keys.userGeneration('org-1', 'u1'), 'invalidated-elsewhere');
     const monitor = await rawClient().monitor();
+    // A connection of its own: disconnected after the test, also when it fails.
+    clients.push(monitor);
     const commands: string[][] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {
       if (args.some((a) => a.startsWith(prefix))) commands.push(args);
@@ -639,7 +641,6 @@ describe('AssetSetCache on Redis', () => {
     const u1 = await cache.getUserSet({ orgId: 'org-1' }, 'u1', portal.single('u1'));
     expect(u1.status).toBe('MISS');
     expect(portal.count).toBe(2);
-    monitor.disconnect();
   });
 
   it('a copy past its refresh point is read in full at once: no re-check of its generations first', async () => {
@@ -654,6 +655,8 @@ describe('AssetSetCache on Redis', () => {
     // With random() 0 the fresh lifetime is the whole TTL.
     clock.advance(refreshPoint(userKey, { loadedAt: first.loadedAt, freshUntil: first.loadedAt + 100_000 }) - first.loadedAt + 1);
     const monitor = await rawClient().monitor();
+    // A connection of its own: disconnected after the test, also when it fails.
+    clients.push(monitor);
     const commands: string[][] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {
       if (args.some((a) => a.startsWith(prefix))) commands.push(args);
@@ -663,7 +666,6 @@ describe('AssetSetCache on Redis', () => {
     // The first command is the read of the generations with the entry; no generations-only MGET anywhere.
     expect(commands[0]).toEqual(['mget', keys.orgGeneration('org-1'), keys.userGeneration('org-1', 'rp-1'), userKey]);
     expect(commands.filter((c) => c[0] === 'mget' && !c.includes(userKey))).toEqual([]);
-    monitor.disconnect();
   });
 
   afterAll(async () => {
