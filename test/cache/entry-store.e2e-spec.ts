@@ -38,10 +38,14 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
     const c = counted(redis);
     calls = c.calls;
     keys = new CacheKeys(uniquePrefix('store'));
-    store = new EntryStore(c.driver, keys, { longLifeMs: HOUR_MS, staleMs: HOUR_MS, rememberDetails: false, now: Date.now });
+    store = storeOn(c.driver);
   });
 
   afterEach(() => redis.close());
+
+  /** An instance's store on `driver`, under the test's keys. */
+  const storeOn = (driver: CacheDriver): EntryStore =>
+    new EntryStore(driver, keys, { longLifeMs: HOUR_MS, staleMs: HOUR_MS, rememberDetails: false, now: Date.now });
 
   const userKey = (userId: string): EntryKey => ({ key: keys.userSet(ORG, scopeId(undefined), userId), orgId: ORG, userId });
 
@@ -157,7 +161,7 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
     const entry = await entryOf('a', ['d1', 'd2']);
     const namedAs = (v: string) => new Map<string, AssetDetails>(['d1', 'd2'].map((id) => [id, { names: { default: `${id} ${v}` } }]));
     // A second instance's store: it remembers nothing of what the first one sent, so it sends every value.
-    const peer = new EntryStore(redis, keys, { longLifeMs: HOUR_MS, staleMs: HOUR_MS, rememberDetails: false, now: Date.now });
+    const peer = storeOn(redis);
     await store.write(ORG, [[userKey('a'), entry]], namedAs('v1'));
     const first = await store.storedDetails(ORG, ['d1', 'd2']);
     expect(first.print).toEqual(expect.any(String));
@@ -189,11 +193,7 @@ describe('EntryStore on Redis: writes of one OU in one turn', () => {
     await raw.del(keys.assetDetails(ORG));
     await raw.quit();
     expect((await store.storedDetails(ORG, ['d1', 'd2'])).print).toBeUndefined();
-    await new EntryStore(redis, keys, { longLifeMs: HOUR_MS, staleMs: HOUR_MS, rememberDetails: false, now: Date.now }).write(
-      ORG,
-      [[userKey('a'), entry]],
-      namedAs('v1'),
-    );
+    await storeOn(redis).write(ORG, [[userKey('a'), entry]], namedAs('v1'));
     const rewritten = await store.storedDetails(ORG, ['d1', 'd2']);
     expect(rewritten.print).toEqual(expect.any(String));
     expect([first.print, renamed.print]).not.toContain(rewritten.print);

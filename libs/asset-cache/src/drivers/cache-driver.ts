@@ -68,7 +68,10 @@ export interface SubscriptionHandlers {
 /** Field names of the OU id dictionary hash (asset ids never start with '@'). */
 export const DICT_EPOCH_FIELD = '@e';
 export const DICT_COUNTER_FIELD = '@n';
-/** Field of the details hash that names its content: a new token whenever a value changes (asset ids never start with '@'). */
+/**
+ * Field of the details hash that names its content: a new token whenever a value changes. The service's ids never
+ * start with '@' (ID_PATTERN); the portal's asset ids, stored as fields beside it, are not checked.
+ */
 export const DETAILS_VERSION_FIELD = '@v';
 /** Field of an id's index. */
 export const dictIdField = (id: string): string => `i:${id}`;

@@ -2,6 +2,7 @@
  * Lua run inside Redis; each touches only KEYS[1], so it is valid on a Redis Cluster, except SET_MANY, TOUCH_MANY and
  * GET_OR_CREATE, whose keys are all of one OU (one hash tag: one slot).
  */
+import { DETAILS_VERSION_FIELD } from './cache-driver';
 
 /** Deletes the lock only when its value is the caller's token, so a late holder never frees someone else's lock. */
 export const UNLOCK_SCRIPT = `
@@ -15,8 +16,8 @@ return 0`;
 
 /**
  * ARGV: ttlMs, a new version token, then id/value pairs. Values starting with 'T' (typed) always win; untyped never
- * replace typed. The hash's version field ('@v', DETAILS_VERSION_FIELD) takes the token when a value changed or it has
- * none: equal versions mean the same details, without reading them.
+ * replace typed. The hash's DETAILS_VERSION_FIELD takes the token when a value changed or it has none: equal versions
+ * mean the same details, without reading them.
  */
 export const MERGE_DETAILS_SCRIPT = `
 local changed = false
@@ -28,7 +29,7 @@ for i = 3, #ARGV, 2 do
     changed = true
   end
 end
-if changed or redis.call('HEXISTS', KEYS[1], '@v') == 0 then redis.call('HSET', KEYS[1], '@v', ARGV[2]) end
+if changed or redis.call('HEXISTS', KEYS[1], '${DETAILS_VERSION_FIELD}') == 0 then redis.call('HSET', KEYS[1], '${DETAILS_VERSION_FIELD}', ARGV[2]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
