@@ -111,6 +111,13 @@ function serviceEnv(redisUrl) {
   };
 }
 
+/** Per round, what the instance's process spent: CPU µs per read, GC ms per second of load, major GCs (hot.js measuredRun). */
+function processRow(rows, scenario, v) {
+  if (!v.rounds.every((r) => r.process)) return;
+  const each = v.rounds.map(({ process: p }) => `${fmt(p.cpuUsPerRead)}/${fmt(p.gcMsPerS)}/${p.majorGcs}`);
+  rows.push({ scenario, figure: 'per round: CPU us per read / GC ms per s / major GCs', value: each.join(' ') });
+}
+
 function rowsOf(res) {
   const rows = [];
   const ratio = (x) => `${fmt(x, 2)}x`;
@@ -144,6 +151,7 @@ function rowsOf(res) {
       value: `${fmt(s.latencyMs.p99)} / ${fmt(b1.latencyMs.p99)} / ${fmt(b2.latencyMs.p99)}`,
     });
     rows.push({ scenario: sr, figure: 'p99 ratio to baseline 1 (median round)', value: ratio(s.medianRoundP99Ratio) });
+    processRow(rows, sr, s);
     for (const [v, name] of [
       [origin, 'hot single-user read, caller sends Origin (CORS_ORIGINS set)'],
       [rateLimit, `hot single-user read, rate limit on (RATE_LIMIT_PER_S ${fmt(Number(rateLimit.env.RATE_LIMIT_PER_S))})`],
@@ -156,6 +164,7 @@ function rowsOf(res) {
         target: `>= ${fmt(TARGETS.singleReadRatio, 2)}x`,
         met: v.medianRoundRatio >= TARGETS.singleReadRatio,
       });
+      processRow(rows, name, v);
     }
     const br = 'hot batch of 1,000 users (8 conn)';
     rows.push({ scenario: br, figure: 'req/s', value: fmt(batch.reqPerSec, 1) });

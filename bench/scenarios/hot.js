@@ -6,7 +6,7 @@ const { join } = require('node:path');
 const Redis = require('ioredis');
 const { cannon } = require('../lib/cannon');
 const { bff, request } = require('../lib/http');
-const { BENCH_KEY, startBaseline, startBff, rssMb, ensureDir } = require('../lib/procs');
+const { BENCH_KEY, startBaseline, startBff, rssMb, ensureDir, cpuMs } = require('../lib/procs');
 const { analyze } = require('../lib/profile');
 const { HOT_ORG, HOT_USERS, HOT_ASSETS_PER_USER, userIds, warm } = require('./setup');
 
@@ -92,12 +92,42 @@ const median = (xs) => {
 /** The round whose figure is the median, so that one run's req/s and latencies stay together. */
 function medianRun(runs, figure) {
   const m = median(runs.map(figure));
-  return { ...runs.find((r) => figure(r) === m), rounds: runs.map((r) => ({ reqPerSec: r.reqPerSec, p99: r.latencyMs.p99 })) };
+  return { ...runs.find((r) => figure(r) === m), rounds: runs.map((r) => ({ reqPerSec: r.reqPerSec, p99: r.latencyMs.p99, process: r.process })) };
 }
 
 /** Headers a connection or the body sets (and the request id, new per answer) are left out of baseline 3's copy. */
 const PER_ANSWER_HEADERS = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'x-request-id']);
 const serviceHeaders = (headers) => Object.fromEntries(Object.entries(headers).filter(([k]) => !PER_ANSWER_HEADERS.has(k)));
+
+/** Seconds spent in GC so far and GCs run, by kind (minor, major, incremental, weakcb), from the instance's /metrics. */
+async function gcTotals(url) {
+  const r = await request(`${url}/metrics`);
+  const totals = {};
+  for (const m of r.text.matchAll(/^abff_nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/gm)) {
+    totals[m[2]] ??= { s: 0, n: 0 };
+    totals[m[2]][m[1] === 'sum' ? 's' : 'n'] = Number(m[3]);
+  }
+  return totals;
+}
+
+/**
+ * One load run against a service instance with what its process spent on it: CPU µs per read (every thread, the
+ * warm-up's reads counted at the measured rate), GC ms per second of load and major GCs. They tell a slow process
+ * (one that spends more per read for its whole life) from a slow spell of the machine (every server slower alike).
+ */
+async function measuredRun(inst, spec) {
+  const [cpu0, gc0] = [cpuMs(inst.pid), await gcTotals(inst.url)];
+  const r = await cannon({ ...spec, url: inst.url });
+  const [cpu1, gc1] = [cpuMs(inst.pid), await gcTotals(inst.url)];
+  const loadS = (spec.warmupS ?? 0) + spec.durationS;
+  const gcS = Object.keys(gc1).reduce((a, k) => a + gc1[k].s - (gc0[k]?.s ?? 0), 0);
+  r.process = {
+    cpuUsPerRead: ((cpu1 - cpu0) * 1000) / (r.reqPerSec * loadS),
+    gcMsPerS: (gcS * 1000) / loadS,
+    majorGcs: (gc1.major?.n ?? 0) - (gc0.major?.n ?? 0),
+  };
+  return r;
+}
 
 /** One load run of single-user reads against a service instance (its local copies made first). */
 async function serviceSingleRead(url, load, headers = {}) {
@@ -147,7 +177,7 @@ async function singleRead(ctx, load) {
     const check = await request(`${b1proc.url}${paths[0]}`);
     if (check.text !== sample.text) throw new Error('baseline 1 does not answer the same bytes');
     const steps = SINGLE_VARIANTS.map((v) => async () => {
-      const res = await cannon({ ...load, processes: SINGLE_LOAD_PROCESSES, url: instances[v.name].url, paths, headers: { ...auth, ...v.headers } });
+      const res = await measuredRun(instances[v.name], { ...load, processes: SINGLE_LOAD_PROCESSES, paths, headers: { ...auth, ...v.headers } });
       assertClean(`${v.name} single read`, res);
       runs[v.name].push(res);
     });
