@@ -77,11 +77,16 @@ const olderThan = (entry: StoredEntry | undefined, notBefore: number): boolean =
 const notOlderThan = (found: EntryRead | undefined, notBefore: number): EntryRead | undefined =>
   found && olderThan(found.entry, notBefore) ? { gens: found.gens, entry: undefined } : found;
 
-/** How a load may be shared: a bypass waits on no peer's lock; a notBefore joins no load in flight, takes no older entry. */
-interface LoadOptions {
+/**
+ * What a read may be answered from, from its ReadOptions: a bypass takes no stored entry and waits on no peer's lock;
+ * a notBefore (-Infinity when none is asked) takes no older entry and joins no load in flight.
+ */
+interface ReadBounds {
   bypass: boolean;
   notBefore: number;
 }
+
+const boundsOf = (opts: ReadOptions): ReadBounds => ({ bypass: opts.bypass === true, notBefore: opts.notBefore ?? Number.NEGATIVE_INFINITY });
 
 /** A single read's loaders: its own, and the one a background refresh-ahead takes. */
 interface Loads {
@@ -285,8 +290,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   /** One user's set, read through the cache; `load` runs at most once per cold key across instances. */
   async getUserSet(scope: UserSetScope, userId: string, load: () => Promise<LoadedSets>, opts: ReadOptions = {}): Promise<CachedUserSet> {
     const k = this.userKey(scope.orgId, scopeId(scope.types), userId);
-    const bypass = opts.bypass === true;
-    const notBefore = opts.notBefore ?? Number.NEGATIVE_INFINITY;
+    const { bypass, notBefore } = boundsOf(opts);
     // Copies and reads in flight are looked at only once this turn's I/O is handled (see turnDone).
     if (!bypass && this.store.shared) await this.turnDone();
     const copies = !bypass && this.copiesUsable();
@@ -304,7 +308,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     const expired = copies ? this.local.expired(k.key) : undefined;
     const loads: Loads = { load, refresh: opts.refreshLoad ?? load };
     const reading =
-      expired && expired.entry.loadedAt >= notBefore ? this.recheck(k, expired.entry, loads, notBefore) : this.resolveOne(k, loads, bypass, notBefore);
+      expired && expired.entry.loadedAt >= notBefore ? this.recheck(k, expired.entry, loads, notBefore) : this.resolveOne(k, loads, { bypass, notBefore });
     if (!bypass && opts.notBefore === undefined) this.reads.add(k, reading);
     return this.reported(await reading);
   }
@@ -318,19 +322,19 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   ): Promise<Map<string, CachedUserSet>> {
     const sid = scopeId(scope.types);
     const users = [...new Set(userIds)].map((u) => this.userKey(scope.orgId, sid, u));
-    if (!opts.bypass && this.store.shared) await this.turnDone();
-    const results = new Map<string, CachedUserSet>();
+    const bounds = boundsOf(opts);
+    if (!bounds.bypass && this.store.shared) await this.turnDone();
+    const hits = new Map<string, CachedUserSet>();
     const now = this.now();
-    const notBefore = opts.notBefore ?? Number.NEGATIVE_INFINITY;
-    const copies = !opts.bypass && this.copiesUsable();
+    const copies = !bounds.bypass && this.copiesUsable();
     const pending = users.filter((k) => {
       const local = copies ? this.local.get(k.key) : undefined;
-      const copy = local && local.loadedAt >= notBefore ? local : undefined;
-      if (copy) results.set(k.userId, resultOf(k, copy, 'HIT', now));
+      const copy = local && local.loadedAt >= bounds.notBefore ? local : undefined;
+      if (copy) hits.set(k.userId, resultOf(k, copy, 'HIT', now));
       return !copy;
     });
-    if (pending.length > 0) await this.resolveMany(scope.orgId, pending, loadMissing, opts.bypass === true, results, notBefore);
-    const ordered = new Map(users.map((k) => [k.userId, results.get(k.userId) as CachedUserSet]));
+    const resolved = pending.length > 0 ? await this.resolveMany(scope.orgId, pending, loadMissing, bounds) : undefined;
+    const ordered = new Map(users.map((k) => [k.userId, (hits.get(k.userId) ?? resolved?.get(k.userId)) as CachedUserSet]));
     const counts: Record<CacheStatus, number> = { HIT: 0, MISS: 0, STALE: 0 };
     for (const r of ordered.values()) counts[r.status]++;
     for (const status of ['HIT', 'MISS', 'STALE'] as const) if (counts[status] > 0) this.observer.onResult?.(status, counts[status]);
@@ -380,7 +384,8 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
 
   // ---- one user ----------------------------------------------------------------------------------------------
 
-  private async resolveOne(k: UserKey, { load, refresh }: Loads, bypass: boolean, notBefore: number): Promise<CachedUserSet> {
+  private async resolveOne(k: UserKey, { load, refresh }: Loads, bounds: ReadBounds): Promise<CachedUserSet> {
+    const { bypass, notBefore } = bounds;
     const epoch = this.local.epoch;
     const found = (await this.entries.read(k.orgId, [k], { entries: !bypass }))?.[0];
     const cached = found?.entry;
@@ -399,7 +404,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     try {
       // A stored entry older than notBefore is loaded again under the lock: a peer holding it may be storing a newer
       // one (a big set is stored after its answer), and only an entry not older than notBefore is taken from it.
-      const { entry, fromPeer } = await this.loadOne(k, load, found?.gens, { bypass, notBefore });
+      const { entry, fromPeer } = await this.loadOne(k, load, found?.gens, bounds);
       return this.result(k, entry, fromPeer ? 'HIT' : 'MISS', epoch);
     } catch (err) {
       // A bypass read only the generations: the entry it may fall back on is read now.
@@ -421,23 +426,24 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
    */
   private async recheck(k: UserKey, entry: StoredEntry, loads: Loads, notBefore: number): Promise<CachedUserSet> {
     // A copy past its refresh point cannot live again (a refresh wave's copies end there): no round trip for nothing.
-    if (this.now() >= refreshPoint(k.key, entry)) return this.resolveOne(k, loads, false, notBefore);
+    const bounds = { bypass: false, notBefore };
+    if (this.now() >= refreshPoint(k.key, entry)) return this.resolveOne(k, loads, bounds);
     const epoch = this.local.epoch;
     const stored = await this.entries.storedGenerations(k.orgId, [k.userId]);
     const same = stored !== undefined && stored.og === entry.gens.og && stored.ugs[0] === entry.gens.ug;
     if (same && this.now() < refreshPoint(k.key, entry)) return this.result(k, entry, 'HIT', epoch);
-    return this.resolveOne(k, loads, false, notBefore);
+    return this.resolveOne(k, loads, bounds);
   }
 
   /** A load of the key, shared with any load of it already in flight here (single or batch) that the read may share. */
-  private async loadOne(k: UserKey, load: () => Promise<LoadedSets>, gens: Generations | undefined, opts: LoadOptions): Promise<LoadResult> {
-    const flight = this.sharedLoad(k, opts.notBefore);
+  private async loadOne(k: UserKey, load: () => Promise<LoadedSets>, gens: Generations | undefined, bounds: ReadBounds): Promise<LoadResult> {
+    const flight = this.sharedLoad(k, bounds.notBefore);
     if (flight) {
       mark('cache.joined_load');
       this.observer.onCoalesced?.();
       return { entry: await flight, fromPeer: false };
     }
-    const loading = this.lockedLoad(k, load, gens, opts);
+    const loading = this.lockedLoad(k, load, gens, bounds);
     this.loads.add(
       k,
       loading.then((r) => r.entry),
@@ -454,12 +460,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Loads under the cross-instance lock, or takes the result its holder stored meanwhile. */
-  private async lockedLoad(
-    k: UserKey,
-    load: () => Promise<LoadedSets>,
-    gens: Generations | undefined,
-    { bypass, notBefore }: LoadOptions,
-  ): Promise<LoadResult> {
+  private async lockedLoad(k: UserKey, load: () => Promise<LoadedSets>, gens: Generations | undefined, { bypass, notBefore }: ReadBounds): Promise<LoadResult> {
     // Without generations (store down) or a shared store there is nothing to wait on.
     if (!gens || !this.store.shared) return { entry: await this.loadAndStore(k, load, gens), fromPeer: false };
     const lockKey = this.keys.lock(k.orgId, k.scopeId, k.userId);
@@ -539,16 +540,15 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
   /**
    * Reads the users' entries in one MGET; the cold ones join loads in flight here or go to one `loadMissing`
    * call, stored before this resolves. Batches are not locked across instances: one lock per user of a
-   * 5,000-user batch costs more than the duplicate portal call it might save.
+   * 5,000-user batch costs more than the duplicate portal call it might save. Resolves every user's result, by user.
    */
   private async resolveMany(
     orgId: string,
     pending: UserKey[],
     loadMissing: (missing: string[]) => Promise<LoadedSets>,
-    bypass: boolean,
-    results: Map<string, CachedUserSet>,
-    notBefore: number,
-  ): Promise<void> {
+    { bypass, notBefore }: ReadBounds,
+  ): Promise<Map<string, CachedUserSet>> {
+    const results = new Map<string, CachedUserSet>();
     const epoch = this.local.epoch;
     // A bypass serves none of the stored entries: it reads only the generations to store under.
     const read = await this.entries.read(orgId, pending, { entries: !bypass });
@@ -601,6 +601,7 @@ export class AssetSetCache implements OnModuleInit, OnModuleDestroy {
     }
     await Promise.all(joined);
     if (failure) throw failure.err;
+    return results;
   }
 
   /** Loads the users and stores their entries (when the read found their generations); a user the loader omits is "not found". */
