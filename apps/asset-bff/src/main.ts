@@ -42,6 +42,17 @@ const IDLE_SWEEP_MS = 100;
  * fixed factor of two keeps RSS lower and steadier, at a hot-read cost within the bench's spread (bench/README, "Memory").
  */
 const HEAP_GROWING_PERCENT = 100;
+/**
+ * The V8 options the service sets unless the operator gave them (an operator's flag wins, which is also how the bench
+ * turns one off). Allocation-site pretenuring off: once most objects of an object literal survived a scavenge, V8
+ * allocates that literal in the old generation from then on. A warm-up's long-lived objects could so decide for
+ * literals every hot read also makes; such a process spent several times the GC time and ran about ten major GCs per
+ * ten seconds for its whole life (bench/README, "Slow processes").
+ */
+const V8_FLAGS: readonly [string, string][] = [
+  ['heap-growing-percent', `--heap-growing-percent=${HEAP_GROWING_PERCENT}`],
+  ['allocation-site-pretenuring', '--no-allocation-site-pretenuring'],
+];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // traceparent/tracestate: a browser front end that traces its calls (W3C Trace Context) sends them on every request.
@@ -220,8 +231,14 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 const logInfoEnabled = (level: string): boolean => ['info', 'debug', 'trace'].includes(level);
 
 async function bootstrap(): Promise<void> {
-  // An operator's own --heap-growing-percent (0: V8's dynamic factor) wins, which is also how the bench turns it off.
-  if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent'))) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  for (const [name, flag] of V8_FLAGS) {
+    const given = (a: string): boolean =>
+      a
+        .replace(/^--(no-)?/, '')
+        .replace(/_/g, '-')
+        .startsWith(name);
+    if (!process.execArgv.some(given)) setFlagsFromString(flag);
+  }
   const config = configOrExit();
   const app = await createApp(config);
   const lifecycle = app.get(LifecycleService);
