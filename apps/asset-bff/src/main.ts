@@ -30,29 +30,13 @@ import { ErrorCode } from './common/error-code';
 import { MetricsService } from './metrics/metrics.service';
 import { installRequestHooks } from './tracing/request-hooks';
 import { startTracing } from './tracing/tracing';
+import { v8FlagsToSet } from './common/v8-flags';
 
 /** Long enough that an over-long id reaches validation (400 naming the field) instead of fastify's 414. */
 const MAX_PARAM_LENGTH = 2048;
 /** Longest the service waits for in-flight requests after the drain, and how often idle connections are closed meanwhile. */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 const IDLE_SWEEP_MS = 100;
-/**
- * V8 lets the old generation grow to up to four times what the last major GC left alive, and keeps the pages it grew
- * to: a fault that raised the allocation rate for a minute raised RSS for good while the live heap stayed the same. A
- * fixed factor of two keeps RSS lower and steadier, at a hot-read cost within the bench's spread (bench/README, "Memory").
- */
-const HEAP_GROWING_PERCENT = 100;
-/**
- * The V8 options the service sets unless the operator gave them (an operator's flag wins, which is also how the bench
- * turns one off). Allocation-site pretenuring off: once most objects of an object literal survived a scavenge, V8
- * allocates that literal in the old generation from then on. A warm-up's long-lived objects could so decide for
- * literals every hot read also makes; such a process spent several times the GC time and ran about ten major GCs per
- * ten seconds for its whole life (bench/README, "Slow processes").
- */
-const V8_FLAGS: readonly [string, string][] = [
-  ['heap-growing-percent', `--heap-growing-percent=${HEAP_GROWING_PERCENT}`],
-  ['allocation-site-pretenuring', '--no-allocation-site-pretenuring'],
-];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // traceparent/tracestate: a browser front end that traces its calls (W3C Trace Context) sends them on every request.
@@ -231,14 +215,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 const logInfoEnabled = (level: string): boolean => ['info', 'debug', 'trace'].includes(level);
 
 async function bootstrap(): Promise<void> {
-  for (const [name, flag] of V8_FLAGS) {
-    const given = (a: string): boolean =>
-      a
-        .replace(/^--(no-)?/, '')
-        .replace(/_/g, '-')
-        .startsWith(name);
-    if (!process.execArgv.some(given)) setFlagsFromString(flag);
-  }
+  for (const flag of v8FlagsToSet(process.execArgv)) setFlagsFromString(flag);
   const config = configOrExit();
   const app = await createApp(config);
   const lifecycle = app.get(LifecycleService);
