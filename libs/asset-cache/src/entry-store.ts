@@ -211,20 +211,22 @@ export class EntryStore {
    * print when the store did not answer, lacks some of them (they come from memory) or has no version.
    */
   async storedDetails(orgId: string, ids: readonly string[]): Promise<StoredDetails> {
-    const unique = [...new Set(ids)];
-    if (unique.length === 0) return { print: 'none', details: () => new Map() };
-    const read = await this.store.hmget(this.keys.assetDetails(orgId), [...unique, DETAILS_VERSION_FIELD]);
-    const values = read?.slice(0, unique.length);
-    const version = read?.[unique.length];
-    const print = version && values?.every((v) => v !== null) ? `${version}|${await digestOf(unique)}` : undefined;
+    const { unique, values, version } = await this.readDetails(orgId, ids);
+    const complete = version && values?.every((v) => v !== null);
+    const print = unique.length === 0 ? 'none' : complete ? `${version}|${await digestOf(unique)}` : undefined;
     let decoded: Map<string, AssetDetails> | undefined;
     return { print, details: () => (decoded ??= this.detailsOf(orgId, unique, values)) };
   }
 
-  /** The ids, each once, and the stored text of their details (one HMGET; none for no ids; undefined when it failed). */
-  private async readDetails(orgId: string, ids: readonly string[]): Promise<{ unique: string[]; values: (string | null)[] | undefined }> {
+  /**
+   * The ids, each once, the stored text of their details and the hash's version, in one HMGET (none for no ids;
+   * values undefined when it failed).
+   */
+  private async readDetails(orgId: string, ids: readonly string[]): Promise<{ unique: string[]; values: (string | null)[] | undefined; version?: string }> {
     const unique = [...new Set(ids)];
-    return { unique, values: unique.length === 0 ? [] : await this.store.hmget(this.keys.assetDetails(orgId), unique) };
+    if (unique.length === 0) return { unique, values: [] };
+    const read = await this.store.hmget(this.keys.assetDetails(orgId), [...unique, DETAILS_VERSION_FIELD]);
+    return { unique, values: read?.slice(0, unique.length), version: read?.[unique.length] ?? undefined };
   }
 
   /** Details of the ids from the values the store gave (undefined: it did not answer), the missing ones from memory. */
